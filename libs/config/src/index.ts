@@ -1,1 +1,3 @@
-export const x: number = 1
+export { type Config, ConfigError, list, loadConfig } from './config.ts'
+export { configPlugin } from './plugin.ts'
+export { ConfigSchema } from './schema.ts'

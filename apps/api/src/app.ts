@@ -1,0 +1,25 @@
+import { cachePlugin } from '@nudge/cache'
+import { configPlugin } from '@nudge/config'
+import { dbPlugin } from '@nudge/db'
+import { loggingPlugin } from '@nudge/logging'
+import type { FastifyPluginAsync } from 'fastify'
+import { healthRoutes } from './modules/health/routes.ts'
+import { docsPlugin } from './plugins/docs.ts'
+import { drainPlugin } from './plugins/drain.ts'
+import { errorHandlerPlugin } from './plugins/error-handler.ts'
+import { httpPlugin } from './plugins/http.ts'
+import type { AppConfig } from './server.ts'
+
+/** The root plugin: registers the layers, then the modules, in order. Nothing else. */
+export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, { config }) => {
+  await instance.register(configPlugin, { config })
+  await instance.register(loggingPlugin)
+  await instance.register(errorHandlerPlugin)
+  await instance.register(dbPlugin)
+  await instance.register(cachePlugin)
+  await instance.register(httpPlugin)
+  await instance.register(drainPlugin)
+  await instance.register(docsPlugin)
+
+  await instance.register(healthRoutes)
+}

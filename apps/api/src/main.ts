@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from '@nudge/config'
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './server.ts'
+
+// Fail before listening, naming every bad variable, so a broken deploy never takes traffic.
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message)
+    process.exit(1)
+  }
+  throw error
+}
+
+const app = await buildApp(config)
+
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an unhandled error')
+  else app.log.info({ signal }, 'closing: finishing in-flight requests')
+  await app.close()
+})
+
+try {
+  await app.listen({ port: config.PORT, host: config.HOST })
+} catch (error) {
+  app.log.fatal({ err: error }, 'could not listen')
+  process.exit(1)
+}
+// PM2 (`wait_ready`) switches traffic to this worker only after it listens.
+process.send?.('ready')

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorResponse } from '../../errors.ts'
+import { Alive, Readiness, Timing } from './schemas.ts'
+import { cacheRoundTrip, checkCache, checkDatabase } from './service.ts'
+
+/** Liveness, readiness and load-time checks for operators, monitors and the deploy tool. */
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const config = { rateLimit: false }
+
+  app.get(
+    '/health',
+    { config, schema: { tags: ['health'], summary: 'The process is alive', response: { 200: Alive } } },
+    async () => ({ status: 'ok' as const }),
+  )
+
+  app.get(
+    '/health/ready',
+    {
+      config,
+      schema: {
+        tags: ['health'],
+        summary: 'PostgreSQL and the cache are reachable (503 when the database is not)',
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
+    async (_request, reply) => {
+      const [database, cache] = await Promise.all([checkDatabase(app.db), checkCache(app.cache)])
+      const ready = database.status === 'up'
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? ('ready' as const) : ('unavailable' as const),
+        checks: { database, ...cache },
+      })
+    },
+  )
+
+  app.get(
+    '/health/timing',
+    {
+      config,
+      schema: {
+        tags: ['health'],
+        summary: 'Times a trivial query and a cache round trip (also in Server-Timing)',
+        response: { 200: Timing, 503: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const start = performance.now()
+      const database = await checkDatabase(app.db)
+      if (database.status === 'down') throw app.httpErrors.serviceUnavailable('The database is unavailable')
+      const cacheMs = await cacheRoundTrip(app.cache)
+      request.log.debug({ dbMs: database.ms, cacheMs }, 'timing check')
+      return { dbMs: database.ms, cacheMs, totalMs: performance.now() - start }
+    },
+  )
+}

@@ -1,0 +1,24 @@
+import { Type } from 'typebox'
+
+const Check = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  ms: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String()),
+})
+
+export const Alive = Type.Object({ status: Type.Literal('ok') })
+
+export const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  checks: Type.Object({
+    database: Check,
+    memcached: Check,
+    cacheInvalidation: Check,
+  }),
+})
+
+export const Timing = Type.Object({
+  dbMs: Type.Number({ description: 'a trivial query (SELECT 1) round trip' }),
+  cacheMs: Type.Number({ description: 'a cache write and read back' }),
+  totalMs: Type.Number(),
+})

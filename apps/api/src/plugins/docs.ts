@@ -1,0 +1,24 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** OpenAPI 3 built from the route schemas; the document and its UI are served at /docs. */
+export const docsPlugin = fp(
+  async (app: FastifyInstance) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'nudge API',
+          version: '1.0.0',
+          description: 'The API behind nudge popups and lead capture',
+        },
+        servers: [{ url: app.config.API_DOMAIN }],
+      },
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  },
+  { name: 'docs', dependencies: ['config'], fastify: '5.x' },
+)

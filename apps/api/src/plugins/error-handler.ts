@@ -1,0 +1,97 @@
+import { httpErrorFromDatabase } from '@nudge/db'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { ErrorResponse } from '../errors.ts'
+
+interface FieldProblem {
+  field: string
+  message: string
+}
+
+/** "body/email" style paths from AJV turned into "body.email", one entry per offending field. */
+function fieldProblems(error: FastifyError): FieldProblem[] {
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as Record<string, unknown>
+    const base = `${error.validationContext ?? 'request'}${issue.instancePath.replaceAll('/', '.')}`
+    if (typeof params.missingProperty === 'string') {
+      return { field: `${base}.${params.missingProperty}`, message: 'is required' }
+    }
+    if (typeof params.additionalProperty === 'string') {
+      return { field: `${base}.${params.additionalProperty}`, message: 'is not allowed' }
+    }
+    return { field: base, message: issue.message ?? 'is invalid' }
+  })
+}
+
+/**
+ * One error handler and one 404 handler for the whole API: 4xx answers say what is wrong,
+ * 5xx answers say nothing about internals and the cause goes to the log and NewRelic.
+ */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.addSchema(ErrorResponse)
+
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({
+        statusCode: 404,
+        code: 'NOT_FOUND',
+        message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
+      })
+    })
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error.validation) {
+        const details = fieldProblems(error)
+        return reply.code(400).send({
+          statusCode: 400,
+          code: 'VALIDATION_ERROR',
+          message: `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`,
+          details,
+        })
+      }
+      const database = httpErrorFromDatabase(error)
+      const statusCode =
+        database?.statusCode ?? (error.statusCode && error.statusCode >= 400 ? error.statusCode : 500)
+      if (statusCode >= 500) {
+        request.log.error({ err: error }, 'request failed')
+        app.observe.noticeError(error, { requestId: request.id })
+        return reply.code(statusCode).send({
+          statusCode,
+          code: database?.code ?? (statusCode === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'),
+          message: database?.message ?? 'Something went wrong on our side; it has been logged',
+        })
+      }
+      if (database) {
+        return reply.code(statusCode).send({ ...database })
+      }
+      const body: Record<string, unknown> = {
+        statusCode,
+        code: error.code && !error.code.startsWith('FST_') ? error.code : codeFor(statusCode),
+        message: error.message,
+      }
+      const details = (error as FastifyError & { details?: unknown }).details
+      if (details !== undefined) body.details = details
+      return reply.code(statusCode).send(body)
+    })
+  },
+  { name: 'error-handler', dependencies: ['logging'], fastify: '5.x' },
+)
+
+const codes: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_ENTITY',
+  429: 'RATE_LIMITED',
+}
+
+function codeFor(statusCode: number): string {
+  return codes[statusCode] ?? 'BAD_REQUEST'
+}

@@ -1,0 +1,52 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import sensible from '@fastify/sensible'
+import underPressure from '@fastify/under-pressure'
+import { list } from '@nudge/config'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { cacheRateLimitStore } from './rate-limit-store.ts'
+
+/** HTTP basics every route gets: security headers, CORS for the dashboard, rate limits, load shedding. */
+export const httpPlugin = fp(
+  async (app: FastifyInstance) => {
+    const { config } = app
+    await app.register(sensible)
+    await app.register(helmet, { global: true })
+    await app.register(cors, {
+      origin: list(config.DASHBOARD_ORIGINS),
+      credentials: true,
+      exposedHeaders: ['x-request-id', 'server-timing'],
+      maxAge: 600,
+    })
+    await app.register(rateLimit, {
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: config.RATE_LIMIT_WINDOW_MS,
+      store: cacheRateLimitStore(app.cache),
+      // A cache fault must not turn into refused requests.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) => ({
+        statusCode: 429,
+        code: 'RATE_LIMITED',
+        message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
+      }),
+    })
+    await app.register(underPressure, {
+      maxEventLoopDelay: 1000,
+      retryAfter: 5,
+      exposeStatusRoute: false,
+      pressureHandler: (_request, reply, type, value) => {
+        reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({
+            statusCode: 503,
+            code: 'OVERLOADED',
+            message: `Server overloaded (${type}: ${value}); retry shortly`,
+          })
+      },
+    })
+  },
+  { name: 'http', dependencies: ['config', 'cache', 'error-handler'], fastify: '5.x' },
+)

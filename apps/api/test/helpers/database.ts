@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto'
+import { createDb, createPool, migrateToLatest } from '@nudge/db'
+import pg from 'pg'
+import type { Test } from 'tap'
+
+/** The PostgreSQL server the tests run on: `npm test` sets DATABASE_URL (machine's or embedded). */
+export function serverUrl(): string {
+  const url = process.env.DATABASE_URL
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests with `npm test`, which provides a server')
+  return url
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl() })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A new, empty database for one test file, dropped when the test ends. */
+export async function emptyDatabase(t: Test): Promise<string> {
+  const name = `nudge_test_${randomBytes(6).toString('hex')}`
+  await admin((client) => client.query(`CREATE DATABASE ${name}`))
+  t.teardown(() => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+  return withDatabase(serverUrl(), name)
+}
+
+/** A new database with every migration applied. */
+export async function migratedDatabase(t: Test): Promise<string> {
+  const url = await emptyDatabase(t)
+  const db = createDb(
+    createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 2, DATABASE_STATEMENT_TIMEOUT_MS: 10000 }),
+  )
+  try {
+    const { error } = await migrateToLatest(db)
+    if (error) throw error
+  } finally {
+    await db.destroy()
+  }
+  return url
+}

@@ -1,0 +1,143 @@
+import { Type } from '@fastify/type-provider-typebox'
+import t from 'tap'
+import { buildTestApp, captureLogs } from './helpers/app.ts'
+
+t.test('request ids: taken from x-request-id or cf-ray, else generated, and echoed back', async (t) => {
+  const app = await buildTestApp(t)
+  const given = await app.inject({ url: '/health', headers: { 'x-request-id': 'edge-123' } })
+  t.equal(given.headers['x-request-id'], 'edge-123')
+  const ray = await app.inject({ url: '/health', headers: { 'cf-ray': '8a1b2c3d4e5f-AMS' } })
+  t.equal(ray.headers['x-request-id'], '8a1b2c3d4e5f-AMS')
+  const generated = await app.inject({ url: '/health', headers: { 'x-request-id': 'bad id with spaces' } })
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'an unusable id is replaced')
+})
+
+t.test('unknown route: 404 in the error shape', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/v1/nothing?x=1' })
+  t.equal(res.statusCode, 404)
+  t.same(res.json(), { statusCode: 404, code: 'NOT_FOUND', message: 'Route GET /v1/nothing not found' })
+  t.match(res.headers['server-timing'], /^total;dur=\d+\.\d+/)
+})
+
+t.test('validation errors name every offending field', async (t) => {
+  const app = await buildTestApp(t)
+  app.post(
+    '/v1/test/echo',
+    {
+      schema: {
+        body: Type.Object(
+          { email: Type.String({ format: 'email' }), age: Type.Integer({ minimum: 0 }), name: Type.String() },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => request.body,
+  )
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/test/echo',
+    payload: { email: 'not-an-email', age: -1, extra: true },
+  })
+  t.equal(res.statusCode, 400)
+  const body = res.json()
+  t.equal(body.code, 'VALIDATION_ERROR')
+  const fields = body.details.map((d: { field: string }) => d.field).sort()
+  t.same(fields, ['body.age', 'body.email', 'body.extra', 'body.name'])
+  t.match(body.message, /body\.email/)
+  t.match(body.message, /body\.name is required/)
+
+  const malformed = await app.inject({
+    method: 'POST',
+    url: '/v1/test/echo',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"email":',
+  })
+  t.equal(malformed.statusCode, 400)
+  t.equal(malformed.json().code, 'BAD_REQUEST')
+})
+
+t.test('5xx answers hide internals; the cause is logged', async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logStream: logs.stream })
+  app.get('/v1/test/boom', async () => {
+    throw new Error('connection string postgres://admin:hunter2@db leaked')
+  })
+  const res = await app.inject({ url: '/v1/test/boom' })
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'INTERNAL_ERROR')
+  t.notMatch(res.body, /hunter2|postgres:/)
+  t.ok(
+    logs.lines.some((line) => line.level === 50 && JSON.stringify(line.err).includes('leaked')),
+    'the cause is in the error log',
+  )
+})
+
+t.test('secrets never reach the logs', async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { LOG_LEVEL: 'trace' }, { logStream: logs.stream })
+  app.post('/v1/test/login', async (request) => {
+    request.log.info({ body: request.body }, 'got credentials')
+    return { ok: true }
+  })
+  await app.inject({
+    method: 'POST',
+    url: '/v1/test/login',
+    headers: { authorization: 'Bearer sekrit-access-token', cookie: 'sAccessToken=sekrit-cookie' },
+    payload: { email: 'ann@example.com', token: 'sekrit-token', apiKey: 'sekrit-key' },
+  })
+  const all = logs.raw.join('')
+  t.ok(all.includes('got credentials'), 'the log line was written')
+  t.notMatch(all, /sekrit|ann@example\.com/)
+})
+
+t.test('body size limit: 413 with a clear message', async (t) => {
+  const app = await buildTestApp(t, { BODY_LIMIT_BYTES: '2048' })
+  app.post('/v1/test/sink', async () => ({ ok: true }))
+  const res = await app.inject({ method: 'POST', url: '/v1/test/sink', payload: { blob: 'x'.repeat(4096) } })
+  t.equal(res.statusCode, 413)
+  t.equal(res.json().code, 'PAYLOAD_TOO_LARGE')
+})
+
+t.test('CORS: dashboard origins with credentials, others refused', async (t) => {
+  const app = await buildTestApp(t)
+  const allowed = await app.inject({
+    method: 'OPTIONS',
+    url: '/health',
+    headers: { origin: 'https://app.nudge.test', 'access-control-request-method': 'GET' },
+  })
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://app.nudge.test')
+  t.equal(allowed.headers['access-control-allow-credentials'], 'true')
+  const other = await app.inject({ url: '/health', headers: { origin: 'https://evil.example' } })
+  t.notOk(other.headers['access-control-allow-origin'])
+})
+
+t.test('security headers from helmet', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/health' })
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  t.ok(res.headers['strict-transport-security'])
+})
+
+t.test('rate limit: 429 in the error shape once the window is used up', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_MAX: '3' })
+  app.get('/v1/test/limited', async () => ({ ok: true }))
+  const codes: number[] = []
+  for (let i = 0; i < 4; i++) codes.push((await app.inject({ url: '/v1/test/limited' })).statusCode)
+  t.same(codes, [200, 200, 200, 429])
+  const limited = await app.inject({ url: '/v1/test/limited' })
+  t.equal(limited.json().code, 'RATE_LIMITED')
+  t.ok(Number(limited.headers['retry-after']) > 0)
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'health checks are never limited')
+})
+
+t.test('OpenAPI document is generated from the route schemas and served at /docs', async (t) => {
+  const app = await buildTestApp(t)
+  const spec = await app.inject({ url: '/docs/json' })
+  t.equal(spec.statusCode, 200)
+  const doc = spec.json()
+  t.match(doc.openapi, /^3\./)
+  t.ok(doc.paths['/health/ready'], 'health routes are documented')
+  const ui = await app.inject({ url: '/docs' })
+  t.ok([200, 302].includes(ui.statusCode))
+})

@@ -1,0 +1,2 @@
+export { type Cache, type CacheHealth, TwoLevelCache } from './cache.ts'
+export { cachePlugin } from './plugin.ts'

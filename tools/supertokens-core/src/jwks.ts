@@ -1,0 +1,107 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, sign, verify } from 'node:crypto'
+import type { Reply } from './schema.ts'
+
+type Jwk = Reply<'/.well-known/jwks.json', 'get'>['keys'][number]
+
+interface SigningKey {
+  kid: string
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
+// The SDK checks the kid prefix against its useDynamicAccessTokenSigningKey setting
+// ("d-" dynamic, "s-" static) and asks for a refresh on a mismatch, so the stand-in
+// keeps one key of each kind, like the real core. Neither rotates: a restart of the
+// stand-in is a key rotation.
+export class SigningKeys {
+  readonly dynamicKey: SigningKey
+  readonly staticKey: SigningKey
+
+  constructor() {
+    this.dynamicKey = createKey('d-')
+    this.staticKey = createKey('s-')
+  }
+
+  keyFor(useStaticKey: boolean): SigningKey {
+    return useStaticKey ? this.staticKey : this.dynamicKey
+  }
+
+  jwks(): Jwk[] {
+    return [this.dynamicKey, this.staticKey].map(toJwk)
+  }
+
+  signJwt(payload: Record<string, unknown>, useStaticKey: boolean, version: string): string {
+    const key = this.keyFor(useStaticKey)
+    const header = { alg: 'RS256', typ: 'JWT', version, kid: key.kid }
+    const signingInput = `${encodeSegment(header)}.${encodeSegment(payload)}`
+    const signature = sign('sha256', Buffer.from(signingInput), key.privateKey)
+    return `${signingInput}.${signature.toString('base64url')}`
+  }
+
+  // Returns the header and payload only when the signature checks out against one of
+  // our keys; expiry is the caller's business because some callers (regenerate) accept
+  // expired tokens.
+  verifyJwt(token: string): VerifiedJwt | undefined {
+    const parts = token.split('.')
+    if (parts.length !== 3) return undefined
+    const [rawHeader, rawPayload, rawSignature] = parts as [string, string, string]
+    const header = decodeSegment(rawHeader)
+    const payload = decodeSegment(rawPayload)
+    if (header === undefined || payload === undefined) return undefined
+    if (header.alg !== 'RS256') return undefined
+    const key = [this.dynamicKey, this.staticKey].find((k) => k.kid === header.kid)
+    if (key === undefined) return undefined
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${rawHeader}.${rawPayload}`),
+      key.publicKey,
+      Buffer.from(rawSignature, 'base64url'),
+    )
+    if (!ok) return undefined
+    return { header, payload }
+  }
+}
+
+export interface VerifiedJwt {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+}
+
+function createKey(prefix: string): SigningKey {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return {
+    kid: `${prefix}${randomUUID()}`,
+    privateKey,
+    publicKey: createPublicKey(privateKey),
+  }
+}
+
+function toJwk(key: SigningKey): Jwk {
+  const jwk = key.publicKey.export({ format: 'jwk' })
+  if (jwk.n === undefined || jwk.e === undefined) {
+    throw new Error('RSA public key export lacks n/e')
+  }
+  return {
+    kty: 'RSA',
+    kid: key.kid,
+    alg: 'RS256',
+    use: 'sig',
+    n: jwk.n,
+    e: jwk.e,
+  }
+}
+
+function encodeSegment(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto'
+import { SigningKeys } from './jwks.ts'
+
+export interface CoreConfig {
+  passwordlessCodeLifetimeMs: number
+  passwordlessMaxCodeInputAttempts: number
+  accessTokenValiditySeconds: number
+  refreshTokenValidityMinutes: number
+}
+
+// Defaults of the real core's config.yaml.
+export const defaultCoreConfig: CoreConfig = {
+  passwordlessCodeLifetimeMs: 15 * 60 * 1000,
+  passwordlessMaxCodeInputAttempts: 5,
+  accessTokenValiditySeconds: 3600,
+  refreshTokenValidityMinutes: 144000,
+}
+
+export const PUBLIC_TENANT = 'public'
+
+export interface PasswordlessUser {
+  id: string
+  isPrimaryUser: boolean
+  tenantIds: string[]
+  email?: string
+  phoneNumber?: string
+  timeJoined: number
+}
+
+export interface PasswordlessCode {
+  codeId: string
+  linkCodeHash: string
+  createdAt: number
+}
+
+export interface PasswordlessDevice {
+  deviceIdHash: string
+  tenantId: string
+  email?: string
+  phoneNumber?: string
+  linkCodeSalt: Buffer
+  failedAttempts: number
+  codes: Map<string, PasswordlessCode>
+}
+
+export interface SessionRecord {
+  handle: string
+  tenantId: string
+  userId: string
+  recipeUserId: string
+  refreshTokenHash2: string
+  expiry: number
+  timeCreated: number
+  userDataInJWT: Record<string, unknown>
+  userDataInDatabase: Record<string, unknown>
+  useStaticKey: boolean
+}
+
+// The real core encrypts this into the refresh token itself; the stand-in keeps the
+// token opaque and remembers what it would have carried, keyed by its double hash.
+export interface RefreshTokenRecord {
+  sessionHandle: string
+  parentRefreshTokenHash1?: string
+  antiCsrfToken?: string
+}
+
+export class CoreStore {
+  readonly config: CoreConfig
+  readonly keys = new SigningKeys()
+  readonly users = new Map<string, PasswordlessUser>()
+  readonly devices = new Map<string, PasswordlessDevice>()
+  readonly sessions = new Map<string, SessionRecord>()
+  readonly refreshTokens = new Map<string, RefreshTokenRecord>()
+  // "<recipeUserId>\n<email>" of verified addresses, as the core's emailverification table.
+  readonly verifiedEmails = new Set<string>()
+  readonly emailVerificationTokens = new Map<
+    string,
+    { tenantId: string; userId: string; email: string; expiry: number }
+  >()
+  readonly metadata = new Map<string, Record<string, unknown>>()
+
+  constructor(config: CoreConfig) {
+    this.config = config
+  }
+
+  removeSession(handle: string): boolean {
+    if (!this.sessions.delete(handle)) return false
+    for (const [hash2, record] of this.refreshTokens) {
+      if (record.sessionHandle === handle) this.refreshTokens.delete(hash2)
+    }
+    return true
+  }
+
+  // The core deletes expired sessions in a cron job; doing it on access is enough here.
+  liveSession(handle: string): SessionRecord | undefined {
+    const session = this.sessions.get(handle)
+    if (session === undefined) return undefined
+    if (session.expiry < Date.now()) {
+      this.removeSession(handle)
+      return undefined
+    }
+    return session
+  }
+
+  isEmailVerified(userId: string, email: string): boolean {
+    return this.verifiedEmails.has(`${userId}\n${email}`)
+  }
+
+  setEmailVerified(userId: string, email: string, verified: boolean): void {
+    const key = `${userId}\n${email}`
+    if (verified) this.verifiedEmails.add(key)
+    else this.verifiedEmails.delete(key)
+  }
+}
+
+// The core stores emails trimmed and lower-cased, and the SDK compares against that.
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+// Hex, as the core's Utils.hashSHA256: refreshTokenHash1 = sha256(token),
+// refreshTokenHash2 = sha256(refreshTokenHash1).
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex')
+}
