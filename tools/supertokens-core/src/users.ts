@@ -92,6 +92,29 @@ export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void
     return { status: 'OK' }
   })
 
+  // Passwordless.updateUser (the core routes PUT /recipe/user by rid; only the
+  // passwordless flavour exists here). A new address starts unverified because
+  // verification is stored per (user, email).
+  route(app, 'put', '/recipe/user', ({ body }) => {
+    const user = store.users.get(body?.recipeUserId ?? '')
+    if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
+    const input = (body ?? {}) as { email?: unknown }
+    if (input.email === null) {
+      throw new BadRequest('Removing the email of a user is not supported by the stand-in')
+    }
+    if (typeof input.email === 'string') {
+      const email = normaliseEmail(input.email)
+      for (const tenantId of user.tenantIds) {
+        const other = findUserByEmail(store, tenantId, email)
+        if (other !== undefined && other.id !== user.id) {
+          return { status: 'EMAIL_ALREADY_EXISTS_ERROR' }
+        }
+      }
+      user.email = email
+    }
+    return { status: 'OK' }
+  })
+
   // Account linking: the SDK asks whether a user may become primary when automatic
   // linking is switched on. Nothing is ever linked here, so only the email conflict
   // rule of the core applies.

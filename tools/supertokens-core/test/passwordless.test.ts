@@ -39,7 +39,7 @@ t.test('magic link signs a new user up once, and only once', async (t) => {
 
   const first = await consumeLink(link)
   t.equal(first.body.status, 'OK')
-  t.equal(first.body.createdNewUser, true)
+  t.equal(first.body.createdNewRecipeUser, true, 'the first consume creates the user')
   t.same(first.body.user.emails, ['ada@example.com'])
   t.equal(first.body.user.loginMethods[0].recipeId, 'passwordless')
   t.equal(first.body.user.loginMethods[0].verified, true)
@@ -62,7 +62,7 @@ t.test('magic link signs a new user up once, and only once', async (t) => {
   const second = await startSignIn('ada@example.com')
   const signIn = await consumeLink(linkFrom(second.sent[0]))
   t.equal(signIn.body.status, 'OK')
-  t.equal(signIn.body.createdNewUser, false, 'second sign-in finds the user')
+  t.equal(signIn.body.createdNewRecipeUser, false, 'second sign-in finds the user')
   t.equal(signIn.body.user.id, first.body.user.id)
 })
 
@@ -160,4 +160,26 @@ t.test('revoked codes cannot be consumed', async (t) => {
     linkCode: two.linkCode,
   })
   t.equal(alsoGone.status, 'RESTART_FLOW_ERROR')
+})
+
+t.test("changing a user's email keeps the id and needs re-verification", async (t) => {
+  const code = await Passwordless.createCode({ tenantId: 'public', email: 'old@example.com' })
+  if (code.status !== 'OK') throw new Error('createCode failed')
+  const signedUp = await Passwordless.consumeCode({
+    tenantId: 'public',
+    preAuthSessionId: code.preAuthSessionId,
+    linkCode: code.linkCode,
+  })
+  if (signedUp.status !== 'OK') throw new Error('consumeCode failed')
+  const taken = await Passwordless.updateUser({
+    recipeUserId: signedUp.recipeUserId,
+    email: 'ada@example.com',
+  })
+  t.equal(taken.status, 'EMAIL_ALREADY_EXISTS_ERROR', 'another user has that address')
+
+  const res = await Passwordless.updateUser({ recipeUserId: signedUp.recipeUserId, email: 'New@Example.com' })
+  t.equal(res.status, 'OK')
+  const user = await supertokens.getUser(signedUp.user.id)
+  t.same(user?.emails, ['new@example.com'])
+  t.equal(user?.loginMethods[0]?.verified, false)
 })
