@@ -17,7 +17,7 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EN
 
 /** Field names out of "Key (email)=(x) already exists." — the value itself never reaches the client. */
 function keyFields(detail: string | undefined): string[] {
-  const match = detail?.match(/^Key \(([^)]+)\)=/)
+  const match = detail?.match(/^Key \((.+?)\)=\(/)
   if (!match?.[1]) return []
   return match[1].split(',').map((field) =>
     field

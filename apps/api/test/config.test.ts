@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { ConfigError, loadConfig } from '@nudge/config'
+import t from 'tap'
+
+const run = promisify(execFile)
+const main = path.resolve(import.meta.dirname, '../src/main.ts')
+
+t.test('defaults make a development config from an empty environment', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.NODE_ENV, 'development')
+  t.equal(config.PORT, 3000)
+  t.equal(config.DATABASE_URL, undefined)
+})
+
+t.test('every bad variable is named on its own line, secrets are not echoed', async (t) => {
+  const error = t.throws(() =>
+    loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://root:pw@db/x', DASHBOARD_ORIGINS: 'app' }),
+  ) as ConfigError
+  t.ok(error instanceof ConfigError)
+  t.equal(error.problems.length, 4)
+  t.match(error.problems[0], /^PORT: must be integer \(got "eighty"\); expected TCP port/)
+  t.match(error.problems[1], /^LOG_LEVEL: is not one of the allowed values .*expected fatal \| error/)
+  t.match(error.problems[2], /^DATABASE_URL: .*\[redacted\]/)
+  t.notMatch(error.message, /root:pw/)
+  t.match(error.problems[3], /^DASHBOARD_ORIGINS:/)
+})
+
+t.test('production refuses the embedded defaults', async (t) => {
+  const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
+  t.match(error.problems.join('\n'), /DATABASE_URL: required in production/)
+})
+
+t.test('the process stops before listening, printing each bad variable', async (t) => {
+  const result = await run(process.execPath, [main], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '-5' },
+    timeout: 20000,
+  }).catch((error: { code: number; stderr: string; stdout: string }) => error)
+  const { code, stderr } = result as { code: number; stderr: string }
+  t.equal(code, 1)
+  t.match(stderr, /Invalid configuration:\n {2}- PORT: /)
+  t.notMatch(stderr, /listening/i)
+})

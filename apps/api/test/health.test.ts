@@ -1,0 +1,50 @@
+import t from 'tap'
+import { buildTestApp } from './helpers/app.ts'
+
+t.test('GET /health answers while the process is alive', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/health' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ok' })
+})
+
+t.test('GET /health/ready checks PostgreSQL and the cache', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/health/ready' })
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  t.equal(body.status, 'ready')
+  t.equal(body.checks.database.status, 'up')
+  t.equal(body.checks.cacheInvalidation.status, 'up')
+  t.equal(body.checks.memcached.status, process.env.MEMCACHED_SERVERS ? 'up' : 'disabled')
+})
+
+t.test('GET /health/timing reports db and cache time as JSON and Server-Timing', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/health/timing' })
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  t.ok(body.dbMs > 0 && body.cacheMs >= 0 && body.totalMs >= body.dbMs)
+  const timing = res.headers['server-timing'] as string
+  t.match(timing, /^total;dur=[\d.]+, db;dur=[\d.]+, cache;dur=[\d.]+$/)
+})
+
+t.test('database unreachable: ready is 503 naming the database, routes answer 503', async (t) => {
+  // Nothing listens on port 1: every connection is refused at once.
+  const app = await buildTestApp(t, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nudge' })
+  app.get('/v1/test/users', async () => app.db.selectFrom('users').selectAll().execute())
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 503)
+  const body = ready.json()
+  t.equal(body.status, 'unavailable')
+  t.equal(body.checks.database.status, 'down')
+  t.match(body.checks.database.error, /ECONNREFUSED|connect/)
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'still alive')
+  const timing = await app.inject({ url: '/health/timing' })
+  t.equal(timing.statusCode, 503)
+  t.equal(timing.json().code, 'SERVICE_UNAVAILABLE')
+
+  const route = await app.inject({ url: '/v1/test/users' })
+  t.equal(route.statusCode, 503)
+  t.same(route.json(), { statusCode: 503, code: 'DATABASE_UNAVAILABLE', message: 'The database is unavailable' })
+})
