@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { root, startEmbeddedPostgres } from './embedded-postgres.ts'
 
-const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' }
+const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' }
 let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined
 if (!env.DATABASE_URL) {
   process.stderr.write(
@@ -15,8 +15,29 @@ if (!env.DATABASE_URL) {
   env.DATABASE_URL = embedded.url
 }
 
-const args = ['run-many', '-t', 'test', '--outputStyle=stream', ...process.argv.slice(2)]
-const child = spawn('nx', args, { cwd: root, env, stdio: 'inherit' })
+// Off a terminal (CI), the plain TAP reporter: every assertion, no progress animation.
+const reporter = process.stdout.isTTY ? [] : ['--', '--reporter=tap']
+const args = ['run-many', '-t', 'test', '--outputStyle=stream', ...process.argv.slice(2), ...reporter]
+const child = spawn('nx', args, { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] })
+// Each project's tap run ends with "# { total: N, pass: N, fail: N, ... }"; add them up.
+const totals = { pass: 0, fail: 0, skip: 0 }
+let pending = ''
+child.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk)
+  pending += chunk.toString()
+  const lines = pending.split('\n')
+  pending = lines.pop() ?? ''
+  for (const line of lines) {
+    const summary = line.match(/# \{ total: \d+(.*)\}/)
+    if (!summary?.[1]) continue
+    for (const key of ['pass', 'fail', 'skip'] as const) {
+      totals[key] += Number(summary[1].match(new RegExp(`${key}: (\\d+)`))?.[1] ?? 0)
+    }
+  }
+})
 const code: number = await new Promise((resolve) => child.on('exit', (status) => resolve(status ?? 1)))
 await embedded?.stop()
-process.exit(code)
+process.stdout.write(
+  `\n${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}\n`,
+)
+process.exit(code === 0 && totals.fail > 0 ? 1 : code)

@@ -16,7 +16,9 @@ async function eventually(check: () => Promise<boolean>, withinMs: number): Prom
 
 const levels = [
   { name: 'in-process only', MEMCACHED_SERVERS: undefined },
-  ...(process.env.MEMCACHED_SERVERS ? [{ name: 'with memcached', MEMCACHED_SERVERS: process.env.MEMCACHED_SERVERS }] : []),
+  ...(process.env.MEMCACHED_SERVERS
+    ? [{ name: 'with memcached', MEMCACHED_SERVERS: process.env.MEMCACHED_SERVERS }]
+    : []),
 ]
 
 for (const level of levels) {
@@ -61,21 +63,29 @@ t.test('wrap: TTLs are jittered so entries written together do not expire togeth
   const keys = Array.from({ length: 40 }, (_, i) => `jitter:${i}`)
   await Promise.all(keys.map((key) => app.cache.set(key, 1, 1)))
   await sleep(1000)
-  const fresh = (await Promise.all(keys.map((key) => app.cache.get(key)))).filter((v) => v !== undefined).length
-  t.ok(fresh > 0 && fresh < keys.length, `at the nominal TTL some entries live on and some expired (${fresh}/40)`)
+  const fresh = (await Promise.all(keys.map((key) => app.cache.get(key)))).filter(
+    (v) => v !== undefined,
+  ).length
+  t.ok(
+    fresh > 0 && fresh < keys.length,
+    `at the nominal TTL some entries live on and some expired (${fresh}/40)`,
+  )
 })
 
-t.test('wrap: when reloading fails, the stale value is served; with nothing cached the error surfaces', async (t) => {
-  const app = await buildTestApp(t, { MEMCACHED_SERVERS: process.env.MEMCACHED_SERVERS })
-  const key = `stale:${Math.random()}`
-  t.same(await app.cache.wrap(key, 1, async () => 'v1'), 'v1')
-  await sleep(1200)
-  const failing = async (): Promise<string> => {
-    throw new Error('source down')
-  }
-  t.equal(await app.cache.wrap(key, 1, failing), 'v1', 'stale value instead of an error')
-  await t.rejects(app.cache.wrap(`never:${Math.random()}`, 1, failing), /source down/)
-})
+t.test(
+  'wrap: when reloading fails, the stale value is served; with nothing cached the error surfaces',
+  async (t) => {
+    const app = await buildTestApp(t, { MEMCACHED_SERVERS: process.env.MEMCACHED_SERVERS })
+    const key = `stale:${Math.random()}`
+    t.same(await app.cache.wrap(key, 1, async () => 'v1'), 'v1')
+    await sleep(1200)
+    const failing = async (): Promise<string> => {
+      throw new Error('source down')
+    }
+    t.equal(await app.cache.wrap(key, 1, failing), 'v1', 'stale value instead of an error')
+    await t.rejects(app.cache.wrap(`never:${Math.random()}`, 1, failing), /source down/)
+  },
+)
 
 t.test('incr: a counter per window, shared by workers when memcached is set', async (t) => {
   const DATABASE_URL = await migratedDatabase(t)
@@ -104,7 +114,9 @@ t.test(
     )
     const other = await buildTestApp(t, { DATABASE_URL, MEMCACHED_SERVERS: servers })
     let loads = 0
-    app.get('/v1/test/cached', async () => app.cache.wrap('cached:route', 60, async () => ({ loads: ++loads })))
+    app.get('/v1/test/cached', async () =>
+      app.cache.wrap('cached:route', 60, async () => ({ loads: ++loads })),
+    )
 
     t.equal((await app.inject({ url: '/v1/test/cached' })).statusCode, 200)
     t.equal((await app.inject({ url: '/health/ready' })).json().checks.memcached.status, 'up')
@@ -117,7 +129,10 @@ t.test(
       const res = await app.inject({ url: i % 2 ? '/v1/test/cached' : '/health/timing' })
       t.equal(res.statusCode, 200, `request ${i} succeeds while memcached is down`)
     }
-    t.ok(Date.now() - started < 5000, `30 requests in ${Date.now() - started} ms: a dead memcached costs little`)
+    t.ok(
+      Date.now() - started < 5000,
+      `30 requests in ${Date.now() - started} ms: a dead memcached costs little`,
+    )
     const ready = (await app.inject({ url: '/health/ready' })).json()
     t.equal(ready.status, 'ready', 'still ready: the cache is an optimisation')
     t.equal(ready.checks.memcached.status, 'down')

@@ -16,7 +16,12 @@ t.test('defaults make a development config from an empty environment', async (t)
 
 t.test('every bad variable is named on its own line, secrets are not echoed', async (t) => {
   const error = t.throws(() =>
-    loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://root:pw@db/x', DASHBOARD_ORIGINS: 'app' }),
+    loadConfig({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://root:pw@db/x',
+      DASHBOARD_ORIGINS: 'app',
+    }),
   ) as ConfigError
   t.ok(error instanceof ConfigError)
   t.equal(error.problems.length, 4)

@@ -27,10 +27,18 @@ t.test('unique violation → 409 naming the field, without the value', async (t)
       .returning(['id', 'email'])
       .executeTakeFirstOrThrow(),
   )
-  const first = await app.inject({ method: 'POST', url: '/v1/test/users', payload: { email: 'ann@example.com' } })
+  const first = await app.inject({
+    method: 'POST',
+    url: '/v1/test/users',
+    payload: { email: 'ann@example.com' },
+  })
   t.equal(first.statusCode, 200)
   t.ok(isUuid(first.json().id))
-  const again = await app.inject({ method: 'POST', url: '/v1/test/users', payload: { email: 'ANN@example.com' } })
+  const again = await app.inject({
+    method: 'POST',
+    url: '/v1/test/users',
+    payload: { email: 'ANN@example.com' },
+  })
   t.equal(again.statusCode, 409, 'emails are unique whatever their case')
   const body = again.json()
   t.equal(body.code, 'CONFLICT')
@@ -53,7 +61,8 @@ t.test('statement timeout → 503, the request does not hang', async (t) => {
 
 t.test('two processes migrating at once apply each migration once', async (t) => {
   const url = await emptyDatabase(t)
-  const open = () => createDb(createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 2, DATABASE_STATEMENT_TIMEOUT_MS: 10000 }))
+  const open = () =>
+    createDb(createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 2, DATABASE_STATEMENT_TIMEOUT_MS: 10000 }))
   const [a, b] = [open(), open()]
   t.teardown(async () => {
     await a.destroy()
@@ -78,9 +87,9 @@ t.test('migrate CLI: up, down and new print what they did', async (t) => {
   t.match(up.stdout, /applied \S+_users/)
   t.match((await run(process.execPath, [cli, 'up'], { env })).stdout, /already up to date/)
   t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_users/)
-  const missing = await run(process.execPath, [cli, 'up'], { env: { ...process.env, DATABASE_URL: '' } }).catch(
-    (error: { code: number; stderr: string }) => error,
-  )
+  const missing = await run(process.execPath, [cli, 'up'], {
+    env: { ...process.env, DATABASE_URL: '' },
+  }).catch((error: { code: number; stderr: string }) => error)
   t.equal((missing as { code: number }).code, 2)
   t.match((missing as { stderr: string }).stderr, /DATABASE_URL is not set/)
   const bad = await run(process.execPath, [cli, 'new', 'Bad Name']).catch((error: { code: number }) => error)

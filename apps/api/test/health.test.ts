@@ -46,5 +46,9 @@ t.test('database unreachable: ready is 503 naming the database, routes answer 50
 
   const route = await app.inject({ url: '/v1/test/users' })
   t.equal(route.statusCode, 503)
-  t.same(route.json(), { statusCode: 503, code: 'DATABASE_UNAVAILABLE', message: 'The database is unavailable' })
+  t.same(route.json(), {
+    statusCode: 503,
+    code: 'DATABASE_UNAVAILABLE',
+    message: 'The database is unavailable',
+  })
 })

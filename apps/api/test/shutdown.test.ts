@@ -10,7 +10,9 @@ function get(port: number, path: string, agent: http.Agent) {
         res.on('data', (chunk) => {
           body += chunk
         })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+        )
       })
       .on('error', reject)
   })

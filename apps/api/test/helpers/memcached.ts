@@ -43,9 +43,13 @@ async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
 /** A memcached server of the test's own, on loopback, that the test can kill and restart. */
 export async function startMemcached(port: number): Promise<ChildProcess> {
   if (!memcachedBinary) throw new Error('memcached is not installed')
-  const child = spawn(memcachedBinary, ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16', '-u', 'nobody'], {
-    stdio: 'ignore',
-  })
+  const child = spawn(
+    memcachedBinary,
+    ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16', '-u', 'nobody'],
+    {
+      stdio: 'ignore',
+    },
+  )
   await waitForPort(port)
   return child
 }

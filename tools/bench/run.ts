@@ -1,0 +1,319 @@
+/**
+ * `npm run bench`: autocannon against a bare Fastify hello-world (tools/bench/baseline.ts) and
+ * the real API (apps/api/src/main.ts), each in its own child process, one measurement at a
+ * time, and prints a table with every endpoint's throughput relative to the baseline.
+ *
+ * To measure another endpoint, append it to `endpoints` below. Informational only: never a CI gate.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { createDb, createPool, migrateToLatest } from '@nudge/db'
+import autocannon from 'autocannon'
+import pg from 'pg'
+
+type Target = 'baseline' | 'app'
+
+interface SetupContext {
+  /** e.g. http://127.0.0.1:40123 */
+  baseUrl: string
+  databaseUrl: string
+}
+
+interface Endpoint {
+  name: string
+  target: Target
+  path: string
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  headers?: Record<string, string>
+  body?: string
+  /** Runs once before the warm-up, e.g. to create a user and return its auth header. */
+  setup?: (context: SetupContext) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body'>> | undefined>
+}
+
+/** What is measured, in this order. The first `baseline` row is the 1.00x reference. */
+const endpoints: Endpoint[] = [
+  { name: 'baseline GET /', target: 'baseline', path: '/' },
+  { name: 'app GET /health', target: 'app', path: '/health' },
+  { name: 'app GET /health/timing', target: 'app', path: '/health/timing' },
+]
+
+const usage = `Usage: npm run bench -- [options]
+
+Benchmarks a bare Fastify hello-world and the API side by side with autocannon.
+
+Options:
+  --duration N      seconds to measure each endpoint (default 10)
+  --connections N   concurrent connections (default 50)
+  --warmup N        seconds of warm-up before each measurement (default 2)
+  --help            print this help
+
+Environment:
+  DATABASE_URL        database for the API (default: postgres://postgres@127.0.0.1:5432/nudge_bench,
+                      created and migrated if missing)
+  MEMCACHED_SERVERS   passed through to the API when set
+`
+
+const root = path.resolve(import.meta.dirname, '../..')
+const DEFAULT_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres'
+const BENCH_DATABASE = 'nudge_bench'
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (flags.help) {
+  process.stdout.write(usage)
+  process.exit(0)
+}
+const duration = positiveInteger('duration', flags.duration)
+const connections = positiveInteger('connections', flags.connections)
+const warmup = Number(flags.warmup)
+if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
+
+const children = new Set<ChildProcess>()
+let current: autocannon.Instance | undefined
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping\n`)
+    current?.stop()
+    stopChildren().finally(() => process.exit(130))
+  })
+}
+
+try {
+  await main()
+  await stopChildren()
+  process.exit(0)
+} catch (error) {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`)
+  await stopChildren()
+  process.exit(1)
+}
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL || (await prepareDatabase(DEFAULT_SERVER, BENCH_DATABASE))
+  const cpus = os.cpus()
+  out(`node ${process.version} (${process.execPath})\n`)
+  out(`machine: ${os.availableParallelism()} cores, ${cpus[0]?.model ?? 'unknown cpu'}, ${os.platform()}\n`)
+  out(
+    `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n`,
+  )
+  out(`database: ${redactUrl(databaseUrl)}; memcached: ${process.env.MEMCACHED_SERVERS ?? 'not set'}\n\n`)
+
+  const needed = new Set(endpoints.map((endpoint) => endpoint.target))
+  const baseUrls: Partial<Record<Target, string>> = {}
+  if (needed.has('baseline')) {
+    baseUrls.baseline = await startServer('baseline', path.join(import.meta.dirname, 'baseline.ts'), {})
+  }
+  if (needed.has('app')) {
+    baseUrls.app = await startServer('app', path.join(root, 'apps/api/src/main.ts'), {
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      // The bench comes from one client address: keep the rate limiter out of the measurement.
+      RATE_LIMIT_MAX: '1000000000',
+    })
+  }
+
+  const rows: Row[] = []
+  for (const endpoint of endpoints) {
+    const baseUrl = baseUrls[endpoint.target]!
+    const extra = (await endpoint.setup?.({ baseUrl, databaseUrl })) ?? {}
+    const request = { ...endpoint, ...extra }
+    const options: autocannon.Options = {
+      url: `${baseUrl}${request.path}`,
+      method: request.method ?? 'GET',
+      connections,
+      pipelining: 1,
+      ...(request.headers ? { headers: request.headers } : {}),
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    }
+    process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
+    if (warmup > 0) await cannon({ ...options, duration: warmup })
+    const result = await cannon({ ...options, duration })
+    rows.push({
+      name: endpoint.name,
+      target: endpoint.target,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+    })
+  }
+  out(`\n${table(rows)}\n`)
+}
+
+interface Row {
+  name: string
+  target: Target
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  timeouts: number
+}
+
+function table(rows: Row[]): string {
+  const reference = rows.find((row) => row.target === 'baseline')?.rps
+  const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline']
+  const lines = rows.map((row) => [
+    row.name,
+    row.rps.toFixed(0),
+    row.p50.toFixed(2),
+    row.p99.toFixed(2),
+    String(row.non2xx),
+    row.timeouts > 0 ? `${row.errors} (${row.timeouts} timeouts)` : String(row.errors),
+    reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a',
+  ])
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)))
+  const format = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
+  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n')
+}
+
+function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    current = autocannon(options, (error, result) => {
+      current = undefined
+      if (error) reject(error)
+      else resolve(result)
+    })
+  })
+}
+
+/** Starts a server script on a free port of 127.0.0.1 and resolves with its base URL once it answers. */
+async function startServer(name: string, script: string, env: Record<string, string>): Promise<string> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  // Warnings and errors only (LOG_LEVEL=warn); kept off stdout so the table stays clean.
+  const forward = (chunk: Buffer) => process.stderr.write(prefixLines(`[${name}] `, chunk.toString()))
+  child.stdout!.on('data', forward)
+  child.stderr!.on('data', forward)
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitForHttp(`${baseUrl}${name === 'app' ? '/health' : '/'}`, child, 20000)
+  process.stderr.write(`${name}: pid ${child.pid} listening on ${baseUrl}\n`)
+  return baseUrl
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${url}: server exited (${child.exitCode ?? child.signalCode}) before answering`)
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      await response.arrayBuffer()
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs}ms`)
+}
+
+async function stopChildren(): Promise<void> {
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve()
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+          child.once('exit', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+          child.kill('SIGTERM')
+        }),
+    ),
+  )
+}
+
+/** Creates `database` on the server if missing and applies every migration to it. */
+async function prepareDatabase(serverUrl: string, database: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
+    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(serverUrl)
+  url.pathname = `/${database}`
+  const pool = createPool({
+    DATABASE_URL: url.toString(),
+    DATABASE_POOL_MAX: 1,
+    DATABASE_STATEMENT_TIMEOUT_MS: 60000,
+  })
+  const db = createDb(pool)
+  try {
+    // Kysely<DB> is not assignable to the migrator's Kysely<unknown> (a variance quirk of its types).
+    const { error } = await migrateToLatest(db as unknown as Parameters<typeof migrateToLatest>[0])
+    if (error) throw error
+  } finally {
+    await db.destroy()
+  }
+  return url.toString()
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function positiveInteger(name: string, value: string): number {
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) fail(`--${name} must be a positive integer (got ${value})`)
+  return number
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${usage}`)
+  process.exit(2)
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '[unparseable]'
+  }
+}
+
+function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function out(text: string): void {
+  process.stdout.write(text)
+}

@@ -1,0 +1,49 @@
+/**
+ * Checks the Nx project graph: apps depend on libs, libs never on apps or tools, no cycles.
+ *   node tools/dev/check-graph.ts
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { root } from './paths.ts'
+
+const file = path.join(mkdtempSync(path.join(tmpdir(), 'nx-graph-')), 'graph.json')
+execFileSync('nx', ['graph', `--file=${file}`], {
+  cwd: root,
+  env: { ...process.env, NX_DAEMON: 'false' },
+  stdio: 'ignore',
+})
+const { graph } = JSON.parse(readFileSync(file, 'utf8')) as {
+  graph: { nodes: Record<string, { data: { root: string } }>; dependencies: Record<string, Array<{ target: string }>> }
+}
+const kind = (name: string) => graph.nodes[name]?.data.root.split('/')[0] ?? 'external'
+const problems: string[] = []
+const edges = (name: string) => (graph.dependencies[name] ?? []).map((d) => d.target).filter((t) => t in graph.nodes)
+
+for (const name of Object.keys(graph.nodes)) {
+  for (const target of edges(name)) {
+    if (kind(name) === 'libs' && kind(target) !== 'libs') problems.push(`${name} (a lib) depends on ${target}`)
+  }
+}
+const state = new Map<string, 'visiting' | 'done'>()
+function visit(name: string, trail: string[]) {
+  if (state.get(name) === 'done') return
+  if (state.get(name) === 'visiting') {
+    problems.push(`cycle: ${[...trail.slice(trail.indexOf(name)), name].join(' -> ')}`)
+    return
+  }
+  state.set(name, 'visiting')
+  for (const target of edges(name)) visit(target, [...trail, name])
+  state.set(name, 'done')
+}
+for (const name of Object.keys(graph.nodes)) visit(name, [])
+
+for (const name of Object.keys(graph.nodes).sort()) {
+  process.stdout.write(`${name} -> ${edges(name).sort().join(', ') || '(none)'}\n`)
+}
+if (problems.length) {
+  process.stderr.write(`project graph problems:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
+  process.exit(1)
+}
+process.stdout.write('project graph: apps -> libs, no cycles\n')
