@@ -15,15 +15,20 @@ execFileSync('nx', ['graph', `--file=${file}`], {
   stdio: 'ignore',
 })
 const { graph } = JSON.parse(readFileSync(file, 'utf8')) as {
-  graph: { nodes: Record<string, { data: { root: string } }>; dependencies: Record<string, Array<{ target: string }>> }
+  graph: {
+    nodes: Record<string, { data: { root: string } }>
+    dependencies: Record<string, Array<{ target: string }>>
+  }
 }
 const kind = (name: string) => graph.nodes[name]?.data.root.split('/')[0] ?? 'external'
 const problems: string[] = []
-const edges = (name: string) => (graph.dependencies[name] ?? []).map((d) => d.target).filter((t) => t in graph.nodes)
+const edges = (name: string) =>
+  (graph.dependencies[name] ?? []).map((d) => d.target).filter((t) => t in graph.nodes)
 
 for (const name of Object.keys(graph.nodes)) {
   for (const target of edges(name)) {
-    if (kind(name) === 'libs' && kind(target) !== 'libs') problems.push(`${name} (a lib) depends on ${target}`)
+    if (kind(name) === 'libs' && kind(target) !== 'libs')
+      problems.push(`${name} (a lib) depends on ${target}`)
   }
 }
 const state = new Map<string, 'visiting' | 'done'>()

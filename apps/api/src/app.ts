@@ -1,9 +1,13 @@
+import { authPlugin } from '@nudge/auth'
 import { cachePlugin } from '@nudge/cache'
 import { configPlugin } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
 import { loggingPlugin } from '@nudge/logging'
+import { mailerPlugin } from '@nudge/mailer'
 import type { FastifyPluginAsync } from 'fastify'
 import { healthRoutes } from './modules/health/routes.ts'
+import { userRoutes } from './modules/users/routes.ts'
+import { recordSignIn, userIdForSuperTokensUser } from './modules/users/service.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
 import { errorHandlerPlugin } from './plugins/error-handler.ts'
@@ -17,9 +21,18 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(errorHandlerPlugin)
   await instance.register(dbPlugin)
   await instance.register(cachePlugin)
+  await instance.register(mailerPlugin)
+  await instance.register(authPlugin, {
+    onSignIn: async (user) => {
+      await recordSignIn(instance.db, instance.cache, user)
+    },
+    resolveUserId: (supertokensUserId) =>
+      userIdForSuperTokensUser(instance.db, instance.cache, supertokensUserId),
+  })
   await instance.register(httpPlugin)
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 
   await instance.register(healthRoutes)
+  await instance.register(userRoutes)
 }

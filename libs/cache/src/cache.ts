@@ -46,6 +46,7 @@ export class TwoLevelCache implements Cache {
   private readonly memcached: Memcached | undefined
   private readonly bus: InvalidationBus | undefined
   private readonly log: FastifyBaseLogger
+  private readonly prefix: string
   /** Bumped by every invalidation; a load that saw it change must not store what it read. */
   private epoch = 0
 
@@ -54,7 +55,9 @@ export class TwoLevelCache implements Cache {
     memcached?: Memcached | undefined
     bus?: InvalidationBus | undefined
     log: FastifyBaseLogger
+    keyPrefix: string
   }) {
+    this.prefix = `${options.keyPrefix}:`
     this.local = new LRUCache<string, Entry>({ max: Math.max(options.maxEntries, 1) })
     this.memcached = options.memcached
     this.bus = options.bus
@@ -83,7 +86,11 @@ export class TwoLevelCache implements Cache {
     const entry: Entry = { value, freshUntil: Date.now() + ttlMs }
     this.local.set(key, entry, { ttl: ttlMs + STALE_FOR_MS })
     if (this.memcached) {
-      await this.memcached.set(key, JSON.stringify(entry), Math.ceil((ttlMs + STALE_FOR_MS) / 1000))
+      await this.memcached.set(
+        this.prefix + key,
+        JSON.stringify(entry),
+        Math.ceil((ttlMs + STALE_FOR_MS) / 1000),
+      )
     }
     recordTiming('cache', performance.now() - start)
   }
@@ -91,7 +98,7 @@ export class TwoLevelCache implements Cache {
   async del(key: string): Promise<void> {
     const start = performance.now()
     this.forgetLocal(key)
-    await this.memcached?.delete(key)
+    await this.memcached?.delete(this.prefix + key)
     try {
       await this.bus?.publish(key)
     } catch (error) {
@@ -113,7 +120,7 @@ export class TwoLevelCache implements Cache {
   async incr(key: string, windowSeconds: number): Promise<number> {
     if (this.memcached) {
       const start = performance.now()
-      const shared = await this.memcached.increment(key, windowSeconds)
+      const shared = await this.memcached.increment(this.prefix + key, windowSeconds)
       recordTiming('cache', performance.now() - start)
       if (shared !== UNAVAILABLE) return shared
     }
@@ -152,7 +159,7 @@ export class TwoLevelCache implements Cache {
     if (!this.memcached) return local
     const start = performance.now()
     const epoch = this.epoch
-    const raw = await this.memcached.get(key)
+    const raw = await this.memcached.get(this.prefix + key)
     recordTiming('cache', performance.now() - start)
     if (raw === UNAVAILABLE || raw === null) return local
     let shared: Entry

@@ -30,7 +30,13 @@ export const cachePlugin = fp(
           () => cache?.forgetAllLocal(),
         )
       : undefined
-    cache = new TwoLevelCache({ maxEntries: config.CACHE_LOCAL_MAX_ENTRIES, memcached, bus, log })
+    cache = new TwoLevelCache({
+      maxEntries: config.CACHE_LOCAL_MAX_ENTRIES,
+      memcached,
+      bus,
+      log,
+      keyPrefix: config.CACHE_KEY_PREFIX,
+    })
     await bus?.start()
     app.decorate('cache', cache)
     app.addHook('onClose', async () => {

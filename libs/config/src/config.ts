@@ -1,6 +1,6 @@
 import type { Static, TSchema } from 'typebox'
 import { Value } from 'typebox/value'
-import { ConfigSchema } from './schema.ts'
+import { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'
 
 export type Config = Static<typeof ConfigSchema>
 
@@ -21,6 +21,15 @@ const productionRules: Array<(config: Config) => string | undefined> = [
     c.DATABASE_URL
       ? undefined
       : 'DATABASE_URL: required in production (the embedded PostgreSQL is for development)',
+  (c) =>
+    c.SUPERTOKENS_CONNECTION_URI
+      ? undefined
+      : 'SUPERTOKENS_CONNECTION_URI: required in production (the core stand-in is for development)',
+  (c) => (c.SMTP_URL ? undefined : 'SMTP_URL: required in production (the dev mailbox is for development)'),
+  (c) =>
+    c.SERVICE_JWT_SECRET !== DEV_SERVICE_JWT_SECRET
+      ? undefined
+      : 'SERVICE_JWT_SECRET: set a secret of your own in production (the default is public)',
 ]
 
 /**

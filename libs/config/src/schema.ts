@@ -1,5 +1,8 @@
 import { Type } from 'typebox'
 
+/** Known to everyone, so production refuses it (see config.ts). */
+export const DEV_SERVICE_JWT_SECRET = 'development-only-service-token-secret-change-me'
+
 /**
  * Every environment variable the API reads, in one schema. Values arrive as strings;
  * `loadConfig` converts them before checking. Optional variables with no default mean
@@ -45,6 +48,11 @@ export const ConfigSchema = Type.Object({
     maximum: 5000,
     description: 'milliseconds before a memcached call is given up',
   }),
+  CACHE_KEY_PREFIX: Type.String({
+    default: 'nudge',
+    pattern: '^[A-Za-z0-9_.-]{1,40}$',
+    description: 'prefix of every memcached key (apps sharing a memcached with other data keep apart)',
+  }),
   CACHE_LOCAL_MAX_ENTRIES: Type.Integer({ default: 10000, minimum: 0, description: 'in-process LRU size' }),
   DASHBOARD_ORIGINS: Type.String({
     default: 'http://localhost:5173',
@@ -72,6 +80,65 @@ export const ConfigSchema = Type.Object({
   PM2_INSTANCES: Type.Optional(
     Type.String({ pattern: '^(max|-?[0-9]+)$', description: 'API workers under PM2 (default: all cores)' }),
   ),
+  SUPERTOKENS_CONNECTION_URI: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      description:
+        'URL of the SuperTokens core (unset in development = the stand-in in tools/supertokens-core)',
+    }),
+  ),
+  SUPERTOKENS_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, description: 'API key of the SuperTokens core' }),
+  ),
+  MAGIC_LINK_LIFETIME_MINUTES: Type.Integer({
+    default: 15,
+    minimum: 1,
+    maximum: 1440,
+    description: 'how long a magic link works (must match the core setting passwordless_code_lifetime)',
+  }),
+  AUTH_LINK_LIMIT_PER_EMAIL: Type.Integer({
+    default: 5,
+    minimum: 1,
+    description: 'sign-in links per email per window',
+  }),
+  AUTH_LINK_LIMIT_PER_IP: Type.Integer({
+    default: 20,
+    minimum: 1,
+    description: 'sign-in links per IP per window',
+  }),
+  AUTH_LINK_LIMIT_WINDOW_SECONDS: Type.Integer({
+    default: 3600,
+    minimum: 1,
+    description: 'sign-in link limit window',
+  }),
+  SESSION_CHECK_TTL_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 1,
+    description:
+      'how long a worker trusts that a session is not revoked (sign-out reaches every worker at once)',
+  }),
+  SERVICE_JWT_SECRET: Type.String({
+    default: DEV_SERVICE_JWT_SECRET,
+    minLength: 32,
+    description: 'shared HS256 secret of service tokens (Worker, Cron), 32+ characters',
+  }),
+  SERVICE_JWT_MAX_AGE_SECONDS: Type.Integer({
+    default: 300,
+    minimum: 10,
+    maximum: 3600,
+    description: 'longest accepted service token lifetime',
+  }),
+  SMTP_URL: Type.Optional(
+    Type.String({
+      pattern: '^smtps?://',
+      description: 'smtp(s)://user:pass@host:port (unset in development = the dev mailbox)',
+    }),
+  ),
+  MAIL_FROM: Type.String({
+    default: 'nudge <no-reply@nudge.localhost>',
+    minLength: 3,
+    description: 'sender of our emails, e.g. "nudge <no-reply@nudge.example>"',
+  }),
   NEW_RELIC_LICENSE_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'enables the NewRelic agent' }),
   ),

@@ -15,6 +15,21 @@ export const docsPlugin = fp(
           description: 'The API behind nudge popups and lead capture',
         },
         servers: [{ url: app.config.API_DOMAIN }],
+        components: {
+          securitySchemes: {
+            session: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'SuperTokens access token (header mode), or the sAccessToken cookie (cookie mode)',
+            },
+            service: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'service token (Worker, Cron)',
+            },
+          },
+        },
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     })

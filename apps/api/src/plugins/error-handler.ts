@@ -1,3 +1,4 @@
+import { isAuthError, replyToAuthError } from '@nudge/auth'
 import { httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -39,7 +40,8 @@ export const errorHandlerPlugin = fp(
       })
     })
 
-    app.setErrorHandler((error: FastifyError, request, reply) => {
+    app.setErrorHandler(async (error: FastifyError, request, reply) => {
+      if (isAuthError(error)) return replyToAuthError(error, request, reply)
       if (error.validation) {
         const details = fieldProblems(error)
         return reply.code(400).send({
@@ -55,10 +57,17 @@ export const errorHandlerPlugin = fp(
       if (statusCode >= 500) {
         request.log.error({ err: error }, 'request failed')
         app.observe.noticeError(error, { requestId: request.id })
+        // Errors we raised on purpose (a statusCode and our own code) carry a message written
+        // for the client; anything else may hold internals and gets the generic answer.
+        const ours = error.statusCode !== undefined && error.code && !error.code.startsWith('FST_')
         return reply.code(statusCode).send({
           statusCode,
-          code: database?.code ?? (statusCode === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'),
-          message: database?.message ?? 'Something went wrong on our side; it has been logged',
+          code:
+            database?.code ??
+            (ours ? error.code : statusCode === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'),
+          message:
+            database?.message ??
+            (ours ? error.message : 'Something went wrong on our side; it has been logged'),
         })
       }
       if (database) {
@@ -69,8 +78,12 @@ export const errorHandlerPlugin = fp(
         code: error.code && !error.code.startsWith('FST_') ? error.code : codeFor(statusCode),
         message: error.message,
       }
-      const details = (error as FastifyError & { details?: unknown }).details
+      const { details, headers } = error as FastifyError & {
+        details?: unknown
+        headers?: Record<string, string>
+      }
       if (details !== undefined) body.details = details
+      if (headers) reply.headers(headers)
       return reply.code(statusCode).send(body)
     })
   },

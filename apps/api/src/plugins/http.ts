@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
+import { authCorsHeaders } from '@nudge/auth'
 import { list } from '@nudge/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -17,7 +18,16 @@ export const httpPlugin = fp(
     await app.register(cors, {
       origin: list(config.DASHBOARD_ORIGINS),
       credentials: true,
-      exposedHeaders: ['x-request-id', 'server-timing'],
+      allowedHeaders: ['content-type', 'x-request-id', ...authCorsHeaders()],
+      // Header-based sessions: the frontend SDK reads new tokens from these.
+      exposedHeaders: [
+        'x-request-id',
+        'server-timing',
+        'st-access-token',
+        'st-refresh-token',
+        'front-token',
+        'anti-csrf',
+      ],
       maxAge: 600,
     })
     await app.register(rateLimit, {
@@ -48,5 +58,5 @@ export const httpPlugin = fp(
       },
     })
   },
-  { name: 'http', dependencies: ['config', 'cache', 'error-handler'], fastify: '5.x' },
+  { name: 'http', dependencies: ['config', 'cache', 'error-handler', 'auth'], fastify: '5.x' },
 )

@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from '@nudge/config'
-import type { Test } from 'tap'
+import { startSuperTokensCore } from '@nudge/supertokens-core'
+import tap, { type Test } from 'tap'
 import { buildApp } from '../../src/server.ts'
 import { migratedDatabase } from './database.ts'
 
@@ -10,9 +11,20 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MEMCACHED_SERVERS: process.env.MEMCACHED_SERVERS,
     DASHBOARD_ORIGINS: 'https://app.nudge.test',
-    API_DOMAIN: 'http://localhost:3000',
+    API_DOMAIN: 'https://api.nudge.test',
     ...overrides,
   })
+}
+
+let core: Promise<string> | undefined
+
+/** One SuperTokens core stand-in per test process (the SDK itself is a per-process singleton). */
+export function superTokensCore(): Promise<string> {
+  core ??= startSuperTokensCore({ port: 0 }).then((started) => {
+    tap.teardown(() => started.close())
+    return started.url
+  })
+  return core
 }
 
 /**
@@ -25,7 +37,13 @@ export async function buildTestApp(
   options: Parameters<typeof buildApp>[1] = {},
 ) {
   const DATABASE_URL = overrides.DATABASE_URL ?? (await migratedDatabase(t))
-  const app = await buildApp(testConfig({ ...overrides, DATABASE_URL }), options)
+  const SUPERTOKENS_CONNECTION_URI = overrides.SUPERTOKENS_CONNECTION_URI ?? (await superTokensCore())
+  // Apps on one database are workers of one deployment; others must not share memcached keys.
+  const CACHE_KEY_PREFIX = overrides.CACHE_KEY_PREFIX ?? new URL(DATABASE_URL).pathname.slice(1)
+  const app = await buildApp(
+    testConfig({ ...overrides, DATABASE_URL, SUPERTOKENS_CONNECTION_URI, CACHE_KEY_PREFIX }),
+    options,
+  )
   t.teardown(() => app.close())
   return app
 }

@@ -1,0 +1,10 @@
+export { isAuthError, replyToAuthError } from './errors.ts'
+export { magicLinkEmail } from './magic-link-email.ts'
+export {
+  type AuthPluginOptions,
+  type AuthUser,
+  authCorsHeaders,
+  authPlugin,
+  type ServiceCaller,
+} from './plugin.ts'
+export { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from './service-tokens.ts'

@@ -1,0 +1,252 @@
+import formbody from '@fastify/formbody'
+import fastifyJwt from '@fastify/jwt'
+import type {} from '@nudge/cache'
+import type { Config } from '@nudge/config'
+import type {} from '@nudge/mailer'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import buildGetJwks from 'get-jwks'
+import supertokens from 'supertokens-node'
+import { plugin as superTokensPlugin } from 'supertokens-node/framework/fastify'
+import Session from 'supertokens-node/recipe/session'
+import { SERVICE_AUDIENCES, SERVICE_ISSUER, type ServiceAudience } from './service-tokens.ts'
+import { connectBridge, initSuperTokens } from './supertokens.ts'
+
+/** The signed-in person behind a dashboard request. */
+export interface AuthUser {
+  /** Our `users.id`. */
+  id: string
+  supertokensUserId: string
+  sessionHandle: string
+}
+
+export interface ServiceCaller {
+  audience: ServiceAudience
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler: a valid, unrevoked SuperTokens session; sets `request.user`. */
+    authenticate: preHandlerAsyncHookHandler
+    /** preHandler factory: a valid service token for one of `audiences`; sets `request.serviceCaller`. */
+    authenticateService(audiences: ServiceAudience[]): preHandlerAsyncHookHandler
+  }
+  interface FastifyRequest {
+    serviceCaller: ServiceCaller | null
+    accessToken: string | null
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    user: AuthUser
+  }
+}
+
+export interface AuthPluginOptions {
+  /** Called on every successful sign-in (first one creates the user). */
+  onSignIn(user: { supertokensUserId: string; email: string }): Promise<void>
+  /** Our user id for a SuperTokens user id (cached by the caller). */
+  resolveUserId(supertokensUserId: string): Promise<string | undefined>
+}
+
+interface AccessTokenPayload {
+  sub: string
+  sessionHandle: string
+  refreshTokenHash1: string
+  parentRefreshTokenHash1?: string
+  tId?: string
+  exp: number
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+const sessionKey = (handle: string) => `session-active:${handle}`
+
+function tokenFrom(request: FastifyRequest): { token: string; from: 'header' | 'cookie' } | undefined {
+  const authorization = request.headers.authorization
+  if (authorization?.startsWith('Bearer ')) return { token: authorization.slice(7).trim(), from: 'header' }
+  const cookie = request.headers.cookie?.match(/(?:^|;\s*)sAccessToken=([^;]+)/)
+  if (cookie?.[1]) return { token: decodeURIComponent(cookie[1]), from: 'cookie' }
+  return undefined
+}
+
+/** The SDK's own error, so its error handler answers exactly as the frontend SDK expects. */
+function tryRefresh(message: string) {
+  return new Session.Error({ type: Session.Error.TRY_REFRESH_TOKEN, message })
+}
+
+function unauthorised(message: string, clearTokens: boolean) {
+  return new Session.Error({ type: Session.Error.UNAUTHORISED, message, payload: { clearTokens } })
+}
+
+function problem(statusCode: number, code: string, message: string) {
+  return Object.assign(new Error(message), { statusCode, code })
+}
+
+/**
+ * Sign-in (SuperTokens Passwordless magic links + sessions under /auth), fast local session
+ * verification for dashboard routes, and service tokens for our Worker and Cron.
+ */
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app, options) => {
+    const config = app.config as Config
+    const connectionURI = config.SUPERTOKENS_CONNECTION_URI
+    if (!connectionURI) throw new Error('SUPERTOKENS_CONNECTION_URI is not set: the auth layer needs a core')
+    const websiteDomain = config.DASHBOARD_ORIGINS.split(',')[0]?.trim() ?? config.API_DOMAIN
+    initSuperTokens({
+      connectionURI,
+      apiKey: config.SUPERTOKENS_API_KEY,
+      apiDomain: config.API_DOMAIN,
+      websiteDomain,
+    })
+
+    const disconnect = connectBridge({
+      sendEmail: (message) => app.mailer.send(message),
+      onSignIn: options.onSignIn,
+      onSessionsRevoked: async (handles) => {
+        await Promise.all(handles.map((handle) => app.cache.del(sessionKey(handle))))
+      },
+    })
+    app.addHook('onClose', async () => disconnect())
+
+    // Magic-link requests are limited per email and per IP, in every worker at once (app.cache.incr
+    // counts in memcached). Known and unknown emails are counted and answered alike.
+    app.addHook('preHandler', async (request) => {
+      if (request.method !== 'POST' || request.url.split('?')[0] !== '/auth/signinup/code') return
+      const email = (request.body as { email?: unknown } | undefined)?.email
+      const window = config.AUTH_LINK_LIMIT_WINDOW_SECONDS
+      const slot = Math.floor(Date.now() / 1000 / window)
+      const checks: Array<[string, number, string]> = [
+        [`auth-link:ip:${request.ip}:${slot}`, config.AUTH_LINK_LIMIT_PER_IP, 'this network'],
+      ]
+      if (typeof email === 'string') {
+        checks.push([
+          `auth-link:email:${email.trim().toLowerCase()}:${slot}`,
+          config.AUTH_LINK_LIMIT_PER_EMAIL,
+          'this email',
+        ])
+      }
+      for (const [key, limit, what] of checks) {
+        if ((await app.cache.incr(key, window)) > limit) {
+          const retryAfter = (slot + 1) * window - Math.floor(Date.now() / 1000)
+          throw Object.assign(
+            problem(
+              429,
+              'RATE_LIMITED',
+              `Too many sign-in links requested for ${what}; try again in ${Math.ceil(retryAfter / 60)} minutes`,
+            ),
+            { headers: { 'retry-after': String(retryAfter) } },
+          )
+        }
+      }
+    })
+
+    await app.register(formbody)
+    await app.register(superTokensPlugin)
+
+    const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })
+    await app.register(fastifyJwt, {
+      namespace: 'session',
+      jwtVerify: 'accessTokenVerify',
+      jwtDecode: 'accessTokenDecode',
+      jwtSign: 'accessTokenSign',
+      decoratorName: 'accessTokenPayload',
+      decode: { complete: true },
+      secret: (_request: FastifyRequest, token: { header: { kid?: string; alg?: string } }) =>
+        getJwks.getPublicKey({ domain: connectionURI, kid: token.header.kid, alg: token.header.alg }),
+      verify: {
+        algorithms: ['RS256'],
+        // fast-jwt's verified-token cache: a token seen before costs a hash lookup, not RSA.
+        cache: 10000,
+        cacheTTL: 60000,
+        requiredClaims: ['sub', 'exp', 'iat', 'sessionHandle', 'refreshTokenHash1'],
+        extractToken: (request: FastifyRequest) => request.accessToken ?? undefined,
+      },
+    } as never)
+    await app.register(fastifyJwt, {
+      namespace: 'service',
+      jwtVerify: 'serviceJwtVerify',
+      jwtDecode: 'serviceJwtDecode',
+      jwtSign: 'serviceJwtSign',
+      decoratorName: 'serviceTokenPayload',
+      secret: config.SERVICE_JWT_SECRET,
+      verify: {
+        algorithms: ['HS256'],
+        allowedIss: SERVICE_ISSUER,
+        requiredClaims: ['aud', 'exp', 'iat'],
+        maxAge: config.SERVICE_JWT_MAX_AGE_SECONDS * 1000,
+      },
+    } as never)
+    app.decorateRequest('accessToken', null)
+    app.decorateRequest('serviceCaller', null)
+
+    const isActive = (handle: string) =>
+      app.cache.wrap(sessionKey(handle), config.SESSION_CHECK_TTL_SECONDS, async () => {
+        return (await Session.getSessionInformation(handle)) !== undefined
+      })
+
+    async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const found = tokenFrom(request)
+      if (!found) throw unauthorised('No session: send the access token as a Bearer token or cookie', false)
+      request.accessToken = found.token
+      let payload: AccessTokenPayload
+      try {
+        payload = await (
+          request as unknown as { accessTokenVerify(): Promise<AccessTokenPayload> }
+        ).accessTokenVerify()
+      } catch (error) {
+        // Expired, tampered or signed by a key we do not know: the frontend refreshes, and a
+        // refresh that fails signs the person out.
+        throw tryRefresh((error as Error).message)
+      }
+      let supertokensUserId = payload.sub
+      let sessionHandle = payload.sessionHandle
+      if (payload.parentRefreshTokenHash1 || (found.from === 'cookie' && !SAFE_METHODS.has(request.method))) {
+        // First use after a refresh must reach the core to complete the rotation, and cookie
+        // writes need the SDK's anti-CSRF check: both are the SDK's job.
+        const session = await Session.getSession(request, reply)
+        supertokensUserId = session.getUserId()
+        sessionHandle = session.getHandle()
+      } else if (!(await isActive(sessionHandle))) {
+        throw unauthorised('The session has been revoked', true)
+      }
+      const id = await options.resolveUserId(supertokensUserId)
+      if (!id) throw unauthorised('No user for this session', true)
+      request.user = { id, supertokensUserId, sessionHandle }
+    }
+    app.decorate('authenticate', authenticate)
+
+    app.decorate('authenticateService', (audiences: ServiceAudience[]) => {
+      return async (request: FastifyRequest) => {
+        let claims: { aud?: unknown; iat?: number; exp?: number }
+        try {
+          claims = await (
+            request as unknown as { serviceJwtVerify(): Promise<typeof claims> }
+          ).serviceJwtVerify()
+        } catch (error) {
+          throw problem(401, 'INVALID_SERVICE_TOKEN', `Service token rejected: ${(error as Error).message}`)
+        }
+        const lifetime = (claims.exp ?? 0) - (claims.iat ?? 0)
+        if (lifetime > config.SERVICE_JWT_MAX_AGE_SECONDS) {
+          throw problem(
+            401,
+            'INVALID_SERVICE_TOKEN',
+            `Service token lives ${lifetime} s; at most ${config.SERVICE_JWT_MAX_AGE_SECONDS} s is accepted`,
+          )
+        }
+        const audience = SERVICE_AUDIENCES.find((known) => known === claims.aud)
+        if (!audience) throw problem(401, 'INVALID_SERVICE_TOKEN', 'Service token has an unknown audience')
+        if (!audiences.includes(audience)) {
+          throw problem(403, 'FORBIDDEN', `Service token for ${audience} may not call this route`)
+        }
+        request.serviceCaller = { audience }
+      }
+    })
+  },
+  { name: 'auth', dependencies: ['config', 'logging', 'cache', 'mailer'], fastify: '5.x' },
+)
+
+/** Headers the dashboard may send cross-origin (SuperTokens' own plus ours). */
+export function authCorsHeaders(): string[] {
+  return supertokens.getAllCORSHeaders()
+}

@@ -1,0 +1,138 @@
+import supertokens from 'supertokens-node'
+import Passwordless from 'supertokens-node/recipe/passwordless'
+import Session from 'supertokens-node/recipe/session'
+import { magicLinkEmail, type Requester } from './magic-link-email.ts'
+
+/** What the SDK's callbacks need from the app that registered the auth layer. */
+export interface AuthBridge {
+  sendEmail(message: { to: string; subject: string; text: string; html: string }): Promise<void>
+  onSignIn(user: { supertokensUserId: string; email: string }): Promise<void>
+  /** Sessions revoked through this process: every worker must stop accepting them. */
+  onSessionsRevoked(sessionHandles: string[]): Promise<void>
+}
+
+export interface SuperTokensSettings {
+  connectionURI: string
+  apiKey?: string | undefined
+  apiDomain: string
+  websiteDomain: string
+}
+
+/**
+ * supertokens-node keeps its configuration in a process-wide singleton, so it is initialised
+ * once per process and its callbacks reach the app through `bridge`, which the most recently
+ * registered auth layer points at its own app (one per worker in production; tests may build
+ * several apps on one database in a process, which share everything the callbacks touch).
+ */
+let initialisedWith: string | undefined
+let bridge: AuthBridge | undefined
+
+export function connectBridge(next: AuthBridge): () => void {
+  bridge = next
+  return () => {
+    if (bridge === next) bridge = undefined
+  }
+}
+
+function current(): AuthBridge {
+  if (!bridge) throw new Error('the auth layer is not registered in this process')
+  return bridge
+}
+
+function requesterFrom(userContext: Record<string, unknown>): Requester {
+  const request = (
+    userContext._default as { request?: { original?: { ip?: string; headers?: Record<string, unknown> } } }
+  )?.request?.original
+  const agent = request?.headers?.['user-agent']
+  return {
+    ip: request?.ip,
+    userAgent: typeof agent === 'string' ? agent.slice(0, 200) : undefined,
+    at: new Date(),
+  }
+}
+
+export function initSuperTokens(settings: SuperTokensSettings): void {
+  const identity = `${settings.connectionURI} ${settings.apiDomain} ${settings.websiteDomain}`
+  if (initialisedWith !== undefined) {
+    if (initialisedWith !== identity) {
+      throw new Error(
+        `SuperTokens is already initialised in this process with other settings (${initialisedWith})`,
+      )
+    }
+    return
+  }
+  supertokens.init({
+    framework: 'fastify',
+    supertokens: {
+      connectionURI: settings.connectionURI,
+      ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    },
+    appInfo: {
+      appName: 'nudge',
+      apiDomain: settings.apiDomain,
+      websiteDomain: settings.websiteDomain,
+      apiBasePath: '/auth',
+      websiteBasePath: '/auth',
+    },
+    // The SDK reports usage to SuperTokens' servers unless told not to; we talk to our core only.
+    telemetry: false,
+    recipeList: [
+      Passwordless.init({
+        contactMethod: 'EMAIL',
+        flowType: 'MAGIC_LINK',
+        // Our mailer, never the SDK's default email service (which calls the SuperTokens SaaS).
+        emailDelivery: {
+          service: {
+            sendEmail: async (input) => {
+              if (!input.urlWithLinkCode) throw new Error('magic link flow produced no link')
+              await current().sendEmail(
+                magicLinkEmail({
+                  to: input.email,
+                  link: input.urlWithLinkCode,
+                  lifetimeMs: input.codeLifetime,
+                  requester: requesterFrom(input.userContext),
+                }),
+              )
+            },
+          },
+        },
+        override: {
+          functions: (original) => ({
+            ...original,
+            consumeCode: async (input) => {
+              const result = await original.consumeCode(input)
+              if (result.status === 'OK') {
+                const email = result.consumedDevice.email ?? result.user.emails[0]
+                if (email) await current().onSignIn({ supertokensUserId: result.user.id, email })
+              }
+              return result
+            },
+          }),
+        },
+      }),
+      Session.init({
+        override: {
+          functions: (original) => ({
+            ...original,
+            revokeSession: async (input) => {
+              const revoked = await original.revokeSession(input)
+              await current().onSessionsRevoked([input.sessionHandle])
+              return revoked
+            },
+            revokeMultipleSessions: async (input) => {
+              const revoked = await original.revokeMultipleSessions(input)
+              await current().onSessionsRevoked(input.sessionHandles)
+              return revoked
+            },
+            revokeAllSessionsForUser: async (input) => {
+              const revoked = await original.revokeAllSessionsForUser(input)
+              await current().onSessionsRevoked(revoked)
+              return revoked
+            },
+          }),
+        },
+      }),
+    ],
+  })
+  initialisedWith = identity
+}

@@ -1,0 +1,37 @@
+import type { Config } from '@nudge/config'
+import fp from 'fastify-plugin'
+import { DevMailbox } from './dev-mailbox.ts'
+import type { Mailer } from './mailer.ts'
+import { devMailboxRoutes } from './routes.ts'
+import { createSmtpMailer } from './smtp.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mailer: Mailer
+  }
+}
+
+/**
+ * Decorates `app.mailer`: nodemailer over a pooled SMTP connection when SMTP_URL is set,
+ * otherwise (development and test only) the in-memory dev mailbox and `GET /dev/mailbox`.
+ */
+export const mailerPlugin = fp(
+  async (app) => {
+    const config = app.config as Config
+    const log = app.log.child({ layer: 'mailer' })
+    if (config.SMTP_URL) {
+      const mailer = createSmtpMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM }, log)
+      app.decorate('mailer', mailer)
+      app.addHook('onClose', async () => mailer.close())
+      return
+    }
+    // config refuses this already; a second guard costs nothing and keeps links out of stdout.
+    if (config.NODE_ENV === 'production')
+      throw new Error('SMTP_URL is not set: production cannot use the dev mailbox')
+    // Printed for a person running the API; tests read the mailbox over HTTP instead.
+    const mailbox = new DevMailbox({ print: config.NODE_ENV === 'development' })
+    app.decorate('mailer', mailbox)
+    devMailboxRoutes(app, mailbox)
+  },
+  { name: 'mailer', dependencies: ['config', 'logging'], fastify: '5.x' },
+)
