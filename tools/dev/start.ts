@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole API on one machine with nothing but Node and npm.
  * - PostgreSQL: DATABASE_URL if set, else embedded PostgreSQL kept in .data/postgres
+ * - SuperTokens: SUPERTOKENS_CONNECTION_URI if set, else the core stand-in on port 3567
+ * - email: SMTP_URL if set, else the dev mailbox (console + GET /dev/mailbox)
  * - migrations applied
  * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default
  * Ctrl-C stops the workers (they finish in-flight requests), then PostgreSQL.
@@ -28,9 +30,12 @@ async function stopAll() {
   for (const stop of stops.reverse()) await stop().catch(() => {})
 }
 
-/** Starts tools/dev/postgres.ts in its own process group and resolves with its URL once ready. */
-async function startPostgres(): Promise<string> {
-  const child = spawn(process.execPath, [path.join(root, 'tools/dev/postgres.ts')], {
+/**
+ * Starts a helper process in its own process group (so the terminal's Ctrl-C reaches the API
+ * first and the helper last) and resolves with what it prints on its ready line.
+ */
+async function startHelper(name: string, args: string[], ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -45,20 +50,38 @@ async function startPostgres(): Promise<string> {
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString()
-      const ready = out.match(/^ready (\S+)$/m)
-      if (ready?.[1]) resolve(ready[1])
+      const match = out.match(ready)
+      if (match?.[1]) resolve(match[1])
     })
-    child.once('exit', (code) =>
-      reject(new Error(`embedded PostgreSQL exited (${code}) before it was ready`)),
-    )
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)))
   })
 }
 
 try {
   if (!env.DATABASE_URL) {
     say('DATABASE_URL not set: starting embedded PostgreSQL (data in .data/postgres)')
-    env.DATABASE_URL = await startPostgres()
+    env.DATABASE_URL = await startHelper(
+      'embedded PostgreSQL',
+      [path.join(root, 'tools/dev/postgres.ts')],
+      /^ready (\S+)$/m,
+    )
   }
+
+  if (!env.SUPERTOKENS_CONNECTION_URI) {
+    say('SUPERTOKENS_CONNECTION_URI not set: starting the SuperTokens core stand-in (tools/supertokens-core)')
+    env.SUPERTOKENS_CONNECTION_URI = await startHelper(
+      'SuperTokens core stand-in',
+      [
+        path.join(root, 'tools/supertokens-core/src/cli.ts'),
+        '--port',
+        env.SUPERTOKENS_PORT ?? '3567',
+        '--code-lifetime-minutes',
+        env.MAGIC_LINK_LIFETIME_MINUTES ?? '15',
+      ],
+      /listening on (\S+)/,
+    )
+  }
+  if (!env.SMTP_URL) say(`SMTP_URL not set: sign-in emails are printed here and listed at GET /dev/mailbox`)
 
   const db = createDb(
     createPool({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { appendFile, readFile } from 'node:fs/promises'
 import type { Mailer, MailMessage } from './mailer.ts'
 
 export interface StoredMessage extends MailMessage {
@@ -10,18 +11,20 @@ export interface StoredMessage extends MailMessage {
 export const DEV_MAILBOX_SIZE = 50
 
 /**
- * The development stand-in for SMTP: messages are kept in memory and, for a developer at the
- * console, printed to stdout. The memory is per process: under PM2 with 2 workers each worker
- * has its own mailbox, so `GET /dev/mailbox` only lists what the worker that answers sent
- * (the console print shows every message, whichever worker sent it).
+ * The development stand-in for SMTP: messages are printed to stdout for a developer at the
+ * console and kept for `GET /dev/mailbox`. Under PM2 the workers share one mailbox file
+ * (appends of one line are atomic), so whichever worker answers lists every message; without
+ * a file (tests) the mailbox lives in this process's memory.
  */
 export class DevMailbox implements Mailer {
   readonly transport = 'dev-mailbox' as const
   readonly #messages: StoredMessage[] = []
   readonly #print: boolean
+  readonly #file: string | undefined
 
-  constructor(options: { print: boolean }) {
+  constructor(options: { print: boolean; file?: string | undefined }) {
     this.#print = options.print
+    this.#file = options.file
   }
 
   async send(message: MailMessage): Promise<void> {
@@ -33,15 +36,29 @@ export class DevMailbox implements Mailer {
       html: message.html,
       sentAt: new Date().toISOString(),
     }
-    this.#messages.unshift(stored)
-    this.#messages.length = Math.min(this.#messages.length, DEV_MAILBOX_SIZE)
     if (this.#print) process.stdout.write(formatForConsole(stored))
+    if (this.#file) await appendFile(this.#file, `${JSON.stringify(stored)}\n`)
+    else {
+      this.#messages.unshift(stored)
+      this.#messages.length = Math.min(this.#messages.length, DEV_MAILBOX_SIZE)
+    }
   }
 
   /** Newest first; `to` matches the whole address, ignoring case. */
-  list(to?: string): StoredMessage[] {
+  async list(to?: string): Promise<StoredMessage[]> {
     const wanted = to?.trim().toLowerCase()
-    return this.#messages.filter((message) => !wanted || message.to.toLowerCase() === wanted)
+    const messages = this.#file ? await this.#readFile() : this.#messages
+    return messages.filter((message) => !wanted || message.to.toLowerCase() === wanted)
+  }
+
+  async #readFile(): Promise<StoredMessage[]> {
+    const content = await readFile(this.#file as string, 'utf8').catch(() => '')
+    return content
+      .split('\n')
+      .filter(Boolean)
+      .slice(-DEV_MAILBOX_SIZE)
+      .reverse()
+      .map((line) => JSON.parse(line) as StoredMessage)
   }
 }
 

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { Config } from '@nudge/config'
 import fp from 'fastify-plugin'
 import { DevMailbox } from './dev-mailbox.ts'
@@ -29,7 +31,14 @@ export const mailerPlugin = fp(
     if (config.NODE_ENV === 'production')
       throw new Error('SMTP_URL is not set: production cannot use the dev mailbox')
     // Printed for a person running the API; tests read the mailbox over HTTP instead.
-    const mailbox = new DevMailbox({ print: config.NODE_ENV === 'development' })
+    // In development the PM2 workers share one mailbox file (per port, under the OS temp dir).
+    const mailbox = new DevMailbox({
+      print: config.NODE_ENV === 'development',
+      file:
+        config.NODE_ENV === 'development'
+          ? path.join(tmpdir(), `nudge-dev-mailbox-${config.PORT}.jsonl`)
+          : undefined,
+    })
     app.decorate('mailer', mailbox)
     devMailboxRoutes(app, mailbox)
   },

@@ -25,13 +25,13 @@ const MailboxResponse = Type.Object({ messages: Type.Array(MailboxMessage) })
 
 /**
  * `GET /dev/mailbox`: what this worker's dev mailbox holds, newest first. Registered only with
- * the dev mailbox (never with SMTP, never in production). Each PM2 worker has its own mailbox.
+ * the dev mailbox (never with SMTP, never in production).
  */
 export function devMailboxRoutes(app: FastifyInstance, mailbox: DevMailbox): void {
   // Not a fresh literal, so `hide` (read by @fastify/swagger to keep the route out of /docs)
   // passes without importing swagger's type augmentation into this library.
   const schema = { hide: true, querystring: MailboxQuery, response: { 200: MailboxResponse } }
   app.withTypeProvider<TypeBoxTypeProvider>().get('/dev/mailbox', { schema }, async (request) => ({
-    messages: mailbox.list(request.query.to),
+    messages: await mailbox.list(request.query.to),
   }))
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { startSuperTokensCore } from './index.ts'
 
-const usage = `Usage: node tools/supertokens-core/src/cli.ts [--port 3567] [--host 127.0.0.1]
+const usage = `Usage: node tools/supertokens-core/src/cli.ts [--port 3567] [--host 127.0.0.1] [--code-lifetime-minutes 15]
 
 Starts the in-memory SuperTokens core stand-in (CDI 5.4 subset for Passwordless and
 Session). Development and tests only: it refuses to start when NODE_ENV=production.
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string', default: '3567' },
       host: { type: 'string', default: '127.0.0.1' },
+      'code-lifetime-minutes': { type: 'string', default: '15' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -24,11 +25,17 @@ async function main(): Promise<void> {
     console.error(`Invalid --port: ${values.port}`)
     process.exit(1)
   }
+  const lifetime = Number(values['code-lifetime-minutes'])
+  if (!Number.isInteger(lifetime) || lifetime < 1) {
+    console.error(`Invalid --code-lifetime-minutes: ${values['code-lifetime-minutes']}`)
+    process.exit(1)
+  }
   // stdout carries only the listening line (scripts wait for it); logs go to stderr,
   // at warn so unimplemented core paths stand out from routine traffic.
   const core = await startSuperTokensCore({
     port,
     host: values.host,
+    passwordlessCodeLifetimeMs: lifetime * 60_000,
     logger: { level: 'warn', stream: process.stderr },
   })
   process.stdout.write(`SuperTokens core stand-in listening on ${core.url}\n`)
