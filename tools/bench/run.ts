@@ -38,7 +38,48 @@ const endpoints: Endpoint[] = [
   { name: 'baseline GET /', target: 'baseline', path: '/' },
   { name: 'app GET /health', target: 'app', path: '/health' },
   { name: 'app GET /health/timing', target: 'app', path: '/health/timing' },
+  {
+    name: 'app GET /v1/me (app.authenticate)',
+    target: 'app',
+    path: '/v1/me',
+    setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
+  },
+  {
+    name: 'app GET /v1/me (SDK verifySession)',
+    target: 'app',
+    path: '/bench/me-sdk',
+    setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
+  },
 ]
+
+/** Signs in through the real magic-link flow (link read from the dev mailbox); returns the access token. */
+async function signIn(baseUrl: string): Promise<string> {
+  const email = `bench-${Date.now()}@example.com`
+  const headers = { 'content-type': 'application/json', rid: 'passwordless', 'st-auth-mode': 'header' }
+  const asked = await fetch(`${baseUrl}/auth/signinup/code`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ email }),
+  })
+  if (!asked.ok) throw new Error(`sign-in link request failed: ${asked.status} ${await asked.text()}`)
+  const mailbox = (await (await fetch(`${baseUrl}/dev/mailbox?to=${encodeURIComponent(email)}`)).json()) as {
+    messages: Array<{ text: string }>
+  }
+  const link = mailbox.messages[0]?.text.match(/https?:\/\/\S+\/auth\/verify\?\S+/)?.[0]
+  if (!link) throw new Error('no magic link in the dev mailbox')
+  const url = new URL(link)
+  const consumed = await fetch(`${baseUrl}/auth/signinup/code/consume`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      preAuthSessionId: url.searchParams.get('preAuthSessionId'),
+      linkCode: url.hash.slice(1),
+    }),
+  })
+  const token = consumed.headers.get('st-access-token')
+  if (!token) throw new Error(`sign-in failed: ${consumed.status} ${await consumed.text()}`)
+  return token
+}
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -113,7 +154,10 @@ async function main(): Promise<void> {
     baseUrls.baseline = await startServer('baseline', path.join(import.meta.dirname, 'baseline.ts'), {})
   }
   if (needed.has('app')) {
-    baseUrls.app = await startServer('app', path.join(root, 'apps/api/src/main.ts'), {
+    // The SuperTokens core the app talks to: the stand-in unless SUPERTOKENS_CONNECTION_URI is set.
+    const supertokens = process.env.SUPERTOKENS_CONNECTION_URI || (await startCore())
+    baseUrls.app = await startServer('app', path.join(import.meta.dirname, 'app.ts'), {
+      SUPERTOKENS_CONNECTION_URI: supertokens,
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
@@ -188,6 +232,30 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
       if (error) reject(error)
       else resolve(result)
     })
+  })
+}
+
+/** Starts the SuperTokens core stand-in in its own process; resolves with its URL. */
+async function startCore(): Promise<string> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'tools/supertokens-core/src/cli.ts'), '--port', String(port)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = out.match(/listening on (\S+)/)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.once('exit', (code) => reject(new Error(`SuperTokens core stand-in exited (${code})`)))
   })
 }
 

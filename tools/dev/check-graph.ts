@@ -9,7 +9,7 @@ import path from 'node:path'
 import { root } from './paths.ts'
 
 const file = path.join(mkdtempSync(path.join(tmpdir(), 'nx-graph-')), 'graph.json')
-execFileSync('nx', ['graph', `--file=${file}`], {
+execFileSync(path.join(root, 'node_modules/.bin/nx'), ['graph', `--file=${file}`], {
   cwd: root,
   env: { ...process.env, NX_DAEMON: 'false' },
   stdio: 'ignore',

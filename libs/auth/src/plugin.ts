@@ -142,9 +142,29 @@ export const authPlugin = fp<AuthPluginOptions>(
     })
 
     await app.register(formbody)
-    await app.register(superTokensPlugin)
+    // The SDK's plugin runs its middleware on every request; we run it on /auth paths only, so
+    // the rest of the API does not pay for it.
+    const superTokensHook = captureHook(superTokensPlugin)
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.url.startsWith('/auth/')) await superTokensHook(request, reply)
+    })
 
     const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })
+    // get-jwks caches the JWK but converts it to PEM on every call, which costs more than the
+    // RSA check itself; the PEM of a key id never changes, so it is kept (a handful of keys).
+    const pems = new Map<string, Promise<string>>()
+    const publicKey = (kid: string | undefined, alg: string | undefined): Promise<string> => {
+      const id = `${kid}:${alg}`
+      let pem = pems.get(id)
+      if (!pem) {
+        if (pems.size >= 100) pems.clear()
+        pem = getJwks.getPublicKey({ domain: connectionURI, kid, alg })
+        // Unknown key ids are not remembered: a later JWKS may hold them (key rotation).
+        pem.catch(() => pems.delete(id))
+        pems.set(id, pem)
+      }
+      return pem
+    }
     await app.register(fastifyJwt, {
       namespace: 'session',
       jwtVerify: 'accessTokenVerify',
@@ -153,7 +173,7 @@ export const authPlugin = fp<AuthPluginOptions>(
       decoratorName: 'accessTokenPayload',
       decode: { complete: true },
       secret: (_request: FastifyRequest, token: { header: { kid?: string; alg?: string } }) =>
-        getJwks.getPublicKey({ domain: connectionURI, kid: token.header.kid, alg: token.header.alg }),
+        publicKey(token.header.kid, token.header.alg),
       verify: {
         algorithms: ['RS256'],
         // fast-jwt's verified-token cache: a token seen before costs a hash lookup, not RSA.
@@ -245,6 +265,21 @@ export const authPlugin = fp<AuthPluginOptions>(
   },
   { name: 'auth', dependencies: ['config', 'logging', 'cache', 'mailer'], fastify: '5.x' },
 )
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/** The preHandler a Fastify plugin would add, to be called where we choose. */
+function captureHook(plugin: typeof superTokensPlugin): Hook {
+  let hook: Hook | undefined
+  const collector = { addHook: (_name: string, fn: Hook) => (hook = fn) }
+  ;(plugin as unknown as (app: typeof collector, options: object, done: () => void) => void)(
+    collector,
+    {},
+    () => {},
+  )
+  if (!hook) throw new Error('the SuperTokens Fastify plugin added no hook')
+  return hook
+}
 
 /** Headers the dashboard may send cross-origin (SuperTokens' own plus ours). */
 export function authCorsHeaders(): string[] {
