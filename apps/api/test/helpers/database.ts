@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createDb, createPool, migrateToLatest } from '@nudge/db'
 import pg from 'pg'
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 
 /** The PostgreSQL server the tests run on: `npm test` sets DATABASE_URL (machine's or embedded). */
 export function serverUrl(): string {
@@ -26,11 +26,14 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A new, empty database for one test file, dropped when the test ends. */
-export async function emptyDatabase(t: Test): Promise<string> {
+/**
+ * A new, empty database for a test, dropped when the test file ends: after every app and pool
+ * the test opened has closed (tap runs a test's teardowns in the order they were added).
+ */
+export async function emptyDatabase(_t: Test): Promise<string> {
   const name = `nudge_test_${randomBytes(6).toString('hex')}`
   await admin((client) => client.query(`CREATE DATABASE ${name}`))
-  t.teardown(() => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+  tap.teardown(() => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
   return withDatabase(serverUrl(), name)
 }
 
