@@ -6,13 +6,11 @@
  * To measure another endpoint, append it to `endpoints` below. Informational only: never a CI gate.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createDb, createPool, migrateToLatest } from '@nudge/db'
 import autocannon from 'autocannon'
-import pg from 'pg'
+import { freePort, prepareDatabase } from '../dev/database.ts'
 
 type Target = 'baseline' | 'app'
 
@@ -312,45 +310,6 @@ async function stopChildren(): Promise<void> {
         }),
     ),
   )
-}
-
-/** Creates `database` on the server if missing and applies every migration to it. */
-async function prepareDatabase(serverUrl: string, database: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  try {
-    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
-    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  const pool = createPool({
-    DATABASE_URL: url.toString(),
-    DATABASE_POOL_MAX: 1,
-    DATABASE_STATEMENT_TIMEOUT_MS: 60000,
-  })
-  const db = createDb(pool)
-  try {
-    // Kysely<DB> is not assignable to the migrator's Kysely<unknown> (a variance quirk of its types).
-    const { error } = await migrateToLatest(db as unknown as Parameters<typeof migrateToLatest>[0])
-    if (error) throw error
-  } finally {
-    await db.destroy()
-  }
-  return url.toString()
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function positiveInteger(name: string, value: string): number {

@@ -9,12 +9,11 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { createDb, createPool, migrateToLatest } from '@nudge/db'
+import { startSuperTokensCore } from '@nudge/supertokens-core'
 import autocannon from 'autocannon'
-import pg from 'pg'
+import { freePort, prepareDatabase } from './database.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const DEFAULT_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -30,6 +29,7 @@ const started = Date.now()
 const pm2Home = await mkdtemp(path.join(os.tmpdir(), 'nudge-pm2-'))
 const port = await freePort()
 const baseUrl = `http://127.0.0.1:${port}`
+let stopCore: (() => Promise<void>) | undefined
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   // PM2's CLI, daemon and workers then all run on the repository's Node 24.
@@ -71,6 +71,12 @@ process.exit(code)
 
 async function main(): Promise<number> {
   env.DATABASE_URL = process.env.DATABASE_URL || (await prepareDatabase(DEFAULT_SERVER, CHECK_DATABASE))
+  if (!process.env.SUPERTOKENS_CONNECTION_URI) {
+    // The API needs a SuperTokens core to start; the stand-in runs inside this script.
+    const core = await startSuperTokensCore({ port: 0 })
+    stopCore = core.close
+    env.SUPERTOKENS_CONNECTION_URI = core.url
+  }
   log(`node ${process.version}; PM2_HOME ${pm2Home}; API on ${baseUrl}, ${INSTANCES} workers`)
 
   const start = await pm2(['start', path.join(root, 'ecosystem.config.js'), '--only', 'api'], 30000)
@@ -211,6 +217,7 @@ async function waitForHealth(timeoutMs: number): Promise<void> {
 /** Stops the private PM2 daemon (bounded), then removes its home. Safe to call more than once. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    await stopCore?.().catch(() => {})
     const kill = await pm2(['kill'], 15000)
     if (kill.code !== 0) {
       // The daemon did not answer: end it (and so its workers) by the pid it wrote in our PM2_HOME.
@@ -226,42 +233,6 @@ function cleanup(): Promise<void> {
     await rm(pm2Home, { recursive: true, force: true })
   })()
   return cleaning
-}
-
-/** Creates `database` on the server if missing and applies every migration to it. */
-async function prepareDatabase(serverUrl: string, database: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  try {
-    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
-    if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  const db = createDb(
-    createPool({ DATABASE_URL: url.toString(), DATABASE_POOL_MAX: 1, DATABASE_STATEMENT_TIMEOUT_MS: 60000 }),
-  )
-  try {
-    // Kysely<DB> is not assignable to the migrator's Kysely<unknown> (a variance quirk of its types).
-    const { error } = await migrateToLatest(db as unknown as Parameters<typeof migrateToLatest>[0])
-    if (error) throw error
-  } finally {
-    await db.destroy()
-  }
-  return url.toString()
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function elapsed(): string {

