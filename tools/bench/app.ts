@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '@nudge/config'
 import { verifySession } from 'supertokens-node/recipe/session/framework/fastify'
-import { getUser, userIdForSuperTokensUser } from '../../apps/api/src/modules/users/service.ts'
+import { getProfile, userIdForSuperTokensUser } from '../../apps/api/src/modules/users/service.ts'
 import { buildApp } from '../../apps/api/src/server.ts'
 
 const config = loadConfig(process.env)
@@ -13,9 +13,9 @@ const app = await buildApp(config)
 app.get('/bench/me-sdk', { preHandler: verifySession() as never }, async (request) => {
   const session = (request as unknown as { session: { getUserId(): string } }).session
   const id = await userIdForSuperTokensUser(app.db, app.cache, session.getUserId())
-  const user = id ? await getUser(app.db, app.cache, id) : undefined
-  if (!user) throw app.httpErrors.notFound('User not found')
-  return { id: user.id, email: user.email, name: user.name }
+  const profile = id ? await getProfile(app.db, app.cache, id) : undefined
+  if (!profile) throw app.httpErrors.notFound('User not found')
+  return profile
 })
 await app.listen({ port: config.PORT, host: config.HOST })
 process.on('SIGTERM', () => {

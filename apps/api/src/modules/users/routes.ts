@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse, NotFound } from '../../errors.ts'
 import { Me } from './schemas.ts'
-import { getUser } from './service.ts'
+import { getProfile } from './service.ts'
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -16,15 +16,9 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const user = await getUser(app.db, app.cache, request.user.id)
-      if (!user) throw new NotFound('User')
-      return {
-        id: user.id,
-        email: user.email,
-        name: user.name,
-        lastLoginAt: user.last_login_at?.toISOString() ?? null,
-        createdAt: user.created_at.toISOString(),
-      }
+      const profile = await getProfile(app.db, app.cache, request.user.id)
+      if (!profile) throw new NotFound('User')
+      return profile
     },
   )
 }

@@ -1,5 +1,5 @@
 import type { Cache } from '@nudge/cache'
-import type { DB, User } from '@nudge/db'
+import type { DB } from '@nudge/db'
 import type { Kysely } from 'kysely'
 import { findUserById, findUserIdBySuperTokensId, upsertSignedInUser } from './repository.ts'
 
@@ -25,18 +25,26 @@ export async function userIdForSuperTokensUser(db: Kysely<DB>, cache: Cache, sup
   return id ?? undefined
 }
 
-export async function getUser(db: Kysely<DB>, cache: Cache, id: string): Promise<User | undefined> {
-  const user = await cache.wrap(
-    userKey(id),
-    USER_TTL_SECONDS,
-    async () => (await findUserById(db, id)) ?? null,
-  )
-  if (!user) return undefined
-  // Cached copies come back from JSON: dates as strings.
-  return {
-    ...user,
-    last_login_at: user.last_login_at ? new Date(user.last_login_at) : null,
-    created_at: new Date(user.created_at),
-    updated_at: new Date(user.updated_at),
-  }
+export interface Profile {
+  id: string
+  email: string
+  name: string | null
+  lastLoginAt: string | null
+  createdAt: string
+}
+
+/** The signed-in user as the API shows it; cached in that shape, ready to send. */
+export async function getProfile(db: Kysely<DB>, cache: Cache, id: string): Promise<Profile | undefined> {
+  const profile = await cache.wrap(userKey(id), USER_TTL_SECONDS, async (): Promise<Profile | null> => {
+    const user = await findUserById(db, id)
+    if (!user) return null
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      lastLoginAt: user.last_login_at?.toISOString() ?? null,
+      createdAt: user.created_at.toISOString(),
+    }
+  })
+  return profile ?? undefined
 }
