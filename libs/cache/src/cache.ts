@@ -107,7 +107,14 @@ export class TwoLevelCache implements Cache {
     recordTiming('cache', performance.now() - start)
   }
 
-  async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+    // The hot path: a fresh entry in this worker answers without any await.
+    const local = this.local.get(key)
+    if (local && local.freshUntil > Date.now()) return Promise.resolve(local.value as T)
+    return this.wrapSlow(key, ttlSeconds, load)
+  }
+
+  private async wrapSlow<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
     const cached = await this.lookup(key)
     if (cached && cached.freshUntil > Date.now()) return cached.value as T
     const pending = this.inflight.get(key)

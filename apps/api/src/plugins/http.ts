@@ -38,6 +38,12 @@ export const httpPlugin = fp(
       store: cacheRateLimitStore(app.cache),
       // A cache fault must not turn into refused requests.
       skipOnError: true,
+      // Limits are announced when they bite (429 with retry-after), not on every response.
+      addHeadersOnExceeding: {
+        'x-ratelimit-limit': false,
+        'x-ratelimit-remaining': false,
+        'x-ratelimit-reset': false,
+      },
       errorResponseBuilder: (_request, context) => ({
         statusCode: 429,
         code: 'RATE_LIMITED',
