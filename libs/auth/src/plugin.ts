@@ -246,6 +246,7 @@ export const authPlugin = fp<AuthPluginOptions>(
       const id = await options.resolveUserId(supertokensUserId)
       if (!id) throw unauthorised('No user for this session', true)
       request.user = { id, supertokensUserId, sessionHandle }
+      app.observe.annotate({ userId: id })
     }
     app.decorate('authenticate', authenticate)
 
