@@ -16,7 +16,3 @@ export const ErrorResponse = Type.Object(
 )
 
 export const NotFound = createError<[string]>('NOT_FOUND', '%s not found', 404)
-export const Conflict = createError<[string]>('CONFLICT', '%s', 409)
-export const Forbidden = createError<[string]>('FORBIDDEN', '%s', 403)
-export const Unauthorized = createError<[string]>('UNAUTHORIZED', '%s', 401)
-export const ServiceUnavailable = createError<[string]>('SERVICE_UNAVAILABLE', '%s', 503)

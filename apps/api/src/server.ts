@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '@nudge/config'
 import { loggerOptions } from '@nudge/logging'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { app } from './app.ts'
 
@@ -11,6 +11,8 @@ export type AppConfig = Config
  * Builds the whole API for a given config: what `main.ts` listens with and what every test
  * calls. Nothing is read from process.env here.
  */
+export type App = Awaited<ReturnType<typeof buildApp>>
+
 export async function buildApp(
   config: AppConfig,
   {
@@ -35,6 +37,3 @@ export async function buildApp(
   await instance.register(fp(app), { config })
   return instance
 }
-
-export type App = Awaited<ReturnType<typeof buildApp>>
-export type { FastifyInstance }

@@ -5,6 +5,5 @@ export {
   recordTiming,
   serverTimingHeader,
   type Timings,
-  timed,
   withTimings,
 } from './timing.ts'

@@ -23,16 +23,6 @@ export function recordTiming(name: string, ms: number): void {
   if (timings) timings.set(name, (timings.get(name) ?? 0) + ms)
 }
 
-/** Times an async call into a backend and records it under `name`. */
-export async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const start = performance.now()
-  try {
-    return await fn()
-  } finally {
-    recordTiming(name, performance.now() - start)
-  }
-}
-
 /** `Server-Timing` header value: total first, then each backend, durations in ms. */
 export function serverTimingHeader(totalMs: number, timings: Timings | undefined): string {
   let header = `total;dur=${totalMs.toFixed(2)}`
