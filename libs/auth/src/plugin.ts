@@ -112,8 +112,7 @@ export const authPlugin = fp<AuthPluginOptions>(
 
     // Magic-link requests are limited per email and per IP, in every worker at once (app.cache.incr
     // counts in memcached). Known and unknown emails are counted and answered alike.
-    app.addHook('preHandler', async (request) => {
-      if (request.method !== 'POST' || request.url.split('?')[0] !== '/auth/signinup/code') return
+    async function limitLinkRequests(request: FastifyRequest): Promise<void> {
       const email = (request.body as { email?: unknown } | undefined)?.email
       const window = config.AUTH_LINK_LIMIT_WINDOW_SECONDS
       const slot = Math.floor(Date.now() / 1000 / window)
@@ -140,14 +139,18 @@ export const authPlugin = fp<AuthPluginOptions>(
           )
         }
       }
-    })
+    }
 
     await app.register(formbody)
     // The SDK's plugin runs its middleware on every request; we run it on /auth paths only, so
     // the rest of the API does not pay for it.
     const superTokensHook = captureHook(superTokensPlugin)
     app.addHook('preHandler', async (request, reply) => {
-      if (request.url.startsWith('/auth/')) await superTokensHook(request, reply)
+      if (!request.url.startsWith('/auth/')) return
+      if (request.method === 'POST' && request.url.split('?')[0] === '/auth/signinup/code') {
+        await limitLinkRequests(request)
+      }
+      await superTokensHook(request, reply)
     })
 
     const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })
