@@ -149,3 +149,39 @@ t.test(
     t.equal(await other.cache.get('shared-again'), 'after restart', 'shared level works again')
   },
 )
+
+t.test(
+  'memcached unreachable but not restarted: a delete it missed is applied once it answers again',
+  { skip: memcachedBinary ? false : 'memcached is not installed here (CI installs it with apt-get)' },
+  async (t) => {
+    const port = await freePort()
+    const memcached = await startMemcached(port)
+    t.teardown(async () => {
+      memcached.kill('SIGCONT')
+      await kill(memcached)
+    })
+    const DATABASE_URL = await migratedDatabase(t)
+    const settings = { DATABASE_URL, MEMCACHED_SERVERS: `127.0.0.1:${port}`, CACHE_TIMEOUT_MS: '100' }
+    const writer = await buildTestApp(t, settings)
+    await writer.cache.set('session-active:s1', true, 300)
+    await writer.cache.set('control', 'kept', 300)
+
+    // Paused, memcached keeps its data but answers nothing: the delete times out.
+    memcached.kill('SIGSTOP')
+    const started = Date.now()
+    t.equal(await writer.cache.get('other'), undefined, 'a read times out: memcached is skipped for a while')
+    await writer.cache.del('session-active:s1')
+    t.ok(Date.now() - started < 1000, 'the delete gives up at once instead of hanging')
+    memcached.kill('SIGCONT')
+
+    // A worker that never held the entry reads memcached directly (the control entry shows it does).
+    const reader = await buildTestApp(t, settings)
+    const reachable = await eventually(async () => (await reader.cache.get('control')) === 'kept', 3000)
+    t.ok(reachable < 3000, 'the reader reads from memcached again')
+    const gone = await eventually(
+      async () => (await reader.cache.get('session-active:s1')) === undefined,
+      3000,
+    )
+    t.ok(gone < 3000, `the missed delete reached memcached ${gone} ms after it came back`)
+  },
+)

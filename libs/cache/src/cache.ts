@@ -61,6 +61,17 @@ export class TwoLevelCache implements Cache {
     this.local = new LRUCache<string, Entry>({ max: Math.max(options.maxEntries, 1) })
     this.memcached = options.memcached
     this.bus = options.bus
+    if (this.memcached) {
+      // Between memcached coming back and a late delete reaching it, any worker may have copied
+      // the old entry into its local level: invalidate those keys everywhere once more.
+      this.memcached.onLateDeletes = (keys) => {
+        for (const key of keys) {
+          const appKey = key.slice(this.prefix.length)
+          this.forgetLocal(appKey)
+          this.bus?.publish(appKey).catch(() => {})
+        }
+      }
+    }
     this.log = options.log
   }
 
@@ -68,6 +79,12 @@ export class TwoLevelCache implements Cache {
   forgetLocal(key: string): void {
     this.epoch++
     this.local.delete(key)
+  }
+
+  /** An invalidation from another worker: if our memcached link is down, its copy may be stale too. */
+  forgetRemote(key: string): void {
+    this.forgetLocal(key)
+    if (this.memcached && !this.memcached.available) this.memcached.deleteLater(this.prefix + key)
   }
 
   forgetAllLocal(): void {

@@ -21,6 +21,15 @@ export class Memcached {
   private downUntil = 0
   private down = false
   private lastWarnAt = 0
+  /**
+   * Deletes that could not reach memcached. A memcached that was unreachable (not restarted)
+   * still holds those entries, so they are deleted before anything else once it answers again;
+   * otherwise a worker could read an invalidated entry (a signed-out session, say) until its TTL.
+   */
+  private readonly pendingDeletes = new Set<string>()
+  private flushTimer: NodeJS.Timeout | undefined
+  /** Told which keys a late delete removed: workers may have read them from memcached meanwhile. */
+  onLateDeletes: (keys: string[]) => void = () => {}
 
   constructor(servers: string, timeoutMs: number, log: FastifyBaseLogger) {
     this.timeoutMs = timeoutMs
@@ -48,7 +57,25 @@ export class Memcached {
   }
 
   async delete(key: string): Promise<Result<boolean>> {
-    return this.call(() => this.client.delete(key))
+    const result = await this.call(() => this.client.delete(key))
+    if (result === UNAVAILABLE) this.deleteLater(key)
+    return result
+  }
+
+  /** Remembers a delete memcached did not take and retries until it does. */
+  deleteLater(key: string): void {
+    if (this.pendingDeletes.size < 100000) this.pendingDeletes.add(key)
+    if (this.flushTimer) return
+    this.flushTimer = setInterval(() => {
+      if (this.pendingDeletes.size === 0) {
+        clearInterval(this.flushTimer)
+        this.flushTimer = undefined
+        return
+      }
+      // Any call flushes pending deletes first; this one only exists to make that happen.
+      void this.call(async () => true)
+    }, RETRY_AFTER_MS)
+    this.flushTimer.unref()
   }
 
   /** Atomic counter: the first call in a window creates it at 1 with the window's expiry. */
@@ -67,7 +94,16 @@ export class Memcached {
   }
 
   close(): void {
+    clearInterval(this.flushTimer)
     this.client.close()
+  }
+
+  /** Runs before anything else once memcached answers again, so no read sees those entries. */
+  private async flushPendingDeletes(): Promise<void> {
+    const keys = [...this.pendingDeletes]
+    await Promise.all(keys.map((key) => this.client.delete(key)))
+    for (const key of keys) this.pendingDeletes.delete(key)
+    this.onLateDeletes(keys)
   }
 
   private async call<T>(op: () => Promise<T>): Promise<Result<T>> {
@@ -81,6 +117,7 @@ export class Memcached {
           this.timeoutMs,
         )
       })
+      if (this.pendingDeletes.size > 0) await Promise.race([this.flushPendingDeletes(), timeout])
       const result = await Promise.race([op(), timeout])
       if (this.down) {
         this.down = false

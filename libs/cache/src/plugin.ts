@@ -26,7 +26,7 @@ export const cachePlugin = fp(
       ? new InvalidationBus(
           config.DATABASE_URL,
           log,
-          (key) => cache?.forgetLocal(key),
+          (key) => cache?.forgetRemote(key),
           () => cache?.forgetAllLocal(),
         )
       : undefined
