@@ -67,6 +67,11 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ default: 1048576, minimum: 1024, description: 'largest accepted body' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 600, minimum: 1, description: 'requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60000, minimum: 1000, description: 'rate limit window' }),
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({
+    default: 1000,
+    minimum: 10,
+    description: 'event-loop delay above which requests get 503 (load shedding)',
+  }),
   SHUTDOWN_GRACE_MS: Type.Integer({
     default: 10000,
     minimum: 100,

@@ -56,7 +56,8 @@ export const httpPlugin = fp(
       }),
     })
     await app.register(underPressure, {
-      maxEventLoopDelay: 1000,
+      maxEventLoopDelay: config.LOAD_SHED_EVENT_LOOP_DELAY_MS,
+      sampleInterval: 100,
       retryAfter: 5,
       exposeStatusRoute: false,
       pressureHandler: (_request, reply, type, value) => {
