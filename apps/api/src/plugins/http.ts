@@ -57,7 +57,6 @@ export const httpPlugin = fp(
     })
     await app.register(underPressure, {
       maxEventLoopDelay: config.LOAD_SHED_EVENT_LOOP_DELAY_MS,
-      sampleInterval: 100,
       retryAfter: 5,
       exposeStatusRoute: false,
       pressureHandler: (_request, reply, type, value) => {
