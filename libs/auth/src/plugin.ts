@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody'
 import fastifyJwt from '@fastify/jwt'
 import type {} from '@nudge/cache'
-import type { Config } from '@nudge/config'
+import type {} from '@nudge/config'
 import type {} from '@nudge/mailer'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache'
 import supertokens from 'supertokens-node'
 import { plugin as superTokensPlugin } from 'supertokens-node/framework/fastify'
 import Session from 'supertokens-node/recipe/session'
+import { InvalidServiceToken, ServiceNotAllowed, SignInLinksRateLimited } from './errors.ts'
 import { SERVICE_AUDIENCES, SERVICE_ISSUER, type ServiceAudience } from './service-tokens.ts'
 import { connectBridge, initSuperTokens } from './supertokens.ts'
 
@@ -80,17 +81,13 @@ function unauthorised(message: string, clearTokens: boolean) {
   return new Session.Error({ type: Session.Error.UNAUTHORISED, message, payload: { clearTokens } })
 }
 
-function problem(statusCode: number, code: string, message: string) {
-  return Object.assign(new Error(message), { statusCode, code })
-}
-
 /**
  * Sign-in (SuperTokens Passwordless magic links + sessions under /auth), fast local session
  * verification for dashboard routes, and service tokens for our Worker and Cron.
  */
 export const authPlugin = fp<AuthPluginOptions>(
   async (app, options) => {
-    const config = app.config as Config
+    const { config } = app
     const connectionURI = config.SUPERTOKENS_CONNECTION_URI
     if (!connectionURI) throw new Error('SUPERTOKENS_CONNECTION_URI is not set: the auth layer needs a core')
     const websiteDomain = config.DASHBOARD_ORIGINS.split(',')[0]?.trim() ?? config.API_DOMAIN
@@ -129,14 +126,9 @@ export const authPlugin = fp<AuthPluginOptions>(
       for (const [key, limit, what] of checks) {
         if ((await app.cache.incr(key, window)) > limit) {
           const retryAfter = (slot + 1) * window - Math.floor(Date.now() / 1000)
-          throw Object.assign(
-            problem(
-              429,
-              'RATE_LIMITED',
-              `Too many sign-in links requested for ${what}; try again in ${Math.ceil(retryAfter / 60)} minutes`,
-            ),
-            { headers: { 'retry-after': String(retryAfter) } },
-          )
+          throw Object.assign(new SignInLinksRateLimited(what, Math.ceil(retryAfter / 60)), {
+            headers: { 'retry-after': String(retryAfter) },
+          })
         }
       }
     }
@@ -261,21 +253,17 @@ export const authPlugin = fp<AuthPluginOptions>(
             request as unknown as { serviceJwtVerify(): Promise<typeof claims> }
           ).serviceJwtVerify()
         } catch (error) {
-          throw problem(401, 'INVALID_SERVICE_TOKEN', `Service token rejected: ${(error as Error).message}`)
+          throw new InvalidServiceToken((error as Error).message)
         }
         const lifetime = (claims.exp ?? 0) - (claims.iat ?? 0)
         if (lifetime > config.SERVICE_JWT_MAX_AGE_SECONDS) {
-          throw problem(
-            401,
-            'INVALID_SERVICE_TOKEN',
-            `Service token lives ${lifetime} s; at most ${config.SERVICE_JWT_MAX_AGE_SECONDS} s is accepted`,
+          throw new InvalidServiceToken(
+            `it lives ${lifetime} s; at most ${config.SERVICE_JWT_MAX_AGE_SECONDS} s is accepted`,
           )
         }
         const audience = SERVICE_AUDIENCES.find((known) => known === claims.aud)
-        if (!audience) throw problem(401, 'INVALID_SERVICE_TOKEN', 'Service token has an unknown audience')
-        if (!audiences.includes(audience)) {
-          throw problem(403, 'FORBIDDEN', `Service token for ${audience} may not call this route`)
-        }
+        if (!audience) throw new InvalidServiceToken('unknown audience')
+        if (!audiences.includes(audience)) throw new ServiceNotAllowed(audience)
         request.serviceCaller = { audience }
       }
     })

@@ -1,4 +1,4 @@
-import type { Config } from '@nudge/config'
+import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
 import { type Cache, TwoLevelCache } from './cache.ts'
 import { InvalidationBus } from './invalidation.ts'
@@ -16,7 +16,7 @@ declare module 'fastify' {
  */
 export const cachePlugin = fp(
   async (app) => {
-    const config = app.config as Config
+    const { config } = app
     const log = app.log.child({ layer: 'cache' })
     const memcached = config.MEMCACHED_SERVERS
       ? new Memcached(config.MEMCACHED_SERVERS, config.CACHE_TIMEOUT_MS, log)

@@ -1,4 +1,4 @@
-import type { Config } from '@nudge/config'
+import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type pg from 'pg'
@@ -14,7 +14,7 @@ declare module 'fastify' {
 /** Decorates `app.db` (Kysely over a pg Pool); the pool is destroyed when the app closes. */
 export const dbPlugin = fp(
   async (app) => {
-    const config = app.config as Config
+    const { config } = app
     if (!config.DATABASE_URL)
       throw new Error('DATABASE_URL is not set: the db layer needs a PostgreSQL server')
     const pool: pg.Pool = createPool({ ...config, DATABASE_URL: config.DATABASE_URL })

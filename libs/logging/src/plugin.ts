@@ -1,4 +1,4 @@
-import type { Config } from '@nudge/config'
+import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
 import { loadAgent } from './newrelic.ts'
 import { currentTimings, serverTimingHeader, withTimings } from './timing.ts'
@@ -25,7 +25,7 @@ declare module 'fastify' {
  */
 export const loggingPlugin = fp(
   async (app) => {
-    const config = app.config as Config
+    const { config } = app
     const agent = loadAgent(config.NEW_RELIC_LICENSE_KEY)
     const observe: Observe = {
       annotate: (attributes) => agent?.addCustomAttributes(attributes),

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { Config } from '@nudge/config'
+import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
 import { DevMailbox } from './dev-mailbox.ts'
 import type { Mailer } from './mailer.ts'
@@ -19,7 +19,7 @@ declare module 'fastify' {
  */
 export const mailerPlugin = fp(
   async (app) => {
-    const config = app.config as Config
+    const { config } = app
     const log = app.log.child({ layer: 'mailer' })
     if (config.SMTP_URL) {
       const mailer = createSmtpMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM }, log)

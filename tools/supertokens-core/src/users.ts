@@ -125,13 +125,7 @@ export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void
       return { status: 'OK', wasAlreadyAPrimaryUser: true }
     }
     const conflict = primaryConflict(store, user)
-    if (conflict !== undefined) {
-      return {
-        status: 'ACCOUNT_INFO_ALREADY_ASSOCIATED_WITH_ANOTHER_PRIMARY_USER_ID_ERROR',
-        primaryUserId: conflict.id,
-        description: "This user's email is already associated with another user ID",
-      }
-    }
+    if (conflict !== undefined) return conflictReply(conflict.id)
     return { status: 'OK', wasAlreadyAPrimaryUser: false }
   })
 
@@ -146,13 +140,7 @@ export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void
       }
     }
     const conflict = primaryConflict(store, user)
-    if (conflict !== undefined) {
-      return {
-        status: 'ACCOUNT_INFO_ALREADY_ASSOCIATED_WITH_ANOTHER_PRIMARY_USER_ID_ERROR',
-        primaryUserId: conflict.id,
-        description: "This user's email is already associated with another user ID",
-      }
-    }
+    if (conflict !== undefined) return conflictReply(conflict.id)
     user.isPrimaryUser = true
     return {
       status: 'OK',
@@ -175,4 +163,13 @@ function primaryConflict(store: CoreStore, user: PasswordlessUser): Passwordless
     }
   }
   return undefined
+}
+
+/** The core's answer when another primary user already has this user's email. */
+function conflictReply(primaryUserId: string) {
+  return {
+    status: 'ACCOUNT_INFO_ALREADY_ASSOCIATED_WITH_ANOTHER_PRIMARY_USER_ID_ERROR' as const,
+    primaryUserId,
+    description: "This user's email is already associated with another user ID",
+  }
 }
