@@ -40,6 +40,7 @@ const env: NodeJS.ProcessEnv = {
   HOST: '127.0.0.1',
   PORT: String(port),
   LOG_LEVEL: 'warn',
+  DEV_MAILBOX: process.env.SMTP_URL ? undefined : 'true',
 }
 
 let cleaning: Promise<void> | undefined

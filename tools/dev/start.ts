@@ -81,7 +81,10 @@ try {
       /listening on (\S+)/,
     )
   }
-  if (!env.SMTP_URL) say(`SMTP_URL not set: sign-in emails are printed here and listed at GET /dev/mailbox`)
+  if (!env.SMTP_URL) {
+    env.DEV_MAILBOX = 'true'
+    say(`SMTP_URL not set: sign-in emails are printed here and listed at GET /dev/mailbox`)
+  }
 
   const db = createDb(
     createPool({

@@ -2,6 +2,7 @@ import { authPlugin } from '@nudge/auth'
 import { cachePlugin } from '@nudge/cache'
 import { configPlugin } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
+import { edgePlugin } from '@nudge/edge'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
 import type { FastifyPluginAsync } from 'fastify'
@@ -21,6 +22,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(errorHandlerPlugin)
   await instance.register(dbPlugin)
   await instance.register(cachePlugin)
+  await instance.register(edgePlugin)
   await instance.register(mailerPlugin)
   await instance.register(authPlugin, {
     onSignIn: async (user) => {

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from '@nudge/config'
+import { type Config, list } from '@nudge/config'
 import { loggerOptions } from '@nudge/logging'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -26,7 +26,9 @@ export async function buildApp(
     // Requests arriving during a reload are served, not refused: see plugins/drain.ts.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    trustProxy: 'loopback,linklocal,uniquelocal',
+    // X-Forwarded-For is believed from our own proxies only; anyone else could write it. The
+    // edge layer then takes the visitor's address from CF-Connecting-IP when Cloudflare sent it.
+    trustProxy: list(config.TRUSTED_PROXIES).length > 0 ? list(config.TRUSTED_PROXIES) : false,
     ajv: {
       customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false },
     },

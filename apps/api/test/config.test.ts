@@ -8,7 +8,7 @@ const run = promisify(execFile)
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
 
 t.test('defaults make a development config from an empty environment', async (t) => {
-  const config = loadConfig({})
+  const config = loadConfig({ DEV_MAILBOX: 'true' })
   t.equal(config.NODE_ENV, 'development')
   t.equal(config.PORT, 3000)
   t.equal(config.DATABASE_URL, undefined)

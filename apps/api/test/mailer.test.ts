@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import swagger from '@fastify/swagger'
-import { configPlugin } from '@nudge/config'
+import { ConfigError, configPlugin, loadConfig } from '@nudge/config'
 import { loggingPlugin } from '@nudge/logging'
 import { MailUnavailableError, mailerPlugin } from '@nudge/mailer'
 import Fastify from 'fastify'
@@ -207,18 +207,19 @@ t.test('SMTP server that accepts but never greets: send fails within the greetin
   t.ok(took < 5000, `gave up after ${Math.round(took)} ms`)
 })
 
-t.test('a recipient the server rejects: 503, and the echoed address stays out of the log', async (t) => {
+t.test('a recipient the server rejects: 422, and the echoed address stays out of the log', async (t) => {
   const smtp = await startSmtpServer(t)
   const logs = captureLogs()
   const app = await withMailer(
     await buildTestApp(t, { SMTP_URL: smtp.url, MAIL_FROM, LOG_LEVEL: 'info' }, { logStream: logs.stream }),
   )
+  // The address is at fault, not our mail service: a 4xx the person can act on, logged as a warning.
   await t.rejects(app.mailer.send(message('Secret.Person@rejected.test')), {
-    statusCode: 503,
-    code: 'MAIL_UNAVAILABLE',
+    statusCode: 422,
+    code: 'EMAIL_REJECTED',
   })
-  const failure = logs.lines.find((line) => line.msg === 'email could not be sent')
-  t.match(failure?.cause, { responseCode: 550, message: /\[address\]/ })
+  const failure = logs.lines.find((line) => line.msg === 'email refused: the server rejected the recipient')
+  t.match(failure, { level: 40, cause: { responseCode: 550, message: /\[address\]/ } })
   t.notOk(logs.raw.join('').toLowerCase().includes('secret.person'), 'the address is not logged')
   t.equal(smtp.received.length, 0)
 })
@@ -303,16 +304,38 @@ t.test('production with SMTP_URL: /dev/mailbox does not exist', async (t) => {
 t.test(
   'production without SMTP_URL: the mailer refuses to start even if config let it through',
   async (t) => {
-    const config = { ...testConfig(), NODE_ENV: 'production' as const, SMTP_URL: undefined }
+    const config = { ...testConfig(), NODE_ENV: 'production' as const, SMTP_URL: undefined, DEV_MAILBOX: true }
     const app = Fastify({ logger: false })
     t.teardown(() => app.close())
     await app.register(configPlugin, { config })
     await app.register(loggingPlugin)
     await t.rejects(async () => {
       await app.register(mailerPlugin)
-    }, /SMTP_URL is not set/)
+    }, /SMTP_URL is not set and DEV_MAILBOX/)
   },
 )
+
+t.test('the dev mailbox is an explicit development setting that production refuses', async (t) => {
+  // A staging host started without SMTP must not quietly hand out every sign-in link.
+  const unset = t.throws(() => loadConfig({ NODE_ENV: 'development' })) as ConfigError
+  t.match(unset.problems.join('\n'), /SMTP_URL: required \(or DEV_MAILBOX=true in development/)
+  const production = t.throws(() =>
+    loadConfig({
+      NODE_ENV: 'production',
+      DEV_MAILBOX: 'true',
+      DATABASE_URL: 'postgres://db/nudge',
+      SUPERTOKENS_CONNECTION_URI: 'http://core:3567',
+      SERVICE_JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+      DASHBOARD_ORIGINS: 'https://app.nudge.example',
+      API_DOMAIN: 'https://api.nudge.example',
+    }),
+  ) as ConfigError
+  t.same(production.problems, [
+    'DEV_MAILBOX: not allowed in production (it hands every sign-in link to anyone who asks)',
+  ])
+  const app = await buildTestApp(t, { SMTP_URL: 'smtp://127.0.0.1:1', DEV_MAILBOX: undefined })
+  t.equal((await app.inject({ url: '/dev/mailbox' })).statusCode, 404, 'with SMTP there is no mailbox route')
+})
 
 t.test('dev mailbox: the route is left out of the OpenAPI document', async (t) => {
   // A bare instance, so the check depends on this layer only, not on every module's docs.

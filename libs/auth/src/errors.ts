@@ -15,12 +15,35 @@ export const ServiceNotAllowed = createError<[string]>(
   'Service token for %s may not call this route',
   403,
 )
-/** Carries `retryAfter` (seconds); the API's error handler sends it as the retry-after header. */
-export const SignInLinksRateLimited = createError<[string, number]>(
-  'RATE_LIMITED',
-  'Too many sign-in links requested for %s; try again in %d minutes',
-  429,
+export const AuthUnavailable = createError(
+  'AUTH_UNAVAILABLE',
+  'The sign-in service is unavailable; retry shortly',
+  503,
 )
+/** The core refused what the client sent (a malformed id, say): the client's fault, not ours. */
+export const AuthRequestRejected = createError(
+  'AUTH_BAD_REQUEST',
+  'The sign-in request was rejected as malformed; start signing in again',
+  400,
+)
+export const NotSignedIn = createError('UNAUTHORIZED', 'This route needs a signed-in user', 401)
+
+const CORE_CLIENT_ERROR = /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 4\d\d /
+const CORE_SERVER_ERROR = /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 5\d\d /
+
+/**
+ * What a failure from inside the SDK means for the client. The SDK turns every core answer it
+ * does not expect into a plain Error: a core 4xx is bad input that reached the core (400), a
+ * core 5xx or an unreachable core is our outage (503). Anything else is left as it is.
+ */
+export function fromCoreFailure(error: unknown): Error | undefined {
+  if (!(error instanceof Error) || supertokens.Error.isErrorFromSuperTokens(error)) return undefined
+  if (CORE_CLIENT_ERROR.test(error.message)) return new AuthRequestRejected({ cause: error })
+  const unreachable =
+    error.message === 'fetch failed' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|UND_ERR/.test(String(error.cause))
+  if (CORE_SERVER_ERROR.test(error.message) || unreachable) return new AuthUnavailable({ cause: error })
+  return undefined
+}
 
 export function isAuthError(error: unknown): boolean {
   return supertokens.Error.isErrorFromSuperTokens(error)

@@ -6,5 +6,6 @@ export {
   authCorsHeaders,
   authPlugin,
   type ServiceCaller,
+  signedInUser,
 } from './plugin.ts'
 export { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from './service-tokens.ts'

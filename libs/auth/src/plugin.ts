@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody'
 import fastifyJwt from '@fastify/jwt'
 import type {} from '@nudge/cache'
 import type {} from '@nudge/config'
+import { clientKey } from '@nudge/edge'
 import type {} from '@nudge/mailer'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
@@ -10,7 +11,15 @@ import { LRUCache } from 'lru-cache'
 import supertokens from 'supertokens-node'
 import { plugin as superTokensPlugin } from 'supertokens-node/framework/fastify'
 import Session from 'supertokens-node/recipe/session'
-import { InvalidServiceToken, ServiceNotAllowed, SignInLinksRateLimited } from './errors.ts'
+import { checkAuthInput } from './auth-input.ts'
+import {
+  AuthUnavailable,
+  fromCoreFailure,
+  InvalidServiceToken,
+  NotSignedIn,
+  ServiceNotAllowed,
+} from './errors.ts'
+import { magicLinkEmail } from './magic-link-email.ts'
 import { SERVICE_AUDIENCES, SERVICE_ISSUER, type ServiceAudience } from './service-tokens.ts'
 import { connectBridge, initSuperTokens } from './supertokens.ts'
 
@@ -41,8 +50,15 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    user: AuthUser
+    /** Set by `app.authenticate`; null on routes without it. */
+    user: AuthUser | null
   }
+}
+
+/** The signed-in user of a route that ran `app.authenticate`. */
+export function signedInUser(request: FastifyRequest): AuthUser {
+  if (!request.user) throw new NotSignedIn()
+  return request.user
 }
 
 export interface AuthPluginOptions {
@@ -68,8 +84,13 @@ function tokenFrom(request: FastifyRequest): { token: string; from: 'header' | '
   const authorization = request.headers.authorization
   if (authorization?.startsWith('Bearer ')) return { token: authorization.slice(7).trim(), from: 'header' }
   const cookie = request.headers.cookie?.match(/(?:^|;\s*)sAccessToken=([^;]+)/)
-  if (cookie?.[1]) return { token: decodeURIComponent(cookie[1]), from: 'cookie' }
-  return undefined
+  if (!cookie?.[1]) return undefined
+  try {
+    return { token: decodeURIComponent(cookie[1]), from: 'cookie' }
+  } catch {
+    // Not valid percent-encoding: no token of ours, and no reason for a 500.
+    return { token: '', from: 'cookie' }
+  }
 }
 
 /** The SDK's own error, so its error handler answers exactly as the frontend SDK expects. */
@@ -98,8 +119,44 @@ export const authPlugin = fp<AuthPluginOptions>(
       websiteDomain,
     })
 
+    // Sign-in links are limited per address they go to and per client asking, counted where the
+    // email is sent: whatever path, tenant prefix or resend led there, no email escapes the count.
+    // Known and unknown emails are counted and answered alike.
+    const window = config.AUTH_LINK_LIMIT_WINDOW_SECONDS
+    const linksPerClient = app.limiter('auth-link-client', {
+      max: config.AUTH_LINK_LIMIT_PER_IP,
+      windowSeconds: window,
+      what: 'sign-in links from this network',
+    })
+    const linksPerEmail = app.limiter('auth-link-email', {
+      max: config.AUTH_LINK_LIMIT_PER_EMAIL,
+      windowSeconds: window,
+      what: 'sign-in links to this email',
+    })
+    // /auth/* is served by the SDK, outside the route table, so the per-route limit is applied here.
+    const authRequests = app.limiter('auth-requests', {
+      max: config.RATE_LIMIT_MAX,
+      windowSeconds: Math.ceil(config.RATE_LIMIT_WINDOW_MS / 1000),
+    })
+
     const disconnect = connectBridge({
-      sendEmail: (message) => app.mailer.send(message),
+      sendSignInLink: async ({ to, link, lifetimeMs, request }) => {
+        if (request) await linksPerClient(clientKey(request.edge.clientIp))
+        await linksPerEmail(to.trim().toLowerCase())
+        const agent = request?.headers['user-agent']
+        await app.mailer.send(
+          magicLinkEmail({
+            to,
+            link,
+            lifetimeMs,
+            requester: {
+              ip: request?.edge.clientIp,
+              userAgent: typeof agent === 'string' ? agent.slice(0, 200) : undefined,
+              at: new Date(),
+            },
+          }),
+        )
+      },
       onSignIn: options.onSignIn,
       onSessionsRevoked: async (handles) => {
         await Promise.all(handles.map((handle) => app.cache.del(sessionKey(handle))))
@@ -107,42 +164,23 @@ export const authPlugin = fp<AuthPluginOptions>(
     })
     app.addHook('onClose', async () => disconnect())
 
-    // Magic-link requests are limited per email and per IP, in every worker at once (app.cache.incr
-    // counts in memcached). Known and unknown emails are counted and answered alike.
-    async function limitLinkRequests(request: FastifyRequest): Promise<void> {
-      const email = (request.body as { email?: unknown } | undefined)?.email
-      const window = config.AUTH_LINK_LIMIT_WINDOW_SECONDS
-      const slot = Math.floor(Date.now() / 1000 / window)
-      const checks: Array<[string, number, string]> = [
-        [`auth-link:ip:${request.ip}:${slot}`, config.AUTH_LINK_LIMIT_PER_IP, 'this network'],
-      ]
-      if (typeof email === 'string') {
-        checks.push([
-          `auth-link:email:${email.trim().toLowerCase()}:${slot}`,
-          config.AUTH_LINK_LIMIT_PER_EMAIL,
-          'this email',
-        ])
-      }
-      for (const [key, limit, what] of checks) {
-        if ((await app.cache.incr(key, window)) > limit) {
-          const retryAfter = (slot + 1) * window - Math.floor(Date.now() / 1000)
-          throw Object.assign(new SignInLinksRateLimited(what, Math.ceil(retryAfter / 60)), {
-            headers: { 'retry-after': String(retryAfter) },
-          })
-        }
-      }
-    }
-
     await app.register(formbody)
     // The SDK's plugin runs its middleware on every request; we run it on /auth paths only, so
     // the rest of the API does not pay for it.
     const superTokensHook = captureHook(superTokensPlugin)
     app.addHook('preHandler', async (request, reply) => {
       if (!request.url.startsWith('/auth/')) return
-      if (request.method === 'POST' && request.url.split('?')[0] === '/auth/signinup/code') {
-        await limitLinkRequests(request)
+      await authRequests(clientKey(request.edge.clientIp))
+      // The SDK trusts the shape of what it is sent; anything else it meets as a TypeError (500).
+      checkAuthInput(request)
+      try {
+        await superTokensHook(request, reply)
+      } catch (error) {
+        const meant = fromCoreFailure(error)
+        if (!meant) throw error
+        request.log.warn({ err: error }, 'sign-in request failed at the core')
+        throw meant
       }
-      await superTokensHook(request, reply)
     })
 
     const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })
@@ -195,26 +233,40 @@ export const authPlugin = fp<AuthPluginOptions>(
     } as never)
     app.decorateRequest('accessToken', null)
     app.decorateRequest('serviceCaller', null)
+    app.decorateRequest('user', null)
 
+    // A security answer: never served past its TTL, not even while the core is down (then 503),
+    // and a revocation wins over a check that started before it (see TwoLevelCache.del).
     const isActive = (handle: string) =>
-      app.cache.wrap(sessionKey(handle), config.SESSION_CHECK_TTL_SECONDS, async () => {
-        return (await Session.getSessionInformation(handle)) !== undefined
-      })
+      app.cache.wrap(
+        sessionKey(handle),
+        config.SESSION_CHECK_TTL_SECONDS,
+        async () => {
+          try {
+            return (await Session.getSessionInformation(handle)) !== undefined
+          } catch (error) {
+            throw fromCoreFailure(error) ?? new AuthUnavailable({ cause: error })
+          }
+        },
+        { serveStale: false },
+      )
 
     // Tokens that passed the full check above, by their exact text, until they expire. fast-jwt
     // has its own verified-token cache, but reaching it costs a decode and a SHA-256 of the token
     // per request through @fastify/jwt; this lookup is a third of the authenticated request.
-    const verifiedTokens = new LRUCache<string, AccessTokenPayload>({
-      max: 10000,
-      ttl: 1,
-      ttlAutopurge: false,
-    })
+    // Entries are checked against their own `exp` on every read: the LRU's TTL only frees memory
+    // (lru-cache reads a TTL of 0 as "forever", which a token in its last millisecond would get).
+    const verifiedTokens = new LRUCache<string, AccessTokenPayload>({ max: 10000 })
+    const rememberedPayload = (token: string) => {
+      const payload = verifiedTokens.get(token)
+      return payload && payload.exp * 1000 > Date.now() ? payload : undefined
+    }
 
     async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const found = tokenFrom(request)
       if (!found) throw unauthorised('No session: send the access token as a Bearer token or cookie', false)
       request.accessToken = found.token
-      let payload = verifiedTokens.get(found.token)
+      let payload = rememberedPayload(found.token)
       if (!payload) {
         try {
           payload = await (
@@ -225,19 +277,26 @@ export const authPlugin = fp<AuthPluginOptions>(
           // refresh that fails signs the person out.
           throw tryRefresh((error as Error).message)
         }
-        verifiedTokens.set(found.token, payload, { ttl: payload.exp * 1000 - Date.now() })
+        const lifetimeMs = payload.exp * 1000 - Date.now()
+        if (lifetimeMs > 0) verifiedTokens.set(found.token, payload, { ttl: Math.ceil(lifetimeMs) })
       }
       let supertokensUserId = payload.sub
       let sessionHandle = payload.sessionHandle
       if (payload.parentRefreshTokenHash1 || (found.from === 'cookie' && !SAFE_METHODS.has(request.method))) {
         // First use after a refresh must reach the core to complete the rotation, and cookie
         // writes need the SDK's anti-CSRF check: both are the SDK's job.
-        const session = await Session.getSession(request, reply)
+        let session: Awaited<ReturnType<typeof Session.getSession>>
+        try {
+          session = await Session.getSession(request, reply)
+        } catch (error) {
+          throw fromCoreFailure(error) ?? error
+        }
         supertokensUserId = session.getUserId()
         sessionHandle = session.getHandle()
-      } else if (!(await isActive(sessionHandle))) {
-        throw unauthorised('The session has been revoked', true)
       }
+      // Every way in ends here: the SDK verifies cookie-mode tokens locally, which says nothing
+      // about a sign-out since they were issued.
+      if (!(await isActive(sessionHandle))) throw unauthorised('The session has been revoked', true)
       const id = await options.resolveUserId(supertokensUserId)
       if (!id) throw unauthorised('No user for this session', true)
       request.user = { id, supertokensUserId, sessionHandle }
@@ -268,7 +327,7 @@ export const authPlugin = fp<AuthPluginOptions>(
       }
     })
   },
-  { name: 'auth', dependencies: ['config', 'logging', 'cache', 'mailer'], fastify: '5.x' },
+  { name: 'auth', dependencies: ['config', 'logging', 'cache', 'edge', 'mailer'], fastify: '5.x' },
 )
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>

@@ -1,11 +1,17 @@
 import supertokens from 'supertokens-node'
 import Passwordless from 'supertokens-node/recipe/passwordless'
 import Session from 'supertokens-node/recipe/session'
-import { magicLinkEmail, type Requester } from './magic-link-email.ts'
+import type { FastifyRequest } from 'fastify'
 
 /** What the SDK's callbacks need from the app that registered the auth layer. */
 export interface AuthBridge {
-  sendEmail(message: { to: string; subject: string; text: string; html: string }): Promise<void>
+  /** Sends a sign-in link; `request` is the HTTP request that asked for it, when there is one. */
+  sendSignInLink(input: {
+    to: string
+    link: string
+    lifetimeMs: number
+    request: FastifyRequest | undefined
+  }): Promise<void>
   onSignIn(user: { supertokensUserId: string; email: string }): Promise<void>
   /** Sessions revoked through this process: every worker must stop accepting them. */
   onSessionsRevoked(sessionHandles: string[]): Promise<void>
@@ -39,16 +45,9 @@ function current(): AuthBridge {
   return bridge
 }
 
-function requesterFrom(userContext: Record<string, unknown>): Requester {
-  const request = (
-    userContext._default as { request?: { original?: { ip?: string; headers?: Record<string, unknown> } } }
-  )?.request?.original
-  const agent = request?.headers?.['user-agent']
-  return {
-    ip: request?.ip,
-    userAgent: typeof agent === 'string' ? agent.slice(0, 200) : undefined,
-    at: new Date(),
-  }
+/** The Fastify request behind an SDK call made while serving one (the SDK's default user context). */
+function requestFrom(userContext: Record<string, unknown>): FastifyRequest | undefined {
+  return (userContext._default as { request?: { original?: FastifyRequest } } | undefined)?.request?.original
 }
 
 export function initSuperTokens(settings: SuperTokensSettings): void {
@@ -85,14 +84,12 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
           service: {
             sendEmail: async (input) => {
               if (!input.urlWithLinkCode) throw new Error('magic link flow produced no link')
-              await current().sendEmail(
-                magicLinkEmail({
-                  to: input.email,
-                  link: input.urlWithLinkCode,
-                  lifetimeMs: input.codeLifetime,
-                  requester: requesterFrom(input.userContext),
-                }),
-              )
+              await current().sendSignInLink({
+                to: input.email,
+                link: input.urlWithLinkCode,
+                lifetimeMs: input.codeLifetime,
+                request: requestFrom(input.userContext),
+              })
             },
           },
         },

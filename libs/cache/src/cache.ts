@@ -1,12 +1,23 @@
+import { createHash } from 'node:crypto'
 import { recordTiming } from '@nudge/logging'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { InvalidationBus } from './invalidation.ts'
-import { type Memcached, UNAVAILABLE } from './memcached.ts'
+import { type Memcached, TOMBSTONE, TOMBSTONE_TTL_SECONDS, UNAVAILABLE } from './memcached.ts'
 
-/** How long past its TTL an entry may still be served when reloading it fails. */
+/** How long past its TTL an entry may still be served when reloading it fails (unless told not to). */
 const STALE_FOR_MS = 5 * 60 * 1000
 const JITTER = 0.1
+/** memcached refuses keys over 250 bytes; longer keys (built from input, say) are hashed. */
+const MAX_KEY_LENGTH = 200
+
+export interface WrapOptions {
+  /**
+   * Serve the last value past its TTL when reloading fails (default true). Security answers
+   * (revocation, permissions, quotas) say false: then a failed reload fails the request.
+   */
+  serveStale?: boolean
+}
 
 interface Entry {
   value: unknown
@@ -23,8 +34,11 @@ export interface Cache {
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>
   /** Removes the key from every level and from every worker's local level. */
   del(key: string): Promise<void>
-  /** Cache-aside: the cached value, else `load()` once however many callers miss at once. */
-  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T>
+  /**
+   * Cache-aside: the cached value, else `load()` once however many callers miss at once. A `del`
+   * wins over a load that started before it: that load's result is not stored.
+   */
+  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: WrapOptions): Promise<T>
   /** A counter shared by all workers (memcached), per worker without it; starts at 1 per window. */
   incr(key: string, windowSeconds: number): Promise<number>
   health(): Promise<CacheHealth>
@@ -33,6 +47,11 @@ export interface Cache {
 /** ±10% so entries written together do not all expire (and reload) together. */
 function jittered(ttlSeconds: number): number {
   return ttlSeconds * 1000 * (1 - JITTER + Math.random() * 2 * JITTER)
+}
+
+/** Keys are bounded whatever they were built from: long ones are replaced by their digest. */
+function bounded(key: string): string {
+  return key.length <= MAX_KEY_LENGTH ? key : `#${createHash('sha256').update(key).digest('base64url')}`
 }
 
 /**
@@ -64,7 +83,7 @@ export class TwoLevelCache implements Cache {
     if (this.memcached) {
       // Between memcached coming back and a late delete reaching it, any worker may have copied
       // the old entry into its local level: invalidate those keys everywhere once more.
-      this.memcached.onLateDeletes = (keys) => {
+      this.memcached.onLateInvalidations = (keys) => {
         for (const key of keys) {
           const appKey = key.slice(this.prefix.length)
           this.forgetLocal(appKey)
@@ -79,43 +98,52 @@ export class TwoLevelCache implements Cache {
   forgetLocal(key: string): void {
     this.epoch++
     this.local.delete(key)
+    // Callers arriving from now on must not join a load that started before the invalidation.
+    this.inflight.delete(key)
   }
 
   /** An invalidation from another worker: if our memcached link is down, its copy may be stale too. */
   forgetRemote(key: string): void {
     this.forgetLocal(key)
-    if (this.memcached && !this.memcached.available) this.memcached.deleteLater(this.prefix + key)
+    if (this.memcached && !this.memcached.available) this.memcached.invalidateLater(this.prefix + key)
   }
 
   forgetAllLocal(): void {
     this.epoch++
     this.local.clear()
+    this.inflight.clear()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const entry = await this.lookup(key)
+    const entry = await this.lookup(bounded(key))
     return entry && entry.freshUntil > Date.now() ? (entry.value as T) : undefined
   }
 
+  /** Stores a value known to be current (it replaces whatever is there, a tombstone included). */
   async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    await this.store(bounded(key), value, ttlSeconds, 'set')
+  }
+
+  /**
+   * Both levels. Memcached keeps an entry only while it is fresh, so an expired key is absent
+   * there and the next reload can `add` it; stale copies for stale-on-error live in the local level.
+   */
+  private async store(key: string, value: unknown, ttlSeconds: number, mode: 'set' | 'add' | 'local') {
     const start = performance.now()
     const ttlMs = jittered(ttlSeconds)
     const entry: Entry = { value, freshUntil: Date.now() + ttlMs }
     this.local.set(key, entry, { ttl: ttlMs + STALE_FOR_MS })
-    if (this.memcached) {
-      await this.memcached.set(
-        this.prefix + key,
-        JSON.stringify(entry),
-        Math.ceil((ttlMs + STALE_FOR_MS) / 1000),
-      )
+    if (this.memcached && mode !== 'local') {
+      await this.memcached[mode](this.prefix + key, JSON.stringify(entry), Math.ceil(ttlMs / 1000))
     }
     recordTiming('cache', performance.now() - start)
   }
 
-  async del(key: string): Promise<void> {
+  async del(appKey: string): Promise<void> {
     const start = performance.now()
+    const key = bounded(appKey)
     this.forgetLocal(key)
-    await this.memcached?.delete(this.prefix + key)
+    await this.memcached?.invalidate(this.prefix + key)
     try {
       await this.bus?.publish(key)
     } catch (error) {
@@ -124,24 +152,34 @@ export class TwoLevelCache implements Cache {
     recordTiming('cache', performance.now() - start)
   }
 
-  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+  wrap<T>(appKey: string, ttlSeconds: number, load: () => Promise<T>, options?: WrapOptions): Promise<T> {
+    const key = bounded(appKey)
     // The hot path: a fresh entry in this worker answers without any await.
     const local = this.local.get(key)
     if (local && local.freshUntil > Date.now()) return Promise.resolve(local.value as T)
-    return this.wrapSlow(key, ttlSeconds, load)
+    return this.wrapSlow(key, ttlSeconds, load, options?.serveStale ?? true)
   }
 
-  private async wrapSlow<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+  private async wrapSlow<T>(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T>,
+    serveStale: boolean,
+  ): Promise<T> {
     const cached = await this.lookup(key)
     if (cached && cached.freshUntil > Date.now()) return cached.value as T
     const pending = this.inflight.get(key)
     if (pending) return pending as Promise<T>
-    const loading = this.reload(key, ttlSeconds, load, cached).finally(() => this.inflight.delete(key))
+    const stale = serveStale ? cached : undefined
+    const loading: Promise<T> = this.reload(key, ttlSeconds, load, stale).finally(() => {
+      if (this.inflight.get(key) === loading) this.inflight.delete(key)
+    })
     this.inflight.set(key, loading)
     return loading
   }
 
-  async incr(key: string, windowSeconds: number): Promise<number> {
+  async incr(appKey: string, windowSeconds: number): Promise<number> {
+    const key = bounded(appKey)
     if (this.memcached) {
       const start = performance.now()
       const shared = await this.memcached.increment(this.prefix + key, windowSeconds)
@@ -161,6 +199,7 @@ export class TwoLevelCache implements Cache {
 
   private async reload<T>(key: string, ttlSeconds: number, load: () => Promise<T>, stale: Entry | undefined) {
     const epoch = this.epoch
+    const started = performance.now()
     let value: T
     try {
       value = await load()
@@ -171,8 +210,13 @@ export class TwoLevelCache implements Cache {
       }
       throw error
     }
-    // An invalidation while loading means what we read may already be outdated.
-    if (epoch === this.epoch) await this.set(key, value, ttlSeconds)
+    // An invalidation heard while loading means what we read may already be outdated. One not
+    // heard yet (another worker's, in flight) is caught in memcached: its tombstone refuses the
+    // `add`. A load slower than a tombstone's life could outlive it, so it is kept local only.
+    if (epoch === this.epoch) {
+      const slow = performance.now() - started > (TOMBSTONE_TTL_SECONDS * 1000) / 3
+      await this.store(key, value, ttlSeconds, slow ? 'local' : 'add')
+    }
     return value
   }
 
@@ -186,9 +230,11 @@ export class TwoLevelCache implements Cache {
     const raw = await this.memcached.get(this.prefix + key)
     recordTiming('cache', performance.now() - start)
     if (raw === UNAVAILABLE || raw === null) return local
+    const text = raw.toString('utf8')
+    if (text === TOMBSTONE) return undefined
     let shared: Entry
     try {
-      shared = JSON.parse(raw.toString('utf8')) as Entry
+      shared = JSON.parse(text) as Entry
     } catch {
       return local
     }

@@ -7,6 +7,10 @@ const RETRY_AFTER_MS = 1000
 const WARN_EVERY_MS = 30000
 
 export const UNAVAILABLE = Symbol('memcached unavailable')
+/** Stored in place of an invalidated entry; see `invalidate`. */
+export const TOMBSTONE = 'nudge:invalidated'
+/** Longer than any load that could have started before an invalidation may take to store. */
+export const TOMBSTONE_TTL_SECONDS = 30
 type Result<T> = T | typeof UNAVAILABLE
 
 /**
@@ -22,14 +26,15 @@ export class Memcached {
   private down = false
   private lastWarnAt = 0
   /**
-   * Deletes that could not reach memcached. A memcached that was unreachable (not restarted)
-   * still holds those entries, so they are deleted before anything else once it answers again;
-   * otherwise a worker could read an invalidated entry (a signed-out session, say) until its TTL.
+   * Invalidations that could not reach memcached. A memcached that was unreachable (not
+   * restarted) still holds those entries, so they are invalidated before anything else once it
+   * answers again; otherwise a worker could read an invalidated entry (a signed-out session,
+   * say) until its TTL.
    */
-  private readonly pendingDeletes = new Set<string>()
+  private readonly pendingInvalidations = new Set<string>()
   private flushTimer: NodeJS.Timeout | undefined
-  /** Told which keys a late delete removed: workers may have read them from memcached meanwhile. */
-  onLateDeletes: (keys: string[]) => void = () => {}
+  /** Told which keys a late invalidation reached: workers may have read them from memcached meanwhile. */
+  onLateInvalidations: (keys: string[]) => void = () => {}
 
   constructor(servers: string, timeoutMs: number, log: FastifyBaseLogger) {
     this.timeoutMs = timeoutMs
@@ -56,23 +61,33 @@ export class Memcached {
     return this.call(() => this.client.set(key, value, { expires: ttlSeconds }))
   }
 
-  async delete(key: string): Promise<Result<boolean>> {
-    const result = await this.call(() => this.client.delete(key))
-    if (result === UNAVAILABLE) this.deleteLater(key)
+  /** Stores only if the key is absent (no entry and no tombstone): false when it was not stored. */
+  async add(key: string, value: string, ttlSeconds: number): Promise<Result<boolean>> {
+    return this.call(() => this.client.add(key, value, { expires: ttlSeconds }))
+  }
+
+  /**
+   * Replaces the entry with a tombstone rather than deleting it: a worker that read the source
+   * before the invalidation and stores its (now outdated) value afterwards uses `add`, which the
+   * tombstone refuses. A delete would let that late write win.
+   */
+  async invalidate(key: string): Promise<Result<boolean>> {
+    const result = await this.call(() => this.client.set(key, TOMBSTONE, { expires: TOMBSTONE_TTL_SECONDS }))
+    if (result === UNAVAILABLE) this.invalidateLater(key)
     return result
   }
 
-  /** Remembers a delete memcached did not take and retries until it does. */
-  deleteLater(key: string): void {
-    if (this.pendingDeletes.size < 100000) this.pendingDeletes.add(key)
+  /** Remembers an invalidation memcached did not take and retries until it does. */
+  invalidateLater(key: string): void {
+    if (this.pendingInvalidations.size < 100000) this.pendingInvalidations.add(key)
     if (this.flushTimer) return
     this.flushTimer = setInterval(() => {
-      if (this.pendingDeletes.size === 0) {
+      if (this.pendingInvalidations.size === 0) {
         clearInterval(this.flushTimer)
         this.flushTimer = undefined
         return
       }
-      // Any call flushes pending deletes first; this one only exists to make that happen.
+      // Any call flushes pending invalidations first; this one only exists to make that happen.
       void this.call(async () => true)
     }, RETRY_AFTER_MS)
     this.flushTimer.unref()
@@ -99,11 +114,13 @@ export class Memcached {
   }
 
   /** Runs before anything else once memcached answers again, so no read sees those entries. */
-  private async flushPendingDeletes(): Promise<void> {
-    const keys = [...this.pendingDeletes]
-    await Promise.all(keys.map((key) => this.client.delete(key)))
-    for (const key of keys) this.pendingDeletes.delete(key)
-    this.onLateDeletes(keys)
+  private async flushPendingInvalidations(): Promise<void> {
+    const keys = [...this.pendingInvalidations]
+    await Promise.all(
+      keys.map((key) => this.client.set(key, TOMBSTONE, { expires: TOMBSTONE_TTL_SECONDS })),
+    )
+    for (const key of keys) this.pendingInvalidations.delete(key)
+    this.onLateInvalidations(keys)
   }
 
   private async call<T>(op: () => Promise<T>): Promise<Result<T>> {
@@ -117,7 +134,7 @@ export class Memcached {
           this.timeoutMs,
         )
       })
-      if (this.pendingDeletes.size > 0) await Promise.race([this.flushPendingDeletes(), timeout])
+      if (this.pendingInvalidations.size > 0) await Promise.race([this.flushPendingInvalidations(), timeout])
       const result = await Promise.race([op(), timeout])
       if (this.down) {
         this.down = false

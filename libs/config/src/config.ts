@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { Static, TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'
@@ -15,6 +16,20 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** Rules across variables, in every environment. */
+const rules: Array<(config: Config) => string | undefined> = [
+  (c) =>
+    c.SMTP_URL || c.DEV_MAILBOX
+      ? undefined
+      : 'SMTP_URL: required (or DEV_MAILBOX=true in development, to keep emails in the dev mailbox)',
+  (c) =>
+    c.SMTP_URL && c.DEV_MAILBOX
+      ? 'DEV_MAILBOX: set either SMTP_URL or DEV_MAILBOX=true, not both'
+      : undefined,
+  (c) => addressListProblem('TRUSTED_PROXIES', c.TRUSTED_PROXIES, ['loopback', 'linklocal', 'uniquelocal']),
+  (c) => addressListProblem('EDGE_IP_RANGES', c.EDGE_IP_RANGES, []),
+]
+
 /** What production must configure instead of falling back to an embedded stand-in. */
 const productionRules: Array<(config: Config) => string | undefined> = [
   (c) =>
@@ -25,12 +40,50 @@ const productionRules: Array<(config: Config) => string | undefined> = [
     c.SUPERTOKENS_CONNECTION_URI
       ? undefined
       : 'SUPERTOKENS_CONNECTION_URI: required in production (the core stand-in is for development)',
-  (c) => (c.SMTP_URL ? undefined : 'SMTP_URL: required in production (the dev mailbox is for development)'),
   (c) =>
     c.SERVICE_JWT_SECRET !== DEV_SERVICE_JWT_SECRET
       ? undefined
       : 'SERVICE_JWT_SECRET: set a secret of your own in production (the default is public)',
+  (c) =>
+    c.DEV_MAILBOX
+      ? 'DEV_MAILBOX: not allowed in production (it hands every sign-in link to anyone who asks)'
+      : undefined,
+  (c) => publicOriginProblem('API_DOMAIN', [c.API_DOMAIN]),
+  (c) => publicOriginProblem('DASHBOARD_ORIGINS', list(c.DASHBOARD_ORIGINS)),
 ]
+
+/** Production origins are served over HTTPS from a public name, never a development address. */
+function publicOriginProblem(name: string, origins: string[]): string | undefined {
+  const bad = origins.filter((origin) => {
+    const { protocol, hostname } = new URL(origin)
+    const host = hostname.replace(/^\[|\]$/g, '')
+    return (
+      protocol !== 'https:' ||
+      host === 'localhost' ||
+      host.endsWith('.localhost') ||
+      host === '::1' ||
+      host.startsWith('127.') ||
+      host === '0.0.0.0'
+    )
+  })
+  return bad.length > 0
+    ? `${name}: production needs public https:// origins (got ${bad.join(', ')})`
+    : undefined
+}
+
+/** Every item an IP address or CIDR (a.b.c.d/n, x::/n), or one of the `names` proxy-addr knows. */
+function addressListProblem(name: string, value: string, names: string[]): string | undefined {
+  const bad = list(value).filter((item) => {
+    if (names.includes(item)) return false
+    const [address = '', prefix, ...rest] = item.split('/')
+    const version = isIP(address)
+    if (version === 0 || rest.length > 0) return true
+    if (prefix === undefined) return false
+    const bits = Number(prefix)
+    return !/^\d+$/.test(prefix) || bits > (version === 4 ? 32 : 128)
+  })
+  return bad.length > 0 ? `${name}: not an IP address or CIDR: ${bad.join(', ')}` : undefined
+}
 
 /**
  * Reads the environment into a typed config, or throws a ConfigError naming every bad
@@ -61,10 +114,9 @@ export function loadConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   const config = converted as Config
-  if (config.NODE_ENV === 'production') {
-    const refusals = productionRules.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
-    if (refusals.length > 0) throw new ConfigError(refusals)
-  }
+  const applied = config.NODE_ENV === 'production' ? [...rules, ...productionRules] : rules
+  const refusals = applied.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
+  if (refusals.length > 0) throw new ConfigError(refusals)
   return config
 }
 

@@ -1,5 +1,34 @@
 import { Type } from 'typebox'
 
+/**
+ * Cloudflare's published address ranges (https://www.cloudflare.com/ips/, as of 2026-11):
+ * requests from these came through our edge, so their CF-* headers can be believed.
+ */
+export const CLOUDFLARE_IP_RANGES = [
+  '173.245.48.0/20',
+  '103.21.244.0/22',
+  '103.22.200.0/22',
+  '103.31.4.0/22',
+  '141.101.64.0/18',
+  '108.162.192.0/18',
+  '190.93.240.0/20',
+  '188.114.96.0/20',
+  '197.234.240.0/22',
+  '198.41.128.0/17',
+  '162.158.0.0/15',
+  '104.16.0.0/13',
+  '104.24.0.0/14',
+  '172.64.0.0/13',
+  '131.0.72.0/22',
+  '2400:cb00::/32',
+  '2606:4700::/32',
+  '2803:f800::/32',
+  '2405:b500::/32',
+  '2405:8100::/32',
+  '2a06:98c0::/29',
+  '2c0f:f248::/32',
+].join(',')
+
 /** Known to everyone, so production refuses it (see config.ts). */
 export const DEV_SERVICE_JWT_SECRET = 'development-only-service-token-secret-change-me'
 
@@ -64,9 +93,31 @@ export const ConfigSchema = Type.Object({
     pattern: '^https?://[^/\\s]+$',
     description: 'public origin of this API, e.g. https://api.nudge.example',
   }),
+  TRUSTED_PROXIES: Type.String({
+    default: '',
+    pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+    description:
+      'comma-separated addresses/CIDRs of our own reverse proxies whose X-Forwarded-For is believed (empty = none)',
+  }),
+  EDGE_IP_RANGES: Type.String({
+    default: CLOUDFLARE_IP_RANGES,
+    pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+    description: "comma-separated CIDRs of the edge (Cloudflare's ranges by default) whose CF-* headers are believed",
+  }),
+  EDGE_SECRET: Type.Optional(
+    Type.String({
+      minLength: 32,
+      description: 'secret the Worker sends in x-edge-secret; a request carrying it came through the edge',
+    }),
+  ),
   BODY_LIMIT_BYTES: Type.Integer({ default: 1048576, minimum: 1024, description: 'largest accepted body' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 600, minimum: 1, description: 'requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60000, minimum: 1000, description: 'rate limit window' }),
+  HEALTH_TIMING_LIMIT_PER_MINUTE: Type.Integer({
+    default: 60,
+    minimum: 1,
+    description: 'GET /health/timing calls per client per minute (it writes to the cache)',
+  }),
   LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({
     default: 1000,
     minimum: 10,
@@ -139,6 +190,11 @@ export const ConfigSchema = Type.Object({
       description: 'smtp(s)://user:pass@host:port (unset in development = the dev mailbox)',
     }),
   ),
+  DEV_MAILBOX: Type.Boolean({
+    default: false,
+    description:
+      'true = keep emails in the dev mailbox (console + GET /dev/mailbox) instead of SMTP; development and test only',
+  }),
   MAIL_FROM: Type.String({
     default: 'nudge <no-reply@nudge.localhost>',
     minLength: 3,

@@ -9,3 +9,10 @@ export const MailUnavailableError = createError(
   'The email could not be sent right now; try again in a moment',
   503,
 )
+
+/** The SMTP server refused the recipient for good (5xx to RCPT TO): the address is at fault, not us. */
+export const RecipientRejectedError = createError(
+  'EMAIL_REJECTED',
+  'The mail server refused this email address; check it and try again',
+  422,
+)

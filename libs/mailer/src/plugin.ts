@@ -14,8 +14,9 @@ declare module 'fastify' {
 }
 
 /**
- * Decorates `app.mailer`: nodemailer over a pooled SMTP connection when SMTP_URL is set,
- * otherwise (development and test only) the in-memory dev mailbox and `GET /dev/mailbox`.
+ * Decorates `app.mailer`: nodemailer over a pooled SMTP connection when SMTP_URL is set, or,
+ * only when DEV_MAILBOX=true (development and test; config refuses it in production), the dev
+ * mailbox and `GET /dev/mailbox`, which hands every sign-in link to whoever asks.
  */
 export const mailerPlugin = fp(
   async (app) => {
@@ -27,9 +28,9 @@ export const mailerPlugin = fp(
       app.addHook('onClose', async () => mailer.close())
       return
     }
-    // config refuses this already; a second guard costs nothing and keeps links out of stdout.
-    if (config.NODE_ENV === 'production')
-      throw new Error('SMTP_URL is not set: production cannot use the dev mailbox')
+    // config refuses both already; a second guard costs nothing and keeps links off the network.
+    if (!config.DEV_MAILBOX || config.NODE_ENV === 'production')
+      throw new Error('SMTP_URL is not set and DEV_MAILBOX is not true (development only)')
     // Printed for a person running the API; tests read the mailbox over HTTP instead.
     // In development the PM2 workers share one mailbox file (per port, under the OS temp dir).
     const mailbox = new DevMailbox({

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createTransport } from 'nodemailer'
-import { MailUnavailableError } from './errors.ts'
+import { MailUnavailableError, RecipientRejectedError } from './errors.ts'
 import type { Mailer, MailMessage } from './mailer.ts'
 
 /**
@@ -102,10 +102,13 @@ export function createSmtpMailer(
           deadline,
         ])
       } catch (error) {
-        log.error(
-          { cause: describeFailure(error, secrets), ms: Math.round(performance.now() - started) },
-          'email could not be sent',
-        )
+        const cause = describeFailure(error, secrets)
+        const ms = Math.round(performance.now() - started)
+        if (cause.command === 'RCPT TO' && Number(cause.responseCode) >= 500) {
+          log.warn({ cause, ms }, 'email refused: the server rejected the recipient')
+          throw new RecipientRejectedError()
+        }
+        log.error({ cause, ms }, 'email could not be sent')
         throw new MailUnavailableError()
       } finally {
         clearTimeout(timer)

@@ -1,5 +1,4 @@
 import cors from '@fastify/cors'
-import rateLimit from '@fastify/rate-limit'
 import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import { authCorsHeaders } from '@nudge/auth'
@@ -7,9 +6,11 @@ import { list } from '@nudge/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
-import { cacheRateLimitStore } from './rate-limit-store.ts'
 
-/** HTTP basics every route gets: security headers, CORS for the dashboard, rate limits, load shedding. */
+/**
+ * HTTP basics every route gets: security headers, CORS for the dashboard, JSON bodies, load
+ * shedding. Request limits live in the edge layer, which knows the client's real address.
+ */
 export const httpPlugin = fp(
   async (app: FastifyInstance) => {
     const { config } = app
@@ -25,6 +26,8 @@ export const httpPlugin = fp(
     await app.register(cors, {
       origin: list(config.DASHBOARD_ORIGINS),
       credentials: true,
+      // @fastify/cors allows only GET, HEAD and POST by default: the dashboard edits and deletes.
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'x-request-id', ...authCorsHeaders()],
       // Header-based sessions: the frontend SDK reads new tokens from these.
       exposedHeaders: [
@@ -37,23 +40,13 @@ export const httpPlugin = fp(
       ],
       maxAge: 600,
     })
-    await app.register(rateLimit, {
-      max: config.RATE_LIMIT_MAX,
-      timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      store: cacheRateLimitStore(app.cache),
-      // A cache fault must not turn into refused requests.
-      skipOnError: true,
-      // Limits are announced when they bite (429 with retry-after), not on every response.
-      addHeadersOnExceeding: {
-        'x-ratelimit-limit': false,
-        'x-ratelimit-remaining': false,
-        'x-ratelimit-reset': false,
-      },
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: 429,
-        code: 'RATE_LIMITED',
-        message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
-      }),
+    // Some HTTP clients send `content-type: application/json` on every POST, bodiless ones too
+    // (sign-out, refresh): an empty body is no body. Anything else is parsed as Fastify does.
+    const parseJson = app.getDefaultJsonParser('error', 'error')
+    app.removeContentTypeParser('application/json')
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (body === '') return done(null, undefined)
+      parseJson(request, body as string, done)
     })
     await app.register(underPressure, {
       maxEventLoopDelay: config.LOAD_SHED_EVENT_LOOP_DELAY_MS,
@@ -71,7 +64,7 @@ export const httpPlugin = fp(
       },
     })
   },
-  { name: 'http', dependencies: ['config', 'cache', 'error-handler', 'auth'], fastify: '5.x' },
+  { name: 'http', dependencies: ['config', 'error-handler', 'auth'], fastify: '5.x' },
 )
 
 /** The headers helmet sets for these options, read off one run of its middleware. */

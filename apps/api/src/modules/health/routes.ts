@@ -5,7 +5,8 @@ import { cacheRoundTrip, checkCache, checkDatabase } from './service.ts'
 
 /** Liveness, readiness and load-time checks for operators, monitors and the deploy tool. */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const config = { rateLimit: false }
+  // Monitors and load balancers poll these; they touch nothing but a `SELECT 1`.
+  const config = { rateLimit: false as const }
 
   app.get(
     '/health',
@@ -19,12 +20,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config,
       schema: {
         tags: ['health'],
-        summary: 'PostgreSQL and the cache are reachable (503 when the database is not)',
+        summary: 'PostgreSQL and the cache are reachable (503 naming the database when it is not)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
-    async (_request, reply) => {
-      const [database, cache] = await Promise.all([checkDatabase(app.db), checkCache(app.cache)])
+    async (request, reply) => {
+      const [database, cache] = await Promise.all([
+        checkDatabase(app.db, request.log),
+        checkCache(app.cache),
+      ])
       const ready = database.status === 'up'
       return reply.code(ready ? 200 : 503).send({
         status: ready ? ('ready' as const) : ('unavailable' as const),
@@ -36,16 +40,17 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/timing',
     {
-      config,
+      // Writes to memcached on every call: limited per client like any route, on a counter of its own.
+      config: { rateLimit: { max: app.config.HEALTH_TIMING_LIMIT_PER_MINUTE, timeWindow: 60_000 } },
       schema: {
         tags: ['health'],
         summary: 'Times a trivial query and a cache round trip (also in Server-Timing)',
-        response: { 200: Timing, 503: ErrorResponse },
+        response: { 200: Timing, 429: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {
       const start = performance.now()
-      const database = await checkDatabase(app.db)
+      const database = await checkDatabase(app.db, request.log)
       if (database.status === 'down') throw app.httpErrors.serviceUnavailable('The database is unavailable')
       const cacheMs = await cacheRoundTrip(app.cache)
       request.log.debug({ dbMs: database.ms, cacheMs }, 'timing check')

@@ -3,7 +3,6 @@ import { Type } from 'typebox'
 const Check = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
   ms: Type.Optional(Type.Number()),
-  error: Type.Optional(Type.String()),
 })
 
 export const Alive = Type.Object({ status: Type.Literal('ok') })

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { signedInUser } from '@nudge/auth'
 import { ErrorResponse, NotFound } from '../../errors.ts'
 import { Me } from './schemas.ts'
 import { getProfile } from './service.ts'
@@ -16,7 +17,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const profile = await getProfile(app.db, app.cache, request.user.id)
+      const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
       if (!profile) throw new NotFound('User')
       return profile
     },

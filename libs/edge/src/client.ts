@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { isIP } from 'node:net'
+import { compile } from '@fastify/proxy-addr'
+import type { FastifyRequest } from 'fastify'
+import ipaddr from 'ipaddr.js'
+
+/** Who is on the other end of a request, as far as we can trust the headers. */
+export interface Edge {
+  /** The request came through our edge (Cloudflare's addresses, or it carried the edge secret). */
+  viaEdge: boolean
+  /** The visitor's address: CF-Connecting-IP through the edge, else Fastify's `request.ip`. */
+  clientIp: string
+  /** ISO 3166 alpha-2 from CF-IPCountry through the edge; null when unknown or not via the edge. */
+  country: string | null
+}
+
+export const EDGE_SECRET_HEADER = 'x-edge-secret'
+
+/**
+ * Builds the trusted-edge check. `request.ip` is already the peer as Fastify sees it: the socket
+ * address, or the X-Forwarded-For hop behind one of TRUSTED_PROXIES (Fastify's `trustProxy`).
+ * Only when that peer is the edge are the edge's own headers believed; anyone else can write them.
+ */
+export function edgeReader(options: { ranges: string[]; secret: string | undefined }) {
+  const isEdgeAddress = options.ranges.length > 0 ? compile(options.ranges) : () => false
+  const secretDigest = options.secret ? digest(options.secret) : undefined
+
+  function carriesSecret(request: FastifyRequest): boolean {
+    const given = request.headers[EDGE_SECRET_HEADER]
+    if (!secretDigest || typeof given !== 'string') return false
+    // Compared as digests: equal lengths, constant time, whatever the client sent.
+    return timingSafeEqual(digest(given), secretDigest)
+  }
+
+  return (request: FastifyRequest): Edge => {
+    const peer = request.ip
+    const viaEdge = isEdgeAddress(peer, 0) || carriesSecret(request)
+    if (!viaEdge) return { viaEdge, clientIp: peer, country: null }
+    const connecting = request.headers['cf-connecting-ip']
+    const clientIp = typeof connecting === 'string' && isIP(connecting) ? connecting : peer
+    return { viaEdge, clientIp, country: countryFrom(request.headers['cf-ipcountry']) }
+  }
+}
+
+/** CF-IPCountry is two letters; XX (unknown) and T1 (Tor) say nothing about a country. */
+function countryFrom(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null
+  const code = header.toUpperCase()
+  return /^[A-Z]{2}$/.test(code) && code !== 'XX' ? code : null
+}
+
+/**
+ * The part of an address that identifies one client for limits: the address itself for IPv4,
+ * the /64 network for IPv6 (one subscriber gets a whole /64 and can rotate through it).
+ */
+export function clientKey(address: string): string {
+  if (!ipaddr.isValid(address)) return digest(address).toString('base64url')
+  const parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6
+    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString()
+    return `${v6.parts.slice(0, 4).map((part) => part.toString(16)).join(':')}::/64`
+  }
+  return parsed.toString()
+}
+
+export function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}

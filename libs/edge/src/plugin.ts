@@ -1,0 +1,78 @@
+import rateLimit from '@fastify/rate-limit'
+import type {} from '@nudge/cache'
+import { list } from '@nudge/config'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { clientKey, digest, type Edge, edgeReader } from './client.ts'
+import { rateLimited, rateLimitStore, WindowCounter } from './rate-limit.ts'
+
+export interface LimitOptions {
+  max: number
+  windowSeconds: number
+  /** Named in the 429 message: "Too many requests for <what>". */
+  what?: string
+}
+
+/** Counts one hit for `key` (any string: it is hashed) and throws the API's 429 past `max`. */
+export type Limit = (key: string) => Promise<void>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A named limit counted like the per-route ones (memcached across workers), for non-route events. */
+    limiter(name: string, options: LimitOptions): Limit
+  }
+  interface FastifyRequest {
+    /** The trusted-edge reading of this request: through the edge or not, client address, country. */
+    readonly edge: Edge
+  }
+}
+
+const kEdge = Symbol('edge')
+
+/**
+ * The edge layer: which requests came through Cloudflare (address ranges or the edge secret),
+ * the real client address and visitor country they carry, and request limits keyed on that
+ * client address: per route with @fastify/rate-limit, and named limits (`app.limiter`) over the
+ * same counters with the same 429.
+ */
+export const edgePlugin = fp(
+  async (app) => {
+    const { config } = app
+    const read = edgeReader({ ranges: list(config.EDGE_IP_RANGES), secret: config.EDGE_SECRET })
+    app.decorateRequest(kEdge, null)
+    app.decorateRequest('edge', {
+      getter(this: FastifyRequest) {
+        const request = this as FastifyRequest & { [kEdge]: Edge | null }
+        request[kEdge] ??= read(request)
+        return request[kEdge]
+      },
+    })
+
+    await app.register(rateLimit, {
+      global: true,
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: config.RATE_LIMIT_WINDOW_MS,
+      store: rateLimitStore(app.cache),
+      keyGenerator: (request) => clientKey(request.edge.clientIp),
+      // A cache fault must not turn into refused requests.
+      skipOnError: true,
+      // Limits are announced when they bite (429 with retry-after), not on every response.
+      addHeadersOnExceeding: {
+        'x-ratelimit-limit': false,
+        'x-ratelimit-remaining': false,
+        'x-ratelimit-reset': false,
+      },
+      errorResponseBuilder: (_request, context) => rateLimited(undefined, context.ttl / 1000),
+    })
+
+    app.decorate('limiter', (name: string, options: LimitOptions): Limit => {
+      const counter = new WindowCounter(app.cache, `limit:${name}`)
+      const windowMs = options.windowSeconds * 1000
+      return async (key) => {
+        const { current, ttl } = await counter.hit(digest(key).toString('base64url'), windowMs)
+        if (current > options.max) throw rateLimited(options.what, ttl / 1000)
+      }
+    })
+  },
+  { name: 'edge', dependencies: ['config', 'cache'], fastify: '5.x' },
+)
