@@ -59,7 +59,12 @@ export class InvalidationBus {
 
   private async open(): Promise<void> {
     if (this.closed || this.client) return
-    const client = new pg.Client({ connectionString: this.url, application_name: 'nudge-cache-bus' })
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'nudge-cache-bus',
+      // `publish` waits for this connection inside a request: an unreachable server must fail it.
+      connectionTimeoutMillis: 3000,
+    })
     client.on('notification', (message) => {
       if (message.channel === CHANNEL && message.payload) this.onKey(message.payload)
     })
@@ -68,15 +73,23 @@ export class InvalidationBus {
     try {
       await client.connect()
       await client.query(`LISTEN ${CHANNEL}`)
-      this.client = client
     } catch (error) {
       await client.end().catch(() => {})
-      this.lost(client, error)
+      this.retry(error)
+      return
     }
+    if (this.closed) await client.end().catch(() => {})
+    else this.client = client
   }
 
+  /** Only the listening connection counts: a failed attempt is retried from `open`, with its cause. */
   private lost(client: pg.Client, error?: unknown): void {
-    if (this.client === client) this.client = undefined
+    if (this.client !== client) return
+    this.client = undefined
+    this.retry(error)
+  }
+
+  private retry(error: unknown): void {
     if (this.closed || this.reconnectTimer) return
     this.log.warn({ err: error }, 'cache invalidation channel lost; dropping local cache and reconnecting')
     this.onGap()

@@ -9,8 +9,12 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10))
 
 type DbConfig = Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_STATEMENT_TIMEOUT_MS'> & { DATABASE_URL: string }
 
-export function createPool(config: DbConfig): pg.Pool {
-  return new pg.Pool({
+/**
+ * `onConnectionError` hears of every connection that fails (a database restart terminates them
+ * all); the pool has already discarded it, and the query on it, if any, has been rejected.
+ */
+export function createPool(config: DbConfig, onConnectionError: (error: Error) => void = () => {}): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,
     statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -19,6 +23,21 @@ export function createPool(config: DbConfig): pg.Pool {
     idleTimeoutMillis: 30000,
     application_name: 'nudge-api',
   })
+  // pg-pool listens for errors only on idle clients: it takes its listener off a client while it
+  // is checked out (Kysely holds one per query or transaction). A connection dying then emits
+  // 'error' with nobody listening, which would take the process down. A client that has failed
+  // is no longer queryable, and the pool drops such a client when it is released.
+  pool.on('connect', (client) => {
+    let failed = false
+    // A dying connection often reports twice (the server's message, then the socket closing).
+    client.on('error', (error) => {
+      if (!failed) onConnectionError(error)
+      failed = true
+    })
+  })
+  // An idle client's failure reaches the client listener above as well.
+  pool.on('error', () => {})
+  return pool
 }
 
 /** Kysely over the pool; query time is added to the current request's `Server-Timing`. */

@@ -17,9 +17,9 @@ export const dbPlugin = fp(
     const { config } = app
     if (!config.DATABASE_URL)
       throw new Error('DATABASE_URL is not set: the db layer needs a PostgreSQL server')
-    const pool: pg.Pool = createPool({ ...config, DATABASE_URL: config.DATABASE_URL })
-    // An idle client losing its connection (database restart) must not crash the worker.
-    pool.on('error', (error) => app.log.warn({ err: error }, 'idle PostgreSQL connection failed'))
+    const pool: pg.Pool = createPool({ ...config, DATABASE_URL: config.DATABASE_URL }, (error) =>
+      app.log.warn({ err: error }, 'PostgreSQL connection lost; the pool opens another when needed'),
+    )
     const db = createDb(pool)
     app.decorate('db', db)
     app.addHook('onClose', async () => {
