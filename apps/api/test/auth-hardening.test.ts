@@ -42,8 +42,16 @@ t.test('malformed input to /auth/* gets a 4xx in our error shape, never a 500 or
     t.ok(res.statusCode >= 400 && res.statusCode < 500, `${name} → ${url}: ${res.statusCode} ${res.body}`)
     t.match(res.json(), { statusCode: res.statusCode, code: String, message: String }, `${name}: our shape`)
   }
-  const field = await app.inject({ method: 'POST', url: '/auth/signinup/code', headers, payload: '{"email":123}' })
-  t.match(field.json(), { code: 'VALIDATION_ERROR', details: [{ field: 'body.email', message: 'must be string' }] })
+  const field = await app.inject({
+    method: 'POST',
+    url: '/auth/signinup/code',
+    headers,
+    payload: '{"email":123}',
+  })
+  t.match(field.json(), {
+    code: 'VALIDATION_ERROR',
+    details: [{ field: 'body.email', message: 'must be string' }],
+  })
   // A well-formed id the core has never seen (both encodings it uses): the SDK's own answer.
   const unknownDevice = await app.inject({
     method: 'POST',
@@ -59,33 +67,38 @@ t.test('malformed input to /auth/* gets a 4xx in our error shape, never a 500 or
   )
 })
 
-t.test('an empty JSON body is no body: sign-out and refresh work from clients that always send the header', async (t) => {
-  const smtp = await startSmtpServer(t)
-  const app = await buildTestApp(t, { SMTP_URL: smtp.url })
-  const { accessToken, refreshToken } = tokensFrom(await signIn(app, smtp, 'empty@example.com'))
-  const json = { 'content-type': 'application/json', rid: 'session', 'st-auth-mode': 'header' }
-  const refreshed = await app.inject({
-    method: 'POST',
-    url: '/auth/session/refresh',
-    headers: { ...json, authorization: `Bearer ${refreshToken}` },
-    payload: '',
-  })
-  t.equal(refreshed.statusCode, 200, `refresh: ${refreshed.body}`)
-  const next = tokensFrom(refreshed).accessToken ?? accessToken
-  const signedOut = await app.inject({
-    method: 'POST',
-    url: '/auth/signout',
-    headers: { ...json, authorization: `Bearer ${next}` },
-    payload: '',
-  })
-  t.equal(signedOut.statusCode, 200, `sign-out: ${signedOut.body}`)
-  t.equal((await dashboard(app).me(next!)).statusCode, 401, 'and the session is over')
-})
+t.test(
+  'an empty JSON body is no body: sign-out and refresh work from clients that always send the header',
+  async (t) => {
+    const smtp = await startSmtpServer(t)
+    const app = await buildTestApp(t, { SMTP_URL: smtp.url })
+    const { accessToken, refreshToken } = tokensFrom(await signIn(app, smtp, 'empty@example.com'))
+    const json = { 'content-type': 'application/json', rid: 'session', 'st-auth-mode': 'header' }
+    const refreshed = await app.inject({
+      method: 'POST',
+      url: '/auth/session/refresh',
+      headers: { ...json, authorization: `Bearer ${refreshToken}` },
+      payload: '',
+    })
+    t.equal(refreshed.statusCode, 200, `refresh: ${refreshed.body}`)
+    const next = tokensFrom(refreshed).accessToken ?? accessToken
+    const signedOut = await app.inject({
+      method: 'POST',
+      url: '/auth/signout',
+      headers: { ...json, authorization: `Bearer ${next}` },
+      payload: '',
+    })
+    t.equal(signedOut.statusCode, 200, `sign-out: ${signedOut.body}`)
+    t.equal((await dashboard(app).me(next!)).statusCode, 401, 'and the session is over')
+  },
+)
 
 t.test('a signed-out session cannot write in cookie mode', async (t) => {
   const smtp = await startSmtpServer(t)
   const app = await buildTestApp(t, { SMTP_URL: smtp.url })
-  app.post('/v1/test/write', { preHandler: app.authenticate }, async (request) => ({ user: request.user?.id }))
+  app.post('/v1/test/write', { preHandler: app.authenticate }, async (request) => ({
+    user: request.user?.id,
+  }))
   const consumed = await signIn(app, smtp, 'cookie-writer@example.com', 'cookie')
   const cookies = ([] as string[])
     .concat(consumed.headers['set-cookie'] ?? [])
@@ -95,7 +108,12 @@ t.test('a signed-out session cannot write in cookie mode', async (t) => {
     app.inject({
       method: 'POST',
       url: '/v1/test/write',
-      headers: { cookie: cookies, rid: 'session', origin: 'https://app.nudge.test', 'st-auth-mode': 'cookie' },
+      headers: {
+        cookie: cookies,
+        rid: 'session',
+        origin: 'https://app.nudge.test',
+        'st-auth-mode': 'cookie',
+      },
       payload: {},
     })
   t.equal((await write()).statusCode, 200, 'a cookie-mode write works while signed in')
@@ -109,25 +127,28 @@ t.test('a signed-out session cannot write in cookie mode', async (t) => {
   t.equal(after.statusCode, 401, 'the old cookie is refused for writes at once')
 })
 
-t.test('the verified-token memo never outlives the token, even one verified in its last millisecond', async (t) => {
-  const smtp = await startSmtpServer(t)
-  const app = await buildTestApp(t, { SMTP_URL: smtp.url })
-  const { accessToken } = tokensFrom(await signIn(app, smtp, 'last-ms@example.com'))
-  const { exp } = payloadOf(accessToken!)
-  const realNow = Date.now
-  t.teardown(() => {
+t.test(
+  'the verified-token memo never outlives the token, even one verified in its last millisecond',
+  async (t) => {
+    const smtp = await startSmtpServer(t)
+    const app = await buildTestApp(t, { SMTP_URL: smtp.url })
+    const { accessToken } = tokensFrom(await signIn(app, smtp, 'last-ms@example.com'))
+    const { exp } = payloadOf(accessToken!)
+    const realNow = Date.now
+    t.teardown(() => {
+      Date.now = realNow
+    })
+    // The token's first use is exactly at its expiry instant, which fast-jwt still accepts.
+    Date.now = () => exp * 1000
+    const atExpiry = await dashboard(app).me(accessToken!)
+    t.equal(atExpiry.statusCode, 200, 'valid in its last millisecond')
+    Date.now = () => exp * 1000 + 10 * 60 * 1000
+    const later = await dashboard(app).me(accessToken!)
     Date.now = realNow
-  })
-  // The token's first use is exactly at its expiry instant, which fast-jwt still accepts.
-  Date.now = () => exp * 1000
-  const atExpiry = await dashboard(app).me(accessToken!)
-  t.equal(atExpiry.statusCode, 200, 'valid in its last millisecond')
-  Date.now = () => exp * 1000 + 10 * 60 * 1000
-  const later = await dashboard(app).me(accessToken!)
-  Date.now = realNow
-  t.equal(later.statusCode, 401, 'ten minutes after expiry it is refused')
-  t.same(later.json(), { message: 'try refresh token' })
-})
+    t.equal(later.statusCode, 401, 'ten minutes after expiry it is refused')
+    t.same(later.json(), { message: 'try refresh token' })
+  },
+)
 
 t.test('request.user is null on routes that do not authenticate', async (t) => {
   const app = await buildTestApp(t)
@@ -135,35 +156,39 @@ t.test('request.user is null on routes that do not authenticate', async (t) => {
   t.same((await app.inject({ url: '/v1/test/anonymous' })).json(), { user: null })
 })
 
-t.test('a revocation wins over a session check that started before it, across workers', async (t) => {
-  if (!process.env.MEMCACHED_SERVERS) {
-    t.skip('needs MEMCACHED_SERVERS (CI starts memcached): the race is in the shared level')
-    return
-  }
-  // Two workers sharing memcached; B's invalidation broadcast never reaches A (another database),
-  // which is the moment of the race: A has not heard of the revocation yet.
-  const CACHE_KEY_PREFIX = `race${Date.now()}`
-  const workerA = await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
-  const workerB = await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
-  const key = 'session-active:race-handle'
-  let answerCore: (active: boolean) => void = () => {}
-  const coreAnswer = new Promise<boolean>((resolve) => {
-    answerCore = resolve
-  })
-  // A asks the core; the core answers "active" (it has not revoked yet), but slowly...
-  const checking = workerA.cache.wrap(key, 60, () => coreAnswer, { serveStale: false })
-  // ...meanwhile B revokes the session and invalidates the cached answer...
-  await workerB.cache.del(key)
-  // ...and only then does A's answer arrive and get stored.
-  answerCore(true)
-  t.equal(await checking, true, 'the check that started first sees the old answer (it was true then)')
-  const seenByB = await workerB.cache.wrap(key, 60, async () => false, { serveStale: false })
-  t.equal(seenByB, false, 'but it is not what any other worker is served: the revocation stands')
-  const seenByC = await (
-    await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
-  ).cache.wrap(key, 60, async () => false)
-  t.equal(seenByC, false, 'nor a worker started afterwards')
-})
+t.test(
+  'a revocation wins over a session check that started before it, across workers',
+  {
+    skip: process.env.MEMCACHED_SERVERS
+      ? false
+      : 'needs MEMCACHED_SERVERS (CI starts memcached): the race is in the shared level',
+  },
+  async (t) => {
+    // Two workers sharing memcached; B's invalidation broadcast never reaches A (another database),
+    // which is the moment of the race: A has not heard of the revocation yet.
+    const CACHE_KEY_PREFIX = `race${Date.now()}`
+    const workerA = await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
+    const workerB = await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
+    const key = 'session-active:race-handle'
+    let answerCore: (active: boolean) => void = () => {}
+    const coreAnswer = new Promise<boolean>((resolve) => {
+      answerCore = resolve
+    })
+    // A asks the core; the core answers "active" (it has not revoked yet), but slowly...
+    const checking = workerA.cache.wrap(key, 60, () => coreAnswer, { serveStale: false })
+    // ...meanwhile B revokes the session and invalidates the cached answer...
+    await workerB.cache.del(key)
+    // ...and only then does A's answer arrive and get stored.
+    answerCore(true)
+    t.equal(await checking, true, 'the check that started first sees the old answer (it was true then)')
+    const seenByB = await workerB.cache.wrap(key, 60, async () => false, { serveStale: false })
+    t.equal(seenByB, false, 'but it is not what any other worker is served: the revocation stands')
+    const seenByC = await (
+      await buildTestApp(t, { DATABASE_URL: await migratedDatabase(t), CACHE_KEY_PREFIX })
+    ).cache.wrap(key, 60, async () => false)
+    t.equal(seenByC, false, 'nor a worker started afterwards')
+  },
+)
 
 t.test('a check that a worker joined after hearing of a revocation is not reused', async (t) => {
   const app = await buildTestApp(t)

@@ -304,7 +304,12 @@ t.test('production with SMTP_URL: /dev/mailbox does not exist', async (t) => {
 t.test(
   'production without SMTP_URL: the mailer refuses to start even if config let it through',
   async (t) => {
-    const config = { ...testConfig(), NODE_ENV: 'production' as const, SMTP_URL: undefined, DEV_MAILBOX: true }
+    const config = {
+      ...testConfig(),
+      NODE_ENV: 'production' as const,
+      SMTP_URL: undefined,
+      DEV_MAILBOX: true,
+    }
     const app = Fastify({ logger: false })
     t.teardown(() => app.close())
     await app.register(configPlugin, { config })

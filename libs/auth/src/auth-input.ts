@@ -26,7 +26,11 @@ const AuthQuery = Type.Record(Type.String(), Type.String({ maxLength: 2048 }))
 
 function invalid(context: 'body' | 'querystring', schema: TSchema, value: unknown) {
   const validation = Value.Errors(schema, value)
-  return Object.assign(new Error(`Invalid ${context}`), { statusCode: 400, validation, validationContext: context })
+  return Object.assign(new Error(`Invalid ${context}`), {
+    statusCode: 400,
+    validation,
+    validationContext: context,
+  })
 }
 
 /**

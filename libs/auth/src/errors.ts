@@ -28,8 +28,10 @@ export const AuthRequestRejected = createError(
 )
 export const NotSignedIn = createError('UNAUTHORIZED', 'This route needs a signed-in user', 401)
 
-const CORE_CLIENT_ERROR = /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 4\d\d /
-const CORE_SERVER_ERROR = /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 5\d\d /
+const CORE_CLIENT_ERROR =
+  /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 4\d\d /
+const CORE_SERVER_ERROR =
+  /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 5\d\d /
 
 /**
  * What a failure from inside the SDK means for the client. The SDK turns every core answer it
@@ -39,8 +41,11 @@ const CORE_SERVER_ERROR = /^SuperTokens core threw an error for a \w+ request to
 export function fromCoreFailure(error: unknown): Error | undefined {
   if (!(error instanceof Error) || supertokens.Error.isErrorFromSuperTokens(error)) return undefined
   if (CORE_CLIENT_ERROR.test(error.message)) return new AuthRequestRejected({ cause: error })
+  // The SDK retries a refused connection on every host it knows, then says this.
   const unreachable =
-    error.message === 'fetch failed' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|UND_ERR/.test(String(error.cause))
+    error.message.startsWith('No SuperTokens core available to query') ||
+    error.message === 'fetch failed' ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|UND_ERR/.test(String(error.cause))
   if (CORE_SERVER_ERROR.test(error.message) || unreachable) return new AuthUnavailable({ cause: error })
   return undefined
 }

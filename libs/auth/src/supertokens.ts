@@ -1,7 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import supertokens from 'supertokens-node'
 import Passwordless from 'supertokens-node/recipe/passwordless'
 import Session from 'supertokens-node/recipe/session'
-import type { FastifyRequest } from 'fastify'
 
 /** What the SDK's callbacks need from the app that registered the auth layer. */
 export interface AuthBridge {

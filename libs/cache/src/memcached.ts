@@ -116,9 +116,7 @@ export class Memcached {
   /** Runs before anything else once memcached answers again, so no read sees those entries. */
   private async flushPendingInvalidations(): Promise<void> {
     const keys = [...this.pendingInvalidations]
-    await Promise.all(
-      keys.map((key) => this.client.set(key, TOMBSTONE, { expires: TOMBSTONE_TTL_SECONDS })),
-    )
+    await Promise.all(keys.map((key) => this.client.set(key, TOMBSTONE, { expires: TOMBSTONE_TTL_SECONDS })))
     for (const key of keys) this.pendingInvalidations.delete(key)
     this.onLateInvalidations(keys)
   }

@@ -102,7 +102,8 @@ export const ConfigSchema = Type.Object({
   EDGE_IP_RANGES: Type.String({
     default: CLOUDFLARE_IP_RANGES,
     pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
-    description: "comma-separated CIDRs of the edge (Cloudflare's ranges by default) whose CF-* headers are believed",
+    description:
+      "comma-separated CIDRs of the edge (Cloudflare's ranges by default) whose CF-* headers are believed",
   }),
   EDGE_SECRET: Type.Optional(
     Type.String({

@@ -25,10 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const [database, cache] = await Promise.all([
-        checkDatabase(app.db, request.log),
-        checkCache(app.cache),
-      ])
+      const [database, cache] = await Promise.all([checkDatabase(app.db, request.log), checkCache(app.cache)])
       const ready = database.status === 'up'
       return reply.code(ready ? 200 : 503).send({
         status: ready ? ('ready' as const) : ('unavailable' as const),
