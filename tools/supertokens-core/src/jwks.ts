@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, sign, verify } from 'node:crypto'
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto'
 import type { Reply } from './schema.ts'
 
 type Jwk = Reply<'/.well-known/jwks.json', 'get'>['keys'][number]
@@ -38,33 +38,10 @@ export class SigningKeys {
     return `${signingInput}.${signature.toString('base64url')}`
   }
 
-  // Returns the header and payload only when the signature checks out against one of
-  // our keys; expiry is the caller's business because some callers (regenerate) accept
-  // expired tokens.
-  verifyJwt(token: string): VerifiedJwt | undefined {
-    const parts = token.split('.')
-    if (parts.length !== 3) return undefined
-    const [rawHeader, rawPayload, rawSignature] = parts as [string, string, string]
-    const header = decodeSegment(rawHeader)
-    const payload = decodeSegment(rawPayload)
-    if (header === undefined || payload === undefined) return undefined
-    if (header.alg !== 'RS256') return undefined
-    const key = [this.dynamicKey, this.staticKey].find((k) => k.kid === header.kid)
-    if (key === undefined) return undefined
-    const ok = verify(
-      'sha256',
-      Buffer.from(`${rawHeader}.${rawPayload}`),
-      key.publicKey,
-      Buffer.from(rawSignature, 'base64url'),
-    )
-    if (!ok) return undefined
-    return { header, payload }
+  /** The public key with this kid, if it is one of ours. */
+  publicKeyFor(kid: string): KeyObject | undefined {
+    return [this.dynamicKey, this.staticKey].find((k) => k.kid === kid)?.publicKey
   }
-}
-
-export interface VerifiedJwt {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
 }
 
 function createKey(prefix: string): SigningKey {
@@ -93,15 +70,4 @@ function toJwk(key: SigningKey): Jwk {
 
 function encodeSegment(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
-}
-
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
-  } catch {
-    return undefined
-  }
 }

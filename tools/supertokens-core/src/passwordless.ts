@@ -1,6 +1,8 @@
 import { createHash, createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
-import { BadRequest, route } from './routes.ts'
+import { decodeJavaBase64, IllegalBase64 } from './base64.ts'
+import { BadRequest } from './errors.ts'
+import type { JsonInput } from './input.ts'
+import type { CoreRouter } from './routes.ts'
 import type { Body, Reply } from './schema.ts'
 import { type CoreStore, normaliseEmail, type PasswordlessDevice } from './store.ts'
 import { findUserByEmail, toCoreUser } from './users.ts'
@@ -53,10 +55,47 @@ function linkCodeHashOf(linkCode: Buffer): string {
   return createHash('sha256').update(linkCode).digest('base64url')
 }
 
-function decodeBase64(value: string, what: string): Buffer {
-  const bytes = Buffer.from(value, 'base64')
-  if (bytes.length === 0) throw new BadRequest(`Input encoding error in ${what}`)
-  return bytes
+// PasswordlessDeviceId/PasswordlessLinkCode.decodeString: the JDK decoder's refusal
+// becomes a Base64EncodingException, which the API answers as a 400 naming the field.
+function decodeDeviceId(deviceId: string): Buffer {
+  return decodeOrThrow(deviceId, false, 'deviceId')
+}
+
+function decodeLinkCode(linkCode: string): Buffer {
+  return decodeOrThrow(linkCode, true, 'linkCode')
+}
+
+function decodeOrThrow(value: string, urlSafe: boolean, source: string): Buffer {
+  try {
+    return decodeJavaBase64(value, urlSafe)
+  } catch (error) {
+    if (error instanceof IllegalBase64) throw new BadRequest(`Input encoding error in ${source}`)
+    throw error
+  }
+}
+
+const EXACTLY_ONE_CODE_INPUT = 'Please provide exactly one of linkCode or deviceId+userInputCode'
+
+type CodeInput = { preAuthSessionId: string } & (
+  | { linkCode: string; deviceId?: undefined; userInputCode?: undefined }
+  | { linkCode?: undefined; deviceId: string; userInputCode: string }
+)
+
+// CheckCodeAPI and ConsumeCodeAPI read their input identically, before the tenant.
+function readCodeInput(body: JsonInput<ConsumeBody>): CodeInput {
+  const preAuthSessionId = body.string('preAuthSessionId')
+  if (body.has('linkCode')) {
+    if (body.has('userInputCode') || body.has('deviceId')) throw new BadRequest(EXACTLY_ONE_CODE_INPUT)
+    return { preAuthSessionId, linkCode: body.string('linkCode') }
+  }
+  if (body.has('userInputCode') && body.has('deviceId')) {
+    return {
+      preAuthSessionId,
+      deviceId: body.string('deviceId'),
+      userInputCode: body.string('userInputCode'),
+    }
+  }
+  throw new BadRequest(EXACTLY_ONE_CODE_INPUT)
 }
 
 function generateUserInputCode(): string {
@@ -65,7 +104,7 @@ function generateUserInputCode(): string {
   return code
 }
 
-export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStore): void {
+export function registerPasswordlessRoutes(router: CoreRouter, store: CoreStore): void {
   const { config } = store
 
   const deviceView = (device: PasswordlessDevice): ConsumedDevice => ({
@@ -85,6 +124,11 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     return undefined
   }
 
+  const tenantDevice = (tenantId: string, deviceIdHash: string) => {
+    const device = store.devices.get(deviceIdHash)
+    return device?.tenantId === tenantId ? device : undefined
+  }
+
   const deleteDevicesOf = (tenantId: string, match: { email?: string; phoneNumber?: string }) => {
     for (const [hash, device] of store.devices) {
       if (device.tenantId !== tenantId) continue
@@ -97,33 +141,17 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     }
   }
 
-  // Port of the core's Passwordless.checkCodeAndReturnDevice.
-  const checkCode = (tenantId: string, body: ConsumeBody, deleteDevicesOnSuccess: boolean): CheckResult => {
-    const input = (body ?? {}) as Partial<
-      Record<'preAuthSessionId' | 'linkCode' | 'deviceId' | 'userInputCode', unknown>
-    >
-    const preAuthSessionId = input.preAuthSessionId
-    if (typeof preAuthSessionId !== 'string') {
-      throw new BadRequest("Field name 'preAuthSessionId' is invalid in JSON input")
-    }
-    const viaLink = input.linkCode !== undefined
-    if (
-      viaLink
-        ? input.deviceId !== undefined || input.userInputCode !== undefined
-        : typeof input.deviceId !== 'string' || typeof input.userInputCode !== 'string'
-    ) {
-      throw new BadRequest('Please provide exactly one of linkCode or deviceId+userInputCode')
-    }
+  // Port of the core's Passwordless.checkCodeAndReturnDevice. An unknown link code or
+  // device restarts the flow before preAuthSessionId is compared; only a known one that
+  // belongs to another preAuthSessionId is the caller's mistake (400).
+  const checkCode = (tenantId: string, input: CodeInput, deleteDevicesOnSuccess: boolean): CheckResult => {
     const now = Date.now()
     const expiredBefore = now - config.passwordlessCodeLifetimeMs
 
     let deviceIdHash: string
     let linkCodeHash: string
-    if (viaLink) {
-      if (typeof input.linkCode !== 'string') {
-        throw new BadRequest("Field name 'linkCode' is invalid in JSON input")
-      }
-      linkCodeHash = linkCodeHashOf(Buffer.from(input.linkCode, 'base64url'))
+    if (input.linkCode !== undefined) {
+      linkCodeHash = linkCodeHashOf(decodeLinkCode(input.linkCode))
       const found = findCodeByLinkHash(tenantId, linkCodeHash)
       // An expired or already used magic link only ever restarts the flow.
       if (found === undefined || found.code.createdAt < expiredBefore) {
@@ -131,22 +159,18 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
       }
       deviceIdHash = found.device.deviceIdHash
     } else {
-      const deviceIdBytes = decodeBase64(input.deviceId as string, 'DeviceId')
+      const deviceIdBytes = decodeDeviceId(input.deviceId)
       deviceIdHash = deviceIdHashOf(deviceIdBytes)
-      const device = store.devices.get(deviceIdHash)
-      if (device === undefined || device.tenantId !== tenantId) {
-        return { status: 'RESTART_FLOW_ERROR' }
-      }
-      linkCodeHash = linkCodeHashOf(
-        linkCodeOf(deviceIdBytes, device.linkCodeSalt, input.userInputCode as string),
-      )
+      const device = tenantDevice(tenantId, deviceIdHash)
+      if (device === undefined) return { status: 'RESTART_FLOW_ERROR' }
+      linkCodeHash = linkCodeHashOf(linkCodeOf(deviceIdBytes, device.linkCodeSalt, input.userInputCode))
     }
 
-    if (deviceIdHash !== preAuthSessionId.replaceAll('=', '')) {
+    if (deviceIdHash !== input.preAuthSessionId.replaceAll('=', '')) {
       throw new BadRequest("preAuthSessionId and deviceId doesn't match")
     }
 
-    const device = store.devices.get(deviceIdHash)
+    const device = tenantDevice(tenantId, deviceIdHash)
     if (device === undefined) return { status: 'RESTART_FLOW_ERROR' }
     const max = config.passwordlessMaxCodeInputAttempts
     if (device.failedAttempts >= max) {
@@ -156,7 +180,7 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
 
     const code = [...device.codes.values()].find((c) => c.linkCodeHash === linkCodeHash)
     if (code === undefined || code.createdAt < expiredBefore) {
-      if (!viaLink) {
+      if (input.deviceId !== undefined) {
         // A wrong or expired input code costs an attempt; the last allowed failure
         // destroys the device so the flow has to start over.
         if (device.failedAttempts + 1 >= max) {
@@ -181,32 +205,29 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     return { status: 'OK', device }
   }
 
-  route<'/<tenantId>/recipe/signinup/code', 'post', CreateCodeExtra>(
-    app,
+  // CreateCodeAPI: exactly one of email, phoneNumber (a new device) or deviceId (a new
+  // code for it, i.e. resend). Input is checked before the tenant; the deviceId's
+  // encoding only once the tenant is known.
+  router.route<'/<tenantId>/recipe/signinup/code', 'post', CreateCodeExtra>(
     'post',
     '/<tenantId>/recipe/signinup/code',
-    ({ body, tenantId }) => {
-      const input = (body ?? {}) as Partial<
-        Record<'email' | 'phoneNumber' | 'deviceId' | 'userInputCode', unknown>
-      >
-      const given = ['email', 'phoneNumber', 'deviceId'].filter(
-        (k) => input[k as keyof typeof input] !== undefined,
-      )
-      if (given.length !== 1) {
+    ({ body, tenant }) => {
+      const email = body.has('email') ? normaliseEmail(body.string('email')) : undefined
+      const phoneNumber = body.optionalString('phoneNumber')?.trim()
+      const deviceId = body.optionalString('deviceId')
+      if ([email, phoneNumber, deviceId].filter((v) => v !== undefined).length !== 1) {
         throw new BadRequest('Please provide exactly one of email, phoneNumber or deviceId')
       }
-      const userInputCode =
-        typeof input.userInputCode === 'string' ? input.userInputCode : generateUserInputCode()
-      const now = Date.now()
+      const userInputCode = body.optionalString('userInputCode')
+      if (userInputCode === '') throw new BadRequest('userInputCode cannot be an empty string.')
+      const tenantId = tenant.existing()
 
       let deviceIdBytes: Buffer
       let device: PasswordlessDevice
-      if (typeof input.deviceId === 'string') {
-        deviceIdBytes = decodeBase64(input.deviceId, 'DeviceId')
-        const existing = store.devices.get(deviceIdHashOf(deviceIdBytes))
-        if (existing === undefined || existing.tenantId !== tenantId) {
-          return { status: 'RESTART_FLOW_ERROR' }
-        }
+      if (deviceId !== undefined) {
+        deviceIdBytes = decodeDeviceId(deviceId)
+        const existing = tenantDevice(tenantId, deviceIdHashOf(deviceIdBytes))
+        if (existing === undefined) return { status: 'RESTART_FLOW_ERROR' }
         device = existing
       } else {
         deviceIdBytes = randomBytes(32)
@@ -216,23 +237,23 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
           linkCodeSalt: randomBytes(32),
           failedAttempts: 0,
           codes: new Map(),
-        }
-        if (typeof input.email === 'string') {
-          device.email = normaliseEmail(input.email)
-        } else if (typeof input.phoneNumber === 'string') {
-          device.phoneNumber = input.phoneNumber.trim()
-        } else {
-          throw new BadRequest('Please provide exactly one of email, phoneNumber or deviceId')
+          ...(email === undefined ? {} : { email }),
+          ...(phoneNumber === undefined ? {} : { phoneNumber }),
         }
       }
 
-      const linkCode = linkCodeOf(deviceIdBytes, device.linkCodeSalt, userInputCode)
-      const linkCodeHash = linkCodeHashOf(linkCode)
-      if (findCodeByLinkHash(tenantId, linkCodeHash) !== undefined) {
-        return { status: 'USER_INPUT_CODE_ALREADY_USED_ERROR' }
+      // A generated code that happens to repeat one of the device's is drawn again; a
+      // code the caller chose cannot be, so that is USER_INPUT_CODE_ALREADY_USED_ERROR.
+      let code = userInputCode ?? generateUserInputCode()
+      let linkCode = linkCodeOf(deviceIdBytes, device.linkCodeSalt, code)
+      while (findCodeByLinkHash(tenantId, linkCodeHashOf(linkCode)) !== undefined) {
+        if (userInputCode !== undefined) return { status: 'USER_INPUT_CODE_ALREADY_USED_ERROR' }
+        code = generateUserInputCode()
+        linkCode = linkCodeOf(deviceIdBytes, device.linkCodeSalt, code)
       }
+      const now = Date.now()
       const codeId = randomUUID()
-      device.codes.set(codeId, { codeId, linkCodeHash, createdAt: now })
+      device.codes.set(codeId, { codeId, linkCodeHash: linkCodeHashOf(linkCode), createdAt: now })
       store.devices.set(device.deviceIdHash, device)
 
       return {
@@ -240,7 +261,7 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
         preAuthSessionId: device.deviceIdHash,
         codeId,
         deviceId: deviceIdBytes.toString('base64'),
-        userInputCode,
+        userInputCode: code,
         linkCode: linkCode.toString('base64url'),
         timeCreated: now,
         codeLifetime: config.passwordlessCodeLifetimeMs,
@@ -248,26 +269,33 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     },
   )
 
-  route<'/<tenantId>/recipe/signinup/codes', 'get', ListCodesReply>(
-    app,
+  // GetCodesAPI: exactly one filter. preAuthSessionId is looked up as given (no
+  // padding stripped); a deviceId must be valid base64.
+  router.route<'/<tenantId>/recipe/signinup/codes', 'get', ListCodesReply>(
     'get',
     '/<tenantId>/recipe/signinup/codes',
-    ({ query, tenantId }) => {
-      let devices = [...store.devices.values()].filter((d) => d.tenantId === tenantId)
-      if (query.email !== undefined) {
-        const email = normaliseEmail(query.email)
-        devices = devices.filter((d) => d.email === email)
-      } else if (query.phoneNumber !== undefined) {
-        const phoneNumber = query.phoneNumber.trim()
-        devices = devices.filter((d) => d.phoneNumber === phoneNumber)
-      } else if (query.deviceId !== undefined) {
-        const hash = deviceIdHashOf(decodeBase64(query.deviceId, 'DeviceId'))
-        devices = devices.filter((d) => d.deviceIdHash === hash)
-      } else if (query.preAuthSessionId !== undefined) {
-        const hash = query.preAuthSessionId.replaceAll('=', '')
-        devices = devices.filter((d) => d.deviceIdHash === hash)
-      } else {
+    ({ query, tenant }) => {
+      const email = query.optional('email')
+      const phoneNumber = query.optional('phoneNumber')?.trim()
+      const deviceId = query.optional('deviceId')
+      const preAuthSessionId = query.optional('preAuthSessionId')
+      if ([email, phoneNumber, deviceId, preAuthSessionId].filter((v) => v !== undefined).length !== 1) {
         throw new BadRequest('Please provide exactly one of email, phoneNumber, deviceId or preAuthSessionId')
+      }
+      const tenantId = tenant.existing()
+      let devices: PasswordlessDevice[]
+      if (deviceId !== undefined) {
+        const device = tenantDevice(tenantId, deviceIdHashOf(decodeDeviceId(deviceId)))
+        devices = device === undefined ? [] : [device]
+      } else if (preAuthSessionId !== undefined) {
+        const device = tenantDevice(tenantId, preAuthSessionId)
+        devices = device === undefined ? [] : [device]
+      } else {
+        const all = [...store.devices.values()].filter((d) => d.tenantId === tenantId)
+        devices =
+          email !== undefined
+            ? all.filter((d) => d.email === normaliseEmail(email))
+            : all.filter((d) => d.phoneNumber === phoneNumber)
       }
       return {
         status: 'OK',
@@ -283,14 +311,17 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     },
   )
 
-  route(app, 'post', '/<tenantId>/recipe/signinup/code/check', ({ body, tenantId }) => {
-    const result = checkCode(tenantId, body, false)
+  router.route('post', '/<tenantId>/recipe/signinup/code/check', ({ body, tenant }) => {
+    const input = readCodeInput(body)
+    const result = checkCode(tenant.existing(), input, false)
     if (result.status !== 'OK') return result
     return { status: 'OK', consumedDevice: deviceView(result.device) }
   })
 
-  route(app, 'post', '/<tenantId>/recipe/signinup/code/consume', ({ body, tenantId }) => {
-    const result = checkCode(tenantId, body, true)
+  router.route('post', '/<tenantId>/recipe/signinup/code/consume', ({ body, tenant }) => {
+    const input = readCodeInput(body)
+    const tenantId = tenant.existing()
+    const result = checkCode(tenantId, input, true)
     if (result.status !== 'OK') return result
     const { device } = result
     if (device.email === undefined) {
@@ -320,13 +351,23 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     }
   })
 
-  route(app, 'post', '/<tenantId>/recipe/signinup/code/remove', ({ body, tenantId }) => {
-    const codeId = (body as { codeId?: unknown } | undefined)?.codeId
-    if (typeof codeId !== 'string') {
-      throw new BadRequest("Field name 'codeId' is invalid in JSON input")
+  // DeleteCodeAPI (CDI 5.0+): by codeId, or the whole device by preAuthSessionId.
+  router.route('post', '/<tenantId>/recipe/signinup/code/remove', ({ body, tenant }) => {
+    const codeId = body.optionalString('codeId')
+    const preAuthSessionId = body.optionalString('preAuthSessionId')
+    if (codeId === undefined && preAuthSessionId === undefined) {
+      throw new BadRequest("Please provide either 'codeId' or 'preAuthSessionId'")
+    }
+    if (codeId !== undefined && preAuthSessionId !== undefined) {
+      throw new BadRequest("Please provide only one of 'codeId' or 'preAuthSessionId'")
+    }
+    const tenantId = tenant.existing()
+    if (preAuthSessionId !== undefined) {
+      if (tenantDevice(tenantId, preAuthSessionId) !== undefined) store.devices.delete(preAuthSessionId)
+      return { status: 'OK' }
     }
     for (const device of store.devices.values()) {
-      if (device.tenantId !== tenantId || !device.codes.has(codeId)) continue
+      if (device.tenantId !== tenantId || codeId === undefined || !device.codes.has(codeId)) continue
       // A device without codes is useless, so the core drops it with its last code.
       if (device.codes.size === 1) store.devices.delete(device.deviceIdHash)
       else device.codes.delete(codeId)
@@ -334,20 +375,16 @@ export function registerPasswordlessRoutes(app: FastifyInstance, store: CoreStor
     return { status: 'OK' }
   })
 
-  route(app, 'post', '/<tenantId>/recipe/signinup/codes/remove', ({ body, tenantId }) => {
-    const input = (body ?? {}) as Partial<Record<'email' | 'phoneNumber' | 'preAuthSessionId', unknown>>
-    if (typeof input.email === 'string') {
-      deleteDevicesOf(tenantId, { email: normaliseEmail(input.email) })
-    } else if (typeof input.phoneNumber === 'string') {
-      deleteDevicesOf(tenantId, { phoneNumber: input.phoneNumber.trim() })
-    } else if (typeof input.preAuthSessionId === 'string') {
-      const device = store.devices.get(input.preAuthSessionId)
-      if (device?.tenantId === tenantId) {
-        store.devices.delete(device.deviceIdHash)
-      }
-    } else {
-      throw new BadRequest('Please provide exactly one of email, phoneNumber or preAuthSessionId')
+  // DeleteCodesAPI: every device of one email or phone number (no other filter).
+  router.route('post', '/<tenantId>/recipe/signinup/codes/remove', ({ body, tenant }) => {
+    const email = body.optionalString('email')
+    const phoneNumber = body.optionalString('phoneNumber')?.trim()
+    if ((email === undefined) === (phoneNumber === undefined)) {
+      throw new BadRequest('Please provide exactly one of email or phoneNumber')
     }
+    const tenantId = tenant.existing()
+    if (email !== undefined) deleteDevicesOf(tenantId, { email: normaliseEmail(email) })
+    else deleteDevicesOf(tenantId, { phoneNumber })
     return { status: 'OK' }
   })
 }

@@ -21,14 +21,14 @@ export type Reply<P extends CorePath, M extends Method> =
     ? R
     : never
 
-// Query strings arrive as strings whatever the schema says the value means, and the
-// SDK sends a few parameters the schema does not list.
-export type Query<P extends CorePath, M extends Method> = (Operation<P, M> extends {
-  parameters: { query?: infer Q }
-}
-  ? { [K in keyof NonNullable<Q>]?: string }
-  : unknown) &
-  Partial<Record<string, string>>
+// The names of the query parameters the schema lists (their values always arrive as
+// strings, whatever the schema says they mean).
+export type QueryField<P extends CorePath, M extends Method> =
+  Operation<P, M> extends {
+    parameters: { query?: infer Q }
+  }
+    ? Extract<keyof NonNullable<Q>, string>
+    : never
 
 export type CoreUser =
   Reply<'/user/id', 'get'> extends infer R ? (R extends { user?: infer U } ? NonNullable<U> : never) : never

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { CoreError } from './errors.ts'
 import { registerMiscRoutes } from './misc.ts'
 import { registerPasswordlessRoutes } from './passwordless.ts'
+import { CoreRouter, text } from './routes.ts'
 import { registerSessionRoutes } from './sessions.ts'
 import { type CoreConfig, CoreStore } from './store.ts'
 import { registerUserRoutes } from './users.ts'
@@ -13,33 +15,44 @@ export interface BuildServerOptions {
 export function buildServer(options: BuildServerOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger })
   const store = new CoreStore(options.config)
+  const router = new CoreRouter()
 
-  registerMiscRoutes(app, store)
-  registerUserRoutes(app, store)
-  registerPasswordlessRoutes(app, store)
-  registerSessionRoutes(app, store)
+  registerMiscRoutes(router, store)
+  registerUserRoutes(router, store)
+  registerPasswordlessRoutes(router, store)
+  registerSessionRoutes(router, store)
 
-  // Anything else the SDK asks for is a gap in the stand-in: say so loudly in the log
-  // and answer like the core does for unknown paths.
+  // The core reads every body as text and parses it itself (Gson), whatever the
+  // content-type says, so an empty, non-JSON or mislabelled body reaches the API and is
+  // answered "Invalid Json Input" there, not by a framework 415.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+  router.register(app)
+
+  // Methods the router does not take (PATCH and the like), which Tomcat answers with its
+  // own error page; the stand-in says Not found and logs it.
   app.setNotFoundHandler((request, reply) => {
     request.log.warn(
       { method: request.method, url: request.url },
       'SuperTokens core stand-in: unimplemented core path',
     )
-    return reply.code(404).type('text/plain').send('Not Found')
+    return text(reply, 404, 'Not found')
   })
 
   app.setErrorHandler((error, request, reply) => {
+    if (error instanceof CoreError) {
+      if (error.statusCode >= 500) request.log.error(error)
+      return text(reply, error.statusCode, error.message)
+    }
+    // A failure of the stand-in itself (or of fastify, e.g. an oversized body). The core
+    // answers its own unexpected exceptions with a 500 and the exception's toString().
     const statusCode =
       typeof (error as { statusCode?: unknown }).statusCode === 'number'
         ? (error as { statusCode: number }).statusCode
         : 500
     if (statusCode >= 500) request.log.error(error)
-    const message = error instanceof Error ? error.message : String(error)
-    return reply
-      .code(statusCode)
-      .type('text/plain')
-      .send(statusCode >= 500 ? 'Internal Error' : message)
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    return text(reply, statusCode, message)
   })
 
   return app

@@ -1,43 +1,41 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
-import type { FastifyInstance } from 'fastify'
-import { BadRequest, parseBoolean, requireString, route } from './routes.ts'
+import { BadRequest, JavaException, TenantOrAppNotFound } from './errors.ts'
+import type { JsonObject } from './input.ts'
+import { type CoreRouter, type PathTenant, parseBoolean } from './routes.ts'
 import type { Reply } from './schema.ts'
-import { type CoreStore, type SessionRecord, sha256Hex } from './store.ts'
+import { type CoreStore, PUBLIC_TENANT, type SessionRecord, sha256Hex } from './store.ts'
+import {
+  type AccessTokenInfo,
+  createRefreshToken,
+  JwtException,
+  PROTECTED_CLAIMS,
+  readAccessToken,
+  readRefreshToken,
+  TryRefreshToken,
+  tenantOfSessionHandle,
+  UnauthorisedToken,
+} from './tokens.ts'
 
 type CookieInfo = { token: string; expiry: number; createdTime: number }
 type SessionJson = NonNullable<Extract<Reply<'/recipe/session/verify', 'post'>, { status: 'OK' }>['session']>
 
 const ACCESS_TOKEN_VERSION = '5'
+const PAYLOAD_HAS_PROTECTED_FIELD = 'The user payload contains protected field'
 
-// Claims the core owns in a v5 access token; everything else is the app's payload.
-const PROTECTED_CLAIMS = [
-  'sub',
-  'exp',
-  'iat',
-  'sessionHandle',
-  'refreshTokenHash1',
-  'parentRefreshTokenHash1',
-  'antiCsrfToken',
-  'tId',
-  'rsub',
-]
-
-interface AccessTokenInfo {
-  sessionHandle: string
-  userId: string
-  recipeUserId: string
-  refreshTokenHash1: string
-  parentRefreshTokenHash1?: string
-  antiCsrfToken?: string
-  tenantId: string
-  expiryTime: number
-  userData: Record<string, unknown>
+// Only the public tenant exists, so a session handle or token naming another tenant
+// fails where the core looks its storage up (StorageLayer.getStorage).
+function assertTenantExists(tenantId: string): void {
+  if (tenantId !== PUBLIC_TENANT) throw new TenantOrAppNotFound(PUBLIC_TENANT, tenantId)
 }
 
-class TryRefreshToken extends Error {}
+function assertNoProtectedClaims(payload: Record<string, unknown>): void {
+  for (const key of Object.keys(payload)) {
+    if (PROTECTED_CLAIMS.includes(key)) throw new BadRequest(PAYLOAD_HAS_PROTECTED_FIELD)
+  }
+}
 
-export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): void {
+export function registerSessionRoutes(router: CoreRouter, store: CoreStore): void {
   const { config } = store
   const refreshValidityMs = config.refreshTokenValidityMinutes * 60 * 1000
 
@@ -61,11 +59,7 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     useStaticKey: boolean
     expiry?: number
   }): CookieInfo => {
-    for (const key of Object.keys(input.userData)) {
-      if (PROTECTED_CLAIMS.includes(key)) {
-        throw new BadRequest('The user payload contains protected field')
-      }
-    }
+    assertNoProtectedClaims(input.userData)
     const now = Date.now()
     // JWT times are whole seconds; the core rounds down before reporting them.
     const expiry = input.expiry ?? now + config.accessTokenValiditySeconds * 1000
@@ -91,74 +85,36 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     }
   }
 
-  const createRefreshToken = (
-    sessionHandle: string,
+  const newRefreshToken = (
+    session: Pick<SessionRecord, 'handle' | 'recipeUserId' | 'tenantId'>,
     parentRefreshTokenHash1: string | undefined,
     antiCsrfToken: string | undefined,
   ): CookieInfo => {
-    const token = randomBytes(48).toString('base64url')
-    const now = Date.now()
-    store.refreshTokens.set(sha256Hex(sha256Hex(token)), {
-      sessionHandle,
+    const token = createRefreshToken(store.refreshTokenKey, {
+      sessionHandle: session.handle,
+      userId: session.recipeUserId,
+      tenantId: session.tenantId,
       ...(parentRefreshTokenHash1 === undefined ? {} : { parentRefreshTokenHash1 }),
       ...(antiCsrfToken === undefined ? {} : { antiCsrfToken }),
     })
+    const now = Date.now()
     return { token, expiry: now + refreshValidityMs, createdTime: now }
-  }
-
-  const parseAccessToken = (token: string, allowExpired: boolean): AccessTokenInfo => {
-    const jwt = store.keys.verifyJwt(token)
-    if (jwt === undefined) {
-      throw new TryRefreshToken('Invalid access token signature or structure')
-    }
-    const { header, payload } = jwt
-    const version = Number.parseInt(String(header.version ?? ''), 10)
-    const str = (key: string) => (typeof payload[key] === 'string' ? (payload[key] as string) : undefined)
-    const sessionHandle = str('sessionHandle')
-    const userId = str('sub')
-    const refreshTokenHash1 = str('refreshTokenHash1')
-    if (
-      !(version >= 3) ||
-      sessionHandle === undefined ||
-      userId === undefined ||
-      refreshTokenHash1 === undefined ||
-      typeof payload.exp !== 'number'
-    ) {
-      throw new TryRefreshToken('Access token does not contain all the information')
-    }
-    const expiryTime = payload.exp * 1000
-    if (!allowExpired && expiryTime <= Date.now()) {
-      throw new TryRefreshToken('Access token expired')
-    }
-    const userData: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(payload)) {
-      if (!PROTECTED_CLAIMS.includes(key)) userData[key] = value
-    }
-    const parentRefreshTokenHash1 = str('parentRefreshTokenHash1')
-    const antiCsrfToken = str('antiCsrfToken')
-    return {
-      sessionHandle,
-      userId,
-      recipeUserId: str('rsub') ?? userId,
-      refreshTokenHash1,
-      ...(parentRefreshTokenHash1 === undefined ? {} : { parentRefreshTokenHash1 }),
-      ...(antiCsrfToken === undefined ? {} : { antiCsrfToken }),
-      tenantId: version >= 4 ? (str('tId') ?? 'public') : 'public',
-      expiryTime,
-      userData,
-    }
   }
 
   const primaryUserIdOf = (recipeUserId: string): string =>
     // Users are never linked here, so a user is its own primary user.
     store.users.get(recipeUserId)?.id ?? recipeUserId
 
-  route(app, 'post', '/<tenantId>/recipe/session', ({ body, tenantId }) => {
-    const recipeUserId = requireString(body?.userId, 'userId')
-    const userDataInJWT = body?.userDataInJWT ?? {}
-    const userDataInDatabase = body?.userDataInDatabase ?? {}
-    const useStaticKey = body?.useDynamicSigningKey === false
-    const antiCsrfToken = body?.enableAntiCsrf === true ? randomUUID() : undefined
+  // SessionAPI.doPost: every field but useDynamicSigningKey is required, and is read
+  // before the tenant.
+  router.route('post', '/<tenantId>/recipe/session', ({ body, tenant }) => {
+    const recipeUserId = body.string('userId')
+    const enableAntiCsrf = body.boolean('enableAntiCsrf')
+    const userDataInJWT = body.object('userDataInJWT')
+    const userDataInDatabase = body.object('userDataInDatabase')
+    const tenantId = tenant.existing()
+    const useStaticKey = body.optionalBoolean('useDynamicSigningKey') === false
+    const antiCsrfToken = enableAntiCsrf ? randomUUID() : undefined
     const handle = randomUUID()
     const session = {
       handle,
@@ -166,7 +122,7 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
       userId: primaryUserIdOf(recipeUserId),
       recipeUserId,
     }
-    const refreshToken = createRefreshToken(handle, undefined, antiCsrfToken)
+    const refreshToken = newRefreshToken(session, undefined, antiCsrfToken)
     const accessToken = createAccessToken({
       session,
       refreshTokenHash1: sha256Hex(refreshToken.token),
@@ -193,29 +149,36 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     }
   })
 
-  // Port of the core's Session.getSession: a token whose parentRefreshTokenHash1 is
-  // set is the first use of a refreshed session, which promotes the child refresh
-  // token and hands back a token without the parent claim.
-  route(app, 'post', '/recipe/session/verify', ({ body }) => {
-    const token = requireString(body?.accessToken, 'accessToken')
+  // Port of the core's Session.getSession (CDI <= 5.4): a token whose
+  // parentRefreshTokenHash1 is set is the first use of a refreshed session, which
+  // promotes the child refresh token and hands back a token without the parent claim.
+  router.route('post', '/recipe/session/verify', ({ body, tenant }) => {
+    const token = body.string('accessToken')
+    const antiCsrfToken = body.optionalString('antiCsrfToken')
+    const doAntiCsrfCheck = body.boolean('doAntiCsrfCheck')
+    const enableAntiCsrf = body.boolean('enableAntiCsrf')
+    tenant.app()
+    const checkDatabase = body.boolean('checkDatabase')
     let info: AccessTokenInfo
     try {
-      info = parseAccessToken(token, false)
+      info = readAccessToken(store.keys, token, {
+        verify: true,
+        antiCsrfCheck: doAntiCsrfCheck && enableAntiCsrf,
+      })
     } catch (error) {
-      if (error instanceof TryRefreshToken) {
-        return { status: 'TRY_REFRESH_TOKEN', message: error.message }
-      }
+      if (error instanceof JwtException) return { status: 'TRY_REFRESH_TOKEN', message: error.wrapped }
+      if (error instanceof TryRefreshToken) return { status: 'TRY_REFRESH_TOKEN', message: error.message }
       throw error
     }
+    assertTenantExists(info.tenantId)
     if (
-      body?.enableAntiCsrf === true &&
-      body.doAntiCsrfCheck === true &&
-      (body.antiCsrfToken === undefined || body.antiCsrfToken !== info.antiCsrfToken)
+      enableAntiCsrf &&
+      doAntiCsrfCheck &&
+      (antiCsrfToken === undefined || antiCsrfToken !== info.antiCsrfToken)
     ) {
       return { status: 'TRY_REFRESH_TOKEN', message: 'anti-csrf check failed' }
     }
 
-    const checkDatabase = body?.checkDatabase === true
     let stored: SessionRecord | undefined
     if (checkDatabase) {
       stored = store.liveSession(info.sessionHandle)
@@ -261,29 +224,31 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     return { status: 'OK', session: sessionJson(toSessionKeys(info), info.userData) }
   })
 
-  // Port of the core's Session.refreshSession: the current refresh token may be used
-  // again until its child is used; a child promotes itself on first use; anything
-  // older is a replayed token, i.e. theft. The core only reports theft; revoking the
-  // session is the SDK's onTokenTheftDetected handler's job.
-  route(app, 'post', '/recipe/session/refresh', ({ body }) => {
-    const refreshToken = requireString(body?.refreshToken, 'refreshToken')
-    const hash1 = sha256Hex(refreshToken)
-    const hash2 = sha256Hex(hash1)
-    const record = store.refreshTokens.get(hash2)
-    if (record === undefined) {
-      return { status: 'UNAUTHORISED', message: 'Refresh token is invalid' }
+  // Port of the core's Session.refreshSession (CDI <= 5.4): the current refresh token
+  // may be used again until its child is used; a child promotes itself on first use;
+  // anything older is a replayed token, i.e. theft. The core only reports theft;
+  // revoking the session is the SDK's onTokenTheftDetected handler's job.
+  router.route('post', '/recipe/session/refresh', ({ body, tenant }) => {
+    const refreshToken = body.string('refreshToken')
+    const antiCsrfToken = body.optionalString('antiCsrfToken')
+    const enableAntiCsrf = body.boolean('enableAntiCsrf')
+    // Required from CDI 5.0.
+    const useDynamicSigningKey = body.boolean('useDynamicSigningKey')
+    tenant.existing()
+    let record: ReturnType<typeof readRefreshToken>
+    try {
+      record = readRefreshToken(store.refreshTokenKey, refreshToken)
+    } catch (error) {
+      if (error instanceof UnauthorisedToken) return { status: 'UNAUTHORISED', message: error.message }
+      throw error
     }
-    const enableAntiCsrf = body?.enableAntiCsrf === true
-    if (
-      enableAntiCsrf &&
-      record.antiCsrfToken !== undefined &&
-      record.antiCsrfToken !== body?.antiCsrfToken
-    ) {
+    if (enableAntiCsrf && record.antiCsrfToken !== undefined && record.antiCsrfToken !== antiCsrfToken) {
       return {
         status: 'UNAUTHORISED',
         message: 'Anti CSRF token missing, or not matching',
       }
     }
+    assertTenantExists(record.tenantId)
     const session = store.liveSession(record.sessionHandle)
     if (session === undefined) {
       return {
@@ -291,8 +256,9 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
         message: 'Session missing in db or has expired',
       }
     }
-    const useStaticKey =
-      body?.useDynamicSigningKey === undefined ? session.useStaticKey : !body.useDynamicSigningKey
+    const useStaticKey = !useDynamicSigningKey
+    const hash1 = sha256Hex(refreshToken)
+    const hash2 = sha256Hex(hash1)
 
     if (
       session.refreshTokenHash2 !== hash2 &&
@@ -314,13 +280,13 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     }
 
     session.useStaticKey = useStaticKey
-    const antiCsrfToken = enableAntiCsrf ? randomUUID() : undefined
-    const newRefreshToken = createRefreshToken(session.handle, hash1, antiCsrfToken)
+    const newAntiCsrfToken = enableAntiCsrf ? randomUUID() : undefined
+    const child = newRefreshToken(session, hash1, newAntiCsrfToken)
     const accessToken = createAccessToken({
       session,
-      refreshTokenHash1: sha256Hex(newRefreshToken.token),
+      refreshTokenHash1: sha256Hex(child.token),
       parentRefreshTokenHash1: hash1,
-      antiCsrfToken,
+      antiCsrfToken: newAntiCsrfToken,
       userData: session.userDataInJWT,
       useStaticKey,
     })
@@ -328,13 +294,20 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
       status: 'OK',
       session: sessionJson(session, session.userDataInJWT),
       accessToken,
-      refreshToken: newRefreshToken,
-      ...(antiCsrfToken === undefined ? {} : { antiCsrfToken }),
+      refreshToken: child,
+      ...(newAntiCsrfToken === undefined ? {} : { antiCsrfToken: newAntiCsrfToken }),
     }
   })
 
-  route(app, 'get', '/recipe/session', ({ query }) => {
-    const session = query.sessionHandle === undefined ? undefined : store.liveSession(query.sessionHandle)
+  // The session APIs that take a handle are app-wide: the tenant comes from the handle.
+  const sessionByHandle = (tenant: PathTenant, handle: string): SessionRecord | undefined => {
+    tenant.app()
+    assertTenantExists(tenantOfSessionHandle(handle))
+    return store.liveSession(handle)
+  }
+
+  router.route('get', '/recipe/session', ({ query, tenant }) => {
+    const session = sessionByHandle(tenant, query.required('sessionHandle'))
     if (session === undefined) {
       return { status: 'UNAUTHORISED', message: 'Session does not exist.' }
     }
@@ -363,81 +336,99 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
         (s.recipeUserId === userId || (includeLinked && s.userId === userId)),
     )
 
-  const sessionsForUserRoute = (
-    userId: string | undefined,
-    fetchLinked: string | undefined,
-    tenantId: string | undefined,
-  ) => {
-    if (userId === undefined) {
-      throw new BadRequest("Field name 'userId' is missing in GET request")
-    }
-    return {
-      status: 'OK' as const,
-      sessionHandles: sessionsOfUser(userId, parseBoolean(fetchLinked, true), tenantId).map((s) => s.handle),
-    }
-  }
-  route(app, 'get', '/recipe/session/user', ({ query }) =>
-    sessionsForUserRoute(query.userId, query.fetchSessionsForAllLinkedAccounts, undefined),
-  )
-  route(app, 'get', '/<tenantId>/recipe/session/user', ({ query, tenantId }) =>
-    sessionsForUserRoute(
-      query.userId,
-      query.fetchSessionsForAllLinkedAccounts,
-      parseBoolean(query.fetchAcrossAllTenants, false) ? undefined : tenantId,
-    ),
-  )
-
-  const removeSessions = (
-    body: {
-      userId?: string
-      sessionHandles?: string[]
-      revokeSessionsForLinkedAccounts?: boolean
-      revokeAcrossAllTenants?: boolean
+  // SessionUserAPI: across all tenants unless fetchAcrossAllTenants is "false" (then
+  // only the path's tenant); the app-wide form refuses a tenant path.
+  router.route<'/<tenantId>/recipe/session/user', 'get', never, 'fetchSessionsForAllLinkedAccounts'>(
+    'get',
+    '/<tenantId>/recipe/session/user',
+    ({ query, tenant }) => {
+      const userId = query.required('userId')
+      const acrossAllTenants = parseBoolean(query.optional('fetchAcrossAllTenants'), true)
+      const includeLinked = parseBoolean(query.optional('fetchSessionsForAllLinkedAccounts'), true)
+      let tenantId: string | undefined
+      if (acrossAllTenants) {
+        tenant.app()
+        tenant.publicOnly()
+      } else {
+        tenantId = tenant.existing()
+      }
+      return {
+        status: 'OK',
+        sessionHandles: sessionsOfUser(userId, includeLinked, tenantId).map((s) => s.handle),
+      }
     },
-    tenantId: string | undefined,
-  ) => {
-    let handles: string[]
-    if (body.userId !== undefined) {
-      handles = sessionsOfUser(
-        body.userId,
-        body.revokeSessionsForLinkedAccounts !== false,
-        body.revokeAcrossAllTenants === true ? undefined : tenantId,
-      ).map((s) => s.handle)
-    } else if (Array.isArray(body.sessionHandles)) {
-      handles = body.sessionHandles
-    } else {
-      throw new BadRequest('Invalid JSON input - use one of userId or sessionHandles array')
-    }
-    return {
-      status: 'OK' as const,
-      sessionHandlesRevoked: handles.filter((h) => store.removeSession(h)),
-    }
-  }
-  route(app, 'post', '/recipe/session/remove', ({ body }) => removeSessions(body ?? {}, undefined))
-  route(app, 'post', '/<tenantId>/recipe/session/remove', ({ body, tenantId }) =>
-    removeSessions(body ?? {}, tenantId),
   )
 
-  // Port of the core's Session.regenerateToken: the token may be expired (then no new
-  // token is issued) but must carry our signature.
-  route(app, 'post', '/recipe/session/regenerate', ({ body }) => {
-    const token = requireString(body?.accessToken, 'accessToken')
+  // SessionRemoveAPI: exactly one of userId or sessionHandles. By user it works across
+  // tenants unless revokeAcrossAllTenants is false; by handle it is app-wide and each
+  // handle names its own tenant.
+  router.route<'/<tenantId>/recipe/session/remove', 'post', never, 'revokeSessionsForLinkedAccounts'>(
+    'post',
+    '/<tenantId>/recipe/session/remove',
+    ({ body, tenant }) => {
+      const userId = body.optionalString('userId')
+      const sessionHandles = body.optionalStringArray('sessionHandles')
+      if ((userId === undefined) === (sessionHandles === undefined)) {
+        throw new BadRequest('Invalid JSON input - use one of userId or sessionHandles array')
+      }
+      const acrossAllTenants = body.optionalBoolean('revokeAcrossAllTenants')
+      if (userId === undefined && acrossAllTenants !== undefined) {
+        throw new BadRequest('Invalid JSON input - revokeAcrossAllTenants can only be set if userId is set')
+      }
+      const includeLinked = body.optionalBoolean('revokeSessionsForLinkedAccounts')
+      if (userId === undefined && includeLinked !== undefined) {
+        throw new BadRequest(
+          'Invalid JSON input - revokeSessionsForLinkedAccounts can only be set if userId is set',
+        )
+      }
+
+      if (userId !== undefined) {
+        let tenantId: string | undefined
+        if (acrossAllTenants ?? true) {
+          tenant.app()
+          tenant.publicOnly()
+        } else {
+          tenantId = tenant.existing()
+        }
+        const handles = sessionsOfUser(userId, includeLinked ?? true, tenantId).map((s) => s.handle)
+        return { status: 'OK', sessionHandlesRevoked: handles.filter((h) => store.removeSession(h)) }
+      }
+
+      tenant.app()
+      // The core revokes per tenant named by the handles, the public tenant's first, and
+      // fails on the first tenant it does not know.
+      const handles = sessionHandles ?? []
+      const tenants = handles.map(tenantOfSessionHandle)
+      const revoked = handles.filter((h, i) => tenants[i] === PUBLIC_TENANT && store.removeSession(h))
+      const unknown = tenants.find((t) => t !== PUBLIC_TENANT)
+      if (unknown !== undefined) assertTenantExists(unknown)
+      return { status: 'OK', sessionHandlesRevoked: revoked }
+    },
+  )
+
+  // Port of the core's Session.regenerateToken: the token is read without checking its
+  // signature (the SDK has), may be expired (then no new token is issued), and a
+  // malformed one is a 500 because the core does not expect one here.
+  router.route('post', '/recipe/session/regenerate', ({ body, tenant }) => {
+    const token = body.string('accessToken')
+    const userDataInJWT = body.optionalObject('userDataInJWT')
+    tenant.app()
     let info: AccessTokenInfo
     try {
-      info = parseAccessToken(token, true)
+      info = readAccessToken(store.keys, token, { verify: false })
     } catch (error) {
-      if (error instanceof TryRefreshToken) {
-        return { status: 'UNAUTHORISED', message: error.message }
-      }
+      if (error instanceof JwtException) throw new JavaException(error.wrapped)
+      if (error instanceof TryRefreshToken) return { status: 'UNAUTHORISED', message: error.message }
       throw error
     }
+    assertTenantExists(info.tenantId)
     const session = store.liveSession(info.sessionHandle)
     if (session === undefined) {
       return { status: 'UNAUTHORISED', message: 'Session does not exist.' }
     }
-    if (body?.userDataInJWT !== undefined) {
-      session.userDataInJWT = body.userDataInJWT
-    }
+    const payload: JsonObject | Record<string, unknown> = userDataInJWT ?? session.userDataInJWT
+    assertNoProtectedClaims(payload)
+    session.userDataInJWT = payload
     if (info.expiryTime < Date.now()) {
       return {
         status: 'OK',
@@ -460,25 +451,27 @@ export function registerSessionRoutes(app: FastifyInstance, store: CoreStore): v
     }
   })
 
-  route(app, 'put', '/recipe/session/data', ({ body }) => {
-    const session = store.liveSession(requireString(body?.sessionHandle, 'sessionHandle'))
+  router.route('put', '/recipe/session/data', ({ body, tenant }) => {
+    const handle = body.string('sessionHandle')
+    const userDataInDatabase = body.object('userDataInDatabase')
+    const session = sessionByHandle(tenant, handle)
     if (session === undefined) {
       return { status: 'UNAUTHORISED', message: 'Session does not exist.' }
     }
-    session.userDataInDatabase = body?.userDataInDatabase ?? {}
+    session.userDataInDatabase = userDataInDatabase
     return { status: 'OK' }
   })
 
-  route(app, 'put', '/recipe/jwt/data', ({ body }) => {
-    const session = store.liveSession(requireString(body?.sessionHandle, 'sessionHandle'))
+  // Session.updateSession refuses protected claims before it looks the session up.
+  router.route('put', '/recipe/jwt/data', ({ body, tenant }) => {
+    const handle = body.string('sessionHandle')
+    const userDataInJWT = body.object('userDataInJWT')
+    tenant.app()
+    assertTenantExists(tenantOfSessionHandle(handle))
+    assertNoProtectedClaims(userDataInJWT)
+    const session = store.liveSession(handle)
     if (session === undefined) {
       return { status: 'UNAUTHORISED', message: 'Session does not exist.' }
-    }
-    const userDataInJWT = body?.userDataInJWT ?? {}
-    for (const key of Object.keys(userDataInJWT)) {
-      if (PROTECTED_CLAIMS.includes(key)) {
-        throw new BadRequest('The user payload contains protected field')
-      }
     }
     session.userDataInJWT = userDataInJWT
     return { status: 'OK' }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { SigningKeys } from './jwks.ts'
 
 export interface CoreConfig {
@@ -56,21 +56,14 @@ export interface SessionRecord {
   useStaticKey: boolean
 }
 
-// The real core encrypts this into the refresh token itself; the stand-in keeps the
-// token opaque and remembers what it would have carried, keyed by its double hash.
-export interface RefreshTokenRecord {
-  sessionHandle: string
-  parentRefreshTokenHash1?: string
-  antiCsrfToken?: string
-}
-
 export class CoreStore {
   readonly config: CoreConfig
   readonly keys = new SigningKeys()
   readonly users = new Map<string, PasswordlessUser>()
   readonly devices = new Map<string, PasswordlessDevice>()
   readonly sessions = new Map<string, SessionRecord>()
-  readonly refreshTokens = new Map<string, RefreshTokenRecord>()
+  // Encrypts refresh tokens, which carry their session like the core's do.
+  readonly refreshTokenKey = randomBytes(32)
   // "<recipeUserId>\n<email>" of verified addresses, as the core's emailverification table.
   readonly verifiedEmails = new Set<string>()
   readonly emailVerificationTokens = new Map<
@@ -84,11 +77,7 @@ export class CoreStore {
   }
 
   removeSession(handle: string): boolean {
-    if (!this.sessions.delete(handle)) return false
-    for (const [hash2, record] of this.refreshTokens) {
-      if (record.sessionHandle === handle) this.refreshTokens.delete(hash2)
-    }
-    return true
+    return this.sessions.delete(handle)
   }
 
   // The core deletes expired sessions in a cron job; doing it on access is enough here.

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify'
-import { BadRequest, parseBoolean, route } from './routes.ts'
+import { BadRequest } from './errors.ts'
+import type { CoreRouter } from './routes.ts'
 import type { CoreUser } from './schema.ts'
 import { type CoreStore, normaliseEmail, type PasswordlessUser } from './store.ts'
 
@@ -44,40 +44,63 @@ export function findUserByEmail(
   return undefined
 }
 
-export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void {
-  route(app, 'get', '/user/id', ({ query }) => {
-    const user = query.userId === undefined ? undefined : store.users.get(query.userId)
+export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
+  // GetUserByIdAPI: app-wide, so a tenant in the path is refused (403).
+  router.route('get', '/user/id', ({ query, tenant }) => {
+    const userId = query.required('userId')
+    tenant.app()
+    tenant.publicOnly()
+    const user = store.users.get(userId)
     if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
     return { status: 'OK', user: toCoreUser(store, user) }
   })
 
-  route(app, 'get', '/<tenantId>/users/by-accountinfo', ({ query, tenantId }) => {
-    // Only email and phone number can match a passwordless user; with
-    // doUnionOfAccountInfo false every given field must match.
-    const union = parseBoolean(query.doUnionOfAccountInfo, false)
-    const email = query.email === undefined ? undefined : normaliseEmail(query.email)
-    const phoneNumber = query.phoneNumber?.trim()
-    const wantsOther = query.thirdPartyId !== undefined || query.thirdPartyUserId !== undefined
-    const users = [...store.users.values()]
-      .filter((user) => user.tenantIds.includes(tenantId))
-      .filter((user) => {
-        const checks: boolean[] = []
-        if (email !== undefined) checks.push(user.email === email)
-        if (phoneNumber !== undefined) checks.push(user.phoneNumber === phoneNumber)
-        if (wantsOther) checks.push(false)
-        if (checks.length === 0) return false
-        return union ? checks.some(Boolean) : checks.every(Boolean)
-      })
-      .sort((a, b) => a.timeJoined - b.timeJoined)
-      .map((user) => toCoreUser(store, user))
-    return { status: 'OK', users }
-  })
+  // ListUsersByAccountInfoAPI: doUnionOfAccountInfo is required and must be spelled
+  // true or false; only email and phone number can match a passwordless user, and with
+  // doUnionOfAccountInfo false every given field must match.
+  router.route<'/<tenantId>/users/by-accountinfo', 'get', never, 'webauthnCredentialId'>(
+    'get',
+    '/<tenantId>/users/by-accountinfo',
+    ({ query, tenant }) => {
+      const emailParam = query.optional('email')
+      const phoneNumber = query.optional('phoneNumber')?.trim()
+      const thirdPartyId = query.optional('thirdPartyId')
+      const thirdPartyUserId = query.optional('thirdPartyUserId')
+      const webauthnCredentialId = query.optional('webauthnCredentialId')
+      const unionParam = query.required('doUnionOfAccountInfo')
+      if (unionParam !== 'true' && unionParam !== 'false') {
+        throw new BadRequest("'doUnionOfAccountInfo' should be either 'true' or 'false'")
+      }
+      if ((thirdPartyId === undefined) !== (thirdPartyUserId === undefined)) {
+        throw new BadRequest(
+          "If 'thirdPartyId' is provided, 'thirdPartyUserId' must also be provided, and vice versa",
+        )
+      }
+      const tenantId = tenant.existing()
+      const union = unionParam === 'true'
+      const email = emailParam === undefined ? undefined : normaliseEmail(emailParam)
+      const wantsOther = thirdPartyId !== undefined || webauthnCredentialId !== undefined
+      const users = [...store.users.values()]
+        .filter((user) => user.tenantIds.includes(tenantId))
+        .filter((user) => {
+          const checks: boolean[] = []
+          if (email !== undefined) checks.push(user.email === email)
+          if (phoneNumber !== undefined) checks.push(user.phoneNumber === phoneNumber)
+          if (wantsOther) checks.push(false)
+          if (checks.length === 0) return false
+          return union ? checks.some(Boolean) : checks.every(Boolean)
+        })
+        .sort((a, b) => a.timeJoined - b.timeJoined)
+        .map((user) => toCoreUser(store, user))
+      return { status: 'OK', users }
+    },
+  )
 
-  route(app, 'post', '/user/remove', ({ body }) => {
-    const userId = body.userId
-    if (typeof userId !== 'string') {
-      throw new BadRequest("Field name 'userId' is invalid in JSON input")
-    }
+  // DeleteUserAPI: an unknown user is not an error.
+  router.route('post', '/user/remove', ({ body, tenant }) => {
+    const userId = body.string('userId')
+    body.optionalBoolean('removeAllLinkedAccounts')
+    tenant.publicOnly()
     if (store.users.delete(userId)) {
       for (const session of [...store.sessions.values()]) {
         if (session.recipeUserId === userId || session.userId === userId) {
@@ -92,35 +115,70 @@ export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void
     return { status: 'OK' }
   })
 
-  // Passwordless.updateUser (the core routes PUT /recipe/user by rid; only the
-  // passwordless flavour exists here). A new address starts unverified because
-  // verification is stored per (user, email).
-  route(app, 'put', '/recipe/user', ({ body }) => {
-    const user = store.users.get(body?.recipeUserId ?? '')
-    if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
-    const input = (body ?? {}) as { email?: unknown }
-    if (input.email === null) {
-      throw new BadRequest('Removing the email of a user is not supported by the stand-in')
-    }
-    if (typeof input.email === 'string') {
-      const email = normaliseEmail(input.email)
-      for (const tenantId of user.tenantIds) {
-        const other = findUserByEmail(store, tenantId, email)
-        if (other !== undefined && other.id !== user.id) {
+  // Passwordless UserAPI.doPut (the core routes PUT /recipe/user by the rid header; only
+  // the passwordless flavour exists here). `null` clears a field, but a user must keep
+  // an email or a phone number. A new address starts unverified because verification
+  // is stored per (user, email), and pending sign-ins of the old and new contact end.
+  router.route<'/recipe/user', 'put', { status: 'PHONE_NUMBER_ALREADY_EXISTS_ERROR' }, 'phoneNumber'>(
+    'put',
+    '/recipe/user',
+    ({ body, tenant }) => {
+      const recipeUserId = body.string('recipeUserId')
+      const emailUpdate = !body.has('email')
+        ? undefined
+        : body.isNull('email')
+          ? null
+          : normaliseEmail(body.string('email'))
+      const phoneNumberUpdate = !body.has('phoneNumber')
+        ? undefined
+        : body.isNull('phoneNumber')
+          ? null
+          : body.string('phoneNumber').trim()
+      tenant.app()
+      tenant.publicOnly()
+      const user = store.users.get(recipeUserId)
+      if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
+      const email = emailUpdate === undefined ? user.email : (emailUpdate ?? undefined)
+      const phoneNumber =
+        phoneNumberUpdate === undefined ? user.phoneNumber : (phoneNumberUpdate ?? undefined)
+      if (email === undefined && phoneNumber === undefined) {
+        throw new BadRequest('You cannot clear both email and phone number of a user')
+      }
+      for (const other of store.users.values()) {
+        if (other.id === user.id || !other.tenantIds.some((t) => user.tenantIds.includes(t))) continue
+        if (typeof emailUpdate === 'string' && other.email === emailUpdate) {
           return { status: 'EMAIL_ALREADY_EXISTS_ERROR' }
         }
+        if (typeof phoneNumberUpdate === 'string' && other.phoneNumber === phoneNumberUpdate) {
+          return { status: 'PHONE_NUMBER_ALREADY_EXISTS_ERROR' }
+        }
       }
-      user.email = email
-    }
-    return { status: 'OK' }
-  })
+      const endSignIns = (contact: 'email' | 'phoneNumber', values: Array<string | undefined>) => {
+        for (const [hash, device] of store.devices) {
+          if (values.includes(device[contact]) && device[contact] !== undefined) store.devices.delete(hash)
+        }
+      }
+      if (emailUpdate !== undefined && emailUpdate !== user.email) endSignIns('email', [user.email, email])
+      if (phoneNumberUpdate !== undefined && phoneNumberUpdate !== user.phoneNumber) {
+        endSignIns('phoneNumber', [user.phoneNumber, phoneNumber])
+      }
+      if (email === undefined) delete user.email
+      else user.email = email
+      if (phoneNumber === undefined) delete user.phoneNumber
+      else user.phoneNumber = phoneNumber
+      return { status: 'OK' }
+    },
+  )
 
   // Account linking: the SDK asks whether a user may become primary when automatic
   // linking is switched on. Nothing is ever linked here, so only the email conflict
   // rule of the core applies.
-  route(app, 'get', '/recipe/accountlinking/user/primary/check', ({ query }) => {
-    const user = store.users.get(query.recipeUserId ?? '')
-    if (user === undefined) throw new BadRequest('Unknown user id')
+  router.route('get', '/recipe/accountlinking/user/primary/check', ({ query, tenant }) => {
+    const recipeUserId = query.required('recipeUserId')
+    tenant.app()
+    tenant.publicOnly()
+    const user = store.users.get(recipeUserId)
+    if (user === undefined) throw new BadRequest('Unknown user ID provided')
     if (user.isPrimaryUser) {
       return { status: 'OK', wasAlreadyAPrimaryUser: true }
     }
@@ -129,9 +187,12 @@ export function registerUserRoutes(app: FastifyInstance, store: CoreStore): void
     return { status: 'OK', wasAlreadyAPrimaryUser: false }
   })
 
-  route(app, 'post', '/recipe/accountlinking/user/primary', ({ body }) => {
-    const user = store.users.get(body?.recipeUserId ?? '')
-    if (user === undefined) throw new BadRequest('Unknown user id')
+  router.route('post', '/recipe/accountlinking/user/primary', ({ body, tenant }) => {
+    const recipeUserId = body.string('recipeUserId')
+    tenant.app()
+    tenant.publicOnly()
+    const user = store.users.get(recipeUserId)
+    if (user === undefined) throw new BadRequest('Unknown user ID provided')
     if (user.isPrimaryUser) {
       return {
         status: 'OK',

@@ -169,7 +169,7 @@ t.test('an unknown refresh token is unauthorised', async (t) => {
 t.test('unknown core paths answer 404', async (t) => {
   const res = await fetch(`${core.url}/recipe/not-a-thing`)
   t.equal(res.status, 404)
-  t.equal(await res.text(), 'Not Found')
+  t.equal(await res.text(), 'Not found\n')
 })
 
 t.test('refuses to start in production', async (t) => {
