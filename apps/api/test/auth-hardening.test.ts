@@ -194,7 +194,17 @@ t.test('a check that a worker joined after hearing of a revocation is not reused
   const app = await buildTestApp(t)
   const key = 'session-active:joined'
   let answerCore: (active: boolean) => void = () => {}
-  const first = app.cache.wrap(key, 60, () => new Promise<boolean>((resolve) => (answerCore = resolve)))
+  let asked: () => void = () => {}
+  const coreAsked = new Promise<void>((resolve) => {
+    asked = resolve
+  })
+  const first = app.cache.wrap(key, 60, () => {
+    asked()
+    return new Promise<boolean>((resolve) => {
+      answerCore = resolve
+    })
+  })
+  await coreAsked
   await app.cache.del(key)
   const second = app.cache.wrap(key, 60, async () => false)
   answerCore(true)
