@@ -207,6 +207,8 @@ t.test('a check that a worker joined after hearing of a revocation is not reused
   await coreAsked
   await app.cache.del(key)
   const second = app.cache.wrap(key, 60, async () => false)
+  // The core answers the first check only after the second caller has looked for a load in flight.
+  await new Promise((resolve) => setTimeout(resolve, 100))
   answerCore(true)
   t.equal(await first, true)
   t.equal(await second, false, 'a caller after the revocation gets a fresh answer, not the one in flight')
