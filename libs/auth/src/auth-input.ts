@@ -2,9 +2,12 @@ import type { FastifyRequest } from 'fastify'
 import { type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
 
-// The core's ids are base64 or base64url text of a few dozen characters.
-const CoreToken = (maxLength: number) =>
-  Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_\\-+/]+={0,2}$' })
+// The core decodes these and answers 400 for anything else; the SDK would turn that into a 500.
+// deviceId is standard base64 (the core issues 43 characters and "="), linkCode URL-safe base64.
+const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9+/]+={0,2}$' })
+const LinkCode = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })
+// Never decoded by the core, only compared: bounded, in the alphabet it issues.
+const PreAuthSessionId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_=-]+$' })
 
 /**
  * What the SDK's /auth endpoints read from a body, with the types they assume. Other fields are
@@ -14,9 +17,9 @@ const AuthBody = Type.Object({
   // 254: the longest address an SMTP path carries (RFC 5321).
   email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
   phoneNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  preAuthSessionId: Type.Optional(CoreToken(128)),
-  deviceId: Type.Optional(CoreToken(128)),
-  linkCode: Type.Optional(CoreToken(256)),
+  preAuthSessionId: Type.Optional(PreAuthSessionId),
+  deviceId: Type.Optional(DeviceId),
+  linkCode: Type.Optional(LinkCode),
   userInputCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   shouldTryLinkingWithSessionUser: Type.Optional(Type.Boolean()),
 })
@@ -40,7 +43,20 @@ function invalid(context: 'body' | 'querystring', schema: TSchema, value: unknow
 export function checkAuthInput(request: FastifyRequest): void {
   const { body, query } = request
   if (!Value.Check(AuthQuery, query)) throw invalid('querystring', AuthQuery, query)
-  if (body === undefined) return
+  const type = request.headers['content-type']
+  if (type && !/^application\/(json|x-www-form-urlencoded)\s*(;|$)/i.test(type)) {
+    // The SDK reads JSON or form bodies only; with any other type it finds no body at all.
+    throw Object.assign(new Error('Unsupported content-type: send application/json'), {
+      statusCode: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    })
+  }
+  if (body === undefined) {
+    // The SDK reads fields off the body of every POST it serves; without one it meets a TypeError.
+    // An absent body is an empty one: it then names what is missing.
+    if (request.method === 'POST') request.body = {}
+    return
+  }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw Object.assign(new Error('Invalid body: must be a JSON object'), {
       statusCode: 400,

@@ -26,6 +26,7 @@ export const AuthRequestRejected = createError(
   'The sign-in request was rejected as malformed; start signing in again',
   400,
 )
+export const UnknownTenant = createError('NOT_FOUND', 'No such sign-in tenant', 404)
 export const NotSignedIn = createError('UNAUTHORIZED', 'This route needs a signed-in user', 401)
 
 const CORE_CLIENT_ERROR =
@@ -41,6 +42,8 @@ const CORE_SERVER_ERROR =
 export function fromCoreFailure(error: unknown): Error | undefined {
   if (!(error instanceof Error) || supertokens.Error.isErrorFromSuperTokens(error)) return undefined
   if (CORE_CLIENT_ERROR.test(error.message)) return new AuthRequestRejected({ cause: error })
+  // /auth/<tenantId>/… with a tenant that does not exist (only `public` does).
+  if (error.message === 'Tenant not found') return new UnknownTenant({ cause: error })
   // The SDK retries a refused connection on every host it knows, then says this.
   const unreachable =
     error.message.startsWith('No SuperTokens core available to query') ||

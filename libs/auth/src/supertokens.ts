@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import supertokens from 'supertokens-node'
+import OAuth2Provider from 'supertokens-node/recipe/oauth2provider'
 import Passwordless from 'supertokens-node/recipe/passwordless'
 import Session from 'supertokens-node/recipe/session'
 
@@ -94,6 +95,8 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
           },
         },
         override: {
+          // "Does this email have an account?" would undo answering known and unknown emails alike.
+          apis: (original) => ({ ...original, emailExistsGET: undefined, phoneNumberExistsGET: undefined }),
           functions: (original) => ({
             ...original,
             consumeCode: async (input) => {
@@ -107,6 +110,9 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
           }),
         },
       }),
+      // The SDK serves OAuth2 provider endpoints under /auth unless told otherwise; nudge is no
+      // OAuth2 provider, so none of them is served.
+      OAuth2Provider.init({ override: { apis: (original) => withoutApis(original) } }),
       Session.init({
         override: {
           functions: (original) => ({
@@ -132,4 +138,9 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
     ],
   })
   initialisedWith = identity
+}
+
+/** An API interface with every endpoint switched off: the SDK then does not serve it. */
+function withoutApis<T extends object>(original: T): T {
+  return Object.fromEntries(Object.keys(original).map((name) => [name, undefined])) as T
 }

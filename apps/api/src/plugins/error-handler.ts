@@ -51,7 +51,9 @@ export const errorHandlerPlugin = fp(
           details,
         })
       }
-      const database = httpErrorFromDatabase(error)
+      // Errors that already carry an HTTP status are not database errors, whatever their code: a
+      // client that hangs up mid-body is an ECONNRESET too, and Fastify answers it with a 400.
+      const database = error.statusCode === undefined ? httpErrorFromDatabase(error) : undefined
       const statusCode =
         database?.statusCode ?? (error.statusCode && error.statusCode >= 400 ? error.statusCode : 500)
       if (statusCode >= 500) {
