@@ -8,7 +8,7 @@ const run = promisify(execFile)
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
 
 t.test('defaults make a development config from an empty environment', async (t) => {
-  const config = loadConfig({ DEV_MAILBOX: 'true' })
+  const config = loadConfig({})
   t.equal(config.NODE_ENV, 'development')
   t.equal(config.PORT, 3000)
   t.equal(config.DATABASE_URL, undefined)
@@ -35,6 +35,29 @@ t.test('every bad variable is named on its own line, secrets are not echoed', as
 t.test('production refuses the embedded defaults', async (t) => {
   const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
   t.match(error.problems.join('\n'), /DATABASE_URL: required in production/)
+})
+
+t.test('production refuses development origins; address lists are checked', async (t) => {
+  const error = t.throws(() =>
+    loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/nudge',
+      SUPERTOKENS_CONNECTION_URI: 'http://core:3567',
+      SMTP_URL: 'smtp://mail:587',
+      SERVICE_JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+      API_DOMAIN: 'http://localhost:3000',
+      DASHBOARD_ORIGINS: 'https://app.nudge.example,http://127.0.0.1:5173',
+      TRUSTED_PROXIES: '10.0.0.0/8,not-an-ip',
+      EDGE_IP_RANGES: '173.245.48.0/33',
+    }),
+  ) as ConfigError
+  t.same(error.problems.sort(), [
+    'API_DOMAIN: production needs public https:// origins (got http://localhost:3000)',
+    'DASHBOARD_ORIGINS: production needs public https:// origins (got http://127.0.0.1:5173)',
+    'EDGE_IP_RANGES: not an IP address or CIDR: 173.245.48.0/33',
+    'TRUSTED_PROXIES: not an IP address or CIDR: not-an-ip',
+  ])
+  t.equal(loadConfig({}).EDGE_IP_RANGES.split(',').length, 22, "Cloudflare's ranges by default")
 })
 
 t.test('the process stops before listening, printing each bad variable', async (t) => {

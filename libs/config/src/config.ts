@@ -19,10 +19,6 @@ type Env = Record<string, string | undefined>
 /** Rules across variables, in every environment. */
 const rules: Array<(config: Config) => string | undefined> = [
   (c) =>
-    c.SMTP_URL || c.DEV_MAILBOX
-      ? undefined
-      : 'SMTP_URL: required (or DEV_MAILBOX=true in development, to keep emails in the dev mailbox)',
-  (c) =>
     c.SMTP_URL && c.DEV_MAILBOX
       ? 'DEV_MAILBOX: set either SMTP_URL or DEV_MAILBOX=true, not both'
       : undefined,
@@ -44,6 +40,7 @@ const productionRules: Array<(config: Config) => string | undefined> = [
     c.SERVICE_JWT_SECRET !== DEV_SERVICE_JWT_SECRET
       ? undefined
       : 'SERVICE_JWT_SECRET: set a secret of your own in production (the default is public)',
+  (c) => (c.SMTP_URL ? undefined : 'SMTP_URL: required in production (the dev mailbox is for development)'),
   (c) =>
     c.DEV_MAILBOX
       ? 'DEV_MAILBOX: not allowed in production (it hands every sign-in link to anyone who asks)'

@@ -28,9 +28,12 @@ export const mailerPlugin = fp(
       app.addHook('onClose', async () => mailer.close())
       return
     }
-    // config refuses both already; a second guard costs nothing and keeps links off the network.
+    // Checked here rather than in config: tools that load the config without sending email
+    // (migrations, the token CLI) need neither. Production refuses DEV_MAILBOX in config too.
     if (!config.DEV_MAILBOX || config.NODE_ENV === 'production')
-      throw new Error('SMTP_URL is not set and DEV_MAILBOX is not true (development only)')
+      throw new Error(
+        'SMTP_URL is not set and DEV_MAILBOX is not true: set SMTP_URL, or DEV_MAILBOX=true in development to keep emails in the dev mailbox',
+      )
     // Printed for a person running the API; tests read the mailbox over HTTP instead.
     // In development the PM2 workers share one mailbox file (per port, under the OS temp dir).
     const mailbox = new DevMailbox({
