@@ -1,3 +1,4 @@
+import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { type Config, list } from '@nudge/config'
 import { loggerOptions } from '@nudge/logging'
@@ -29,13 +30,33 @@ export async function buildApp(
     // X-Forwarded-For is believed from our own proxies only; anyone else could write it. The
     // edge layer then takes the visitor's address from CF-Connecting-IP when Cloudflare sent it.
     trustProxy: list(config.TRUSTED_PROXIES).length > 0 ? list(config.TRUSTED_PROXIES) : false,
-    ajv: {
-      customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false },
-    },
+    ajv: { customOptions: { allErrors: true, useDefaults: true, removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: validatorsByPart() as never } },
     ...options,
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Not encapsulated: the layers' decorators, hooks and handlers reach every route, including
   // routes a test adds to the returned instance.
   await instance.register(fp(app), { config })
   return instance
+}
+
+/**
+ * Query strings, params and headers arrive as text, so they are coerced to the schema's types
+ * (`?limit=10` → 10, `?id=a` → ['a']). Bodies are JSON and already typed: coercing them would turn
+ * `null` into 0 or `""` and `"5"` into 5, accepting input a client got wrong. Two AJV setups, one
+ * per kind of part.
+ */
+function validatorsByPart() {
+  // Typed loosely: @fastify/ajv-compiler's declarations cover the JTD variant too.
+  const compilers = AjvCompiler() as unknown as (
+    externalSchemas: unknown,
+    options: { customOptions?: object },
+  ) => (route: { httpPart?: string }) => unknown
+  return (externalSchemas: unknown, options: { customOptions?: object } = {}) => {
+    const withCoercion = (coerceTypes: 'array' | false) =>
+      compilers(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes } })
+    const coercing = withCoercion('array')
+    const exact = withCoercion(false)
+    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? exact : coercing)(route)
+  }
 }

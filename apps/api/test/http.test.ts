@@ -161,3 +161,40 @@ t.test('load shedding: a blocked event loop answers 503 with retry-after instead
   await new Promise((resolve) => setTimeout(resolve, 2200))
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'served again once the loop is idle')
 })
+
+t.test('bodies are taken as sent: no type coercion, while query strings are coerced', async (t) => {
+  const app = await buildTestApp(t)
+  app.post(
+    '/v1/test/typed',
+    {
+      schema: {
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }),
+        body: Type.Object(
+          { count: Type.Integer(), name: Type.String(), flag: Type.Boolean() },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({ query: request.query, body: request.body }),
+  )
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/v1/test/typed',
+    payload: { count: null, name: 5, flag: 'true' },
+  })
+  t.equal(wrong.statusCode, 400, 'null, a number for a string and a string for a boolean are refused')
+  t.same(
+    wrong
+      .json()
+      .details.map((d: { field: string }) => d.field)
+      .sort(),
+    ['body.count', 'body.flag', 'body.name'],
+  )
+  const right = await app.inject({
+    method: 'POST',
+    url: '/v1/test/typed?limit=10',
+    payload: { count: 1, name: 'a', flag: true },
+  })
+  t.equal(right.statusCode, 200)
+  t.same(right.json().query, { limit: 10 }, 'the query string is typed from its text')
+})

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody'
 import fastifyJwt from '@fastify/jwt'
 import type {} from '@nudge/cache'
 import type {} from '@nudge/config'
-import { clientKey } from '@nudge/edge'
+import type {} from '@nudge/edge'
 import type {} from '@nudge/mailer'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
@@ -141,7 +141,7 @@ export const authPlugin = fp<AuthPluginOptions>(
 
     const disconnect = connectBridge({
       sendSignInLink: async ({ to, link, lifetimeMs, request }) => {
-        if (request) await linksPerClient(clientKey(request.edge.clientIp))
+        if (request) await linksPerClient(request.edge.clientKey)
         await linksPerEmail(to.trim().toLowerCase())
         const agent = request?.headers['user-agent']
         await app.mailer.send(
@@ -170,7 +170,7 @@ export const authPlugin = fp<AuthPluginOptions>(
     const superTokensHook = captureHook(superTokensPlugin)
     app.addHook('preHandler', async (request, reply) => {
       if (!request.url.startsWith('/auth/')) return
-      await authRequests(clientKey(request.edge.clientIp))
+      await authRequests(request.edge.clientKey)
       // The SDK trusts the shape of what it is sent; anything else it meets as a TypeError (500).
       checkAuthInput(request)
       try {

@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { compile } from '@fastify/proxy-addr'
 import type { FastifyRequest } from 'fastify'
 import ipaddr from 'ipaddr.js'
+import { LRUCache } from 'lru-cache'
 
 /** Who is on the other end of a request, as far as we can trust the headers. */
 export interface Edge {
@@ -12,6 +13,8 @@ export interface Edge {
   clientIp: string
   /** ISO 3166 alpha-2 from CF-IPCountry through the edge; null when unknown or not via the edge. */
   country: string | null
+  /** What request limits count per: `clientKey(clientIp)`. */
+  clientKey: string
 }
 
 export const EDGE_SECRET_HEADER = 'x-edge-secret'
@@ -22,7 +25,27 @@ export const EDGE_SECRET_HEADER = 'x-edge-secret'
  * Only when that peer is the edge are the edge's own headers believed; anyone else can write them.
  */
 export function edgeReader(options: { ranges: string[]; secret: string | undefined }) {
-  const isEdgeAddress = options.ranges.length > 0 ? compile(options.ranges) : () => false
+  const inRanges = options.ranges.length > 0 ? compile(options.ranges) : () => false
+  // Parsing an address and matching it against every range costs more than the rest of a cached
+  // request, so both answers are remembered per address (bounded: an LRU each).
+  const edgePeers = new LRUCache<string, boolean>({ max: 10000 })
+  const isEdgeAddress = (address: string) => {
+    let known = edgePeers.get(address)
+    if (known === undefined) {
+      known = inRanges(address, 0)
+      edgePeers.set(address, known)
+    }
+    return known
+  }
+  const clientKeys = new LRUCache<string, string>({ max: 10000 })
+  const keyOf = (address: string) => {
+    let key = clientKeys.get(address)
+    if (key === undefined) {
+      key = clientKey(address)
+      clientKeys.set(address, key)
+    }
+    return key
+  }
   const secretDigest = options.secret ? digest(options.secret) : undefined
 
   function carriesSecret(request: FastifyRequest): boolean {
@@ -34,11 +57,16 @@ export function edgeReader(options: { ranges: string[]; secret: string | undefin
 
   return (request: FastifyRequest): Edge => {
     const peer = request.ip
-    const viaEdge = isEdgeAddress(peer, 0) || carriesSecret(request)
-    if (!viaEdge) return { viaEdge, clientIp: peer, country: null }
+    const viaEdge = isEdgeAddress(peer) || carriesSecret(request)
+    if (!viaEdge) return { viaEdge, clientIp: peer, country: null, clientKey: keyOf(peer) }
     const connecting = request.headers['cf-connecting-ip']
     const clientIp = typeof connecting === 'string' && isIP(connecting) ? connecting : peer
-    return { viaEdge, clientIp, country: countryFrom(request.headers['cf-ipcountry']) }
+    return {
+      viaEdge,
+      clientIp,
+      country: countryFrom(request.headers['cf-ipcountry']),
+      clientKey: keyOf(clientIp),
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import type {} from '@nudge/cache'
 import { list } from '@nudge/config'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { clientKey, digest, type Edge, edgeReader } from './client.ts'
+import { digest, type Edge, edgeReader } from './client.ts'
 import { rateLimited, rateLimitStore, WindowCounter } from './rate-limit.ts'
 
 export interface LimitOptions {
@@ -53,7 +53,7 @@ export const edgePlugin = fp(
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       store: rateLimitStore(app.cache),
-      keyGenerator: (request) => clientKey(request.edge.clientIp),
+      keyGenerator: (request) => request.edge.clientKey,
       // A cache fault must not turn into refused requests.
       skipOnError: true,
       // Limits are announced when they bite (429 with retry-after), not on every response.
