@@ -1,4 +1,3 @@
-import { authPlugin } from '@nudge/auth'
 import { cachePlugin } from '@nudge/cache'
 import { configPlugin } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
@@ -6,13 +5,16 @@ import { edgePlugin } from '@nudge/edge'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
 import type { FastifyPluginAsync } from 'fastify'
+import { auditRoutes } from './modules/audit/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
+import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
-import { recordSignIn, userIdForSuperTokensUser } from './modules/users/service.ts'
+import { signInPlugin } from './modules/users/sign-in.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
 import { errorHandlerPlugin } from './plugins/error-handler.ts'
 import { httpPlugin } from './plugins/http.ts'
+import { teamAccessPlugin } from './plugins/team-access.ts'
 import type { AppConfig } from './server.ts'
 
 /** The root plugin: registers the layers, then the modules, in order. Nothing else. */
@@ -24,17 +26,14 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(cachePlugin)
   await instance.register(edgePlugin)
   await instance.register(mailerPlugin)
-  await instance.register(authPlugin, {
-    onSignIn: async (user) => {
-      await recordSignIn(instance.db, instance.cache, user)
-    },
-    resolveUserId: (supertokensUserId) =>
-      userIdForSuperTokensUser(instance.db, instance.cache, supertokensUserId),
-  })
+  await instance.register(signInPlugin)
   await instance.register(httpPlugin)
+  await instance.register(teamAccessPlugin)
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 
   await instance.register(healthRoutes)
   await instance.register(userRoutes)
+  await instance.register(teamRoutes)
+  await instance.register(auditRoutes)
 }

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { createDb, createPool, isUuid, migrateToLatest, newId } from '@nudge/db'
+import { createDb, createPool, isUuid, migrateToLatest, migrationsFolder, newId } from '@nudge/db'
 import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp } from './helpers/app.ts'
@@ -73,10 +74,11 @@ t.test('two processes migrating at once apply each migration once', async (t) =>
     results.map((r) => r.error),
     [undefined, undefined],
   )
+  const migrations = readdirSync(migrationsFolder).filter((name) => name.endsWith('.ts')).length
   const applied = results.flatMap((r) => r.results ?? []).filter((r) => r.status === 'Success')
-  t.equal(applied.length, 1, 'the users migration ran exactly once')
+  t.equal(applied.length, migrations, 'each migration ran exactly once')
   const rows = await sql<{ count: number }>`SELECT count(*)::int AS count FROM kysely_migration`.execute(a)
-  t.equal(rows.rows[0]?.count, 1)
+  t.equal(rows.rows[0]?.count, migrations)
 })
 
 t.test('migrate CLI: up, down and new print what they did', async (t) => {
@@ -85,7 +87,9 @@ t.test('migrate CLI: up, down and new print what they did', async (t) => {
   const env = { ...process.env, DATABASE_URL: url }
   const up = await run(process.execPath, [cli, 'up'], { env })
   t.match(up.stdout, /applied \S+_users/)
+  t.match(up.stdout, /applied \S+_teams/)
   t.match((await run(process.execPath, [cli, 'up'], { env })).stdout, /already up to date/)
+  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_teams/)
   t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_users/)
   const missing = await run(process.execPath, [cli, 'up'], {
     env: { ...process.env, DATABASE_URL: '' },

@@ -3,4 +3,16 @@ export { type DatabaseHttpError, httpErrorFromDatabase } from './errors.ts'
 export { isUuid, newId } from './ids.ts'
 export { migrateDown, migrateToLatest, migrationsFolder, migrator } from './migrate.ts'
 export { dbPlugin } from './plugin.ts'
-export type { DB, NewUser, User, UsersTable, UserUpdate } from './schema.ts'
+export type {
+  AuditEvent,
+  DB,
+  NewUser,
+  Role,
+  Team,
+  TeamInvite,
+  TeamMember,
+  User,
+  UsersTable,
+  UserUpdate,
+} from './schema.ts'
+export { type AfterCommit, transaction } from './transaction.ts'

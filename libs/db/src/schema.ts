@@ -13,11 +13,70 @@ export interface UsersTable {
   updated_at: Timestamp
 }
 
+export type Role = 'owner' | 'admin' | 'editor' | 'viewer'
+
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface TeamsTable {
+  id: string
+  name: string
+  personal: ColumnType<boolean, boolean | undefined, boolean>
+  plan: ColumnType<string, string | undefined, string>
+  stripe_customer_id: string | null
+  stripe_subscription_id: string | null
+  subscription_status: string | null
+  current_period_end: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface TeamMembersTable {
+  team_id: string
+  user_id: string
+  role: Role
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface TeamInvitesTable {
+  id: string
+  team_id: string
+  email: string
+  role: Role
+  token_hash: Buffer
+  invited_by: string | null
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  accepted_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export interface AuditEventsTable {
+  id: string
+  team_id: string
+  actor_type: 'user' | 'system' | 'stripe'
+  actor_id: string | null
+  action: string
+  target_type: string
+  target_id: string | null
+  data: ColumnType<Record<string, unknown>, string | undefined, never>
+  ip: string | null
+  created_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 /** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
+  teams: TeamsTable
+  team_members: TeamMembersTable
+  team_invites: TeamInvitesTable
+  audit_events: AuditEventsTable
 }
 
 export type User = Selectable<UsersTable>
 export type NewUser = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
+export type Team = Selectable<TeamsTable>
+export type TeamMember = Selectable<TeamMembersTable>
+export type TeamInvite = Selectable<TeamInvitesTable>
+export type AuditEvent = Selectable<AuditEventsTable>

@@ -1,21 +1,33 @@
 import type { Cache } from '@nudge/cache'
-import type { DB } from '@nudge/db'
+import { type DB, transaction } from '@nudge/db'
 import type { Kysely } from 'kysely'
+import { createTeamIn } from '../teams/service.ts'
 import { findUserById, findUserIdBySuperTokensId, upsertSignedInUser } from './repository.ts'
 
 const USER_TTL_SECONDS = 300
 const userKey = (id: string) => `user:${id}`
 const supertokensKey = (supertokensUserId: string) => `user-id-by-st:${supertokensUserId}`
 
+/** Every sign-in records itself; the first one also creates the user's personal team, atomically. */
 export async function recordSignIn(
   db: Kysely<DB>,
   cache: Cache,
   user: { supertokensUserId: string; email: string },
 ) {
-  const row = await upsertSignedInUser(db, user)
-  // last_login_at (and possibly the email) changed: every worker must re-read the user.
-  await cache.del(userKey(row.id))
-  return row
+  return transaction(db, async (trx, afterCommit) => {
+    const row = await upsertSignedInUser(trx, user)
+    if (row.created) {
+      await createTeamIn(trx, cache, afterCommit, {
+        name: 'Personal',
+        personal: true,
+        ownerId: row.id,
+        actor: { type: 'user', id: row.id, ip: null },
+      })
+    }
+    // last_login_at (and possibly the email) changed: every worker must re-read the user.
+    afterCommit(() => cache.del(userKey(row.id)))
+    return row
+  })
 }
 
 export async function userIdForSuperTokensUser(db: Kysely<DB>, cache: Cache, supertokensUserId: string) {

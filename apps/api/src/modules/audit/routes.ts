@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AuditEvent as AuditRow } from '@nudge/db'
+import { ErrorResponse } from '../../errors.ts'
+import { toPage } from '../../pagination.ts'
+import { TeamParams } from '../teams/schemas.ts'
+import { listAuditEvents } from './repository.ts'
+import { AuditPage, AuditQuery } from './schemas.ts'
+
+function toAuditEvent(row: AuditRow) {
+  return {
+    id: row.id,
+    actor: { type: row.actor_type, id: row.actor_id },
+    action: row.action,
+    target: { type: row.target_type, id: row.target_id },
+    data: row.data,
+    ip: row.ip,
+    createdAt: row.created_at.toISOString(),
+  }
+}
+
+export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/teams/:teamId/audit-events',
+    {
+      config: { permission: 'audit:read' },
+      schema: {
+        tags: ['audit'],
+        operationId: 'listAuditEvents',
+        summary: "The team's audit log, newest first",
+        security: [{ session: [] }],
+        params: TeamParams,
+        querystring: AuditQuery,
+        response: { 200: AuditPage, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 20
+      const rows = await listAuditEvents(app.db, request.params.teamId, { ...request.query, limit })
+      return toPage(rows, limit, toAuditEvent)
+    },
+  )
+}

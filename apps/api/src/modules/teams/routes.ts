@@ -1,0 +1,219 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { signedInUser } from '@nudge/auth'
+import type { Role } from '@nudge/db'
+import { actorOf } from '../../actor.ts'
+import { ErrorResponse, NotFound } from '../../errors.ts'
+import type { TeamAccess } from '../../plugins/team-access.ts'
+import * as teams from './repository.ts'
+import {
+  MemberList,
+  MemberParams,
+  MemberPatch,
+  NewTeam,
+  Team,
+  TeamList,
+  TeamParams,
+  TeamPatch,
+} from './schemas.ts'
+import { changeRole, createTeam, deleteTeam, removeMember, renameTeam } from './service.ts'
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
+const security = [{ session: [] }]
+
+/** The team the permission hook resolved (it always has, on these routes). */
+function teamOf(request: { team: TeamAccess | null }): TeamAccess {
+  if (!request.team) throw new NotFound('Team')
+  return request.team
+}
+
+function toTeam(
+  row: { id: string; name: string; personal: boolean; plan: string; created_at: Date },
+  role: Role,
+) {
+  return {
+    id: row.id,
+    name: row.name,
+    personal: row.personal,
+    plan: row.plan,
+    role,
+    createdAt: row.created_at.toISOString(),
+  }
+}
+
+export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/teams',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['teams'],
+        operationId: 'createTeam',
+        summary: 'Create a team; the caller becomes its owner',
+        security,
+        body: NewTeam,
+        response: { 201: Team, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const team = await createTeam(app, { name: request.body.name, actor: actorOf(request) })
+      return reply.code(201).send(toTeam(team, 'owner'))
+    },
+  )
+
+  app.get(
+    '/v1/teams',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['teams'],
+        operationId: 'listTeams',
+        summary: "The caller's teams, each with the caller's role",
+        security,
+        response: { 200: TeamList, 401: ErrorResponse },
+      },
+    },
+    async (request) => ({
+      items: (await teams.listTeamsOf(app.db, signedInUser(request).id)).map((row) => toTeam(row, row.role)),
+    }),
+  )
+
+  app.get(
+    '/v1/teams/:teamId',
+    {
+      config: { permission: 'team:read' },
+      schema: {
+        tags: ['teams'],
+        operationId: 'getTeam',
+        summary: 'A team the caller belongs to',
+        security,
+        params: TeamParams,
+        response: { 200: Team, ...errors },
+      },
+    },
+    async (request) => {
+      const access = teamOf(request)
+      const team = await teams.findTeam(app.db, access.id)
+      if (!team) throw new NotFound('Team')
+      return toTeam(team, access.role)
+    },
+  )
+
+  app.patch(
+    '/v1/teams/:teamId',
+    {
+      config: { permission: 'team:update' },
+      schema: {
+        tags: ['teams'],
+        operationId: 'updateTeam',
+        summary: 'Rename a team',
+        security,
+        params: TeamParams,
+        body: TeamPatch,
+        response: { 200: Team, ...errors },
+      },
+    },
+    async (request) => {
+      const access = teamOf(request)
+      await renameTeam(app, access.id, request.body.name, actorOf(request))
+      const team = await teams.findTeam(app.db, access.id)
+      if (!team) throw new NotFound('Team')
+      return toTeam(team, access.role)
+    },
+  )
+
+  app.delete(
+    '/v1/teams/:teamId',
+    {
+      config: { permission: 'team:delete' },
+      schema: {
+        tags: ['teams'],
+        operationId: 'deleteTeam',
+        summary: 'Delete a team and everything in it (owners only; not while a paid plan runs)',
+        security,
+        params: TeamParams,
+        response: { 204: { type: 'null' }, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      await deleteTeam(app, teamOf(request).id)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/v1/teams/:teamId/members',
+    {
+      config: { permission: 'member:read' },
+      schema: {
+        tags: ['members'],
+        operationId: 'listMembers',
+        summary: 'The members of a team and their roles',
+        security,
+        params: TeamParams,
+        response: { 200: MemberList, ...errors },
+      },
+    },
+    async (request) => ({
+      items: (await teams.listMembers(app.db, teamOf(request).id)).map((row) => ({
+        userId: row.user_id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        joinedAt: row.created_at.toISOString(),
+      })),
+    }),
+  )
+
+  app.patch(
+    '/v1/teams/:teamId/members/:userId',
+    {
+      config: { permission: 'member:update' },
+      schema: {
+        tags: ['members'],
+        operationId: 'updateMember',
+        summary: "Change a member's role (owners may make owners: that is how ownership is transferred)",
+        security,
+        params: MemberParams,
+        body: MemberPatch,
+        response: { 204: { type: 'null' }, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const access = teamOf(request)
+      await changeRole(app, {
+        teamId: access.id,
+        userId: request.params.userId,
+        role: request.body.role,
+        by: { id: signedInUser(request).id, role: access.role },
+        actor: actorOf(request),
+      })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/v1/teams/:teamId/members/:userId',
+    {
+      // Leaving is open to every member; removing someone else needs member:remove (checked inside).
+      config: { permission: 'team:read' },
+      schema: {
+        tags: ['members'],
+        operationId: 'removeMember',
+        summary: 'Remove a member, or leave the team (your own user id)',
+        security,
+        params: MemberParams,
+        response: { 204: { type: 'null' }, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const access = teamOf(request)
+      await removeMember(app, {
+        teamId: access.id,
+        userId: request.params.userId,
+        by: { id: signedInUser(request).id, role: access.role },
+        actor: actorOf(request),
+      })
+      return reply.code(204).send(null)
+    },
+  )
+}

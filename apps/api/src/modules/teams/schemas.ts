@@ -1,0 +1,59 @@
+import { Type } from 'typebox'
+
+export const Role = Type.Union(
+  [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('editor'), Type.Literal('viewer')],
+  { description: 'owner | admin | editor | viewer' },
+)
+
+export const TeamParams = Type.Object(
+  { teamId: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+)
+export const MemberParams = Type.Object(
+  { teamId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+)
+
+const TeamName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+
+export const Team = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    personal: Type.Boolean(),
+    plan: Type.String(),
+    role: Role,
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Team', description: 'A team, with the caller’s role in it' },
+)
+
+export const TeamList = Type.Object({ items: Type.Array(Team) })
+
+export const NewTeam = Type.Object(
+  { name: TeamName },
+  { additionalProperties: false, examples: [{ name: 'Growth team' }] },
+)
+
+export const TeamPatch = Type.Object(
+  { name: TeamName },
+  { additionalProperties: false, examples: [{ name: 'Growth & retention' }] },
+)
+
+export const Member = Type.Object(
+  {
+    userId: Type.String({ format: 'uuid' }),
+    email: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()]),
+    role: Role,
+    joinedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Member' },
+)
+
+export const MemberList = Type.Object({ items: Type.Array(Member) })
+
+export const MemberPatch = Type.Object(
+  { role: Role },
+  { additionalProperties: false, examples: [{ role: 'editor' }] },
+)

@@ -1,0 +1,62 @@
+import { signedInUser } from '@nudge/auth'
+import { isUuid, type Role } from '@nudge/db'
+import type { FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { Forbidden, NotFound } from '../errors.ts'
+import { membershipRole } from '../modules/teams/service.ts'
+import { type Action, can, isAction } from '../permissions.ts'
+
+export interface TeamAccess {
+  id: string
+  role: Role
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The action a team-scoped route performs; required under /v1/teams/:teamId. */
+    permission?: Action
+  }
+  interface FastifyRequest {
+    /** The team of a route under /v1/teams/:teamId and the caller's role in it; null elsewhere. */
+    team: TeamAccess | null
+  }
+}
+
+const TEAM_SCOPE = '/v1/teams/:teamId'
+
+/**
+ * Every route under /v1/teams/:teamId gets the session check and then the permission check for
+ * the action it declares: non-members get 404 (the team's existence is not revealed), members
+ * whose role lacks the action get 403. A route that declares no action stops the app at start-up.
+ */
+export const teamAccessPlugin = fp(
+  async (app) => {
+    app.decorateRequest('team', null)
+
+    async function checkAccess(request: FastifyRequest, action: Action) {
+      const user = signedInUser(request)
+      const { teamId } = request.params as { teamId?: string }
+      if (!teamId || !isUuid(teamId)) throw new NotFound('Team')
+      const role = await membershipRole(app, teamId, user.id)
+      if (!role) throw new NotFound('Team')
+      if (!can(role, action)) throw new Forbidden(action)
+      request.team = { id: teamId, role }
+      request.log = request.log.child({ teamId, role })
+      app.observe.annotate({ teamId, teamRole: role })
+    }
+
+    app.addHook('onRoute', (route: RouteOptions) => {
+      if (route.url !== TEAM_SCOPE && !route.url.startsWith(`${TEAM_SCOPE}/`)) return
+      const action = route.config?.permission
+      if (!isAction(action)) {
+        throw new Error(
+          `${String(route.method)} ${route.url} declares no permission action: add config.permission (see permissions.ts)`,
+        )
+      }
+      const access: preHandlerHookHandler = async (request) => checkAccess(request, action)
+      const own = route.preHandler ? ([] as Array<typeof access>).concat(route.preHandler as never) : []
+      route.preHandler = [app.authenticate as typeof access, access, ...own]
+    })
+  },
+  { name: 'team-access', dependencies: ['auth', 'db', 'cache', 'logging'], fastify: '5.x' },
+)
