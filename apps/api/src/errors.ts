@@ -15,6 +15,15 @@ export const ErrorResponse = Type.Object(
   { $id: 'ErrorResponse', description: 'Error' },
 )
 
+/**
+ * 401 from a session check: SuperTokens' own wire format, which the dashboard's frontend SDK
+ * acts on ("try refresh token" → refresh; "unauthorised" → sign in again).
+ */
+export const SessionErrorResponse = Type.Object(
+  { message: Type.String({ examples: ['try refresh token'] }) },
+  { $id: 'SessionErrorResponse', description: 'Session missing, expired or revoked' },
+)
+
 export const NotFound = createError<[string]>('NOT_FOUND', '%s not found', 404)
 
 export const Forbidden = createError<[string]>('FORBIDDEN', 'Your role in this team does not allow %s', 403)

@@ -2,7 +2,7 @@ import { isAuthError, replyToAuthError } from '@nudge/auth'
 import { httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ErrorResponse } from '../errors.ts'
+import { ErrorResponse, SessionErrorResponse } from '../errors.ts'
 
 interface FieldProblem {
   field: string
@@ -31,6 +31,7 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
 export const errorHandlerPlugin = fp(
   async (app: FastifyInstance) => {
     app.addSchema(ErrorResponse)
+    app.addSchema(SessionErrorResponse)
 
     app.setNotFoundHandler((request, reply) => {
       reply.code(404).send({

@@ -11,7 +11,17 @@ export interface TeamAccess {
   role: Role
 }
 
+export interface TeamScopedRoute {
+  method: string
+  url: string
+  action: Action
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route under /v1/teams/:teamId with the action it declares (the permission table as built). */
+    teamScopedRoutes: TeamScopedRoute[]
+  }
   interface FastifyContextConfig {
     /** The action a team-scoped route performs; required under /v1/teams/:teamId. */
     permission?: Action
@@ -32,6 +42,8 @@ const TEAM_SCOPE = '/v1/teams/:teamId'
 export const teamAccessPlugin = fp(
   async (app) => {
     app.decorateRequest('team', null)
+    const table: TeamScopedRoute[] = []
+    app.decorate('teamScopedRoutes', table)
 
     async function checkAccess(request: FastifyRequest, action: Action) {
       const user = signedInUser(request)
@@ -52,6 +64,9 @@ export const teamAccessPlugin = fp(
         throw new Error(
           `${String(route.method)} ${route.url} declares no permission action: add config.permission (see permissions.ts)`,
         )
+      }
+      for (const method of ([] as string[]).concat(route.method)) {
+        if (method !== 'HEAD') table.push({ method, url: route.url, action })
       }
       const access: preHandlerHookHandler = async (request) => checkAccess(request, action)
       const own = route.preHandler ? ([] as Array<typeof access>).concat(route.preHandler as never) : []

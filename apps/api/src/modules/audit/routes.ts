@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AuditEvent as AuditRow } from '@nudge/db'
-import { ErrorResponse } from '../../errors.ts'
+import { ErrorResponse, SessionErrorResponse } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { listAuditEvents } from './repository.ts'
@@ -30,7 +30,13 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ session: [] }],
         params: TeamParams,
         querystring: AuditQuery,
-        response: { 200: AuditPage, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: AuditPage,
+          400: ErrorResponse,
+          401: SessionErrorResponse,
+          403: ErrorResponse,
+          404: ErrorResponse,
+        },
       },
     },
     async (request) => {

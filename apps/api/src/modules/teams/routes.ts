@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
 import type { Role } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
-import { ErrorResponse, NotFound } from '../../errors.ts'
+import { ErrorResponse, NotFound, SessionErrorResponse } from '../../errors.ts'
 import type { TeamAccess } from '../../plugins/team-access.ts'
 import * as teams from './repository.ts'
 import {
@@ -17,7 +17,7 @@ import {
 } from './schemas.ts'
 import { changeRole, createTeam, deleteTeam, removeMember, renameTeam } from './service.ts'
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
+const errors = { 400: ErrorResponse, 401: SessionErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
 const security = [{ session: [] }]
 
 /** The team the permission hook resolved (it always has, on these routes). */
@@ -69,7 +69,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listTeams',
         summary: "The caller's teams, each with the caller's role",
         security,
-        response: { 200: TeamList, 401: ErrorResponse },
+        response: { 200: TeamList, 401: SessionErrorResponse },
       },
     },
     async (request) => ({
