@@ -15,7 +15,7 @@ import {
   TeamParams,
   TeamPatch,
 } from './schemas.ts'
-import { changeRole, createTeam, deleteTeam, removeMember, renameTeam } from './service.ts'
+import { changeRole, createTeam, deleteTeam, listMembers, removeMember, renameTeam } from './service.ts'
 
 const errors = { 400: ErrorResponse, 401: SessionErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
 const security = [{ session: [] }]
@@ -153,15 +153,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: MemberList, ...errors },
       },
     },
-    async (request) => ({
-      items: (await teams.listMembers(app.db, teamOf(request).id)).map((row) => ({
-        userId: row.user_id,
-        email: row.email,
-        name: row.name,
-        role: row.role,
-        joinedAt: row.created_at.toISOString(),
-      })),
-    }),
+    async (request) => ({ items: await listMembers(app, teamOf(request).id) }),
   )
 
   app.patch(

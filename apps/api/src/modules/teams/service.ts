@@ -12,7 +12,9 @@ export interface Deps {
 }
 
 const MEMBERSHIP_TTL_SECONDS = 60
+const MEMBERS_TTL_SECONDS = 300
 const membershipKey = (teamId: string, userId: string) => `membership:${teamId}:${userId}`
+const membersKey = (teamId: string) => `members:${teamId}`
 
 /**
  * The caller's role in a team, or null for a non-member. A security answer: never served stale,
@@ -27,8 +29,36 @@ export async function membershipRole({ db, cache }: Deps, teamId: string, userId
   )
 }
 
+/** After a membership change commits: those users' roles and the team's member list, on every worker. */
 export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string, userIds: string[]) {
   for (const userId of userIds) afterCommit(() => cache.del(membershipKey(teamId, userId)))
+  forgetMemberLists(cache, afterCommit, [teamId])
+}
+
+/** After a change that shows in member lists (a member's name or email) commits. */
+export function forgetMemberLists(cache: Cache, afterCommit: AfterCommit, teamIds: string[]) {
+  for (const teamId of teamIds) afterCommit(() => cache.del(membersKey(teamId)))
+}
+
+export interface MemberView {
+  userId: string
+  email: string
+  name: string | null
+  role: Role
+  joinedAt: string
+}
+
+/** A team's members in response shape, cached until a membership or a member's profile changes. */
+export async function listMembers({ db, cache }: Deps, teamId: string): Promise<MemberView[]> {
+  return cache.wrap(membersKey(teamId), MEMBERS_TTL_SECONDS, async () =>
+    (await teams.listMembers(db, teamId)).map((row) => ({
+      userId: row.user_id,
+      email: row.email,
+      name: row.name,
+      role: row.role,
+      joinedAt: row.created_at.toISOString(),
+    })),
+  )
 }
 
 /** A team and its owner, in the caller's transaction (first sign-in, POST /v1/teams). */
