@@ -43,6 +43,21 @@ const endpoints: Endpoint[] = [
     setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
   },
   {
+    name: 'app GET /v1/teams/:teamId/members',
+    target: 'app',
+    path: '/v1/teams/:teamId/members',
+    // The permission hook (one cached membership read) plus one query.
+    setup: async ({ baseUrl }) => {
+      const authorization = `Bearer ${await signIn(baseUrl)}`
+      const teams = (await (await fetch(`${baseUrl}/v1/teams`, { headers: { authorization } })).json()) as {
+        items: Array<{ id: string }>
+      }
+      const teamId = teams.items[0]?.id
+      if (!teamId) throw new Error('the signed-in user has no team')
+      return { path: `/v1/teams/${teamId}/members`, headers: { authorization } }
+    },
+  },
+  {
     name: 'app GET /v1/me (SDK verifySession)',
     target: 'app',
     path: '/bench/me-sdk',
