@@ -7,6 +7,7 @@ import { mailerPlugin } from '@nudge/mailer'
 import type { FastifyPluginAsync } from 'fastify'
 import { auditRoutes } from './modules/audit/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
+import { inviteRoutes } from './modules/invites/routes.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
@@ -35,5 +36,6 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(healthRoutes)
   await instance.register(userRoutes)
   await instance.register(teamRoutes)
+  await instance.register(inviteRoutes)
   await instance.register(auditRoutes)
 }

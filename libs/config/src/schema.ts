@@ -168,6 +168,17 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     description: 'sign-in link limit window',
   }),
+  INVITE_TTL_DAYS: Type.Integer({
+    default: 7,
+    minimum: 1,
+    maximum: 90,
+    description: 'days a team invite link works (once) before it expires',
+  }),
+  INVITE_LIMIT_PER_HOUR: Type.Integer({
+    default: 50,
+    minimum: 1,
+    description: 'invites a team may send per hour',
+  }),
   SESSION_CHECK_TTL_SECONDS: Type.Integer({
     default: 60,
     minimum: 1,

@@ -1,0 +1,64 @@
+import { Type } from 'typebox'
+import { Page, PageQuery } from '../../pagination.ts'
+import { Role } from '../teams/schemas.ts'
+
+export const InviteParams = Type.Object(
+  { teamId: Type.String({ format: 'uuid' }), inviteId: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+)
+
+export const NewInvite = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254, description: 'who is invited' }),
+    role: Role,
+  },
+  { additionalProperties: false, examples: [{ email: 'colleague@example.com', role: 'editor' }] },
+)
+
+/** An invite as the team sees it; the token is never shown, only emailed. */
+export const Invite = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String(),
+    role: Role,
+    invitedBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    expiresAt: Type.String({ format: 'date-time' }),
+    expired: Type.Boolean({ description: 'past expiresAt: invite again to send a new link' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Invite' },
+)
+
+export const InviteQuery = Type.Object({ ...PageQuery.properties }, { additionalProperties: false })
+
+export const InvitePage = Page(Invite)
+
+export const AcceptInvite = Type.Object(
+  {
+    token: Type.String({
+      minLength: 16,
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'the part of the invite link after #',
+    }),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ token: 'q3Jx0bJ9m2xW8kq1v7c5YzN4tH6pR2sL0aE9dF3gU1o' }],
+  },
+)
+
+export const AcceptedInvite = Type.Object(
+  {
+    team: Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      name: Type.String(),
+      personal: Type.Boolean(),
+      plan: Type.String(),
+      role: Role,
+      createdAt: Type.String({ format: 'date-time' }),
+    }),
+    joined: Type.Boolean({ description: 'false when the caller was already a member (role unchanged)' }),
+  },
+  { $id: 'AcceptedInvite' },
+)
