@@ -40,3 +40,67 @@ export async function upsertSignedInUser(db: Kysely<DB>, user: { supertokensUser
       .executeTakeFirstOrThrow()
   )
 }
+
+export async function updateUserName(db: Kysely<DB>, id: string, name: string | null) {
+  return db
+    .updateTable('users')
+    .set({ name, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+/**
+ * Locks the user row for the rest of the transaction. Adding a membership checks this row (its
+ * foreign key), so while it is held the user joins no team: the set of teams stays as read.
+ */
+export async function lockUser(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'supertokens_user_id'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+/** Ids of the teams a user belongs to, in the order their rows are locked in. */
+export async function teamIdsOf(db: Kysely<DB>, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('team_members')
+    .select('team_id')
+    .where('user_id', '=', userId)
+    .orderBy('team_id')
+    .execute()
+  return rows.map((row) => row.team_id)
+}
+
+/** Each of the user's teams with the user's role and how many members and owners it has. */
+export async function membershipSummaries(db: Kysely<DB>, userId: string) {
+  const rows = await db
+    .selectFrom('team_members as mine')
+    .innerJoin('teams', 'teams.id', 'mine.team_id')
+    .select((eb) => [
+      'teams.id as teamId',
+      'teams.name as teamName',
+      'mine.role',
+      eb
+        .selectFrom('team_members as m')
+        .select((inner) => inner.fn.countAll<string>().as('n'))
+        .whereRef('m.team_id', '=', 'mine.team_id')
+        .as('members'),
+      eb
+        .selectFrom('team_members as m')
+        .select((inner) => inner.fn.countAll<string>().as('n'))
+        .whereRef('m.team_id', '=', 'mine.team_id')
+        .where('m.role', '=', 'owner')
+        .as('owners'),
+    ])
+    .where('mine.user_id', '=', userId)
+    .orderBy('teams.id')
+    .execute()
+  return rows.map((row) => ({ ...row, members: Number(row.members), owners: Number(row.owners) }))
+}
+
+export async function deleteUser(db: Kysely<DB>, id: string) {
+  await db.deleteFrom('users').where('id', '=', id).execute()
+}

@@ -1,8 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
-import { ErrorResponse, NotFound } from '../../errors.ts'
-import { Me } from './schemas.ts'
-import { getProfile } from './service.ts'
+import { actorOf } from '../../actor.ts'
+import { ErrorResponse, NotFound, SessionErrorResponse } from '../../errors.ts'
+import { deleteAccount } from './account.ts'
+import { Me, MePatch } from './schemas.ts'
+import { getProfile, updateName } from './service.ts'
+
+const security = [{ session: [] }]
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -11,15 +15,71 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: app.authenticate,
       schema: {
         tags: ['users'],
+        operationId: 'getMe',
         summary: 'The signed-in user',
-        security: [{ session: [] }],
-        response: { 200: Me, 404: ErrorResponse },
+        security,
+        response: { 200: Me, 401: SessionErrorResponse, 404: ErrorResponse },
       },
     },
     async (request) => {
       const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
       if (!profile) throw new NotFound('User')
       return profile
+    },
+  )
+
+  app.patch(
+    '/v1/me',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['users'],
+        operationId: 'updateMe',
+        summary: 'Change your name (null clears it)',
+        security,
+        body: MePatch,
+        response: { 200: Me, 400: ErrorResponse, 401: SessionErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const profile = await updateName(app.db, app.cache, signedInUser(request).id, request.body.name)
+      if (!profile) throw new NotFound('User')
+      return profile
+    },
+  )
+
+  app.delete(
+    '/v1/me',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['users'],
+        operationId: 'deleteMe',
+        summary: 'Delete your account and end every session',
+        description:
+          'You leave every team (its audit log records it); teams where you were alone are deleted. Refused with 409 LAST_OWNER, naming the teams in `details`, while you are the last owner of a team with other members.',
+        security,
+        response: {
+          204: { type: 'null' },
+          401: SessionErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      await deleteAccount(
+        {
+          db: app.db,
+          cache: app.cache,
+          onCleanupError: (error, step) => {
+            request.log.error({ err: error, step }, 'account deleted, but its sign-in cleanup failed')
+            app.observe.noticeError(error as Error, { requestId: request.id, step })
+          },
+        },
+        { userId: signedInUser(request).id, actor: actorOf(request) },
+      )
+      return reply.code(204).send(null)
     },
   )
 }

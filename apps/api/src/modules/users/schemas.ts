@@ -10,3 +10,12 @@ export const Me = Type.Object(
   },
   { $id: 'Me', description: 'The signed-in user' },
 )
+
+export const MePatch = Type.Object(
+  {
+    name: Type.Union([Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }), Type.Null()], {
+      description: 'Your name as your teams see it (surrounding spaces are dropped); null clears it',
+    }),
+  },
+  { additionalProperties: false, examples: [{ name: 'Ann Lee' }] },
+)

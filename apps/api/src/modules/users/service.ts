@@ -1,8 +1,8 @@
 import type { Cache } from '@nudge/cache'
-import { type DB, transaction } from '@nudge/db'
+import { type AfterCommit, type DB, transaction, type User } from '@nudge/db'
 import type { Kysely } from 'kysely'
 import { createTeamIn } from '../teams/service.ts'
-import { findUserById, findUserIdBySuperTokensId, upsertSignedInUser } from './repository.ts'
+import { findUserById, findUserIdBySuperTokensId, updateUserName, upsertSignedInUser } from './repository.ts'
 
 const USER_TTL_SECONDS = 300
 const userKey = (id: string) => `user:${id}`
@@ -45,18 +45,46 @@ export interface Profile {
   createdAt: string
 }
 
+function toProfile(user: User): Profile {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    lastLoginAt: user.last_login_at?.toISOString() ?? null,
+    createdAt: user.created_at.toISOString(),
+  }
+}
+
 /** The signed-in user as the API shows it; cached in that shape, ready to send. */
 export async function getProfile(db: Kysely<DB>, cache: Cache, id: string): Promise<Profile | undefined> {
   const profile = await cache.wrap(userKey(id), USER_TTL_SECONDS, async (): Promise<Profile | null> => {
     const user = await findUserById(db, id)
-    if (!user) return null
-    return {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      lastLoginAt: user.last_login_at?.toISOString() ?? null,
-      createdAt: user.created_at.toISOString(),
-    }
+    return user ? toProfile(user) : null
   })
   return profile ?? undefined
+}
+
+/** Sets (or, with null, clears) the user's name; every worker re-reads the profile after commit. */
+export async function updateName(
+  db: Kysely<DB>,
+  cache: Cache,
+  id: string,
+  name: string | null,
+): Promise<Profile | undefined> {
+  return transaction(db, async (trx, afterCommit) => {
+    const user = await updateUserName(trx, id, name === null ? null : name.trim())
+    if (!user) return undefined
+    afterCommit(() => cache.del(userKey(id)))
+    return toProfile(user)
+  })
+}
+
+/** After a user is deleted: no worker may serve their profile or resolve their sessions to them. */
+export function forgetUser(
+  cache: Cache,
+  afterCommit: AfterCommit,
+  user: { id: string; supertokensUserId: string },
+) {
+  afterCommit(() => cache.del(userKey(user.id)))
+  afterCommit(() => cache.del(supertokensKey(user.supertokensUserId)))
 }
