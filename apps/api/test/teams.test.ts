@@ -305,3 +305,18 @@ t.test(
     t.equal(over.statusCode, 400, 'the page size is bounded')
   },
 )
+
+t.test('a member renaming themselves shows in the (cached) member list at once', async (t) => {
+  const app = await buildTestApp(t)
+  const owner = await signInAs(app, 'lister@example.com')
+  const member = await signInAs(app, 'renamer@example.com')
+  const teamId = await createTeam(app, owner.headers)
+  await addMember(app, teamId, member.id, 'editor')
+  const names = async () =>
+    (await app.inject({ url: `/v1/teams/${teamId}/members`, headers: owner.headers }))
+      .json()
+      .items.map((m: { name: string | null }) => m.name)
+  t.same(await names(), [null, null], 'listed (and now cached)')
+  await app.inject({ method: 'PATCH', url: '/v1/me', headers: member.headers, payload: { name: 'Rita' } })
+  t.same(await names(), [null, 'Rita'])
+})

@@ -1,7 +1,8 @@
 import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, transaction, type User } from '@nudge/db'
 import type { Kysely } from 'kysely'
-import { createTeamIn } from '../teams/service.ts'
+import { listTeamsOf } from '../teams/repository.ts'
+import { createTeamIn, forgetMemberLists } from '../teams/service.ts'
 import { findUserById, findUserIdBySuperTokensId, updateUserName, upsertSignedInUser } from './repository.ts'
 
 const USER_TTL_SECONDS = 300
@@ -75,6 +76,13 @@ export async function updateName(
     const user = await updateUserName(trx, id, name === null ? null : name.trim())
     if (!user) return undefined
     afterCommit(() => cache.del(userKey(id)))
+    // The name shows in the member list of every team the user is in.
+    const teams = await listTeamsOf(trx, id)
+    forgetMemberLists(
+      cache,
+      afterCommit,
+      teams.map((team) => team.id),
+    )
     return toProfile(user)
   })
 }
