@@ -2,19 +2,17 @@ import { isUuid } from '@nudge/db'
 import { type RawBuilder, type SqlBool, sql } from 'kysely'
 import { type TSchema, Type } from 'typebox'
 import { InvalidCursor } from './errors.ts'
+import { Input } from './schemas.ts'
 
 export const MAX_PAGE_SIZE = 100
 
 /** `?limit=&cursor=` for every list; merge with a route's own filters via `Type.Composite`. */
-export const PageQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
-    cursor: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' }),
-    ),
-  },
-  { additionalProperties: false },
-)
+export const PageQuery = Input({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' }),
+  ),
+})
 
 /** A page of items, newest first; `nextCursor` is null on the last page. */
 export const Page = <T extends TSchema>(item: T) =>

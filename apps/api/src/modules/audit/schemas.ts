@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
+import { Input } from '../../schemas.ts'
 
 export const AuditEvent = Type.Object(
   {
@@ -17,13 +18,10 @@ export const AuditEvent = Type.Object(
   { $id: 'AuditEvent' },
 )
 
-export const AuditQuery = Type.Object(
-  {
-    ...PageQuery.properties,
-    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'only this action' })),
-    actorId: Type.Optional(Type.String({ format: 'uuid', description: 'only this user’s actions' })),
-  },
-  { additionalProperties: false },
-)
+export const AuditQuery = Input({
+  ...PageQuery.properties,
+  action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'only this action' })),
+  actorId: Type.Optional(Type.String({ format: 'uuid', description: 'only this user’s actions' })),
+})
 
 export const AuditPage = Page(AuditEvent)

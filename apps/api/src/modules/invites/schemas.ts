@@ -1,18 +1,19 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
+import { Input } from '../../schemas.ts'
 import { Role } from '../teams/schemas.ts'
 
-export const InviteParams = Type.Object(
-  { teamId: Type.String({ format: 'uuid' }), inviteId: Type.String({ format: 'uuid' }) },
-  { additionalProperties: false },
-)
+export const InviteParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  inviteId: Type.String({ format: 'uuid' }),
+})
 
-export const NewInvite = Type.Object(
+export const NewInvite = Input(
   {
     email: Type.String({ format: 'email', maxLength: 254, description: 'who is invited' }),
     role: Role,
   },
-  { additionalProperties: false, examples: [{ email: 'colleague@example.com', role: 'editor' }] },
+  { examples: [{ email: 'colleague@example.com', role: 'editor' }] },
 )
 
 /** An invite as the team sees it; the token is never shown, only emailed. */
@@ -29,11 +30,11 @@ export const Invite = Type.Object(
   { $id: 'Invite' },
 )
 
-export const InviteQuery = Type.Object({ ...PageQuery.properties }, { additionalProperties: false })
+export const InviteQuery = Input({ ...PageQuery.properties })
 
 export const InvitePage = Page(Invite)
 
-export const AcceptInvite = Type.Object(
+export const AcceptInvite = Input(
   {
     token: Type.String({
       minLength: 16,
@@ -42,10 +43,7 @@ export const AcceptInvite = Type.Object(
       description: 'the part of the invite link after #',
     }),
   },
-  {
-    additionalProperties: false,
-    examples: [{ token: 'q3Jx0bJ9m2xW8kq1v7c5YzN4tH6pR2sL0aE9dF3gU1o' }],
-  },
+  { examples: [{ token: 'q3Jx0bJ9m2xW8kq1v7c5YzN4tH6pR2sL0aE9dF3gU1o' }] },
 )
 
 export const AcceptedInvite = Type.Object(

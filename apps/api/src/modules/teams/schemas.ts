@@ -1,18 +1,16 @@
 import { Type } from 'typebox'
+import { Input } from '../../schemas.ts'
 
 export const Role = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('editor'), Type.Literal('viewer')],
   { description: 'owner | admin | editor | viewer' },
 )
 
-export const TeamParams = Type.Object(
-  { teamId: Type.String({ format: 'uuid' }) },
-  { additionalProperties: false },
-)
-export const MemberParams = Type.Object(
-  { teamId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) },
-  { additionalProperties: false },
-)
+export const TeamParams = Input({ teamId: Type.String({ format: 'uuid' }) })
+export const MemberParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+})
 
 const TeamName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
 
@@ -30,15 +28,9 @@ export const Team = Type.Object(
 
 export const TeamList = Type.Object({ items: Type.Array(Team) })
 
-export const NewTeam = Type.Object(
-  { name: TeamName },
-  { additionalProperties: false, examples: [{ name: 'Growth team' }] },
-)
+export const NewTeam = Input({ name: TeamName }, { examples: [{ name: 'Growth team' }] })
 
-export const TeamPatch = Type.Object(
-  { name: TeamName },
-  { additionalProperties: false, examples: [{ name: 'Growth & retention' }] },
-)
+export const TeamPatch = Input({ name: TeamName }, { examples: [{ name: 'Growth & retention' }] })
 
 export const Member = Type.Object(
   {
@@ -53,7 +45,4 @@ export const Member = Type.Object(
 
 export const MemberList = Type.Object({ items: Type.Array(Member) })
 
-export const MemberPatch = Type.Object(
-  { role: Role },
-  { additionalProperties: false, examples: [{ role: 'editor' }] },
-)
+export const MemberPatch = Input({ role: Role }, { examples: [{ role: 'editor' }] })

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { Input } from '../../schemas.ts'
 
 export const Me = Type.Object(
   {
@@ -11,11 +12,11 @@ export const Me = Type.Object(
   { $id: 'Me', description: 'The signed-in user' },
 )
 
-export const MePatch = Type.Object(
+export const MePatch = Input(
   {
     name: Type.Union([Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }), Type.Null()], {
       description: 'Your name as your teams see it (surrounding spaces are dropped); null clears it',
     }),
   },
-  { additionalProperties: false, examples: [{ name: 'Ann Lee' }] },
+  { examples: [{ name: 'Ann Lee' }] },
 )
