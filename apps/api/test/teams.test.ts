@@ -320,3 +320,32 @@ t.test('a member renaming themselves shows in the (cached) member list at once',
   await app.inject({ method: 'PATCH', url: '/v1/me', headers: member.headers, payload: { name: 'Rita' } })
   t.same(await names(), [null, 'Rita'])
 })
+
+t.test("another team's ids get 404 through a team of one's own, and change nothing", async (t) => {
+  const app = await buildTestApp(t)
+  const alice = await signInAs(app, 'alice@example.com')
+  const bob = await signInAs(app, 'bob@example.com')
+  const mallory = await signInAs(app, 'mallory-member@example.com')
+  const aliceTeam = await createTeam(app, alice.headers, 'Alice')
+  const bobTeam = await createTeam(app, bob.headers, 'Bob')
+  await addMember(app, bobTeam, mallory.id, 'editor')
+  const invite = await app.inject({
+    method: 'POST',
+    url: `/v1/teams/${bobTeam}/invites`,
+    headers: bob.headers,
+    payload: { email: 'guest@example.com', role: 'viewer' },
+  })
+  t.equal(invite.statusCode, 201)
+  const before = await rowCounts(app)
+  const attempts = [
+    ['PATCH', `/v1/teams/${aliceTeam}/members/${mallory.id}`, { role: 'owner' }],
+    ['DELETE', `/v1/teams/${aliceTeam}/members/${mallory.id}`, undefined],
+    ['DELETE', `/v1/teams/${aliceTeam}/members/${bob.id}`, undefined],
+    ['DELETE', `/v1/teams/${aliceTeam}/invites/${invite.json().id}`, undefined],
+  ] as const
+  for (const [method, url, payload] of attempts) {
+    const res = await app.inject({ method, url, headers: alice.headers, ...(payload ? { payload } : {}) })
+    t.equal(res.statusCode, 404, `${method} ${url.replace(aliceTeam, 'own-team')}: 404`)
+  }
+  t.same(await rowCounts(app), before, 'nothing changed in either team')
+})
