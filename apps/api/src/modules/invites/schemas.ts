@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
 import { Input } from '../../schemas.ts'
-import { Role } from '../teams/schemas.ts'
+import { Role, Team } from '../teams/schemas.ts'
 
 export const InviteParams = Input({
   teamId: Type.String({ format: 'uuid' }),
@@ -48,14 +48,7 @@ export const AcceptInvite = Input(
 
 export const AcceptedInvite = Type.Object(
   {
-    team: Type.Object({
-      id: Type.String({ format: 'uuid' }),
-      name: Type.String(),
-      personal: Type.Boolean(),
-      plan: Type.String(),
-      role: Role,
-      createdAt: Type.String({ format: 'date-time' }),
-    }),
+    team: Team,
     joined: Type.Boolean({ description: 'false when the caller was already a member (role unchanged)' }),
   },
   { $id: 'AcceptedInvite' },
