@@ -349,3 +349,37 @@ t.test("another team's ids get 404 through a team of one's own, and change nothi
   }
   t.same(await rowCounts(app), before, 'nothing changed in either team')
 })
+
+t.test('two owners demoting each other at once: the team keeps an owner', async (t) => {
+  const DATABASE_URL = await migratedDatabase(t)
+  const workerA = await buildTestApp(t, { DATABASE_URL })
+  const workerB = await buildTestApp(t, { DATABASE_URL })
+  const first = await signInAs(workerB, 'first-owner@example.com')
+  const second = await signInAs(workerB, 'second-owner@example.com')
+  const teamId = await createTeam(workerA, first.headers)
+  await addMember(workerA, teamId, second.id, 'owner')
+  for (let round = 0; round < 5; round++) {
+    const [a, b] = await Promise.all([
+      workerA.inject({
+        method: 'PATCH',
+        url: `/v1/teams/${teamId}/members/${second.id}`,
+        headers: first.headers,
+        payload: { role: 'admin' },
+      }),
+      workerB.inject({
+        method: 'PATCH',
+        url: `/v1/teams/${teamId}/members/${first.id}`,
+        headers: second.headers,
+        payload: { role: 'admin' },
+      }),
+    ])
+    const { rows } = await sql<{ owners: number }>`SELECT count(*)::int AS owners FROM team_members
+      WHERE team_id = ${teamId} AND role = 'owner'`.execute(workerA.db)
+    t.equal(rows[0]?.owners, 1, `round ${round}: one owner left (${a.statusCode}, ${b.statusCode})`)
+    // Put both back as owners for the next round.
+    await sql`UPDATE team_members SET role = 'owner' WHERE team_id = ${teamId}`.execute(workerA.db)
+    for (const userId of [first.id, second.id]) {
+      await workerA.cache.del(`membership:${teamId}:${userId}`)
+    }
+  }
+})
