@@ -24,6 +24,17 @@ export const SessionErrorResponse = Type.Object(
   { $id: 'SessionErrorResponse', description: 'Session missing, expired or revoked' },
 )
 
+/** What a signed-in route can answer besides its success: for `schema.response`. */
+export const SessionRouteErrors = {
+  400: ErrorResponse,
+  401: SessionErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+}
+
+/** OpenAPI security of routes that need a session. */
+export const sessionSecurity = [{ session: [] }]
+
 export const NotFound = createError<[string]>('NOT_FOUND', '%s not found', 404)
 
 export const Forbidden = createError<[string]>('FORBIDDEN', 'Your role in this team does not allow %s', 403)

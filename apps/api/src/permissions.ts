@@ -1,9 +1,12 @@
 import type { Role } from '@nudge/db'
 
-export const ROLES = ['owner', 'admin', 'editor', 'viewer'] as const satisfies readonly Role[]
-
 /** Higher ranks may do what lower ranks may; an admin manages up to admin, never an owner. */
-export const ROLE_RANK: Record<Role, number> = { owner: 3, admin: 2, editor: 1, viewer: 0 }
+const ROLE_RANK: Record<Role, number> = { owner: 3, admin: 2, editor: 1, viewer: 0 }
+
+/** Whether a member with role `by` may give someone `role` (by invite or by a role change). */
+export function canGrant(by: Role, role: Role): boolean {
+  return ROLE_RANK[role] <= ROLE_RANK[by]
+}
 
 /**
  * The one permission model: each action a team-scoped route may declare, and the roles allowed

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
+import { signInAs } from './helpers/session.ts'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 type Headers = Record<string, string>
@@ -11,36 +12,10 @@ interface Signed {
   headers: Headers
 }
 
-const ORIGIN = 'https://app.nudge.test'
 // Every sign-in of a test comes from 127.0.0.1: room for all of them.
 const MANY_SIGN_INS = { AUTH_LINK_LIMIT_PER_IP: '1000' }
 
-/** Signs in through the real magic-link flow, reading the link from the dev mailbox. */
-async function signIn(app: App, email: string): Promise<Signed> {
-  const base = { 'st-auth-mode': 'header', rid: 'passwordless', origin: ORIGIN }
-  const asked = await app.inject({
-    method: 'POST',
-    url: '/auth/signinup/code',
-    headers: base,
-    payload: { email },
-  })
-  if (asked.statusCode !== 200) throw new Error(`link request failed: ${asked.body}`)
-  const messages = (await mailbox(app, email)).filter((m) => m.subject.includes('sign-in'))
-  const found = messages[0]?.text.match(/https?:\/\/\S+\/auth\/verify\?\S+/)
-  if (!found) throw new Error('no magic link in the dev mailbox')
-  const link = new URL(found[0])
-  const consumed = await app.inject({
-    method: 'POST',
-    url: '/auth/signinup/code/consume',
-    headers: base,
-    payload: { preAuthSessionId: link.searchParams.get('preAuthSessionId'), linkCode: link.hash.slice(1) },
-  })
-  const token = consumed.headers['st-access-token'] as string | undefined
-  if (!token) throw new Error(`sign-in failed: ${consumed.body}`)
-  const headers = { authorization: `Bearer ${token}`, origin: ORIGIN }
-  const me = await app.inject({ method: 'GET', url: '/v1/me', headers })
-  return { id: me.json().id as string, email, headers }
-}
+const signIn = signInAs
 
 async function mailbox(app: App, to: string) {
   const res = await app.inject({ method: 'GET', url: `/dev/mailbox?to=${encodeURIComponent(to)}` })

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody'
 import fastifyJwt from '@fastify/jwt'
 import type {} from '@nudge/cache'
-import type {} from '@nudge/config'
+import { dashboardOrigin } from '@nudge/config'
 import type {} from '@nudge/edge'
 import type {} from '@nudge/mailer'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
@@ -111,12 +111,11 @@ export const authPlugin = fp<AuthPluginOptions>(
     const { config } = app
     const connectionURI = config.SUPERTOKENS_CONNECTION_URI
     if (!connectionURI) throw new Error('SUPERTOKENS_CONNECTION_URI is not set: the auth layer needs a core')
-    const websiteDomain = config.DASHBOARD_ORIGINS.split(',')[0]?.trim() ?? config.API_DOMAIN
     initSuperTokens({
       connectionURI,
       apiKey: config.SUPERTOKENS_API_KEY,
       apiDomain: config.API_DOMAIN,
-      websiteDomain,
+      websiteDomain: dashboardOrigin(config),
     })
 
     // Sign-in links are limited per address they go to and per client asking, counted where the

@@ -117,6 +117,11 @@ export function loadConfig(env: Env): Config {
   return config
 }
 
+/** Where the dashboard lives: links in emails (sign-in, invites) open the first origin listed. */
+export function dashboardOrigin(config: Pick<Config, 'DASHBOARD_ORIGINS'>): string {
+  return list(config.DASHBOARD_ORIGINS)[0] ?? config.DASHBOARD_ORIGINS
+}
+
 /** Splits a comma-separated setting into trimmed, non-empty items. */
 export function list(value: string | undefined): string[] {
   return (value ?? '')

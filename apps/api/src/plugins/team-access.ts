@@ -34,6 +34,12 @@ declare module 'fastify' {
 
 const TEAM_SCOPE = '/v1/teams/:teamId'
 
+/** The team the permission hook resolved for a route under /v1/teams/:teamId (it always has). */
+export function teamOf(request: FastifyRequest): TeamAccess {
+  if (!request.team) throw new NotFound('Team')
+  return request.team
+}
+
 /**
  * Every route under /v1/teams/:teamId gets the session check and then the permission check for
  * the action it declares: non-members get 404 (the team's existence is not revealed), members

@@ -25,9 +25,10 @@ export async function signInAs(app: Injectable, email: string) {
   const mailbox = (
     await app.inject({ method: 'GET', url: `/dev/mailbox?to=${encodeURIComponent(email)}` })
   ).json()
-  const found = (mailbox.messages as Array<{ text: string }>)[0]?.text.match(
-    /https?:\/\/\S+\/auth\/verify\?\S+/,
-  )
+  // Newest first; other emails (an invite, say) may have arrived too.
+  const found = (mailbox.messages as Array<{ text: string }>)
+    .map((message) => message.text.match(/https?:\/\/\S+\/auth\/verify\?\S+/))
+    .find((match) => match !== null)
   if (!found) throw new Error('no magic link in the dev mailbox')
   const link = new URL(found[0])
   const consumed = await app.inject({
@@ -38,7 +39,7 @@ export async function signInAs(app: Injectable, email: string) {
   })
   const token = consumed.headers['st-access-token'] as string | undefined
   if (!token) throw new Error(`sign-in failed: ${consumed.body}`)
-  const headers = { authorization: `Bearer ${token}` }
+  const headers = { authorization: `Bearer ${token}`, origin: base.origin }
   const me = await app.inject({ method: 'GET', url: '/v1/me', headers })
-  return { id: me.json().id as string, token, headers }
+  return { id: me.json().id as string, email, token, headers }
 }

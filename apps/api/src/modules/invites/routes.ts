@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
-import { list } from '@nudge/config'
+import { dashboardOrigin } from '@nudge/config'
 import type { TeamInvite } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
-import { ErrorResponse, NotFound, SessionErrorResponse } from '../../errors.ts'
+import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
-import type { TeamAccess } from '../../plugins/team-access.ts'
+import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { listPendingInvites } from './repository.ts'
 import {
@@ -19,13 +19,8 @@ import {
 } from './schemas.ts'
 import { acceptInvite, createInvite, revokeInvite } from './service.ts'
 
-const errors = { 400: ErrorResponse, 401: SessionErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
-const security = [{ session: [] }]
-
-function teamOf(request: { team: TeamAccess | null }): TeamAccess {
-  if (!request.team) throw new NotFound('Team')
-  return request.team
-}
+const errors = SessionRouteErrors
+const security = sessionSecurity
 
 function toInvite(
   row: Pick<TeamInvite, 'id' | 'email' | 'role' | 'invited_by' | 'expires_at' | 'created_at'>,
@@ -48,7 +43,7 @@ function toInvite(
  */
 export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app
-  const dashboardOrigin = list(config.DASHBOARD_ORIGINS)[0] ?? config.DASHBOARD_ORIGINS
+  const linkOrigin = dashboardOrigin(config)
   const invitesPerTeam = app.limiter('invites-team', {
     max: config.INVITE_LIMIT_PER_HOUR,
     windowSeconds: 3600,
@@ -87,7 +82,7 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
         by: { id: signedInUser(request).id, role: access.role },
         actor: actorOf(request),
         ttlDays: config.INVITE_TTL_DAYS,
-        dashboardOrigin,
+        dashboardOrigin: linkOrigin,
       })
       return reply.code(201).send(toInvite(invite))
     },

@@ -12,7 +12,7 @@ import {
   NotFound,
   RoleNotAllowed,
 } from '../../errors.ts'
-import { ROLE_RANK } from '../../permissions.ts'
+import { canGrant } from '../../permissions.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import * as teams from '../teams/repository.ts'
 import { forgetMembership } from '../teams/service.ts'
@@ -38,7 +38,7 @@ export function hashToken(token: string): Buffer {
 
 /** An admin invites (and replaces invites) up to admin; only owners invite owners. */
 function checkMayGrant(by: Role, role: Role) {
-  if (ROLE_RANK[role] > ROLE_RANK[by]) throw new RoleNotAllowed(`An ${by} cannot invite anyone as ${role}`)
+  if (!canGrant(by, role)) throw new RoleNotAllowed(`An ${by} cannot invite anyone as ${role}`)
 }
 
 /**

@@ -58,7 +58,12 @@ export async function lockTeam(db: Kysely<DB>, teamId: string) {
 }
 
 export async function updateTeamName(db: Kysely<DB>, teamId: string, name: string) {
-  await db.updateTable('teams').set({ name, updated_at: new Date() }).where('id', '=', teamId).execute()
+  return db
+    .updateTable('teams')
+    .set({ name, updated_at: new Date() })
+    .where('id', '=', teamId)
+    .returningAll()
+    .executeTakeFirstOrThrow()
 }
 
 export async function deleteTeam(db: Kysely<DB>, teamId: string) {

@@ -2,8 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
 import type { Role } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
-import { ErrorResponse, NotFound, SessionErrorResponse } from '../../errors.ts'
-import type { TeamAccess } from '../../plugins/team-access.ts'
+import {
+  ErrorResponse,
+  NotFound,
+  SessionErrorResponse,
+  SessionRouteErrors,
+  sessionSecurity,
+} from '../../errors.ts'
+import { teamOf } from '../../plugins/team-access.ts'
 import * as teams from './repository.ts'
 import {
   MemberList,
@@ -17,14 +23,8 @@ import {
 } from './schemas.ts'
 import { changeRole, createTeam, deleteTeam, listMembers, removeMember, renameTeam } from './service.ts'
 
-const errors = { 400: ErrorResponse, 401: SessionErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
-const security = [{ session: [] }]
-
-/** The team the permission hook resolved (it always has, on these routes). */
-function teamOf(request: { team: TeamAccess | null }): TeamAccess {
-  if (!request.team) throw new NotFound('Team')
-  return request.team
-}
+const errors = SessionRouteErrors
+const security = sessionSecurity
 
 function toTeam(
   row: { id: string; name: string; personal: boolean; plan: string; created_at: Date },
@@ -114,9 +114,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const access = teamOf(request)
-      await renameTeam(app, access.id, request.body.name, actorOf(request))
-      const team = await teams.findTeam(app.db, access.id)
-      if (!team) throw new NotFound('Team')
+      const team = await renameTeam(app, access.id, request.body.name, actorOf(request))
       return toTeam(team, access.role)
     },
   )

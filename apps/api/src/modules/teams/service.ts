@@ -2,7 +2,7 @@ import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, type Role, transaction } from '@nudge/db'
 import type { Kysely, Transaction } from 'kysely'
 import { LastOwner, NotFound, RoleNotAllowed, TeamHasSubscription } from '../../errors.ts'
-import { can, ROLE_RANK } from '../../permissions.ts'
+import { can, canGrant } from '../../permissions.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import * as teams from './repository.ts'
 
@@ -92,18 +92,20 @@ export async function createTeam(deps: Deps, input: { name: string; actor: Actor
   )
 }
 
+/** Renames a team; returns it as it now is. */
 export async function renameTeam(deps: Deps, teamId: string, name: string, actor: Actor) {
   return transaction(deps.db, async (trx) => {
     const team = await teams.lockTeam(trx, teamId)
     if (!team) throw new NotFound('Team')
-    await teams.updateTeamName(trx, teamId, name.trim())
+    const renamed = await teams.updateTeamName(trx, teamId, name.trim())
     await recordAudit(trx, {
       teamId,
       actor,
       action: 'team.renamed',
       target: { type: 'team', id: teamId },
-      data: { from: team.name, to: name.trim() },
+      data: { from: team.name, to: renamed.name },
     })
+    return renamed
   })
 }
 
@@ -185,5 +187,5 @@ export async function removeMember(
 function checkManages(by: Role, from: Role, to: Role) {
   if (by === 'owner') return
   if (from === 'owner') throw new RoleNotAllowed('Only an owner can change or remove an owner')
-  if (ROLE_RANK[to] > ROLE_RANK[by]) throw new RoleNotAllowed(`An ${by} cannot make anyone ${to}`)
+  if (!canGrant(by, to)) throw new RoleNotAllowed(`An ${by} cannot make anyone ${to}`)
 }

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
 import { actorOf } from '../../actor.ts'
-import { ErrorResponse, NotFound, SessionErrorResponse } from '../../errors.ts'
+import { ErrorResponse, NotFound, SessionErrorResponse, sessionSecurity } from '../../errors.ts'
 import { deleteAccount } from './account.ts'
 import { Me, MePatch } from './schemas.ts'
 import { getProfile, updateName } from './service.ts'
 
-const security = [{ session: [] }]
+const security = sessionSecurity
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
