@@ -1,9 +1,14 @@
 import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, transaction, type User } from '@nudge/db'
 import type { Kysely } from 'kysely'
-import { listTeamsOf } from '../teams/repository.ts'
 import { createTeamIn, forgetMemberLists } from '../teams/service.ts'
-import { findUserById, findUserIdBySuperTokensId, updateUserName, upsertSignedInUser } from './repository.ts'
+import {
+  findUserById,
+  findUserIdBySuperTokensId,
+  teamIdsOf,
+  updateUserName,
+  upsertSignedInUser,
+} from './repository.ts'
 
 const USER_TTL_SECONDS = 300
 const userKey = (id: string) => `user:${id}`
@@ -77,12 +82,7 @@ export async function updateName(
     if (!user) return undefined
     afterCommit(() => cache.del(userKey(id)))
     // The name shows in the member list of every team the user is in.
-    const teams = await listTeamsOf(trx, id)
-    forgetMemberLists(
-      cache,
-      afterCommit,
-      teams.map((team) => team.id),
-    )
+    forgetMemberLists(cache, afterCommit, await teamIdsOf(trx, id))
     return toProfile(user)
   })
 }
