@@ -383,3 +383,27 @@ t.test('two owners demoting each other at once: the team keeps an owner', async 
     }
   }
 })
+
+t.test('the database going away: team routes answer a fast 503, never a 500', async (t) => {
+  const app = await buildTestApp(t)
+  const owner = await signInAs(app, 'outage@example.com')
+  const teamId = await createTeam(app, owner.headers)
+  // Another worker of the same deployment whose database is unreachable (nothing listens on port 1).
+  const cut = await buildTestApp(t, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nudge' })
+  for (const [method, url] of [
+    ['GET', `/v1/teams/${teamId}/members`],
+    ['PATCH', `/v1/teams/${teamId}`],
+    ['GET', '/v1/teams'],
+  ] as const) {
+    const started = performance.now()
+    const res = await cut.inject({
+      method,
+      url,
+      headers: owner.headers,
+      ...(method === 'PATCH' ? { payload: { name: 'x' } } : {}),
+    })
+    t.equal(res.statusCode, 503, `${method} ${url.replace(teamId, ':teamId')}: 503`)
+    t.equal(res.json().code, 'DATABASE_UNAVAILABLE')
+    t.ok(performance.now() - started < 5000, 'and fast')
+  }
+})
