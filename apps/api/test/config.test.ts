@@ -55,9 +55,20 @@ t.test('production refuses development origins; address lists are checked', asyn
     'API_DOMAIN: production needs public https:// origins (got http://localhost:3000)',
     'DASHBOARD_ORIGINS: production needs public https:// origins (got http://127.0.0.1:5173)',
     'EDGE_IP_RANGES: not an IP address or CIDR: 173.245.48.0/33',
+    'EDGE_URL: production needs public https:// origins (got http://localhost:8787)',
+    'S3_BUCKET: required in production (the STORAGE_DIR folder is for development)',
     'TRUSTED_PROXIES: not an IP address or CIDR: not-an-ip',
   ])
   t.equal(loadConfig({}).EDGE_IP_RANGES.split(',').length, 22, "Cloudflare's ranges by default")
+})
+
+t.test('object storage and cache purge settings come in complete sets', async (t) => {
+  const half = t.throws(() =>
+    loadConfig({ S3_BUCKET: 'nudge-edge', S3_ENDPOINT: 'https://acc.eu.r2.cloudflarestorage.com' }),
+  ) as ConfigError
+  t.same(half.problems, ['S3_BUCKET: also set S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY'])
+  const purge = t.throws(() => loadConfig({ CLOUDFLARE_API_TOKEN: 'token' })) as ConfigError
+  t.same(purge.problems, ['CLOUDFLARE_API_TOKEN: set it together with CLOUDFLARE_ZONE_ID (both or neither)'])
 })
 
 t.test('the process stops before listening, printing each bad variable', async (t) => {

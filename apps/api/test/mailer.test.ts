@@ -293,6 +293,12 @@ t.test('production with SMTP_URL: /dev/mailbox does not exist', async (t) => {
       SMTP_URL: smtp.url,
       MAIL_FROM,
       SERVICE_JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+      // Production refuses the storage folder; nothing is published in this test.
+      EDGE_URL: 'https://edge.nudge.test',
+      S3_BUCKET: 'nudge-test',
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      S3_ACCESS_KEY_ID: 'unused',
+      S3_SECRET_ACCESS_KEY: 'unused',
     }),
   )
   t.equal(app.mailer.transport, 'smtp')

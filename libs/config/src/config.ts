@@ -24,6 +24,17 @@ const rules: Array<(config: Config) => string | undefined> = [
       : undefined,
   (c) => addressListProblem('TRUSTED_PROXIES', c.TRUSTED_PROXIES, ['loopback', 'linklocal', 'uniquelocal']),
   (c) => addressListProblem('EDGE_IP_RANGES', c.EDGE_IP_RANGES, []),
+  (c) => {
+    if (!c.S3_BUCKET) return undefined
+    const missing = (['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const).filter(
+      (n) => !c[n],
+    )
+    return missing.length > 0 ? `S3_BUCKET: also set ${missing.join(', ')}` : undefined
+  },
+  (c) =>
+    Boolean(c.CLOUDFLARE_API_TOKEN) === Boolean(c.CLOUDFLARE_ZONE_ID)
+      ? undefined
+      : 'CLOUDFLARE_API_TOKEN: set it together with CLOUDFLARE_ZONE_ID (both or neither)',
 ]
 
 /** What production must configure instead of falling back to an embedded stand-in. */
@@ -46,6 +57,9 @@ const productionRules: Array<(config: Config) => string | undefined> = [
       ? 'DEV_MAILBOX: not allowed in production (it hands every sign-in link to anyone who asks)'
       : undefined,
   (c) => publicOriginProblem('API_DOMAIN', [c.API_DOMAIN]),
+  (c) =>
+    c.S3_BUCKET ? undefined : 'S3_BUCKET: required in production (the STORAGE_DIR folder is for development)',
+  (c) => publicOriginProblem('EDGE_URL', [c.EDGE_URL]),
   (c) => publicOriginProblem('DASHBOARD_ORIGINS', list(c.DASHBOARD_ORIGINS)),
 ]
 

@@ -212,6 +212,50 @@ export const ConfigSchema = Type.Object({
     minLength: 3,
     description: 'sender of our emails, e.g. "nudge <no-reply@nudge.example>"',
   }),
+  STORAGE_DIR: Type.String({
+    default: '.data/published',
+    minLength: 1,
+    description:
+      'folder the published objects (domains/, campaigns/) are written to when S3_BUCKET is unset (embedded default)',
+  }),
+  S3_BUCKET: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9.-]{1,62}$',
+      description: 'bucket of the published objects (Cloudflare R2 in production); unset = STORAGE_DIR',
+    }),
+  ),
+  S3_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/\\s]+/?$',
+      description:
+        'S3 API endpoint, e.g. https://<account>.eu.r2.cloudflarestorage.com (R2, EU jurisdiction)',
+    }),
+  ),
+  S3_REGION: Type.String({ default: 'auto', minLength: 1, description: "S3 region ('auto' for R2)" }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, description: 'S3 access key id' })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'S3 secret access key' })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({
+    default: false,
+    description: 'true = bucket in the path (S3 servers without virtual-hosted buckets)',
+  }),
+  EDGE_URL: Type.String({
+    default: 'http://localhost:8787',
+    pattern: '^https?://[^/\\s]+$',
+    description:
+      'public origin of the Cloudflare Worker that serves the popup script and the published objects, e.g. https://edge.nudge.example',
+  }),
+  CLOUDFLARE_API_TOKEN: Type.Optional(
+    Type.String({ minLength: 1, description: 'Cloudflare API token with Cache Purge on the edge zone' }),
+  ),
+  CLOUDFLARE_ZONE_ID: Type.Optional(
+    Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Cloudflare zone id of EDGE_URL' }),
+  ),
+  CLOUDFLARE_API_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      description: 'base URL of the Cloudflare API (unset = https://api.cloudflare.com/client/v4)',
+    }),
+  ),
   NEW_RELIC_LICENSE_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'enables the NewRelic agent' }),
   ),
