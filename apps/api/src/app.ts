@@ -4,10 +4,14 @@ import { dbPlugin } from '@nudge/db'
 import { edgePlugin } from '@nudge/edge'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
+import { storagePlugin } from '@nudge/storage'
 import type { FastifyPluginAsync } from 'fastify'
 import { auditRoutes } from './modules/audit/routes.ts'
+import { campaignRoutes } from './modules/campaigns/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
 import { inviteRoutes } from './modules/invites/routes.ts'
+import { publishingRoutes } from './modules/publishing/routes.ts'
+import { siteRoutes } from './modules/sites/routes.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
@@ -27,6 +31,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(cachePlugin)
   await instance.register(edgePlugin)
   await instance.register(mailerPlugin)
+  await instance.register(storagePlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin)
   await instance.register(teamAccessPlugin)
@@ -38,4 +43,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(teamRoutes)
   await instance.register(inviteRoutes)
   await instance.register(auditRoutes)
+  await instance.register(siteRoutes)
+  await instance.register(campaignRoutes)
+  await instance.register(publishingRoutes)
 }

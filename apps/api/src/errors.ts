@@ -63,3 +63,52 @@ export const TeamHasSubscription = createError(
   'This team has an active paid subscription; cancel it before deleting the team',
   409,
 )
+
+/** A problem with one field of the input, as validation errors list them. */
+export interface FieldProblem {
+  field: string
+  message: string
+}
+
+const ValidationFailed = createError<[string]>('VALIDATION_ERROR', 'Invalid request: %s', 400)
+
+/** The 400 of a rule the schema cannot express, in the same shape as schema validation errors. */
+export function invalidInput(problems: FieldProblem[]) {
+  const error = new ValidationFailed(problems.map((p) => `${p.field} ${p.message}`).join('; '))
+  return Object.assign(error, { details: problems })
+}
+
+export const HostnameTaken = createError<[string]>(
+  'HOSTNAME_TAKEN',
+  '%s is already registered with nudge; a hostname belongs to one team',
+  409,
+)
+
+const StatusTransition = createError<[string]>('STATUS_TRANSITION_NOT_ALLOWED', '%s', 409)
+
+/** 409 naming the transitions that are allowed from the current status. */
+export function statusTransitionNotAllowed(from: string, to: string, allowed: readonly string[]) {
+  const error = new StatusTransition(
+    `A ${from} campaign cannot become ${to}; from ${from} it can become ${allowed.join(' or ') || 'nothing else'}`,
+  )
+  return Object.assign(error, { details: { from, to, allowed } })
+}
+
+export const VersionRequired = createError(
+  'VERSION_REQUIRED',
+  'Send If-Match with the version you edited (the ETag of GET); changes without it could overwrite someone else’s',
+  428,
+)
+
+const StaleVersion = createError<[string, number]>(
+  'VERSION_CONFLICT',
+  'The campaign changed since version %s: it is now at version %s. Reload it and apply your change again',
+  412,
+)
+
+/** 412 with the current version, so the client can reload and retry. */
+export function staleVersion(sent: string, current: number) {
+  return Object.assign(new StaleVersion(sent, current), { details: { currentVersion: current } })
+}
+
+export const CampaignConflict = createError<[string]>('CAMPAIGN_CONFLICT', '%s', 409)

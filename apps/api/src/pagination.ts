@@ -6,7 +6,7 @@ import { Input } from './schemas.ts'
 
 export const MAX_PAGE_SIZE = 100
 
-/** `?limit=&cursor=` for every list; merge with a route's own filters via `Type.Composite`. */
+/** `?limit=&cursor=` for every list; a route with filters spreads `PageQuery.properties` into its own. */
 export const PageQuery = Input({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
   cursor: Type.Optional(

@@ -5,9 +5,13 @@ export { migrateDown, migrateToLatest, migrationsFolder, migrator } from './migr
 export { dbPlugin } from './plugin.ts'
 export type {
   AuditEvent,
+  Campaign,
+  CampaignStatus,
+  CampaignType,
   DB,
   NewUser,
   Role,
+  Site,
   Team,
   TeamInvite,
   TeamMember,

@@ -64,6 +64,46 @@ export interface AuditEventsTable {
   created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
+export interface SitesTable {
+  id: string
+  team_id: string
+  hostname: string
+  first_seen_at: NullableTimestamp
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type CampaignStatus = 'draft' | 'test' | 'live' | 'paused' | 'archived'
+export type CampaignType = 'modal' | 'slide-in' | 'bar' | 'full-screen'
+
+/** jsonb written as JSON text, read back as the value. */
+type Json<T> = ColumnType<T, string, string>
+
+export interface CampaignsTable {
+  id: string
+  team_id: string
+  site_id: string | null
+  name: string
+  type: CampaignType
+  status: ColumnType<CampaignStatus, CampaignStatus | undefined, CampaignStatus>
+  variants: Json<unknown[]>
+  targeting: Json<Record<string, unknown>>
+  frequency: Json<Record<string, unknown>>
+  schedule: ColumnType<Record<string, unknown> | null, string | null, string | null>
+  version: ColumnType<number, number | undefined, number>
+  published_version: number | null
+  published_at: NullableTimestamp
+  created_by: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface EdgePurgesPendingTable {
+  url: string
+  created_at: Timestamp
+}
+
 /** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
@@ -71,6 +111,9 @@ export interface DB {
   team_members: TeamMembersTable
   team_invites: TeamInvitesTable
   audit_events: AuditEventsTable
+  sites: SitesTable
+  campaigns: CampaignsTable
+  edge_purges_pending: EdgePurgesPendingTable
 }
 
 export type User = Selectable<UsersTable>
@@ -80,3 +123,5 @@ export type Team = Selectable<TeamsTable>
 export type TeamMember = Selectable<TeamMembersTable>
 export type TeamInvite = Selectable<TeamInvitesTable>
 export type AuditEvent = Selectable<AuditEventsTable>
+export type Site = Selectable<SitesTable>
+export type Campaign = Selectable<CampaignsTable>

@@ -2,23 +2,24 @@ import { isAuthError, replyToAuthError } from '@nudge/auth'
 import { httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ErrorResponse, SessionErrorResponse } from '../errors.ts'
-
-interface FieldProblem {
-  field: string
-  message: string
-}
+import { ErrorResponse, type FieldProblem, SessionErrorResponse } from '../errors.ts'
 
 /** "body/email" style paths from AJV turned into "body.email", one entry per offending field. */
-function fieldProblems(error: FastifyError): FieldProblem[] {
-  return (error.validation ?? []).map((issue) => {
+export function fieldProblems(
+  issues: Array<{ instancePath: string; params: object; message?: string | undefined }>,
+  context = 'request',
+): FieldProblem[] {
+  return issues.map((issue) => {
     const params = issue.params as Record<string, unknown>
-    const base = `${error.validationContext ?? 'request'}${issue.instancePath.replaceAll('/', '.')}`
+    const base = `${context}${issue.instancePath.replaceAll('/', '.')}`
     if (typeof params.missingProperty === 'string') {
       return { field: `${base}.${params.missingProperty}`, message: 'is required' }
     }
     if (typeof params.additionalProperty === 'string') {
       return { field: `${base}.${params.additionalProperty}`, message: 'is not allowed' }
+    }
+    if (Array.isArray(params.allowedValues)) {
+      return { field: base, message: `must be one of: ${params.allowedValues.join(', ')}` }
     }
     return { field: base, message: issue.message ?? 'is invalid' }
   })
@@ -44,7 +45,7 @@ export const errorHandlerPlugin = fp(
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
       if (isAuthError(error)) return replyToAuthError(error, request, reply)
       if (error.validation) {
-        const details = fieldProblems(error)
+        const details = fieldProblems(error.validation, error.validationContext)
         return reply.code(400).send({
           statusCode: 400,
           code: 'VALIDATION_ERROR',

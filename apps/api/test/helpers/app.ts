@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { type Config, loadConfig } from '@nudge/config'
 import { startSuperTokensCore } from '@nudge/supertokens-core'
 import tap, { type Test } from 'tap'
@@ -45,12 +48,21 @@ export async function buildTestApp(
   const SUPERTOKENS_CONNECTION_URI = overrides.SUPERTOKENS_CONNECTION_URI ?? (await superTokensCore())
   // Apps on one database are workers of one deployment; others must not share memcached keys.
   const CACHE_KEY_PREFIX = overrides.CACHE_KEY_PREFIX ?? new URL(DATABASE_URL).pathname.slice(1)
+  // Published objects go to a folder of the test's own (pass STORAGE_DIR to share one between apps).
+  const STORAGE_DIR = overrides.STORAGE_DIR ?? (await storageDir(t))
   const app = await buildApp(
-    testConfig({ ...overrides, DATABASE_URL, SUPERTOKENS_CONNECTION_URI, CACHE_KEY_PREFIX }),
+    testConfig({ ...overrides, DATABASE_URL, SUPERTOKENS_CONNECTION_URI, CACHE_KEY_PREFIX, STORAGE_DIR }),
     options,
   )
   t.teardown(() => app.close())
   return app
+}
+
+/** A folder for published objects, removed after the test. */
+export async function storageDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'nudge-objects-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
 }
 
 /** Lines pino wrote, parsed, for asserting what reached (and did not reach) the logs. */

@@ -22,9 +22,9 @@ export async function signInAs(app: Injectable, email: string) {
     payload: { email },
   })
   if (asked.statusCode !== 200) throw new Error(`link request failed: ${asked.body}`)
-  const mailbox = (
-    await app.inject({ method: 'GET', url: `/dev/mailbox?to=${encodeURIComponent(email)}` })
-  ).json()
+  const listed = await app.inject({ method: 'GET', url: `/dev/mailbox?to=${encodeURIComponent(email)}` })
+  if (listed.statusCode !== 200) throw new Error(`dev mailbox: ${listed.statusCode} ${listed.body}`)
+  const mailbox = listed.json()
   // Newest first; other emails (an invite, say) may have arrived too.
   const found = (mailbox.messages as Array<{ text: string }>)
     .map((message) => message.text.match(/https?:\/\/\S+\/auth\/verify\?\S+/))

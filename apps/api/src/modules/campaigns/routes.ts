@@ -1,0 +1,293 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Campaign as CampaignRow } from '@nudge/db'
+import { actorOf } from '../../actor.ts'
+import {
+  CampaignConflict,
+  ErrorResponse,
+  invalidInput,
+  NotFound,
+  SessionRouteErrors,
+  sessionSecurity,
+} from '../../errors.ts'
+import { toPage } from '../../pagination.ts'
+import { teamOf } from '../../plugins/team-access.ts'
+import { objectKey } from '../publishing/documents.ts'
+import { publishDeps } from '../publishing/publisher.ts'
+import { TeamParams } from '../teams/schemas.ts'
+import type { FrequencyInput, ScheduleInput, TargetingInput, VariantInput } from './content.ts'
+import * as campaigns from './repository.ts'
+import {
+  Campaign,
+  CampaignPage,
+  CampaignParams,
+  CampaignPatch,
+  CampaignQuery,
+  IfMatchHeaders,
+  NewCampaign,
+  Preview,
+  PreviewQuery,
+  StatusChange,
+} from './schemas.ts'
+import type { CampaignInput } from './service.ts'
+import {
+  changeStatus,
+  createCampaign,
+  deleteCampaign,
+  duplicateCampaign,
+  etagOf,
+  updateCampaign,
+} from './service.ts'
+
+/** The query parameter the popup script reads to fetch a campaign's test document. */
+export const PREVIEW_PARAMETER = 'nudge_preview'
+
+const errors = SessionRouteErrors
+const security = sessionSecurity
+const publishErrors = { 502: ErrorResponse, 503: ErrorResponse }
+const versionErrors = { 409: ErrorResponse, 412: ErrorResponse, 428: ErrorResponse }
+
+function toCampaign(row: CampaignRow) {
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    name: row.name,
+    type: row.type,
+    status: row.status,
+    // Stored only after passing the same schema.
+    variants: row.variants as VariantInput[],
+    targeting: row.targeting as TargetingInput,
+    frequency: row.frequency as FrequencyInput,
+    schedule: row.schedule as ScheduleInput | null,
+    version: row.version,
+    publishedVersion: row.published_version,
+    publishedAt: row.published_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  }
+}
+
+/**
+ * Popup campaigns: authoring with optimistic concurrency (If-Match on the version), the status
+ * lifecycle that publishes to the edge, duplication and preview of the test version.
+ */
+export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = publishDeps(app)
+
+  app.post(
+    '/v1/teams/:teamId/campaigns',
+    {
+      config: { permission: 'campaign:write' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'createCampaign',
+        summary: 'Create a campaign (as a draft)',
+        security,
+        params: TeamParams,
+        body: NewCampaign,
+        response: { 201: Campaign, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const campaign = await createCampaign(deps, {
+        teamId: teamOf(request).id,
+        campaign: request.body as CampaignInput,
+        actor: actorOf(request),
+      })
+      return reply.code(201).header('etag', etagOf(campaign)).send(toCampaign(campaign))
+    },
+  )
+
+  app.get(
+    '/v1/teams/:teamId/campaigns',
+    {
+      config: { permission: 'campaign:read' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'listCampaigns',
+        summary: 'The team’s campaigns, newest first, filtered by site, status or name',
+        security,
+        params: TeamParams,
+        querystring: CampaignQuery,
+        response: { 200: CampaignPage, ...errors },
+      },
+    },
+    async (request) => {
+      const { limit = 20, cursor, siteId, status, search } = request.query
+      const rows = await campaigns.listCampaigns(app.db, teamOf(request).id, {
+        limit,
+        cursor,
+        siteId,
+        status,
+        search,
+      })
+      return toPage(rows, limit, (row) => ({
+        id: row.id,
+        siteId: row.site_id,
+        name: row.name,
+        type: row.type,
+        status: row.status,
+        variantCount: row.variant_count,
+        version: row.version,
+        publishedVersion: row.published_version,
+        publishedAt: row.published_at?.toISOString() ?? null,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      }))
+    },
+  )
+
+  app.get(
+    '/v1/teams/:teamId/campaigns/:campaignId',
+    {
+      config: { permission: 'campaign:read' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'getCampaign',
+        summary: 'A campaign with its content; the ETag is its version',
+        security,
+        params: CampaignParams,
+        response: { 200: Campaign, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const campaign = await campaigns.findCampaign(app.db, teamOf(request).id, request.params.campaignId)
+      if (!campaign) throw new NotFound('Campaign')
+      return reply.header('etag', etagOf(campaign)).send(toCampaign(campaign))
+    },
+  )
+
+  app.patch(
+    '/v1/teams/:teamId/campaigns/:campaignId',
+    {
+      config: { permission: 'campaign:write' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'updateCampaign',
+        summary: 'Change a campaign at the version you edited (If-Match); a published one is republished',
+        security,
+        params: CampaignParams,
+        headers: IfMatchHeaders,
+        body: CampaignPatch,
+        response: { 200: Campaign, ...errors, ...versionErrors, ...publishErrors },
+      },
+    },
+    async (request, reply) => {
+      const campaign = await updateCampaign(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+        ifMatch: request.headers['if-match'],
+        patch: request.body as Partial<CampaignInput>,
+        actor: actorOf(request),
+      })
+      return reply.header('etag', etagOf(campaign)).send(toCampaign(campaign))
+    },
+  )
+
+  app.post(
+    '/v1/teams/:teamId/campaigns/:campaignId/status',
+    {
+      config: { permission: 'campaign:publish' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'changeCampaignStatus',
+        summary:
+          'Move a campaign along its lifecycle (test, live, paused, archived, draft); publishes to the edge',
+        security,
+        params: CampaignParams,
+        headers: IfMatchHeaders,
+        body: StatusChange,
+        response: { 200: Campaign, ...errors, ...versionErrors, ...publishErrors },
+      },
+    },
+    async (request, reply) => {
+      const campaign = await changeStatus(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+        ifMatch: request.headers['if-match'],
+        status: request.body.status,
+        actor: actorOf(request),
+      })
+      return reply.header('etag', etagOf(campaign)).send(toCampaign(campaign))
+    },
+  )
+
+  app.post(
+    '/v1/teams/:teamId/campaigns/:campaignId/duplicate',
+    {
+      config: { permission: 'campaign:write' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'duplicateCampaign',
+        summary: 'Copy a campaign into a new draft',
+        security,
+        params: CampaignParams,
+        response: { 201: Campaign, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const copy = await duplicateCampaign(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+        actor: actorOf(request),
+      })
+      return reply.code(201).header('etag', etagOf(copy)).send(toCampaign(copy))
+    },
+  )
+
+  app.delete(
+    '/v1/teams/:teamId/campaigns/:campaignId',
+    {
+      config: { permission: 'campaign:write' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'deleteCampaign',
+        summary: 'Delete a draft or archived campaign (If-Match optional)',
+        security,
+        params: CampaignParams,
+        headers: IfMatchHeaders,
+        response: { 204: { type: 'null' }, ...errors, ...versionErrors },
+      },
+    },
+    async (request, reply) => {
+      await deleteCampaign(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+        ifMatch: request.headers['if-match'],
+        actor: actorOf(request),
+      })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/v1/teams/:teamId/campaigns/:campaignId/preview',
+    {
+      config: { permission: 'campaign:read' },
+      schema: {
+        tags: ['campaigns'],
+        operationId: 'previewCampaign',
+        summary: 'The URL that shows a campaign in test mode on its site',
+        security,
+        params: CampaignParams,
+        querystring: PreviewQuery,
+        response: { 200: Preview, ...errors, 409: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const teamId = teamOf(request).id
+      const campaign = await campaigns.findCampaign(app.db, teamId, request.params.campaignId)
+      if (!campaign) throw new NotFound('Campaign')
+      const site = campaign.site_id ? await campaigns.siteOfTeam(app.db, teamId, campaign.site_id) : undefined
+      if (campaign.status !== 'test' || !site) {
+        throw new CampaignConflict(`Only a campaign in test can be previewed; this one is ${campaign.status}`)
+      }
+      const url = new URL(request.query.path ?? '/', `https://${site.hostname}`)
+      // "//elsewhere.example/" is a path too, to URL(): the preview stays on the campaign's site.
+      if (url.hostname !== site.hostname) {
+        throw invalidInput([{ field: 'querystring.path', message: 'must be a path on the campaign’s site' }])
+      }
+      url.searchParams.set(PREVIEW_PARAMETER, campaign.id)
+      return { url: url.toString(), documentUrl: app.edgeCache.urlOf(objectKey.test(campaign.id)) }
+    },
+  )
+}

@@ -1,0 +1,133 @@
+import { Type } from 'typebox'
+import { Page, PageQuery } from '../../pagination.ts'
+import { Input } from '../../schemas.ts'
+import { CampaignType, Frequency, FULL_CAMPAIGN_EXAMPLE, Schedule, Targeting, Variants } from './content.ts'
+
+const EXAMPLE_SITE_ID = '0190b5a4-3c2e-7d1a-9f00-1c2d3e4f5a6b'
+
+export const CampaignStatus = Type.Enum(['draft', 'test', 'live', 'paused', 'archived'], {
+  description: 'draft → test → live ⇄ paused → archived (→ draft)',
+})
+
+export const CampaignParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  campaignId: Type.String({ format: 'uuid' }),
+})
+
+const CampaignName = Type.String({ minLength: 1, maxLength: 120, pattern: '\\S' })
+
+export const NewCampaign = Input(
+  {
+    name: CampaignName,
+    siteId: Type.String({ format: 'uuid', description: 'the site it runs on' }),
+    type: CampaignType,
+    variants: Type.Optional(Variants),
+    targeting: Type.Optional(Targeting),
+    frequency: Type.Optional(Frequency),
+    schedule: Type.Optional(Type.Union([Schedule, Type.Null()])),
+  },
+  {
+    description: 'A new campaign (a draft); without variants it gets one default variant',
+    examples: [{ ...FULL_CAMPAIGN_EXAMPLE, siteId: EXAMPLE_SITE_ID }],
+  },
+)
+
+export const CampaignPatch = Input(
+  {
+    name: Type.Optional(CampaignName),
+    siteId: Type.Optional(Type.String({ format: 'uuid', description: 'only while draft or archived' })),
+    type: Type.Optional(CampaignType),
+    variants: Type.Optional(Variants),
+    targeting: Type.Optional(Targeting),
+    frequency: Type.Optional(Frequency),
+    schedule: Type.Optional(Type.Union([Schedule, Type.Null()])),
+  },
+  {
+    description: 'The fields to change; send If-Match with the version you edited',
+    examples: [{ name: 'Spring sale popup', frequency: { show: 'every-n-days', days: 7 } }],
+  },
+)
+
+export const StatusChange = Input(
+  { status: CampaignStatus },
+  {
+    description: 'The status to move to; send If-Match with the version you saw',
+    examples: [{ status: 'test' }],
+  },
+)
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({ maxLength: 100, description: 'the campaign’s ETag ("<version>") from GET' }),
+  ),
+})
+
+export const CampaignQuery = Input({
+  ...PageQuery.properties,
+  siteId: Type.Optional(Type.String({ format: 'uuid' })),
+  status: Type.Optional(CampaignStatus),
+  search: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of the name' })),
+})
+
+const Timestamps = {
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+}
+
+const Publication = {
+  version: Type.Integer({ description: 'increases with every change; send it back in If-Match' }),
+  publishedVersion: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the version the edge serves (test or live); null when nothing is published',
+  }),
+  publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+}
+
+export const Campaign = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    siteId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+      description: 'null once its site was deleted',
+    }),
+    name: Type.String(),
+    type: CampaignType,
+    status: CampaignStatus,
+    variants: Variants,
+    targeting: Targeting,
+    frequency: Frequency,
+    schedule: Type.Union([Schedule, Type.Null()]),
+    ...Publication,
+    ...Timestamps,
+  },
+  { $id: 'Campaign' },
+)
+
+export const CampaignSummary = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    siteId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    name: Type.String(),
+    type: CampaignType,
+    status: CampaignStatus,
+    variantCount: Type.Integer(),
+    ...Publication,
+    ...Timestamps,
+  },
+  { $id: 'CampaignSummary' },
+)
+
+export const CampaignPage = Page(CampaignSummary)
+
+export const PreviewQuery = Input({
+  path: Type.Optional(
+    Type.String({
+      maxLength: 2000,
+      pattern: '^/',
+      description: 'the page of the site to preview on (default /)',
+    }),
+  ),
+})
+
+export const Preview = Type.Object({
+  url: Type.String({ description: 'open this on the customer’s site to see the test version' }),
+  documentUrl: Type.String({ description: 'where the edge serves the test document' }),
+})

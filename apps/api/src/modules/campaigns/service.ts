@@ -1,0 +1,295 @@
+import { randomInt } from 'node:crypto'
+import { type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
+import type { Transaction } from 'kysely'
+import {
+  CampaignConflict,
+  type FieldProblem,
+  invalidInput,
+  NotFound,
+  staleVersion,
+  statusTransitionNotAllowed,
+  VersionRequired,
+} from '../../errors.ts'
+import { checkPlanLimit } from '../../plan-limits.ts'
+import { type Actor, recordAudit } from '../audit/repository.ts'
+import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import {
+  DEFAULT_FREQUENCY,
+  DEFAULT_TARGETING,
+  defaultVariant,
+  type FrequencyInput,
+  type ScheduleInput,
+  type TargetingInput,
+  type VariantInput,
+} from './content.ts'
+import { isPublished, isRetired, TRANSITIONS } from './lifecycle.ts'
+import type { CampaignContent } from './repository.ts'
+import * as campaigns from './repository.ts'
+import { campaignProblems } from './rules.ts'
+
+export interface CampaignInput {
+  name: string
+  siteId: string
+  type: CampaignContent['type']
+  variants?: VariantInput[] | undefined
+  targeting?: TargetingInput | undefined
+  frequency?: FrequencyInput | undefined
+  schedule?: ScheduleInput | null | undefined
+}
+
+export type CampaignPatch = Partial<CampaignInput>
+
+const VARIANT_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789'
+
+function newVariantId(): string {
+  let id = ''
+  for (let i = 0; i < 8; i++) id += VARIANT_ID_ALPHABET[randomInt(VARIANT_ID_ALPHABET.length)]
+  return id
+}
+
+/** Variants keep the ids they carry (stats and leads are counted per variant); new ones get one. */
+function withVariantIds(variants: VariantInput[]): Array<VariantInput & { id: string }> {
+  return variants.map((variant) => ({ ...variant, id: variant.id ?? newVariantId() }))
+}
+
+function checkContent(content: CampaignContent) {
+  const problems: FieldProblem[] = campaignProblems({
+    variants: content.variants as VariantInput[],
+    targeting: content.targeting as TargetingInput,
+    frequency: content.frequency as FrequencyInput,
+    schedule: content.schedule as ScheduleInput | null,
+  })
+  if (problems.length > 0) throw invalidInput(problems)
+}
+
+async function requireSite(trx: Transaction<DB>, teamId: string, siteId: string) {
+  const site = await campaigns.siteOfTeam(trx, teamId, siteId)
+  if (!site) throw invalidInput([{ field: 'body.siteId', message: 'is not a site of this team' }])
+  return site
+}
+
+/** `If-Match` against the campaign's version: missing → 428, another version → 412 with the current one. */
+export function checkVersion(ifMatch: string | undefined, current: number) {
+  if (ifMatch === undefined || ifMatch.trim() === '') throw new VersionRequired()
+  const value = ifMatch.trim()
+  if (value === '*') return
+  const versions = value.split(',').map((tag) =>
+    tag
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1'),
+  )
+  if (!versions.includes(String(current))) throw staleVersion(value, current)
+}
+
+export const etagOf = (campaign: Pick<Campaign, 'version'>) => `"${campaign.version}"`
+
+/**
+ * Locks a campaign for a change, and its site first when it has one (the order every publish
+ * takes), so a change and a publish of the same site never interleave.
+ */
+async function lockCampaign(trx: Transaction<DB>, teamId: string, campaignId: string) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const peek = await campaigns.findCampaign(trx, teamId, campaignId)
+    if (!peek) throw new NotFound('Campaign')
+    const site = peek.site_id ? await lockSiteForPublish(trx, peek.site_id) : undefined
+    const campaign = await campaigns.lockCampaignRow(trx, teamId, campaignId)
+    if (!campaign) throw new NotFound('Campaign')
+    // Moved to another site between the two reads: take that site's lock instead.
+    if (campaign.site_id === peek.site_id) return { campaign, site }
+  }
+  throw new CampaignConflict('The campaign is being moved between sites; try again')
+}
+
+async function republishCampaign(
+  trx: Transaction<DB>,
+  deps: PublishDeps,
+  site: { id: string; hostname: string } | undefined,
+  campaignId: string,
+) {
+  if (!site) return
+  await publishSite(trx, deps, { siteId: site.id, hostname: site.hostname, campaignIds: [campaignId] })
+}
+
+export async function createCampaign(
+  deps: PublishDeps,
+  input: { teamId: string; campaign: CampaignInput; actor: Actor },
+): Promise<Campaign> {
+  const content: CampaignContent = {
+    name: input.campaign.name.trim(),
+    type: input.campaign.type,
+    variants: withVariantIds(input.campaign.variants ?? [defaultVariant()]),
+    targeting: input.campaign.targeting ?? DEFAULT_TARGETING,
+    frequency: input.campaign.frequency ?? DEFAULT_FREQUENCY,
+    schedule: input.campaign.schedule ?? null,
+  }
+  checkContent(content)
+  return transaction(deps.db, async (trx) => {
+    await requireSite(trx, input.teamId, input.campaign.siteId)
+    const campaign = await campaigns.insertCampaign(trx, {
+      ...content,
+      teamId: input.teamId,
+      siteId: input.campaign.siteId,
+      createdBy: input.actor.type === 'user' ? input.actor.id : null,
+    })
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'campaign.created',
+      target: { type: 'campaign', id: campaign.id },
+      data: { name: campaign.name, siteId: campaign.site_id },
+    })
+    return campaign
+  })
+}
+
+/**
+ * Applies a change to a campaign at the version the client edited (If-Match). A campaign in
+ * test or live is republished in the same transaction: if the upload fails, nothing changes.
+ */
+export async function updateCampaign(
+  deps: PublishDeps,
+  input: {
+    teamId: string
+    campaignId: string
+    ifMatch: string | undefined
+    patch: CampaignPatch
+    actor: Actor
+  },
+): Promise<Campaign> {
+  return transaction(deps.db, async (trx) => {
+    const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
+    checkVersion(input.ifMatch, campaign.version)
+    const { patch } = input
+    let siteId: string | undefined
+    if (patch.siteId !== undefined && patch.siteId !== campaign.site_id) {
+      if (!isRetired(campaign.status)) {
+        throw new CampaignConflict(
+          `A ${campaign.status} campaign stays on its site; duplicate it, or archive it first, to use it on another site`,
+        )
+      }
+      siteId = (await requireSite(trx, input.teamId, patch.siteId)).id
+    }
+    const content: CampaignContent = {
+      name: patch.name?.trim() ?? campaign.name,
+      type: patch.type ?? campaign.type,
+      variants: patch.variants ? withVariantIds(patch.variants) : campaign.variants,
+      targeting: patch.targeting ?? campaign.targeting,
+      frequency: patch.frequency ?? campaign.frequency,
+      schedule: patch.schedule !== undefined ? patch.schedule : campaign.schedule,
+    }
+    checkContent(content)
+    const updated = await campaigns.updateCampaign(trx, campaign.id, {
+      content,
+      ...(siteId ? { siteId } : {}),
+      version: campaign.version + 1,
+    })
+    if (isPublished(updated.status)) await republishCampaign(trx, deps, site, updated.id)
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'campaign.updated',
+      target: { type: 'campaign', id: campaign.id },
+      data: { fields: Object.keys(patch).sort(), version: updated.version },
+    })
+    return (await campaigns.findCampaign(trx, input.teamId, campaign.id)) ?? updated
+  })
+}
+
+/**
+ * Moves a campaign along its lifecycle and publishes what the move changes at the edge
+ * (test object, production object, the site's list of live campaigns), all or nothing.
+ */
+export async function changeStatus(
+  deps: PublishDeps,
+  input: {
+    teamId: string
+    campaignId: string
+    ifMatch: string | undefined
+    status: CampaignStatus
+    actor: Actor
+  },
+): Promise<Campaign> {
+  return transaction(deps.db, async (trx) => {
+    const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
+    checkVersion(input.ifMatch, campaign.version)
+    const from = campaign.status
+    const to = input.status
+    if (from === to) return campaign
+    const allowed = TRANSITIONS[from]
+    if (!allowed.includes(to)) throw statusTransitionNotAllowed(from, to, allowed)
+    if (isPublished(to) && !site) {
+      throw new CampaignConflict(
+        'The campaign has no site: choose a site for it before it goes to test or live',
+      )
+    }
+    if (to === 'live') await checkPlanLimit(trx, input.teamId, 'liveCampaigns')
+    const updated = await campaigns.updateCampaign(trx, campaign.id, {
+      status: to,
+      version: campaign.version + 1,
+    })
+    if (isPublished(from) || isPublished(to)) await republishCampaign(trx, deps, site, campaign.id)
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'campaign.status_changed',
+      target: { type: 'campaign', id: campaign.id },
+      data: { from, to, version: updated.version },
+    })
+    return (await campaigns.findCampaign(trx, input.teamId, campaign.id)) ?? updated
+  })
+}
+
+/** A draft copy of a campaign (same site, content, targeting), named "… (copy)". */
+export async function duplicateCampaign(
+  deps: PublishDeps,
+  input: { teamId: string; campaignId: string; actor: Actor },
+): Promise<Campaign> {
+  return transaction(deps.db, async (trx) => {
+    const source = await campaigns.findCampaign(trx, input.teamId, input.campaignId)
+    if (!source) throw new NotFound('Campaign')
+    const copy = await campaigns.insertCampaign(trx, {
+      name: `${source.name.slice(0, 113)} (copy)`,
+      type: source.type,
+      variants: source.variants,
+      targeting: source.targeting,
+      frequency: source.frequency,
+      schedule: source.schedule,
+      teamId: input.teamId,
+      siteId: source.site_id,
+      createdBy: input.actor.type === 'user' ? input.actor.id : null,
+    })
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'campaign.created',
+      target: { type: 'campaign', id: copy.id },
+      data: { name: copy.name, siteId: copy.site_id, duplicatedFrom: source.id },
+    })
+    return copy
+  })
+}
+
+/** Deletes a draft or archived campaign; one that visitors may see must be paused and archived first. */
+export async function deleteCampaign(
+  deps: PublishDeps,
+  input: { teamId: string; campaignId: string; ifMatch: string | undefined; actor: Actor },
+) {
+  await transaction(deps.db, async (trx) => {
+    const { campaign } = await lockCampaign(trx, input.teamId, input.campaignId)
+    if (input.ifMatch !== undefined) checkVersion(input.ifMatch, campaign.version)
+    if (!isRetired(campaign.status)) {
+      throw new CampaignConflict(
+        `A ${campaign.status} campaign cannot be deleted; ${campaign.status === 'live' ? 'pause it, then archive it' : 'archive it'} first`,
+      )
+    }
+    await campaigns.deleteCampaign(trx, campaign.id)
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'campaign.deleted',
+      target: { type: 'campaign', id: campaign.id },
+      data: { name: campaign.name },
+    })
+  })
+}

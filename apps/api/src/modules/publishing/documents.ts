@@ -1,0 +1,71 @@
+import type { Campaign, Site } from '@nudge/db'
+
+/**
+ * The edge contract (DESIGN.md): what the Worker serves to our customers' visitors. Built by pure
+ * functions from database rows, so the same rows always give the same bytes (and the same ETag).
+ * Kept small, since every visitor's browser downloads them: no dashboard-only fields (names,
+ * authors, timestamps), no nulls, no empty lists.
+ */
+export const objectKey = {
+  domain: (hostname: string) => `domains/${hostname}.json`,
+  production: (campaignId: string) => `campaigns/production/${campaignId}.json`,
+  test: (campaignId: string) => `campaigns/test/${campaignId}.json`,
+}
+
+/** The prefixes republish sweeps for objects nothing in the database accounts for. */
+export const OBJECT_PREFIXES = ['domains/', 'campaigns/production/', 'campaigns/test/']
+
+export const OBJECT_CONTENT_TYPE = 'application/json; charset=utf-8'
+/** Browsers re-check within a minute; Cloudflare keeps it until a publish purges it. */
+export const OBJECT_CACHE_CONTROL = 'public, max-age=60'
+
+/** domains/{hostname}.json: the site and the ids (with versions, for cache busting) of its live campaigns. */
+export function domainDocument(
+  site: Pick<Site, 'id' | 'hostname'>,
+  live: Array<Pick<Campaign, 'id' | 'version'>>,
+): Buffer {
+  const campaigns = [...live].sort((a, b) => (a.id < b.id ? -1 : 1)).map((c) => ({ id: c.id, v: c.version }))
+  return toBytes({ site: site.id, hostname: site.hostname, campaigns })
+}
+
+type Published = Pick<
+  Campaign,
+  'id' | 'type' | 'version' | 'variants' | 'targeting' | 'frequency' | 'schedule'
+>
+
+/** campaigns/{production|test}/{id}.json: what the popup script renders and when. */
+export function campaignDocument(campaign: Published): Buffer {
+  const variants = (campaign.variants as Array<{ id: string; weight: number; steps: unknown[] }>)
+    // A variant with no traffic is never shown: the visitor need not download it.
+    .filter((variant) => variant.weight > 0)
+    .map((variant) => ({ id: variant.id, weight: variant.weight, steps: variant.steps }))
+  return toBytes({
+    id: campaign.id,
+    v: campaign.version,
+    type: campaign.type,
+    variants,
+    targeting: campaign.targeting,
+    frequency: campaign.frequency,
+    schedule: campaign.schedule,
+  })
+}
+
+function toBytes(document: unknown): Buffer {
+  return Buffer.from(JSON.stringify(compact(document) ?? {}))
+}
+
+/** Drops nulls, undefined, empty arrays and empty objects, recursively; `false` and 0 stay. */
+export function compact(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined
+  if (Array.isArray(value)) {
+    const items = value.map(compact).filter((item) => item !== undefined)
+    return items.length > 0 ? items : undefined
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .map(([key, item]) => [key, compact(item)] as const)
+      .filter(([, item]) => item !== undefined)
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined
+  }
+  return value
+}

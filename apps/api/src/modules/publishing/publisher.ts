@@ -1,0 +1,248 @@
+import type { DB } from '@nudge/db'
+import type { EdgeCache } from '@nudge/edge'
+import { contentEtag, type ObjectStorage } from '@nudge/storage'
+import type { FastifyBaseLogger } from 'fastify'
+import { type Kysely, sql, type Transaction } from 'kysely'
+import {
+  campaignDocument,
+  domainDocument,
+  OBJECT_CACHE_CONTROL,
+  OBJECT_CONTENT_TYPE,
+  OBJECT_PREFIXES,
+  objectKey,
+} from './documents.ts'
+
+export interface PublishDeps {
+  db: Kysely<DB>
+  storage: ObjectStorage
+  edgeCache: EdgeCache
+  log: FastifyBaseLogger
+}
+
+/** What a publish did to the edge: keys written and deleted, and the cache purge. */
+export interface PublishReport {
+  written: string[]
+  deleted: string[]
+  unchanged: number
+  /** URLs purged from Cloudflare's cache (0 when purging is not configured). */
+  purged: number
+  /** URLs whose purge failed and waits for the next publish or republish. */
+  purgePending: number
+}
+
+export function emptyReport(): PublishReport {
+  return { written: [], deleted: [], unchanged: 0, purged: 0, purgePending: 0 }
+}
+
+// Every publish holds this lock shared; republish's sweep holds it exclusively, so it never
+// deletes an object that a publish in flight has just written for a row not yet committed.
+const PUBLISH_LOCK = 7_001_001
+
+/**
+ * Locks a site for publishing, in the caller's transaction. Every change that alters what the
+ * edge serves for a site takes this lock first (then the campaign's row), so publishes of one
+ * site run one after another and each builds from the state the one before it committed: the
+ * last to write is the last to commit, and the edge is never older than the database says.
+ */
+export async function lockSiteForPublish(trx: Transaction<DB>, siteId: string) {
+  await sql`SELECT pg_advisory_xact_lock_shared(${PUBLISH_LOCK})`.execute(trx)
+  return trx.selectFrom('sites').selectAll().where('id', '=', siteId).forUpdate().executeTakeFirst()
+}
+
+/**
+ * Brings the edge objects of a site (its domain document) and of the given campaigns to what
+ * the database says inside `trx`, which must hold the site's lock (`lockSiteForPublish`).
+ * Only objects whose bytes differ are written; objects that should not exist are deleted.
+ * A storage failure throws (STORAGE_FAILED, 502): the caller's transaction rolls back, so a
+ * campaign's status and published version stay as they were. Records each campaign's
+ * published version. Purges the changed URLs, keeping those whose purge failed for later.
+ */
+export async function publishSite(
+  trx: Transaction<DB>,
+  deps: PublishDeps,
+  scope: { siteId: string; hostname: string; campaignIds: string[] },
+): Promise<PublishReport> {
+  const desired = new Map<string, Buffer | null>()
+  const site = await trx
+    .selectFrom('sites')
+    .select(['id', 'hostname'])
+    .where('id', '=', scope.siteId)
+    .executeTakeFirst()
+  if (site) {
+    const live = await trx
+      .selectFrom('campaigns')
+      .select(['id', 'version'])
+      .where('site_id', '=', site.id)
+      .where('status', '=', 'live')
+      .execute()
+    desired.set(objectKey.domain(site.hostname), domainDocument(site, live))
+  } else {
+    desired.set(objectKey.domain(scope.hostname), null)
+  }
+  const campaigns =
+    scope.campaignIds.length > 0
+      ? await trx.selectFrom('campaigns').selectAll().where('id', 'in', scope.campaignIds).execute()
+      : []
+  for (const id of scope.campaignIds) {
+    const campaign = campaigns.find((row) => row.id === id)
+    const onSite = campaign && site && campaign.site_id === site.id
+    const status = onSite ? campaign.status : 'gone'
+    desired.set(objectKey.production(id), status === 'live' && campaign ? campaignDocument(campaign) : null)
+    desired.set(objectKey.test(id), status === 'test' && campaign ? campaignDocument(campaign) : null)
+  }
+
+  const report = await syncObjects(deps, desired)
+  await purgeChanged(trx, deps, [...report.written, ...report.deleted], report)
+
+  for (const campaign of campaigns) {
+    const publishedVersion =
+      campaign.status === 'live' || campaign.status === 'test' ? campaign.version : null
+    if (campaign.published_version === publishedVersion) continue
+    await trx
+      .updateTable('campaigns')
+      .set({
+        published_version: publishedVersion,
+        published_at: publishedVersion === null ? null : new Date(),
+      })
+      .where('id', '=', campaign.id)
+      .execute()
+  }
+  return report
+}
+
+/** Writes or deletes each key whose stored bytes differ from the desired ones (null = absent). */
+async function syncObjects(deps: PublishDeps, desired: Map<string, Buffer | null>): Promise<PublishReport> {
+  const report = emptyReport()
+  const current = await Promise.all([...desired.keys()].map((key) => deps.storage.etag(key)))
+  const toDelete: string[] = []
+  const writes: Array<Promise<void>> = []
+  let index = 0
+  for (const [key, body] of desired) {
+    const etag = current[index++]
+    if (body === null) {
+      if (etag !== null) toDelete.push(key)
+    } else if (etag === contentEtag(body)) {
+      report.unchanged++
+    } else {
+      report.written.push(key)
+      writes.push(
+        deps.storage.put(key, body, { contentType: OBJECT_CONTENT_TYPE, cacheControl: OBJECT_CACHE_CONTROL }),
+      )
+    }
+  }
+  await Promise.all(writes)
+  if (toDelete.length > 0) await deps.storage.delete(toDelete)
+  report.deleted = toDelete
+  return report
+}
+
+/**
+ * One purge call (batched by the edge layer) for the changed keys plus any URL an earlier
+ * purge failed on. A failed purge does not fail the publish: storage and database already
+ * agree, and only Cloudflare's copy is stale, so its URLs are kept and retried next time.
+ */
+async function purgeChanged(trx: Transaction<DB>, deps: PublishDeps, keys: string[], report: PublishReport) {
+  if (!deps.edgeCache.enabled) return
+  const pending = (await trx.selectFrom('edge_purges_pending').select('url').execute()).map((row) => row.url)
+  const urls = [...new Set([...keys.map((key) => deps.edgeCache.urlOf(key)), ...pending])]
+  if (urls.length === 0) return
+  try {
+    await deps.edgeCache.purge(urls)
+    if (pending.length > 0) await trx.deleteFrom('edge_purges_pending').where('url', 'in', pending).execute()
+    report.purged = urls.length
+  } catch (error) {
+    deps.log.warn({ err: error, urls: urls.length }, 'cache purge failed; kept for the next publish')
+    await trx
+      .insertInto('edge_purges_pending')
+      .values(urls.map((url) => ({ url })))
+      .onConflict((oc) => oc.column('url').doNothing())
+      .execute()
+    report.purgePending = urls.length
+  }
+}
+
+/**
+ * Rebuilds every object from the database: each site under its lock, then a sweep that deletes
+ * objects nothing accounts for (a site or campaign removed while storage was unreachable).
+ * Running it twice in a row writes nothing the second time.
+ */
+export async function republishAll(deps: PublishDeps): Promise<PublishReport & { sites: number }> {
+  const total = { ...emptyReport(), sites: 0 }
+  const add = (report: PublishReport) => {
+    total.written.push(...report.written)
+    total.deleted.push(...report.deleted)
+    total.unchanged += report.unchanged
+    total.purged += report.purged
+    total.purgePending = report.purgePending
+  }
+  let after: string | null = null
+  for (;;) {
+    let query = deps.db.selectFrom('sites').select('id').orderBy('id').limit(100)
+    if (after) query = query.where('id', '>', after)
+    const ids = (await query.execute()).map((row) => row.id)
+    if (ids.length === 0) break
+    after = ids.at(-1) ?? null
+    for (const id of ids) {
+      const report = await deps.db.transaction().execute(async (trx) => {
+        const site = await lockSiteForPublish(trx, id)
+        if (!site) return emptyReport()
+        const campaignIds = (
+          await trx
+            .selectFrom('campaigns')
+            .select('id')
+            .where('site_id', '=', id)
+            .where('status', 'in', ['test', 'live'])
+            .execute()
+        ).map((row) => row.id)
+        return publishSite(trx, deps, { siteId: id, hostname: site.hostname, campaignIds })
+      })
+      add(report)
+      total.sites++
+    }
+  }
+  add(await sweep(deps))
+  return total
+}
+
+/** Deletes stored objects that no site or published campaign accounts for. */
+async function sweep(deps: PublishDeps): Promise<PublishReport> {
+  return deps.db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK})`.execute(trx)
+    const expected = new Set<string>()
+    for (const site of await trx.selectFrom('sites').select('hostname').execute()) {
+      expected.add(objectKey.domain(site.hostname))
+    }
+    const published = await trx
+      .selectFrom('campaigns')
+      .select(['id', 'status'])
+      .where('status', 'in', ['test', 'live'])
+      .where('site_id', 'is not', null)
+      .execute()
+    for (const campaign of published) {
+      expected.add(
+        campaign.status === 'live' ? objectKey.production(campaign.id) : objectKey.test(campaign.id),
+      )
+    }
+    const orphans: string[] = []
+    for (const prefix of OBJECT_PREFIXES) {
+      for await (const object of deps.storage.list(prefix)) {
+        if (!expected.has(object.key)) orphans.push(object.key)
+      }
+    }
+    const report = emptyReport()
+    if (orphans.length > 0) await deps.storage.delete(orphans)
+    report.deleted = orphans
+    await purgeChanged(trx, deps, orphans, report)
+    return report
+  })
+}
+
+/** The layers a publish goes through, from the app's decorators. */
+export function publishDeps(app: {
+  db: Kysely<DB>
+  storage: ObjectStorage
+  edgeCache: EdgeCache
+  log: FastifyBaseLogger
+}): PublishDeps {
+  return { db: app.db, storage: app.storage, edgeCache: app.edgeCache, log: app.log }
+}

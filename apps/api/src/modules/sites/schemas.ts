@@ -1,0 +1,34 @@
+import { Type } from 'typebox'
+import { Page, PageQuery } from '../../pagination.ts'
+import { Input } from '../../schemas.ts'
+import { HostnameInput } from './hostname.ts'
+
+export const SiteParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  siteId: Type.String({ format: 'uuid' }),
+})
+
+export const NewSite = Input(
+  { hostname: HostnameInput },
+  {
+    description: 'A hostname the team’s popups run on; a pasted URL is reduced to its hostname',
+    examples: [{ hostname: 'shop.example.com' }],
+  },
+)
+
+export const Site = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    hostname: Type.String({ description: 'normalised: lower case, punycode, no port or trailing dot' }),
+    firstSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'when the first visitor event arrived from this site (null: snippet not seen yet)',
+    }),
+    snippet: Type.String({ description: 'the install snippet to paste into the site’s HTML' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Site' },
+)
+
+export const SitePage = Page(Site)
+
+export const SiteQuery = PageQuery

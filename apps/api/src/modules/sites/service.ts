@@ -1,0 +1,102 @@
+import { type DB, type Site, transaction } from '@nudge/db'
+import type { Transaction } from 'kysely'
+import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
+import { checkPlanLimit } from '../../plan-limits.ts'
+import { type Actor, recordAudit } from '../audit/repository.ts'
+import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import { normaliseHostname } from './hostname.ts'
+import * as sites from './repository.ts'
+
+/** The tag a customer pastes into their pages: the Worker serves the script, which reads the site's document. */
+export function installSnippet(edgeUrl: string, site: Pick<Site, 'id'>): string {
+  return `<script async src="${edgeUrl}/nudge.js" data-site="${site.id}"></script>`
+}
+
+function isHostnameConflict(error: unknown): boolean {
+  const pg = error as { code?: string; constraint?: string }
+  return pg.code === '23505' && pg.constraint === 'sites_hostname_key'
+}
+
+/**
+ * Adds a site and publishes its (empty) domain document, so the edge answers for it from the
+ * start. One hostname belongs to one team; the 409 does not say which.
+ */
+export async function createSite(
+  deps: PublishDeps,
+  input: { teamId: string; hostname: string; actor: Actor },
+) {
+  const normalised = normaliseHostname(input.hostname)
+  if ('problem' in normalised) throw invalidInput([{ field: 'body.hostname', message: normalised.problem }])
+  const { hostname } = normalised
+  try {
+    return await transaction(deps.db, async (trx) => {
+      await checkPlanLimit(trx, input.teamId, 'sites')
+      const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
+      await lockSiteForPublish(trx, site.id)
+      await publishSite(trx, deps, { siteId: site.id, hostname, campaignIds: [] })
+      await recordAudit(trx, {
+        teamId: input.teamId,
+        actor: input.actor,
+        action: 'site.created',
+        target: { type: 'site', id: site.id },
+        data: { hostname },
+      })
+      return site
+    })
+  } catch (error) {
+    if (isHostnameConflict(error)) throw new HostnameTaken(hostname)
+    throw error
+  }
+}
+
+/**
+ * Deletes a site. Its campaigns stay (with their leads and stats) as unpublished drafts without
+ * a site; their edge objects and the site's document are deleted in the same publish.
+ */
+export async function deleteSite(deps: PublishDeps, input: { teamId: string; siteId: string; actor: Actor }) {
+  await transaction(deps.db, async (trx) => {
+    const site = await lockSiteForPublish(trx, input.siteId)
+    if (!site || site.team_id !== input.teamId) throw new NotFound('Site')
+    const detached = await detachCampaigns(trx, site.id)
+    await sites.deleteSite(trx, site.id)
+    await publishSite(trx, deps, {
+      siteId: site.id,
+      hostname: site.hostname,
+      campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
+    })
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'site.deleted',
+      target: { type: 'site', id: site.id },
+      data: { hostname: site.hostname, detachedCampaigns: detached.map((c) => c.id) },
+    })
+  })
+}
+
+/** Campaigns of a site lose it: published or paused ones go back to draft, each gets a new version. */
+async function detachCampaigns(trx: Transaction<DB>, siteId: string) {
+  const before = await trx
+    .selectFrom('campaigns')
+    .select(['id', 'status'])
+    .where('site_id', '=', siteId)
+    .forUpdate()
+    .execute()
+  if (before.length === 0) return before
+  await trx
+    .updateTable('campaigns')
+    .set((eb) => ({
+      site_id: null,
+      status: eb
+        .case()
+        .when('status', 'in', ['test', 'live', 'paused'])
+        .then('draft' as const)
+        .else(eb.ref('status'))
+        .end(),
+      version: eb('version', '+', 1),
+      updated_at: new Date(),
+    }))
+    .where('site_id', '=', siteId)
+    .execute()
+  return before
+}
