@@ -4,6 +4,7 @@ import { list } from '@nudge/config'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { digest, type Edge, edgeReader } from './client.ts'
+import { type EdgeCache, edgeCache } from './purge.ts'
 import { rateLimited, rateLimitStore, WindowCounter } from './rate-limit.ts'
 
 export interface LimitOptions {
@@ -20,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A named limit counted like the per-route ones (memcached across workers), for non-route events. */
     limiter(name: string, options: LimitOptions): Limit
+    /** Cloudflare's cache of the published objects: their public URLs, and purging them after a publish. */
+    readonly edgeCache: EdgeCache
   }
   interface FastifyRequest {
     /** The trusted-edge reading of this request: through the edge or not, client address, country. */
@@ -33,7 +36,8 @@ const kEdge = Symbol('edge')
  * The edge layer: which requests came through Cloudflare (address ranges or the edge secret),
  * the real client address and visitor country they carry, and request limits keyed on that
  * client address: per route with @fastify/rate-limit, and named limits (`app.limiter`) over the
- * same counters with the same 429.
+ * same counters with the same 429; and `app.edgeCache`, purging published objects from Cloudflare's
+ * cache.
  */
 export const edgePlugin = fp(
   async (app) => {
@@ -73,6 +77,8 @@ export const edgePlugin = fp(
         if (current > options.max) throw rateLimited(options.what, ttl / 1000)
       }
     })
+
+    app.decorate('edgeCache', edgeCache(config, app.log.child({ layer: 'edge' })))
   },
   { name: 'edge', dependencies: ['config', 'cache'], fastify: '5.x' },
 )
