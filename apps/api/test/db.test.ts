@@ -88,7 +88,9 @@ t.test('migrate CLI: up, down and new print what they did', async (t) => {
   const up = await run(process.execPath, [cli, 'up'], { env })
   t.match(up.stdout, /applied \S+_users/)
   t.match(up.stdout, /applied \S+_teams/)
+  t.match(up.stdout, /applied \S+_sites_campaigns/)
   t.match((await run(process.execPath, [cli, 'up'], { env })).stdout, /already up to date/)
+  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_sites_campaigns/)
   t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_teams/)
   t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_users/)
   const missing = await run(process.execPath, [cli, 'up'], {
