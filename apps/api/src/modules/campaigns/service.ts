@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
+import { type AfterCommit, type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
 import type { Transaction } from 'kysely'
 import {
   CampaignConflict,
@@ -103,12 +103,17 @@ async function lockCampaign(trx: Transaction<DB>, teamId: string, campaignId: st
 
 async function republishCampaign(
   trx: Transaction<DB>,
+  afterCommit: AfterCommit,
   deps: PublishDeps,
   site: { id: string; hostname: string } | undefined,
   campaignId: string,
 ) {
   if (!site) return
-  await publishSite(trx, deps, { siteId: site.id, hostname: site.hostname, campaignIds: [campaignId] })
+  await publishSite(trx, afterCommit, deps, {
+    siteId: site.id,
+    hostname: site.hostname,
+    campaignIds: [campaignId],
+  })
 }
 
 export async function createCampaign(
@@ -157,7 +162,7 @@ export async function updateCampaign(
     actor: Actor
   },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx) => {
+  return transaction(deps.db, async (trx, afterCommit) => {
     const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
     checkVersion(input.ifMatch, campaign.version)
     const { patch } = input
@@ -184,7 +189,7 @@ export async function updateCampaign(
       ...(siteId ? { siteId } : {}),
       version: campaign.version + 1,
     })
-    if (isPublished(updated.status)) await republishCampaign(trx, deps, site, updated.id)
+    if (isPublished(updated.status)) await republishCampaign(trx, afterCommit, deps, site, updated.id)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -210,7 +215,7 @@ export async function changeStatus(
     actor: Actor
   },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx) => {
+  return transaction(deps.db, async (trx, afterCommit) => {
     const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
     checkVersion(input.ifMatch, campaign.version)
     const from = campaign.status
@@ -228,7 +233,8 @@ export async function changeStatus(
       status: to,
       version: campaign.version + 1,
     })
-    if (isPublished(from) || isPublished(to)) await republishCampaign(trx, deps, site, campaign.id)
+    if (isPublished(from) || isPublished(to))
+      await republishCampaign(trx, afterCommit, deps, site, campaign.id)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

@@ -1,4 +1,4 @@
-import type { DB } from '@nudge/db'
+import { type AfterCommit, type DB, transaction } from '@nudge/db'
 import type { EdgeCache } from '@nudge/edge'
 import { contentEtag, type ObjectStorage } from '@nudge/storage'
 import type { FastifyBaseLogger } from 'fastify'
@@ -55,10 +55,11 @@ export async function lockSiteForPublish(trx: Transaction<DB>, siteId: string) {
  * Only objects whose bytes differ are written; objects that should not exist are deleted.
  * A storage failure throws (STORAGE_FAILED, 502): the caller's transaction rolls back, so a
  * campaign's status and published version stay as they were. Records each campaign's
- * published version. Purges the changed URLs, keeping those whose purge failed for later.
+ * published version. Once the transaction commits, purges the changed URLs (see `purge`).
  */
 export async function publishSite(
   trx: Transaction<DB>,
+  afterCommit: AfterCommit,
   deps: PublishDeps,
   scope: { siteId: string; hostname: string; campaignIds: string[] },
 ): Promise<PublishReport> {
@@ -92,7 +93,7 @@ export async function publishSite(
   }
 
   const report = await syncObjects(deps, desired)
-  await purgeChanged(trx, deps, [...report.written, ...report.deleted], report)
+  afterCommit(() => purge(deps, [...report.written, ...report.deleted], report))
 
   for (const campaign of campaigns) {
     const publishedVersion =
@@ -137,22 +138,33 @@ async function syncObjects(deps: PublishDeps, desired: Map<string, Buffer | null
 }
 
 /**
- * One purge call (batched by the edge layer) for the changed keys plus any URL an earlier
- * purge failed on. A failed purge does not fail the publish: storage and database already
- * agree, and only Cloudflare's copy is stale, so its URLs are kept and retried next time.
+ * One purge call (batched by the edge layer) for the changed keys plus any URL an earlier purge
+ * failed on, after the commit: Cloudflare may be slow, and the site's lock is not held for it.
+ * A failed purge does not undo the publish (storage and database agree; only Cloudflare's copy
+ * is stale): its URLs are kept and purged by the next publish or republish.
  */
-async function purgeChanged(trx: Transaction<DB>, deps: PublishDeps, keys: string[], report: PublishReport) {
+async function purge(deps: PublishDeps, keys: string[], report: PublishReport) {
   if (!deps.edgeCache.enabled) return
-  const pending = (await trx.selectFrom('edge_purges_pending').select('url').execute()).map((row) => row.url)
+  // After the commit, an error has no request to fail: it is logged, and the cache expires by itself.
+  await purgeOrKeep(deps, keys, report).catch((error: unknown) => {
+    deps.log.error({ err: error }, 'cache purge bookkeeping failed')
+  })
+}
+
+async function purgeOrKeep(deps: PublishDeps, keys: string[], report: PublishReport) {
+  const pending = (await deps.db.selectFrom('edge_purges_pending').select('url').execute()).map(
+    (row) => row.url,
+  )
   const urls = [...new Set([...keys.map((key) => deps.edgeCache.urlOf(key)), ...pending])]
   if (urls.length === 0) return
   try {
     await deps.edgeCache.purge(urls)
-    if (pending.length > 0) await trx.deleteFrom('edge_purges_pending').where('url', 'in', pending).execute()
+    if (pending.length > 0)
+      await deps.db.deleteFrom('edge_purges_pending').where('url', 'in', pending).execute()
     report.purged = urls.length
   } catch (error) {
     deps.log.warn({ err: error, urls: urls.length }, 'cache purge failed; kept for the next publish')
-    await trx
+    await deps.db
       .insertInto('edge_purges_pending')
       .values(urls.map((url) => ({ url })))
       .onConflict((oc) => oc.column('url').doNothing())
@@ -183,7 +195,7 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
     if (ids.length === 0) break
     after = ids.at(-1) ?? null
     for (const id of ids) {
-      const report = await deps.db.transaction().execute(async (trx) => {
+      const report = await transaction(deps.db, async (trx, afterCommit) => {
         const site = await lockSiteForPublish(trx, id)
         if (!site) return emptyReport()
         const campaignIds = (
@@ -194,7 +206,7 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
             .where('status', 'in', ['test', 'live'])
             .execute()
         ).map((row) => row.id)
-        return publishSite(trx, deps, { siteId: id, hostname: site.hostname, campaignIds })
+        return publishSite(trx, afterCommit, deps, { siteId: id, hostname: site.hostname, campaignIds })
       })
       add(report)
       total.sites++
@@ -206,7 +218,7 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
 
 /** Deletes stored objects that no site or published campaign accounts for. */
 async function sweep(deps: PublishDeps): Promise<PublishReport> {
-  return deps.db.transaction().execute(async (trx) => {
+  return transaction(deps.db, async (trx, afterCommit) => {
     await sql`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK})`.execute(trx)
     const expected = new Set<string>()
     for (const site of await trx.selectFrom('sites').select('hostname').execute()) {
@@ -232,7 +244,7 @@ async function sweep(deps: PublishDeps): Promise<PublishReport> {
     const report = emptyReport()
     if (orphans.length > 0) await deps.storage.delete(orphans)
     report.deleted = orphans
-    await purgeChanged(trx, deps, orphans, report)
+    afterCommit(() => purge(deps, orphans, report))
     return report
   })
 }

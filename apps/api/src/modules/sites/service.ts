@@ -29,11 +29,11 @@ export async function createSite(
   if ('problem' in normalised) throw invalidInput([{ field: 'body.hostname', message: normalised.problem }])
   const { hostname } = normalised
   try {
-    return await transaction(deps.db, async (trx) => {
+    return await transaction(deps.db, async (trx, afterCommit) => {
       await checkPlanLimit(trx, input.teamId, 'sites')
       const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
       await lockSiteForPublish(trx, site.id)
-      await publishSite(trx, deps, { siteId: site.id, hostname, campaignIds: [] })
+      await publishSite(trx, afterCommit, deps, { siteId: site.id, hostname, campaignIds: [] })
       await recordAudit(trx, {
         teamId: input.teamId,
         actor: input.actor,
@@ -54,12 +54,12 @@ export async function createSite(
  * a site; their edge objects and the site's document are deleted in the same publish.
  */
 export async function deleteSite(deps: PublishDeps, input: { teamId: string; siteId: string; actor: Actor }) {
-  await transaction(deps.db, async (trx) => {
+  await transaction(deps.db, async (trx, afterCommit) => {
     const site = await lockSiteForPublish(trx, input.siteId)
     if (!site || site.team_id !== input.teamId) throw new NotFound('Site')
     const detached = await detachCampaigns(trx, site.id)
     await sites.deleteSite(trx, site.id)
-    await publishSite(trx, deps, {
+    await publishSite(trx, afterCommit, deps, {
       siteId: site.id,
       hostname: site.hostname,
       campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
