@@ -6,6 +6,7 @@
  * To measure another endpoint, append it to `endpoints` below. Informational only: never a CI gate.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -58,12 +59,86 @@ const endpoints: Endpoint[] = [
     },
   },
   {
+    name: 'app GET /v1/teams/:teamId/campaigns (50)',
+    target: 'app',
+    path: '/v1/teams/:teamId/campaigns',
+    // The permission hook plus one keyset query of 50 summaries, out of 60 campaigns.
+    setup: async ({ baseUrl }) => {
+      const team = await teamWithSite(baseUrl)
+      for (let i = 0; i < 60; i++) await team.campaign(`Bench campaign ${i}`)
+      return { path: `/v1/teams/${team.teamId}/campaigns?limit=50`, headers: team.headers }
+    },
+  },
+  {
     name: 'app GET /v1/me (SDK verifySession)',
     target: 'app',
     path: '/bench/me-sdk',
     setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
   },
 ]
+
+/** A signed-in user's personal team with a new site, and a way to add campaigns to it. */
+async function teamWithSite(baseUrl: string) {
+  const authorization = `Bearer ${await signIn(baseUrl)}`
+  const headers = { authorization }
+  const call = async (method: string, url: string, body?: unknown, extra: Record<string, string> = {}) => {
+    const response = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: {
+        ...headers,
+        ...extra,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`)
+    return response.json() as Promise<Record<string, unknown> & { id: string; version: number }>
+  }
+  const teams = (await call('GET', '/v1/teams')) as unknown as { items: Array<{ id: string }> }
+  const teamId = teams.items[0]?.id
+  if (!teamId) throw new Error('the signed-in user has no team')
+  const site = await call('POST', `/v1/teams/${teamId}/sites`, { hostname: `bench-${Date.now()}.example` })
+  return {
+    teamId,
+    headers,
+    call,
+    campaign: (name: string) =>
+      call('POST', `/v1/teams/${teamId}/campaigns`, { name, type: 'modal', siteId: site.id }),
+    status: (id: string, version: number, status: string) =>
+      call('POST', `/v1/teams/${teamId}/campaigns/${id}/status`, { status }, { 'if-match': `"${version}"` }),
+  }
+}
+
+/**
+ * Publishing is not a throughput path: it is timed one at a time. A site with 50 live campaigns;
+ * one of them is edited while live, which rewrites its production object and the site's document.
+ */
+async function measurePublish(baseUrl: string, storage: string, rounds = 30): Promise<string> {
+  const team = await teamWithSite(baseUrl)
+  const live: Array<{ id: string; version: number }> = []
+  for (let i = 0; i < 50; i++) {
+    const created = await team.campaign(`Live ${i}`)
+    const tested = await team.status(created.id, created.version, 'test')
+    live.push(await team.status(created.id, tested.version, 'live'))
+  }
+  const target = live[0]!
+  let version = target.version
+  const times: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now()
+    const edited = await team.call(
+      'PATCH',
+      `/v1/teams/${team.teamId}/campaigns/${target.id}`,
+      { name: `Live 0, edit ${i}` },
+      { 'if-match': `"${version}"` },
+    )
+    times.push(performance.now() - started)
+    version = edited.version
+  }
+  times.sort((a, b) => a - b)
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(1)
+  return `publish one campaign on a site with 50 live campaigns (${storage}, ${rounds} edits while live, one at a time): median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`
+}
 
 /** Signs in through the real magic-link flow (link read from the dev mailbox); returns the access token. */
 async function signIn(baseUrl: string): Promise<string> {
@@ -132,6 +207,7 @@ const warmup = Number(flags.warmup)
 if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
 
 const children = new Set<ChildProcess>()
+let objects: string | undefined
 let current: autocannon.Instance | undefined
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -178,6 +254,8 @@ async function main(): Promise<void> {
       RATE_LIMIT_MAX: '1000000000',
       HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
       DEV_MAILBOX: 'true',
+      // Published objects go to a folder of this run's own (the folder adapter).
+      STORAGE_DIR: await objectsFolder(),
     })
   }
 
@@ -209,6 +287,7 @@ async function main(): Promise<void> {
     })
   }
   out(`\n${table(rows)}\n`)
+  if (baseUrls.app) out(`\n${await measurePublish(baseUrls.app, 'folder adapter')}\n`)
 }
 
 interface Row {
@@ -312,7 +391,14 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`${url} did not answer 200 within ${timeoutMs}ms`)
 }
 
+/** A folder for the published objects of this run, removed when the run ends. */
+async function objectsFolder(): Promise<string> {
+  objects = await mkdtemp(path.join(os.tmpdir(), 'nudge-bench-objects-'))
+  return objects
+}
+
 async function stopChildren(): Promise<void> {
+  if (objects) await rm(objects, { recursive: true, force: true })
   await Promise.all(
     [...children].map(
       (child) =>

@@ -4,6 +4,7 @@ import t from 'tap'
 import { FULL_CAMPAIGN_EXAMPLE } from '../src/modules/campaigns/content.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
+import { migratedDatabase } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
 
 t.test('sites: pasted URLs are normalised, one team per hostname, the snippet comes back', async (t) => {
@@ -376,3 +377,67 @@ t.test('preview: only in test, on the campaign’s own site', async (t) => {
     t.equal(off.statusCode, 400, `${path} stays on the site`)
   }
 })
+
+t.test(
+  'the cached first page of the list follows every change, on every worker within a second',
+  async (t) => {
+    const DATABASE_URL = await migratedDatabase(t)
+    const a = await buildTestApp(t, { DATABASE_URL })
+    const b = await buildTestApp(t, { DATABASE_URL })
+    const ann = await signInAs(b, 'ann@example.com')
+    const teamId = await personalTeam(a, ann)
+    const site = await addSite(a, ann, teamId, 'ann.example')
+    const first = (app: typeof a) =>
+      app.inject({ url: `/v1/teams/${teamId}/campaigns?limit=2`, headers: ann.headers }).then(
+        (r) =>
+          r.json() as {
+            items: Array<{ name: string; status: string; siteId: string | null }>
+            nextCursor: string | null
+          },
+      )
+    t.same((await first(b)).items, [], 'cached empty on worker b')
+    // Other workers hear of a change over PostgreSQL NOTIFY: within milliseconds, not at once.
+    const shows = async (read: () => Promise<unknown>, expected: unknown, what: string) => {
+      const deadline = Date.now() + 1000
+      let seen = await read()
+      while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        seen = await read()
+      }
+      t.same(seen, expected, what)
+    }
+    const names = () => first(b).then((page) => page.items.map((item) => item.name))
+    const c = await newCampaign(a, ann, teamId, { name: 'One', siteId: site.id })
+    await shows(names, ['One'], 'a creation on worker a shows on b')
+    await campaignApi(a, ann, teamId).patch(c.id, 1, { name: 'Renamed' })
+    await shows(names, ['Renamed'], 'an edit')
+    await campaignApi(a, ann, teamId).walk(c.id, 2, 'test')
+    await shows(
+      () =>
+        first(b).then((page) =>
+          page.items.map((item) => JSON.stringify([item.status, item.publishedVersion])),
+        ),
+      [JSON.stringify(['test', 3])],
+      'a status change and its publish',
+    )
+    await newCampaign(a, ann, teamId, { name: 'Two', siteId: site.id })
+    await newCampaign(a, ann, teamId, { name: 'Three', siteId: site.id })
+    await shows(names, ['Three', 'Two'], 'newest first, two to a page')
+    const page = await first(b)
+    const rest = await b.inject({
+      url: `/v1/teams/${teamId}/campaigns?limit=2&cursor=${page.nextCursor}`,
+      headers: ann.headers,
+    })
+    t.same(
+      rest.json().items.map((i: { name: string }) => i.name),
+      ['Renamed'],
+      'the cursor from the cached page works',
+    )
+    await a.inject({ method: 'DELETE', url: `/v1/teams/${teamId}/sites/${site.id}`, headers: ann.headers })
+    await shows(
+      () => first(b).then((page) => page.items.map((item) => item.siteId)),
+      [null, null],
+      'a site deletion detaches them',
+    )
+  },
+)

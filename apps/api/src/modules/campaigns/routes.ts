@@ -15,6 +15,7 @@ import { objectKey } from '../publishing/documents.ts'
 import { publishDeps } from '../publishing/publisher.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import type { FrequencyInput, ScheduleInput, TargetingInput, VariantInput } from './content.ts'
+import { firstCampaignPage, toSummary } from './list-cache.ts'
 import * as campaigns from './repository.ts'
 import {
   Campaign,
@@ -113,26 +114,10 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit = 20, cursor, siteId, status, search } = request.query
-      const rows = await campaigns.listCampaigns(app.db, teamOf(request).id, {
-        limit,
-        cursor,
-        siteId,
-        status,
-        search,
-      })
-      return toPage(rows, limit, (row) => ({
-        id: row.id,
-        siteId: row.site_id,
-        name: row.name,
-        type: row.type,
-        status: row.status,
-        variantCount: row.variant_count,
-        version: row.version,
-        publishedVersion: row.published_version,
-        publishedAt: row.published_at?.toISOString() ?? null,
-        createdAt: row.created_at.toISOString(),
-        updatedAt: row.updated_at.toISOString(),
-      }))
+      const teamId = teamOf(request).id
+      if (!cursor && !siteId && !status && !search) return firstCampaignPage(app, teamId, limit)
+      const rows = await campaigns.listCampaigns(app.db, teamId, { limit, cursor, siteId, status, search })
+      return toPage(rows, limit, toSummary)
     },
   )
 

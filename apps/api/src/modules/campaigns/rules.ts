@@ -29,6 +29,7 @@ const MAX_VARIANTS = 4
 
 export function campaignProblems(
   input: {
+    name?: string | undefined
     variants?: VariantInput[] | undefined
     targeting?: TargetingInput | undefined
     frequency?: FrequencyInput | undefined
@@ -40,6 +41,7 @@ export function campaignProblems(
   const add: Add = (field, message) => {
     if (message) problems.push({ field, message })
   }
+  if (input.name !== undefined) add(`${base}.name`, oneLineProblem(input.name))
   if (input.variants !== undefined) variantsProblems(input.variants, `${base}.variants`, add)
   if (input.targeting) targetingProblems(input.targeting, `${base}.targeting`, add)
   if (input.frequency) frequencyProblems(input.frequency, `${base}.frequency`, add)
@@ -63,6 +65,7 @@ function variantsProblems(variants: VariantInput[], path: string, add: Add) {
       else ids.set(variant.id, index)
     }
     if (variant.name.trim() === '') add(`${at}.name`, 'must not be blank')
+    else add(`${at}.name`, oneLineProblem(variant.name))
     variant.steps.forEach((step, stepIndex) => {
       stepProblems(step, stepIndex, variant.steps.length, `${at}.steps.${stepIndex}`, add)
     })
@@ -142,7 +145,10 @@ function formProblems(form: FormInput, path: string, add: Add) {
     else names.set(field.name, index)
     fieldProblems(field, at, add)
   })
-  if (form.consent) add(`${path}.consent.text`, markupProblem(form.consent.text))
+  if (form.consent) {
+    add(`${path}.consent.text`, markupProblem(form.consent.text))
+    add(`${path}.consent.version`, oneLineProblem(form.consent.version))
+  }
 }
 
 function fieldProblems(field: FieldInput, path: string, add: Add) {
@@ -166,6 +172,17 @@ function fieldProblems(field: FieldInput, path: string, add: Add) {
   } else if (field.value !== undefined) {
     add(`${path}.value`, `is only for hidden fields (this field is ${field.type})`)
   }
+}
+
+/**
+ * Text that is neither markup nor plain text shown to visitors (names, versions, URL rules): one
+ * line of whole characters. PostgreSQL refuses NUL (and \u0000 in JSON) and replaces or refuses
+ * lone surrogates, so these are refused here, naming the field, rather than there, as a 500.
+ */
+export function oneLineProblem(text: string): string | null {
+  if (hasControlCharacter(text)) return 'must be one line of text without control characters'
+  if (!text.isWellFormed()) return 'contains an invalid character (a lone UTF-16 surrogate)'
+  return null
 }
 
 /** Which trigger types each optional trigger field belongs to, and the bounds of `seconds`. */
@@ -245,6 +262,11 @@ function duplicateOf(values: readonly string[]): string | undefined {
 
 function targetingProblems(targeting: TargetingInput, path: string, add: Add) {
   triggerProblems(targeting.trigger, `${path}.trigger`, add)
+  for (const list of ['include', 'exclude'] as const) {
+    targeting.urls?.[list]?.forEach((rule, index) => {
+      add(`${path}.urls.${list}.${index}.value`, oneLineProblem(rule.value))
+    })
+  }
   const device = targeting.devices && duplicateOf(targeting.devices)
   if (device) add(`${path}.devices`, `must not repeat a device ("${device}" is listed twice)`)
   const country = targeting.countries && duplicateOf(targeting.countries.codes)

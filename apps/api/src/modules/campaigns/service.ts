@@ -23,6 +23,7 @@ import {
   type VariantInput,
 } from './content.ts'
 import { isPublished, isRetired, TRANSITIONS } from './lifecycle.ts'
+import { forgetCampaignList } from './list-cache.ts'
 import type { CampaignContent } from './repository.ts'
 import * as campaigns from './repository.ts'
 import { campaignProblems } from './rules.ts'
@@ -52,8 +53,10 @@ function withVariantIds(variants: VariantInput[]): Array<VariantInput & { id: st
   return variants.map((variant) => ({ ...variant, id: variant.id ?? newVariantId() }))
 }
 
-function checkContent(content: CampaignContent) {
+/** Checks the content to be stored, and the name when one was sent (`name`). */
+function checkContent(content: CampaignContent, name: string | undefined) {
   const problems: FieldProblem[] = campaignProblems({
+    name,
     variants: content.variants as VariantInput[],
     targeting: content.targeting as TargetingInput,
     frequency: content.frequency as FrequencyInput,
@@ -129,7 +132,7 @@ export async function createCampaign(
     schedule: input.campaign.schedule ?? null,
   }
   checkContent(content)
-  return transaction(deps.db, async (trx) => {
+  return transaction(deps.db, async (trx, afterCommit) => {
     await requireSite(trx, input.teamId, input.campaign.siteId)
     const campaign = await campaigns.insertCampaign(trx, {
       ...content,
@@ -137,6 +140,7 @@ export async function createCampaign(
       siteId: input.campaign.siteId,
       createdBy: input.actor.type === 'user' ? input.actor.id : null,
     })
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -183,13 +187,14 @@ export async function updateCampaign(
       frequency: patch.frequency ?? campaign.frequency,
       schedule: patch.schedule !== undefined ? patch.schedule : campaign.schedule,
     }
-    checkContent(content)
+    checkContent(content, patch.name?.trim())
     const updated = await campaigns.updateCampaign(trx, campaign.id, {
       content,
       ...(siteId ? { siteId } : {}),
       version: campaign.version + 1,
     })
     if (isPublished(updated.status)) await republishCampaign(trx, afterCommit, deps, site, updated.id)
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -235,6 +240,7 @@ export async function changeStatus(
     })
     if (isPublished(from) || isPublished(to))
       await republishCampaign(trx, afterCommit, deps, site, campaign.id)
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -251,7 +257,7 @@ export async function duplicateCampaign(
   deps: PublishDeps,
   input: { teamId: string; campaignId: string; actor: Actor },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx) => {
+  return transaction(deps.db, async (trx, afterCommit) => {
     const source = await campaigns.findCampaign(trx, input.teamId, input.campaignId)
     if (!source) throw new NotFound('Campaign')
     const copy = await campaigns.insertCampaign(trx, {
@@ -265,6 +271,7 @@ export async function duplicateCampaign(
       siteId: source.site_id,
       createdBy: input.actor.type === 'user' ? input.actor.id : null,
     })
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -281,7 +288,7 @@ export async function deleteCampaign(
   deps: PublishDeps,
   input: { teamId: string; campaignId: string; ifMatch: string | undefined; actor: Actor },
 ) {
-  await transaction(deps.db, async (trx) => {
+  await transaction(deps.db, async (trx, afterCommit) => {
     const { campaign } = await lockCampaign(trx, input.teamId, input.campaignId)
     if (input.ifMatch !== undefined) checkVersion(input.ifMatch, campaign.version)
     if (!isRetired(campaign.status)) {
@@ -290,6 +297,7 @@ export async function deleteCampaign(
       )
     }
     await campaigns.deleteCampaign(trx, campaign.id)
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

@@ -1,8 +1,10 @@
+import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, transaction } from '@nudge/db'
 import type { EdgeCache } from '@nudge/edge'
 import { contentEtag, type ObjectStorage } from '@nudge/storage'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql, type Transaction } from 'kysely'
+import { forgetCampaignList } from '../campaigns/list-cache.ts'
 import {
   campaignDocument,
   domainDocument,
@@ -14,6 +16,7 @@ import {
 
 export interface PublishDeps {
   db: Kysely<DB>
+  cache: Cache
   storage: ObjectStorage
   edgeCache: EdgeCache
   log: FastifyBaseLogger
@@ -107,6 +110,7 @@ export async function publishSite(
       })
       .where('id', '=', campaign.id)
       .execute()
+    forgetCampaignList(deps.cache, afterCommit, campaign.team_id)
   }
   return report
 }
@@ -252,9 +256,10 @@ async function sweep(deps: PublishDeps): Promise<PublishReport> {
 /** The layers a publish goes through, from the app's decorators. */
 export function publishDeps(app: {
   db: Kysely<DB>
+  cache: Cache
   storage: ObjectStorage
   edgeCache: EdgeCache
   log: FastifyBaseLogger
 }): PublishDeps {
-  return { db: app.db, storage: app.storage, edgeCache: app.edgeCache, log: app.log }
+  return { db: app.db, cache: app.cache, storage: app.storage, edgeCache: app.edgeCache, log: app.log }
 }

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { forgetCampaignList } from '../campaigns/list-cache.ts'
 import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
 import { normaliseHostname } from './hostname.ts'
 import * as sites from './repository.ts'
@@ -58,6 +59,7 @@ export async function deleteSite(deps: PublishDeps, input: { teamId: string; sit
     const site = await lockSiteForPublish(trx, input.siteId)
     if (!site || site.team_id !== input.teamId) throw new NotFound('Site')
     const detached = await detachCampaigns(trx, site.id)
+    forgetCampaignList(deps.cache, afterCommit, input.teamId)
     await sites.deleteSite(trx, site.id)
     await publishSite(trx, afterCommit, deps, {
       siteId: site.id,
