@@ -66,7 +66,15 @@ export const CampaignQuery = Input({
   ...PageQuery.properties,
   siteId: Type.Optional(Type.String({ format: 'uuid' })),
   status: Type.Optional(CampaignStatus),
-  search: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of the name' })),
+  search: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 100,
+      // PostgreSQL refuses NUL in text, and names hold no control characters to find.
+      pattern: '^[^\\u0000-\\u001F\\u007F]*$',
+      description: 'part of the name (no control characters)',
+    }),
+  ),
 })
 
 const Timestamps = {

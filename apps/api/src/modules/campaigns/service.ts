@@ -131,7 +131,7 @@ export async function createCampaign(
     frequency: input.campaign.frequency ?? DEFAULT_FREQUENCY,
     schedule: input.campaign.schedule ?? null,
   }
-  checkContent(content)
+  checkContent(content, content.name)
   return transaction(deps.db, async (trx, afterCommit) => {
     await requireSite(trx, input.teamId, input.campaign.siteId)
     const campaign = await campaigns.insertCampaign(trx, {
