@@ -258,8 +258,8 @@ export async function duplicateCampaign(
   input: { teamId: string; campaignId: string; actor: Actor },
 ): Promise<Campaign> {
   return transaction(deps.db, async (trx, afterCommit) => {
-    const source = await campaigns.findCampaign(trx, input.teamId, input.campaignId)
-    if (!source) throw new NotFound('Campaign')
+    // Locked like a change, site first: a copy made while its site is deleted is detached with it.
+    const { campaign: source } = await lockCampaign(trx, input.teamId, input.campaignId)
     const copy = await campaigns.insertCampaign(trx, {
       name: `${source.name.slice(0, 113)} (copy)`,
       type: source.type,
