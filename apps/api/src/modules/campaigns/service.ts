@@ -261,7 +261,8 @@ export async function duplicateCampaign(
     // Locked like a change, site first: a copy made while its site is deleted is detached with it.
     const { campaign: source } = await lockCampaign(trx, input.teamId, input.campaignId)
     const copy = await campaigns.insertCampaign(trx, {
-      name: `${source.name.slice(0, 113)} (copy)`,
+      // Cut by characters, not UTF-16 units: half an emoji would be stored as U+FFFD.
+      name: `${Array.from(source.name).slice(0, 113).join('')} (copy)`,
       type: source.type,
       variants: source.variants,
       targeting: source.targeting,
