@@ -26,18 +26,6 @@ type App = Awaited<ReturnType<typeof buildTestApp>>
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 type Who = { headers: Record<string, string> }
 
-// Known, not fixed here (the fixes are outside the campaigns, sites and publishing modules): the
-// failing assertions are marked todo, so they run and show, and do not fail the suite.
-const ERROR_LIST_UNBOUNDED = {
-  todo: 'AJV allErrors lists every problem and the error handler sends them all: cap them in src/plugins/error-handler.ts',
-}
-const MEMBERSHIP_CACHE_CASE = {
-  todo: 'the membership cache is keyed by the team id as written in the URL: lower-case it in src/plugins/team-access.ts',
-}
-const FILE_NAME_TOO_LONG = {
-  todo: 'domains/{hostname}.json is one file name of up to 258 bytes, over the 255 a file system allows: libs/storage',
-}
-
 const JSON_TYPE = { 'content-type': 'application/json' }
 
 /** Everything a refused request must leave as it was: rows that matter, audit rows, edge files. */
@@ -522,11 +510,7 @@ t.test('content near the body limit is taken; over it, or over the schema’s co
     `{"name":"Many","type":"modal","siteId":"${site.id}","variants":${items}}`,
   )
   t.equal(many.statusCode, 400)
-  t.ok(
-    many.body.length < 100_000,
-    `a 120 kB body answered with ${many.body.length} bytes`,
-    ERROR_LIST_UNBOUNDED,
-  )
+  t.ok(many.body.length < 100_000, `a 120 kB body answered with ${many.body.length} bytes`)
   t.same(await snapshot(app, dir), before, 'nothing stored')
 })
 
@@ -651,9 +635,9 @@ t.test('a removed member is refused through an upper-case team id too', async (t
   t.equal((await send(app, ann, 'DELETE', `/v1/teams/${teamId}/members/${ed.id}`)).statusCode, 204)
   t.equal((await send(app, ed, 'GET', `/v1/teams/${teamId}/sites`)).statusCode, 404, 'lower case: 404')
   const read = await send(app, ed, 'GET', `${upper}/sites`)
-  t.equal(read.statusCode, 404, 'upper case: 404', MEMBERSHIP_CACHE_CASE)
+  t.equal(read.statusCode, 404, 'upper case: 404')
   const write = await send(app, ed, 'POST', `${upper}/sites`, { hostname: 'after-removal.example' })
-  t.equal(write.statusCode, 404, 'and no write', MEMBERSHIP_CACHE_CASE)
+  t.equal(write.statusCode, 404, 'and no write')
 })
 
 t.test('a signed-out session changes nothing, in header mode and in cookie mode', async (t) => {
@@ -871,8 +855,8 @@ t.test('the longest valid hostname is published by the default (folder) storage'
   const hostname = `${label}.${label}.${label}.${'b'.repeat(57)}.com`
   t.equal(hostname.length, 253)
   const res = await send(app, ann, 'POST', `/v1/teams/${teamId}/sites`, { hostname })
-  t.equal(res.statusCode, 201, `253 characters: ${res.statusCode} ${res.json().code}`, FILE_NAME_TOO_LONG)
-  t.ok((await objectsIn(dir)).has(`domains/${hostname}.json`), 'published', FILE_NAME_TOO_LONG)
+  t.equal(res.statusCode, 201, `253 characters: ${res.statusCode} ${res.json().code}`)
+  t.not(await app.storage.etag(`domains/${hostname}.json`), null, 'published')
 })
 
 t.test('storage down: adding or deleting a site changes nothing', async (t) => {

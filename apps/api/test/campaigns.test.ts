@@ -391,7 +391,12 @@ t.test(
       app.inject({ url: `/v1/teams/${teamId}/campaigns?limit=2`, headers: ann.headers }).then(
         (r) =>
           r.json() as {
-            items: Array<{ name: string; status: string; siteId: string | null }>
+            items: Array<{
+              name: string
+              status: string
+              siteId: string | null
+              publishedVersion: number | null
+            }>
             nextCursor: string | null
           },
       )

@@ -7,6 +7,29 @@ import { checkKey, checkPrefix, contentEtag, type StorageAdapter, type StoredObj
 /** A write in progress: `.<name>.<16 hex>.tmp` next to its final name, never listed. */
 const TEMP_FILE = /^\..+\.[0-9a-f]{16}\.tmp$/
 
+/**
+ * File systems take names of up to 255 bytes, and a key segment may be longer (a 253-character
+ * hostname plus `.json`). Such a segment is kept as folders of pieces ending in `~`, then the
+ * last piece: every name, with the temporary file's 22 extra bytes, stays under the limit.
+ */
+const NAME_BYTES = 200
+const CONTINUED = '~'
+
+function fileNames(segment: string): string[] {
+  if (Buffer.byteLength(segment) <= NAME_BYTES) return [segment]
+  const names: string[] = []
+  let piece = ''
+  for (const char of segment) {
+    if (Buffer.byteLength(piece + char) > NAME_BYTES - 1) {
+      names.push(piece + CONTINUED)
+      piece = ''
+    }
+    piece += char
+  }
+  names.push(piece)
+  return names
+}
+
 function isMissing(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
@@ -20,11 +43,13 @@ function isMissing(error: unknown): boolean {
  */
 export function createFolderStorage(dir: string): StorageAdapter {
   const root = path.resolve(dir)
-  const fileOf = (key: string) => path.join(root, ...key.split('/'))
+  const fileOf = (key: string) => path.join(root, ...key.split('/').flatMap(fileNames))
   const checkFileKey = (key: string) => {
     checkKey(key)
     if (TEMP_FILE.test(path.posix.basename(key)))
       throw new Error(`Invalid storage key ${JSON.stringify(key)}: named like the folder's temporary files`)
+    if (key.split('/').some((segment) => segment.endsWith(CONTINUED)))
+      throw new Error(`Invalid storage key ${JSON.stringify(key)}: a part ends with '${CONTINUED}'`)
   }
 
   async function* walk(folder: string, keyPrefix: string, prefix: string): AsyncGenerator<StoredObject> {
@@ -39,8 +64,9 @@ export function createFolderStorage(dir: string): StorageAdapter {
     for (const entry of entries) {
       const key = keyPrefix + entry.name
       if (entry.isDirectory()) {
-        // Only the folders that can hold keys under the prefix.
-        const below = `${key}/`
+        // Only the folders that can hold keys under the prefix. A piece of a long name continues
+        // the same segment (see fileNames).
+        const below = entry.name.endsWith(CONTINUED) ? key.slice(0, -CONTINUED.length) : `${key}/`
         if (below.startsWith(prefix) || prefix.startsWith(below))
           yield* walk(path.join(folder, entry.name), below, prefix)
         continue

@@ -141,3 +141,29 @@ t.test('files written outside the storage are listed too; folders under a key ar
     ['campaigns/test/hand.json', contentEtag(Buffer.from('{}'))],
   ])
 })
+
+t.test(
+  'a key part longer than a file name may be (a 253-character hostname) works like any other',
+  async (t) => {
+    const dir = await tempDir(t)
+    const storage = createFolderStorage(dir)
+    const label = 'a'.repeat(63)
+    const key = `domains/${label}.${label}.${label}.${'b'.repeat(57)}.com.json`
+    const body = Buffer.from('{"long":true}')
+    await storage.put(key, body, { contentType: 'application/json' })
+    t.equal(await storage.etag(key), contentEtag(body))
+    await storage.put('domains/short.example.json', body, { contentType: 'application/json' })
+    t.same(await listed(storage.list('domains/')), [
+      [key, contentEtag(body)],
+      ['domains/short.example.json', contentEtag(body)],
+    ])
+    t.same(
+      await listed(storage.list(`domains/${label}.`)),
+      [[key, contentEtag(body)]],
+      'a prefix inside the long part',
+    )
+    await storage.delete([key])
+    t.equal(await storage.etag(key), null)
+    await t.rejects(storage.put('domains/a~/b.json', body, { contentType: 'x' }), /ends with '~'/)
+  },
+)

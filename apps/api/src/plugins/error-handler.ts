@@ -4,6 +4,8 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ErrorResponse, type FieldProblem, SessionErrorResponse } from '../errors.ts'
 
+const MAX_LISTED_PROBLEMS = 20
+
 /** "body/email" style paths from AJV turned into "body.email", one entry per offending field. */
 export function fieldProblems(
   issues: Array<{ instancePath: string; params: object; message?: string | undefined }>,
@@ -45,11 +47,14 @@ export const errorHandlerPlugin = fp(
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
       if (isAuthError(error)) return replyToAuthError(error, request, reply)
       if (error.validation) {
-        const details = fieldProblems(error.validation, error.validationContext)
+        // A body of a million mistakes gets the first few named, not a response a million long.
+        const all = fieldProblems(error.validation, error.validationContext)
+        const details = all.slice(0, MAX_LISTED_PROBLEMS)
+        const more = all.length - details.length
         return reply.code(400).send({
           statusCode: 400,
           code: 'VALIDATION_ERROR',
-          message: `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`,
+          message: `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
           details,
         })
       }

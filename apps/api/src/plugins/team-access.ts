@@ -53,8 +53,10 @@ export const teamAccessPlugin = fp(
 
     async function checkAccess(request: FastifyRequest, action: Action) {
       const user = signedInUser(request)
-      const { teamId } = request.params as { teamId?: string }
-      if (!teamId || !isUuid(teamId)) throw new NotFound('Team')
+      const { teamId: written } = request.params as { teamId?: string }
+      if (!written || !isUuid(written)) throw new NotFound('Team')
+      // One spelling per team: cache keys and invalidations must meet whatever case the URL used.
+      const teamId = written.toLowerCase()
       const role = await membershipRole(app, teamId, user.id)
       if (!role) throw new NotFound('Team')
       if (!can(role, action)) throw new Forbidden(action)
