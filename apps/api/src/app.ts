@@ -10,11 +10,16 @@ import { auditRoutes } from './modules/audit/routes.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
 import { inviteRoutes } from './modules/invites/routes.ts'
+import { leadRoutes } from './modules/leads/routes.ts'
 import { publishingRoutes } from './modules/publishing/routes.ts'
 import { siteRoutes } from './modules/sites/routes.ts'
+import { statsRoutes } from './modules/stats/routes.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
+import { eventRoutes } from './modules/visitors/events.ts'
+import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
+import { siteDocumentRoutes } from './modules/visitors/site-document.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
 import { errorHandlerPlugin } from './plugins/error-handler.ts'
@@ -46,4 +51,9 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(siteRoutes)
   await instance.register(campaignRoutes)
   await instance.register(publishingRoutes)
+  await instance.register(siteDocumentRoutes)
+  await instance.register(eventRoutes)
+  await instance.register(leadIntakeRoutes)
+  await instance.register(leadRoutes)
+  await instance.register(statsRoutes)
 }

@@ -112,3 +112,16 @@ export function staleVersion(sent: string, current: number) {
 }
 
 export const CampaignConflict = createError<[string]>('CAMPAIGN_CONFLICT', '%s', 409)
+
+export const OriginNotAllowed = createError(
+  'ORIGIN_NOT_ALLOWED',
+  'This request must come from a page of the campaign’s site (the Origin header names another site, or none)',
+  403,
+)
+
+/** Visitor reports on a campaign that is not running: a draft or archived one. */
+export const CampaignNotAccepting = createError<[string, string]>(
+  'CAMPAIGN_NOT_ACCEPTING',
+  'Campaign %s is %s: it takes no events or leads',
+  409,
+)

@@ -256,6 +256,27 @@ export const ConfigSchema = Type.Object({
       description: 'base URL of the Cloudflare API (unset = https://api.cloudflare.com/client/v4)',
     }),
   ),
+  VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: Type.Integer({
+    default: 300,
+    minimum: 1,
+    description: 'visitor requests (/public/v1) per client address per minute, per route',
+  }),
+  VISITOR_LIMIT_PER_SITE_PER_MINUTE: Type.Integer({
+    default: 60000,
+    minimum: 1,
+    description: 'visitor events and leads per site per minute (all its visitors together)',
+  }),
+  EVENTS_GROUP_COMMIT_MS: Type.Integer({
+    default: 5,
+    minimum: 0,
+    maximum: 100,
+    description: 'how long event batches arriving together wait to share one database write',
+  }),
+  LEAD_MIN_FILL_MS: Type.Integer({
+    default: 1500,
+    minimum: 0,
+    description: 'a form submitted faster than this after it was shown is a bot: accepted and dropped',
+  }),
   NEW_RELIC_LICENSE_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'enables the NewRelic agent' }),
   ),

@@ -6,6 +6,8 @@ import type { DB } from './schema.ts'
 
 // int8 (bigint, count(*)) as number: every count here is far below 2^53.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10))
+// `date` columns stay 'YYYY-MM-DD': a Date would move them to local midnight.
+pg.types.setTypeParser(1082, (value) => value)
 
 type DbConfig = Pick<Config, 'DATABASE_POOL_MAX' | 'DATABASE_STATEMENT_TIMEOUT_MS'> & { DATABASE_URL: string }
 

@@ -9,6 +9,7 @@ export type {
   CampaignStatus,
   CampaignType,
   DB,
+  Lead,
   NewUser,
   Role,
   Site,

@@ -104,6 +104,57 @@ export interface EdgePurgesPendingTable {
   created_at: Timestamp
 }
 
+export interface LeadsTable {
+  id: string
+  team_id: string
+  campaign_id: string | null
+  variant_id: string
+  email: string
+  fields: ColumnType<Record<string, unknown>, string | undefined, string>
+  consent: ColumnType<boolean, boolean | undefined, boolean>
+  consent_version: string | null
+  country: string | null
+  page_url: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface LeadSubmissionsTable {
+  campaign_id: string
+  idempotency_key: string
+  lead_id: string | null
+  request_hash: Buffer
+  created_at: Timestamp
+}
+
+export interface LeadOutboxTable {
+  id: string
+  lead_id: string
+  team_id: string
+  event: 'created' | 'updated'
+  created_at: Timestamp
+}
+
+/** bigint counters (read as numbers: see db.ts). */
+type Counter = ColumnType<number, number | undefined, number>
+
+export interface CampaignStatsDailyTable {
+  campaign_id: string
+  variant_id: string
+  /** 'YYYY-MM-DD' (UTC day) */
+  day: string
+  country: ColumnType<string, string | undefined, string>
+  impressions: Counter
+  closes: Counter
+  conversions: Counter
+  leads: Counter
+}
+
+export interface VisitorEventsTable {
+  day: string
+  event_id: string
+}
+
 /** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
@@ -114,6 +165,11 @@ export interface DB {
   sites: SitesTable
   campaigns: CampaignsTable
   edge_purges_pending: EdgePurgesPendingTable
+  leads: LeadsTable
+  lead_submissions: LeadSubmissionsTable
+  lead_outbox: LeadOutboxTable
+  campaign_stats_daily: CampaignStatsDailyTable
+  visitor_events: VisitorEventsTable
 }
 
 export type User = Selectable<UsersTable>
@@ -125,3 +181,4 @@ export type TeamInvite = Selectable<TeamInvitesTable>
 export type AuditEvent = Selectable<AuditEventsTable>
 export type Site = Selectable<SitesTable>
 export type Campaign = Selectable<CampaignsTable>
+export type Lead = Selectable<LeadsTable>

@@ -13,6 +13,7 @@ import {
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import { forgetVisitorCampaign } from '../visitors/published.ts'
 import {
   DEFAULT_FREQUENCY,
   DEFAULT_TARGETING,
@@ -195,6 +196,7 @@ export async function updateCampaign(
     })
     if (isPublished(updated.status)) await republishCampaign(trx, afterCommit, deps, site, updated.id)
     forgetCampaignList(deps.cache, afterCommit, input.teamId)
+    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -241,6 +243,7 @@ export async function changeStatus(
     if (isPublished(from) || isPublished(to))
       await republishCampaign(trx, afterCommit, deps, site, campaign.id)
     forgetCampaignList(deps.cache, afterCommit, input.teamId)
+    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -299,6 +302,7 @@ export async function deleteCampaign(
     }
     await campaigns.deleteCampaign(trx, campaign.id)
     forgetCampaignList(deps.cache, afterCommit, input.teamId)
+    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

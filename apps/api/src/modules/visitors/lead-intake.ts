@@ -1,0 +1,4 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+/** Being built (issue 9). */
+export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async () => {}

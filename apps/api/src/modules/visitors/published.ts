@@ -1,0 +1,94 @@
+import type { Cache } from '@nudge/cache'
+import type { AfterCommit, CampaignStatus, DB } from '@nudge/db'
+import type { FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import { OriginNotAllowed } from '../../errors.ts'
+import type { FormInput, VariantInput } from '../campaigns/content.ts'
+
+/**
+ * What the visitor-facing routes need to know about a campaign, read once and cached until the
+ * campaign's next change: whose it is, which site it runs on, and each variant's lead form.
+ */
+export interface VisitorCampaign {
+  id: string
+  teamId: string
+  siteId: string
+  hostname: string
+  allowSubdomains: boolean
+  status: CampaignStatus
+  variants: Array<{ id: string; form: FormInput | null }>
+}
+
+/** Statuses visitors may still report on: live, in preview (test), or paused a moment ago. */
+export const REPORTABLE: ReadonlySet<CampaignStatus> = new Set(['test', 'live', 'paused'])
+
+// Invalidated after every committed change to the campaign (forgetVisitorCampaign); the TTL only
+// bounds how long an entry for a campaign nobody asks about any more stays in memory.
+const CAMPAIGN_TTL_SECONDS = 300
+const campaignKey = (campaignId: string) => `visitor:campaign:${campaignId}`
+
+/** The campaign as visitors' reports see it, or null when it does not exist or has no site. */
+export async function visitorCampaign(
+  deps: { db: Kysely<DB>; cache: Cache },
+  campaignId: string,
+): Promise<VisitorCampaign | null> {
+  return deps.cache.wrap(campaignKey(campaignId), CAMPAIGN_TTL_SECONDS, async () => {
+    const row = await deps.db
+      .selectFrom('campaigns')
+      .innerJoin('sites', 'sites.id', 'campaigns.site_id')
+      .select([
+        'campaigns.id',
+        'campaigns.team_id',
+        'campaigns.site_id',
+        'campaigns.status',
+        'campaigns.variants',
+        'sites.hostname',
+        'sites.settings',
+      ])
+      .where('campaigns.id', '=', campaignId)
+      .executeTakeFirst()
+    if (!row?.site_id) return null
+    return {
+      id: row.id,
+      teamId: row.team_id,
+      siteId: row.site_id,
+      hostname: row.hostname,
+      allowSubdomains: row.settings.allowSubdomains === true,
+      status: row.status,
+      variants: (row.variants as VariantInput[]).map((variant) => ({
+        id: variant.id ?? '',
+        form: variant.steps.find((step) => step.form && step.form.capturesLeads !== false)?.form ?? null,
+      })),
+    }
+  })
+}
+
+/** After a change to a campaign commits (content, status, site): visitors' view of it, on every worker. */
+export function forgetVisitorCampaign(cache: Cache, afterCommit: AfterCommit, campaignId: string) {
+  afterCommit(() => cache.del(campaignKey(campaignId)))
+}
+
+/**
+ * The page a visitor's browser is on must belong to the campaign's site: the `Origin` header
+ * (which browsers set on every cross-origin request and scripts cannot forge) names its host.
+ */
+export function originMatches(
+  origin: string | undefined,
+  site: { hostname: string; allowSubdomains: boolean },
+) {
+  if (!origin) return false
+  let host: string
+  try {
+    const url = new URL(origin)
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return false
+    host = url.hostname.toLowerCase()
+  } catch {
+    return false
+  }
+  return host === site.hostname || (site.allowSubdomains && host.endsWith(`.${site.hostname}`))
+}
+
+/** Throws 403 ORIGIN_NOT_ALLOWED unless the request comes from a page of the site. */
+export function checkOrigin(request: FastifyRequest, site: { hostname: string; allowSubdomains: boolean }) {
+  if (!originMatches(request.headers.origin, site)) throw new OriginNotAllowed()
+}
