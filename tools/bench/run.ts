@@ -6,6 +6,7 @@
  * To measure another endpoint, append it to `endpoints` below. Informational only: never a CI gate.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -28,8 +29,14 @@ interface Endpoint {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   headers?: Record<string, string>
   body?: string
+  /** A new body for every request (events and leads must not be de-duplicated into no-ops). */
+  makeBody?: () => string
+  /** Items per request, for rows that report items/s too (events per batch). */
+  itemsPerRequest?: number
   /** Runs once before the warm-up, e.g. to create a user and return its auth header. */
-  setup?: (context: SetupContext) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body'>> | undefined>
+  setup?: (
+    context: SetupContext,
+  ) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body' | 'makeBody'>> | undefined>
 }
 
 /** What is measured, in this order. The first `baseline` row is the 1.00x reference. */
@@ -70,6 +77,63 @@ const endpoints: Endpoint[] = [
     },
   },
   {
+    name: 'app GET /public/v1/sites/:hostname',
+    target: 'app',
+    path: '/public/v1/sites/:hostname',
+    // What a visitor's browser fetches on an edge miss: ready bytes from the cache, no query.
+    setup: async ({ baseUrl }) => {
+      const visitor = await liveCampaignSite(baseUrl)
+      return { path: `/public/v1/sites/${visitor.hostname}`, headers: { origin: visitor.origin } }
+    },
+  },
+  {
+    name: 'app POST /public/v1/events (10 per batch)',
+    target: 'app',
+    path: '/public/v1/events',
+    method: 'POST',
+    itemsPerRequest: 10,
+    // Every request carries 10 new event ids: each is written (group commit), none de-duplicated.
+    setup: async ({ baseUrl }) => {
+      const visitor = await liveCampaignSite(baseUrl)
+      const types = ['impression', 'impression', 'impression', 'close', 'conversion'] as const
+      return {
+        headers: { origin: visitor.origin, 'content-type': 'application/json' },
+        makeBody: () =>
+          JSON.stringify({
+            events: Array.from({ length: 10 }, (_, i) => ({
+              eventId: randomUUID(),
+              campaignId: visitor.campaignId,
+              variantId: visitor.variantId,
+              type: types[i % types.length],
+              at: new Date().toISOString(),
+            })),
+          }),
+      }
+    },
+  },
+  {
+    name: 'app POST /public/v1/leads',
+    target: 'app',
+    path: '/public/v1/leads',
+    method: 'POST',
+    // Every request is a new person: a new lead, its outbox row and its count, in one transaction.
+    setup: async ({ baseUrl }) => {
+      const visitor = await liveCampaignSite(baseUrl)
+      return {
+        headers: { origin: visitor.origin, 'content-type': 'application/json' },
+        makeBody: () =>
+          JSON.stringify({
+            campaignId: visitor.campaignId,
+            variantId: visitor.variantId,
+            email: `visitor-${randomUUID()}@example.com`,
+            fields: { name: 'Bench Visitor' },
+            consent: true,
+            fillMs: 5000,
+          }),
+      }
+    },
+  },
+  {
     name: 'app GET /v1/me (SDK verifySession)',
     target: 'app',
     path: '/bench/me-sdk',
@@ -97,15 +161,55 @@ async function teamWithSite(baseUrl: string) {
   const teams = (await call('GET', '/v1/teams')) as unknown as { items: Array<{ id: string }> }
   const teamId = teams.items[0]?.id
   if (!teamId) throw new Error('the signed-in user has no team')
-  const site = await call('POST', `/v1/teams/${teamId}/sites`, { hostname: `bench-${Date.now()}.example` })
+  const hostname = `bench-${Date.now()}-${randomUUID().slice(0, 8)}.example`
+  const site = await call('POST', `/v1/teams/${teamId}/sites`, { hostname })
   return {
     teamId,
+    siteId: site.id,
+    hostname,
     headers,
     call,
     campaign: (name: string) =>
       call('POST', `/v1/teams/${teamId}/campaigns`, { name, type: 'modal', siteId: site.id }),
     status: (id: string, version: number, status: string) =>
       call('POST', `/v1/teams/${teamId}/campaigns/${id}/status`, { status }, { 'if-match': `"${version}"` }),
+  }
+}
+
+/** A site with one live campaign whose variant has a lead form, as a visitor's page sees it. */
+async function liveCampaignSite(baseUrl: string) {
+  const team = await teamWithSite(baseUrl)
+  const created = await team.call('POST', `/v1/teams/${team.teamId}/campaigns`, {
+    name: 'Bench lead form',
+    type: 'modal',
+    siteId: team.siteId,
+    variants: [
+      {
+        name: 'A',
+        weight: 100,
+        steps: [
+          {
+            blocks: [{ type: 'text', text: 'Join the list' }],
+            form: {
+              fields: [
+                { name: 'email', type: 'email', label: 'Email', required: true },
+                { name: 'name', type: 'text', label: 'Name' },
+              ],
+            },
+            buttons: [{ label: 'Join', action: 'submit' }],
+          },
+        ],
+      },
+    ],
+  })
+  const tested = await team.status(created.id, created.version, 'test')
+  const live = await team.status(created.id, tested.version, 'live')
+  const variants = live.variants as Array<{ id: string }>
+  return {
+    hostname: team.hostname,
+    origin: `https://${team.hostname}`,
+    campaignId: live.id,
+    variantId: variants[0]?.id ?? '',
   }
 }
 
@@ -177,6 +281,7 @@ Options:
   --duration N      seconds to measure each endpoint (default 10)
   --connections N   concurrent connections (default 50)
   --warmup N        seconds of warm-up before each measurement (default 2)
+  --only TEXT       measure only the rows whose name contains TEXT (and the baseline)
   --help            print this help
 
 Environment:
@@ -194,6 +299,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -237,7 +343,10 @@ async function main(): Promise<void> {
   )
   out(`database: ${redactUrl(databaseUrl)}; memcached: ${process.env.MEMCACHED_SERVERS ?? 'not set'}\n\n`)
 
-  const needed = new Set(endpoints.map((endpoint) => endpoint.target))
+  const selected = endpoints.filter(
+    (endpoint) => endpoint.target === 'baseline' || !flags.only || endpoint.name.includes(flags.only),
+  )
+  const needed = new Set(selected.map((endpoint) => endpoint.target))
   const baseUrls: Partial<Record<Target, string>> = {}
   if (needed.has('baseline')) {
     baseUrls.baseline = await startServer('baseline', path.join(import.meta.dirname, 'baseline.ts'), {})
@@ -253,6 +362,8 @@ async function main(): Promise<void> {
       // The bench comes from one client address: keep the rate limiter out of the measurement.
       RATE_LIMIT_MAX: '1000000000',
       HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
+      VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
+      VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
       DEV_MAILBOX: 'true',
       // Published objects go to a folder of this run's own (the folder adapter).
       STORAGE_DIR: await objectsFolder(),
@@ -260,7 +371,7 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = []
-  for (const endpoint of endpoints) {
+  for (const endpoint of selected) {
     const baseUrl = baseUrls[endpoint.target]!
     const extra = (await endpoint.setup?.({ baseUrl, databaseUrl })) ?? {}
     const request = { ...endpoint, ...extra }
@@ -271,6 +382,9 @@ async function main(): Promise<void> {
       pipelining: 1,
       ...(request.headers ? { headers: request.headers } : {}),
       ...(request.body !== undefined ? { body: request.body } : {}),
+      ...(request.makeBody
+        ? { requests: [{ setupRequest: (req: object) => ({ ...req, body: request.makeBody?.() }) }] }
+        : {}),
     }
     process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
     if (warmup > 0) await cannon({ ...options, duration: warmup })
@@ -284,10 +398,14 @@ async function main(): Promise<void> {
       non2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,
+      ...(endpoint.itemsPerRequest ? { itemsPerRequest: endpoint.itemsPerRequest } : {}),
     })
   }
   out(`\n${table(rows)}\n`)
-  if (baseUrls.app) out(`\n${await measurePublish(baseUrls.app, 'folder adapter')}\n`)
+  for (const row of rows.filter((r) => r.itemsPerRequest)) {
+    out(`${row.name}: ${(row.rps * (row.itemsPerRequest ?? 1)).toFixed(0)} items/s\n`)
+  }
+  if (baseUrls.app && !flags.only) out(`\n${await measurePublish(baseUrls.app, 'folder adapter')}\n`)
 }
 
 interface Row {
@@ -299,6 +417,7 @@ interface Row {
   non2xx: number
   errors: number
   timeouts: number
+  itemsPerRequest?: number
 }
 
 function table(rows: Row[]): string {
