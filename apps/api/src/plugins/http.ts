@@ -1,4 +1,4 @@
-import cors from '@fastify/cors'
+import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import { authCorsHeaders } from '@nudge/auth'
@@ -6,10 +6,12 @@ import { list } from '@nudge/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
+import { knownHost, originHost } from '../modules/visitors/site-document.ts'
 
 /**
- * HTTP basics every route gets: security headers, CORS for the dashboard, JSON bodies, load
- * shedding. Request limits live in the edge layer, which knows the client's real address.
+ * HTTP basics every route gets: security headers, CORS (the dashboard's, and per site for the
+ * visitors' routes), JSON bodies, load shedding. Request limits live in the edge layer, which
+ * knows the client's real address.
  */
 export const httpPlugin = fp(
   async (app: FastifyInstance) => {
@@ -23,7 +25,8 @@ export const httpPlugin = fp(
       reply.headers(securityHeaders)
       done()
     })
-    await app.register(cors, {
+    // The dashboard's origins, with credentials, on every route but the visitors' ones.
+    const dashboardCors: FastifyCorsOptions = {
       origin: list(config.DASHBOARD_ORIGINS),
       credentials: true,
       // @fastify/cors allows only GET, HEAD and POST by default: the dashboard edits and deletes.
@@ -39,6 +42,28 @@ export const httpPlugin = fp(
         'anti-csrf',
       ],
       maxAge: 600,
+    }
+    // /public/v1 is called by pages of our customers' sites: the page's origin must be a site's
+    // hostname (or a subdomain of a site that allows them). Anonymous, so no credentials.
+    const visitorCors: FastifyCorsOptions = {
+      credentials: false,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['content-type', 'idempotency-key'],
+      maxAge: 600,
+    }
+    const refused: FastifyCorsOptions = { ...visitorCors, origin: false }
+    const hosts = { db: app.db, cache: app.cache }
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        if (!request.url.startsWith('/public/')) return callback(null, dashboardCors)
+        const origin = request.headers.origin
+        const host = origin === undefined ? null : originHost(origin)
+        if (origin === undefined || host === null) return callback(null, refused)
+        knownHost(hosts, host).then(
+          (known) => callback(null, known.origin ? { ...visitorCors, origin } : refused),
+          (error: Error) => callback(error),
+        )
+      },
     })
     // Some HTTP clients send `content-type: application/json` on every POST, bodiless ones too
     // (sign-out, refresh): an empty body is no body. Anything else is parsed as Fastify does.
@@ -64,7 +89,7 @@ export const httpPlugin = fp(
       },
     })
   },
-  { name: 'http', dependencies: ['config', 'error-handler', 'auth'], fastify: '5.x' },
+  { name: 'http', dependencies: ['config', 'error-handler', 'db', 'cache', 'auth'], fastify: '5.x' },
 )
 
 /** The headers helmet sets for these options, read off one run of its middleware. */

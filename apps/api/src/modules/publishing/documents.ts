@@ -35,11 +35,25 @@ type Published = Pick<
 
 /** campaigns/{production|test}/{id}.json: what the popup script renders and when. */
 export function campaignDocument(campaign: Published): Buffer {
+  return toBytes(publishedCampaign(campaign))
+}
+
+/**
+ * What `GET /public/v1/sites/:hostname` serves: domains/{hostname}.json with each live campaign
+ * embedded as its campaigns/production object holds it, so a visitor's browser needs one request.
+ * A string: it is cached and sent as it is, never serialised per request.
+ */
+export function siteDocument(site: Pick<Site, 'id' | 'hostname'>, live: Published[]): string {
+  const campaigns = [...live].sort((a, b) => (a.id < b.id ? -1 : 1)).map(publishedCampaign)
+  return toJson({ site: site.id, hostname: site.hostname, campaigns })
+}
+
+function publishedCampaign(campaign: Published) {
   const variants = (campaign.variants as Array<{ id: string; weight: number; steps: unknown[] }>)
     // A variant with no traffic is never shown: the visitor need not download it.
     .filter((variant) => variant.weight > 0)
     .map((variant) => ({ id: variant.id, weight: variant.weight, steps: variant.steps }))
-  return toBytes({
+  return {
     id: campaign.id,
     v: campaign.version,
     type: campaign.type,
@@ -47,11 +61,15 @@ export function campaignDocument(campaign: Published): Buffer {
     targeting: campaign.targeting,
     frequency: campaign.frequency,
     schedule: campaign.schedule,
-  })
+  }
+}
+
+function toJson(document: unknown): string {
+  return JSON.stringify(compact(document) ?? {})
 }
 
 function toBytes(document: unknown): Buffer {
-  return Buffer.from(JSON.stringify(compact(document) ?? {}))
+  return Buffer.from(toJson(document))
 }
 
 /** Drops nulls, undefined, empty arrays and empty objects, recursively; `false` and 0 stay. */

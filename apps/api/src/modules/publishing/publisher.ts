@@ -5,6 +5,7 @@ import { contentEtag, type ObjectStorage } from '@nudge/storage'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { forgetCampaignList } from '../campaigns/list-cache.ts'
+import { forgetSiteDocument } from '../visitors/site-document.ts'
 import {
   campaignDocument,
   domainDocument,
@@ -96,6 +97,9 @@ export async function publishSite(
   }
 
   const report = await syncObjects(deps, desired)
+  // The API's copy of the document (and a cached "no such site" for a site just added), before
+  // the purge: after-commit work runs in order, and Cloudflare may be slow.
+  forgetSiteDocument(deps.cache, afterCommit, scope.hostname)
   afterCommit(() => purge(deps, [...report.written, ...report.deleted], report))
 
   for (const campaign of campaigns) {

@@ -1,4 +1,216 @@
+import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Cache } from '@nudge/cache'
+import type { AfterCommit, DB } from '@nudge/db'
+import type { FastifyReply } from 'fastify'
+import type { Kysely } from 'kysely'
+import { Type } from 'typebox'
+import { ErrorResponse, NotFound } from '../../errors.ts'
+import { CampaignType } from '../campaigns/content.ts'
+import { OBJECT_CONTENT_TYPE, siteDocument } from '../publishing/documents.ts'
+import { visitorLimits } from './limits.ts'
 
-/** Being built (issue 9). */
-export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async () => {}
+/**
+ * `GET /public/v1/sites/:hostname`: the site's document with its live campaigns, for the Worker's
+ * cache misses and for local development. The hot path of the product: a request that finds the
+ * document in the cache does no query and no serialisation, it sends bytes built once per publish.
+ */
+
+type Deps = { db: Kysely<DB>; cache: Cache }
+
+// Dropped after every publish of the site (forgetSiteDocument); the TTL bounds how long a worker
+// that missed an invalidation (the bus down) serves an old document.
+const DOCUMENT_TTL_SECONDS = 300
+// Also dropped when a site with this hostname is added or deleted; the TTL bounds how long a
+// scan of made-up names, or a subdomain whose site changed, is remembered.
+const HOST_TTL_SECONDS = 30
+const documentKey = (hostname: string) => `visitor:site-document:${hostname}`
+const hostKey = (hostname: string) => `visitor:host:${hostname}`
+
+/** Browsers keep it a minute; Cloudflare five, then serves it while it fetches the next one. */
+export const SITE_DOCUMENT_CACHE_CONTROL = 'public, max-age=60, s-maxage=300, stale-while-revalidate=600'
+
+interface CachedDocument {
+  body: string
+  /** Strong: the same bytes always give the same tag, on every worker. */
+  etag: string
+}
+
+/** After a publish of the site commits (or its creation or deletion): every worker drops both entries. */
+export function forgetSiteDocument(cache: Cache, afterCommit: AfterCommit, hostname: string) {
+  afterCommit(() => Promise.all([cache.del(documentKey(hostname)), cache.del(hostKey(hostname))]))
+}
+
+/** What a hostname is to us: a site's own, and whether pages on it may call `/public/v1`. */
+export interface KnownHost {
+  site: boolean
+  /** The hostname of a site, or a subdomain of a site whose `settings.allowSubdomains` is true. */
+  origin: boolean
+}
+
+/**
+ * One lookup for the site document's unknown-hostname answer and the CORS check of visitors'
+ * requests, cached per hostname. `hostname` must already be lower case and bounded (253).
+ */
+export function knownHost(deps: Deps, hostname: string): Promise<KnownHost> {
+  return deps.cache.wrap(hostKey(hostname), HOST_TTL_SECONDS, async () => {
+    // The hostname and each parent domain of two labels or more (sites have at least two).
+    const labels = hostname.split('.')
+    const candidates = labels.slice(0, -1).map((_, index) => labels.slice(index).join('.'))
+    if (candidates.length === 0) return { site: false, origin: false }
+    const rows = await deps.db
+      .selectFrom('sites')
+      .select(['hostname', 'settings'])
+      .where('hostname', 'in', candidates)
+      .execute()
+    const site = rows.some((row) => row.hostname === hostname)
+    const parent = rows.some((row) => row.hostname !== hostname && row.settings.allowSubdomains === true)
+    return { site, origin: site || parent }
+  })
+}
+
+/** The host of an `Origin` header (http or https), lower case; null when it has none we could match. */
+export function originHost(origin: string): string | null {
+  const url = URL.parse(origin)
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return null
+  const host = url.hostname
+  return host.length > 0 && host.length <= 253 ? host : null
+}
+
+/**
+ * The hostname as sites store it, the cheap way (no punycode, no URL parsing): anything that
+ * cannot be a stored hostname is null, and is answered 404 without touching cache or database.
+ */
+function storedHostname(raw: string): string | null {
+  if (raw.length > 254) return null
+  let hostname = raw.toLowerCase()
+  if (hostname.endsWith('.')) hostname = hostname.slice(0, -1)
+  return hostname.length <= 253 && HOSTNAME.test(hostname) ? hostname : null
+}
+/** Letters, digits and hyphens, in labels separated by single dots. */
+const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
+
+/** Thrown inside the cache's load (so nothing is stored); answered as a fresh 404 per request. */
+class UnknownSite extends Error {}
+
+/** The cached document, else built from the database (and cached until the site's next publish). */
+function cachedDocument(deps: Deps, hostname: string): Promise<CachedDocument> {
+  return deps.cache.wrap(documentKey(hostname), DOCUMENT_TTL_SECONDS, async () => {
+    // A name nobody registered is remembered briefly under its own key: a scan of made-up
+    // hostnames reaches the database once per name, not once per request.
+    if (!(await knownHost(deps, hostname)).site) throw new UnknownSite()
+    const site = await deps.db
+      .selectFrom('sites')
+      .select(['id', 'hostname'])
+      .where('hostname', '=', hostname)
+      .executeTakeFirst()
+    if (!site) throw new UnknownSite()
+    const live = await deps.db
+      .selectFrom('campaigns')
+      .select(['id', 'version', 'type', 'variants', 'targeting', 'frequency', 'schedule'])
+      .where('site_id', '=', site.id)
+      .where('status', '=', 'live')
+      .execute()
+    const body = siteDocument(site, live)
+    return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
+  })
+}
+
+/** If-None-Match names this tag: strong, or weakened (`W/`) as Cloudflare passes it on. */
+function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  if (ifNoneMatch === etag || ifNoneMatch === `W/${etag}` || ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((tag) => {
+    const trimmed = tag.trim()
+    return trimmed === etag || trimmed === `W/${etag}`
+  })
+}
+
+const PublishedCampaign = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    v: Type.Integer({ description: 'the campaign’s version' }),
+    type: CampaignType,
+    variants: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        weight: Type.Integer(),
+        steps: Type.Array(Type.Unknown(), {
+          description: 'the variant’s steps, as the dashboard built them',
+        }),
+      }),
+      { description: 'variants with a weight above 0' },
+    ),
+    targeting: Type.Optional(
+      Type.Unknown({ description: 'on which pages and for whom (the campaign’s targeting)' }),
+    ),
+    frequency: Type.Optional(
+      Type.Unknown({ description: 'how often a visitor sees it (the campaign’s frequency)' }),
+    ),
+    schedule: Type.Optional(Type.Unknown({ description: 'when it runs; absent when always' })),
+  },
+  { description: 'A live campaign, as campaigns/production/{id}.json holds it' },
+)
+
+const SiteDocument = Type.Object(
+  {
+    site: Type.String({ format: 'uuid' }),
+    hostname: Type.String(),
+    campaigns: Type.Optional(Type.Array(PublishedCampaign, { description: 'absent when none is live' })),
+  },
+  {
+    $id: 'SiteDocument',
+    description:
+      'domains/{hostname}.json with the live campaigns embedded; no nulls, no empty lists, no dashboard-only fields',
+  },
+)
+
+const SiteDocumentParams = Type.Object({
+  hostname: Type.String({
+    description: 'the site’s hostname as it was added (case and a trailing dot do not matter)',
+    examples: ['shop.example.com'],
+  }),
+})
+
+export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps: Deps = { db: app.db, cache: app.cache }
+  app.get(
+    '/public/v1/sites/:hostname',
+    {
+      config: { rateLimit: visitorLimits(app).perClient },
+      schema: {
+        tags: ['visitors'],
+        operationId: 'getSiteDocument',
+        summary: 'The site’s live campaigns, as visitors’ browsers read them',
+        description:
+          'Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and ' +
+          `Cache-Control: ${SITE_DOCUMENT_CACHE_CONTROL}. Changes on the next request after a publish.`,
+        params: SiteDocumentParams,
+        response: {
+          200: SiteDocument,
+          304: { type: 'null', description: 'Not modified: the ETag in If-None-Match is current' },
+          404: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const hostname = storedHostname(request.params.hostname)
+      if (hostname === null) throw new NotFound('Site')
+      let document: CachedDocument
+      try {
+        document = await cachedDocument(deps, hostname)
+      } catch (error) {
+        if (error instanceof UnknownSite) throw new NotFound('Site')
+        throw error
+      }
+      // The schema describes the JSON text sent here; the type provider's types want an object.
+      const raw = reply as unknown as FastifyReply
+      raw.header('etag', document.etag).header('cache-control', SITE_DOCUMENT_CACHE_CONTROL)
+      if (notModified(request.headers['if-none-match'], document.etag)) return raw.code(304).send()
+      // A string with a JSON content type is sent as it is: Fastify's serializer is not involved.
+      return raw.type(OBJECT_CONTENT_TYPE).send(document.body)
+    },
+  )
+}
