@@ -24,6 +24,8 @@ export async function buildApp(
   const instance = Fastify({
     ...loggerOptions(config, logStream),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // A hostname in a path (GET /public/v1/sites/:hostname) may be 253 characters long.
+    routerOptions: { maxParamLength: 256 },
     // Requests arriving during a reload are served, not refused: see plugins/drain.ts.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

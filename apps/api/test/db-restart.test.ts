@@ -67,7 +67,7 @@ async function startApi(t: Test, databaseUrl: string) {
         SUPERTOKENS_CONNECTION_URI: core.url,
         DEV_MAILBOX: 'true',
         RATE_LIMIT_MAX: '1000000000',
-        LOAD_SHED_EVENT_LOOP_DELAY_MS: '60000',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
         DASHBOARD_ORIGINS: 'https://app.nudge.test',
         API_DOMAIN: 'https://api.nudge.test',
         LOG_LEVEL: 'warn',

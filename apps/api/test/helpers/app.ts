@@ -17,7 +17,7 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     API_DOMAIN: 'https://api.nudge.test',
     // Building an app blocks the loop for a while, and tap runs files side by side: only the
     // load-shedding test wants shedding.
-    LOAD_SHED_EVENT_LOOP_DELAY_MS: '60000',
+    LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
     // Emails go to the dev mailbox unless the test brings an SMTP server of its own.
     DEV_MAILBOX: overrides.SMTP_URL ? undefined : 'true',
     ...overrides,
