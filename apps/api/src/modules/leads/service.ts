@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { type DB, transaction } from '@nudge/db'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import { NotFound } from '../../errors.ts'
+import { type Actor, recordAudit } from '../audit/repository.ts'
+import { FIXED_COLUMNS, formColumns, line, text } from './csv.ts'
+import * as leads from './repository.ts'
+
+/**
+ * Which person an erasure was about, without keeping their address: the audit log can answer
+ * "was this person erased, and when" for anyone who brings the address again.
+ */
+export function emailHash(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex')
+}
+
+/** Erases one lead, with its pending deliveries and idempotency records (by cascade). */
+export async function eraseLead(db: Kysely<DB>, input: { teamId: string; leadId: string; actor: Actor }) {
+  await transaction(db, async (trx) => {
+    const lead = await leads.deleteLead(trx, input.teamId, input.leadId)
+    if (!lead) throw new NotFound('Lead')
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'lead.erased',
+      target: { type: 'lead', id: lead.id },
+      data: { campaignId: lead.campaign_id, emailSha256: emailHash(lead.email) },
+    })
+  })
+}
+
+/**
+ * Erases a person from the team: their lead in every campaign (any case of the address), with
+ * its pending deliveries and idempotency records. All or nothing, audited once, even when there
+ * was nothing to erase (the request itself is what a data-protection officer is asked about).
+ */
+export async function eraseLeadsByEmail(
+  db: Kysely<DB>,
+  input: { teamId: string; email: string; actor: Actor },
+): Promise<number> {
+  return transaction(db, async (trx) => {
+    const erased = await leads.deleteLeadsByEmail(trx, input.teamId, input.email.trim())
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'lead.erased_by_email',
+      target: { type: 'lead', id: null },
+      data: {
+        count: erased.length,
+        emailSha256: emailHash(input.email),
+        leads: erased.map((lead) => ({ id: lead.id, campaignId: lead.campaign_id })),
+      },
+    })
+    return erased.length
+  })
+}
+
+/** Rows per FETCH: a batch is what the export holds in memory (a few hundred KB of CSV). */
+const EXPORT_BATCH_ROWS = 500
+/** Bytes of CSV buffered ahead of the client before the next FETCH waits for it to read. */
+const EXPORT_BUFFER_BYTES = 64 * 1024
+/** How long a download may stall (the client not reading) before the database gives up on it. */
+const EXPORT_IDLE_TIMEOUT_MS = 5 * 60 * 1000
+
+/**
+ * The leads as CSV, streamed from a database cursor: read a batch at a time as the client takes
+ * them, never the whole export in memory. Everything that can fail with a proper answer (the
+ * campaign, the cursor, the first batch) has run when this returns; a failure after that ends
+ * the download unfinished and is logged, since the 200 and the header row are already sent.
+ */
+export async function exportLeads(
+  db: Kysely<DB>,
+  log: FastifyBaseLogger,
+  teamId: string,
+  filters: leads.LeadFilters,
+): Promise<Readable> {
+  const campaigns = await leads.findExportCampaigns(db, teamId, filters.campaignId)
+  if (filters.campaignId && campaigns.length === 0) throw new NotFound('Campaign')
+  const columns = formColumns(campaigns)
+  const names = new Map(
+    campaigns.map((campaign) => [
+      campaign.id,
+      {
+        name: campaign.name,
+        variants: new Map(campaign.variants.map((variant) => [variant.id ?? '', variant.name])),
+      },
+    ]),
+  )
+  const toLine = (row: leads.ExportRow) => {
+    const campaign = row.campaign_id === null ? undefined : names.get(row.campaign_id)
+    const fields = row.fields ?? {}
+    return line([
+      row.email,
+      campaign?.name ?? '',
+      campaign?.variants.get(row.variant_id) ?? row.variant_id,
+      row.created_at.toISOString(),
+      row.consent ? 'yes' : 'no',
+      row.consent_version ?? '',
+      row.country ?? '',
+      row.page_url ?? '',
+      ...columns.map((name) => text(Object.hasOwn(fields, name) ? fields[name] : undefined)),
+    ])
+  }
+
+  const cursor = await leads.openLeadCursor(db, teamId, filters, EXPORT_BATCH_ROWS, EXPORT_IDLE_TIMEOUT_MS)
+  let first: leads.ExportRow[]
+  try {
+    first = await cursor.next()
+  } catch (error) {
+    await cursor.close().catch(() => {})
+    throw error
+  }
+
+  let rowsRead = first.length
+  const body = new Readable({
+    highWaterMark: EXPORT_BUFFER_BYTES,
+    // Called only when the buffer has room again, and not again before this push: one FETCH
+    // at a time, at the pace the client reads.
+    read() {
+      cursor.next().then(
+        (rows) => {
+          rowsRead += rows.length
+          this.push(rows.length === 0 ? null : rows.map(toLine).join(''))
+        },
+        (error: unknown) => {
+          if (this.destroyed) return
+          log.error(
+            { err: error, leadsRead: rowsRead },
+            'lead export failed after it started: download cut short',
+          )
+          this.destroy(error as Error)
+        },
+      )
+    },
+    // At the end, on error, and when the client goes away: the cursor's connection goes back.
+    destroy(error, callback) {
+      cursor.close().then(
+        () => callback(error),
+        (closeError: unknown) => {
+          log.warn({ err: closeError }, 'lead export: ending its cursor transaction failed')
+          callback(error)
+        },
+      )
+    },
+  })
+  body.push(line([...FIXED_COLUMNS, ...columns]) + first.map(toLine).join(''))
+  return body
+}
