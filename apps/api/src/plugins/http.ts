@@ -36,6 +36,8 @@ export const httpPlugin = fp(
       exposedHeaders: [
         'x-request-id',
         'server-timing',
+        // The lead export's file name.
+        'content-disposition',
         'st-access-token',
         'st-refresh-token',
         'front-token',

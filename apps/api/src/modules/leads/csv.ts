@@ -1,4 +1,5 @@
 import type { FormInput, VariantInput } from '../campaigns/content.ts'
+import { leadEmailField } from '../visitors/lead-form.ts'
 
 /*
  * CSV as RFC 4180 writes it (CRLF between records; a cell with a comma, quote or line break is
@@ -55,9 +56,7 @@ export function formColumns(campaigns: Iterable<{ variants: readonly VariantInpu
     for (const variant of campaign.variants) {
       const form = leadForm(variant)
       if (!form) continue
-      const email =
-        form.fields.find((field) => field.type === 'email' && field.required === true) ??
-        form.fields.find((field) => field.type === 'email')
+      const email = leadEmailField(form)
       for (const field of form.fields) if (field !== email) names.add(field.name)
     }
   }
