@@ -471,7 +471,6 @@ t.test('each invalid submission names its field and writes nothing', async (t) =
     ['page URL not http', { pageUrl: 'javascript:alert(1)' }, 'body.pageUrl'],
     ['page URL too long', { pageUrl: `https://shop.example/${'p'.repeat(2040)}` }, 'body.pageUrl'],
     ['page URL with a space', { pageUrl: 'https://shop.example/a b' }, 'body.pageUrl'],
-    ['unknown variant', { variantId: 'zz' }, 'body.variantId'],
     ['fill time not an integer', { fillMs: 12.5 }, 'body.fillMs'],
     ['unknown body property', { extra: 1 }, 'body.extra'],
   ]
@@ -487,6 +486,14 @@ t.test('each invalid submission names its field and writes nothing', async (t) =
   const noForm = await submit(lead(id, { variantId: 'b' }))
   t.equal(noForm.statusCode, 409, 'a variant without a lead form: 409')
   await nothingWritten(t, id, 'after every refusal')
+
+  // A page loaded before a variant was removed: the lead is not lost.
+  const removed = await submit(lead(id, { variantId: 'gone', email: 'late@example.com' }))
+  t.equal(removed.statusCode, 202, 'a variant removed since the page loaded: kept')
+  const kept = await sql<{
+    variant_id: string
+  }>`SELECT variant_id FROM leads WHERE email = 'late@example.com'`.execute(app.db)
+  t.same(kept.rows, [{ variant_id: 'gone' }], 'under the variant the visitor saw')
 })
 
 t.test('bots are answered like people and stored nowhere', async (t) => {

@@ -354,9 +354,11 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!campaign) throw new NotFound('Campaign')
       checkOrigin(request, campaign)
       if (!REPORTABLE.has(campaign.status)) throw new CampaignNotAccepting(campaign.id, campaign.status)
-      const variant = campaign.variants.find((candidate) => candidate.id === body.variantId)
-      if (!variant) {
-        throw invalidInput([{ field: 'body.variantId', message: 'is not a variant of this campaign' }])
+      // A page opened before its variant was removed still sends that variant: the person's lead
+      // is kept, under the variant they saw, checked against the campaign's first lead form.
+      const variant = campaign.variants.find((candidate) => candidate.id === body.variantId) ?? {
+        id: body.variantId,
+        form: campaign.variants.find((candidate) => candidate.form)?.form ?? null,
       }
       if (!variant.form) throw new VariantHasNoForm(variant.id)
       await perSite(campaign.siteId)
