@@ -32,7 +32,13 @@ export async function buildApp(
     // X-Forwarded-For is believed from our own proxies only; anyone else could write it. The
     // edge layer then takes the visitor's address from CF-Connecting-IP when Cloudflare sent it.
     trustProxy: list(config.TRUSTED_PROXIES).length > 0 ? list(config.TRUSTED_PROXIES) : false,
-    ajv: { customOptions: { allErrors: true, useDefaults: true, removeAdditional: false } },
+    ajv: {
+      customOptions: { allErrors: true, useDefaults: true, removeAdditional: false },
+      // ajv-formats' uuid also takes "urn:uuid:…", which PostgreSQL refuses: ids are plain UUIDs.
+      onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => {
+        ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
+      },
+    },
     schemaController: { compilersFactory: { buildValidator: validatorsByPart() as never } },
     ...options,
   }).withTypeProvider<TypeBoxTypeProvider>()

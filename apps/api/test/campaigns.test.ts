@@ -446,3 +446,22 @@ t.test(
     )
   },
 )
+
+t.test('ids are plain UUIDs: a urn:uuid: form is a 400 naming the field, in a path or a body', async (t) => {
+  const app = await buildTestApp(t)
+  const ann = await signInAs(app, 'ann@example.com')
+  const teamId = await personalTeam(app, ann)
+  const site = await addSite(app, ann, teamId, 'ann.example')
+  const urn = `urn:uuid:${site.id}`
+  const inPath = await app.inject({ url: `/v1/teams/${teamId}/sites/${urn}`, headers: ann.headers })
+  t.equal(inPath.statusCode, 400)
+  t.equal(inPath.json().details[0].field, 'params.siteId')
+  const inBody = await app.inject({
+    method: 'POST',
+    url: `/v1/teams/${teamId}/campaigns`,
+    headers: ann.headers,
+    payload: { name: 'x', type: 'modal', siteId: urn },
+  })
+  t.equal(inBody.statusCode, 400)
+  t.equal(inBody.json().details[0].field, 'body.siteId')
+})
