@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto'
+import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
 import type { Transaction } from 'kysely'
 import {
@@ -120,6 +121,42 @@ async function republishCampaign(
   })
 }
 
+/** After a change to campaigns commits: the team's list and visitors' view of each, on every worker. */
+export function forgetCampaign(
+  cache: Cache,
+  afterCommit: AfterCommit,
+  teamId: string,
+  campaignIds: string[],
+) {
+  forgetCampaignList(cache, afterCommit, teamId)
+  for (const id of campaignIds) forgetVisitorCampaign(cache, afterCommit, id)
+}
+
+/** Stores a new draft (created or duplicated) with its audit row. */
+async function addCampaign(
+  trx: Transaction<DB>,
+  afterCommit: AfterCommit,
+  deps: PublishDeps,
+  input: { teamId: string; actor: Actor },
+  content: CampaignContent & { siteId: string | null },
+  audit: Record<string, unknown> = {},
+): Promise<Campaign> {
+  const campaign = await campaigns.insertCampaign(trx, {
+    ...content,
+    teamId: input.teamId,
+    createdBy: input.actor.type === 'user' ? input.actor.id : null,
+  })
+  forgetCampaignList(deps.cache, afterCommit, input.teamId)
+  await recordAudit(trx, {
+    teamId: input.teamId,
+    actor: input.actor,
+    action: 'campaign.created',
+    target: { type: 'campaign', id: campaign.id },
+    data: { name: campaign.name, siteId: campaign.site_id, ...audit },
+  })
+  return campaign
+}
+
 export async function createCampaign(
   deps: PublishDeps,
   input: { teamId: string; campaign: CampaignInput; actor: Actor },
@@ -135,21 +172,7 @@ export async function createCampaign(
   checkContent(content, content.name)
   return transaction(deps.db, async (trx, afterCommit) => {
     await requireSite(trx, input.teamId, input.campaign.siteId)
-    const campaign = await campaigns.insertCampaign(trx, {
-      ...content,
-      teamId: input.teamId,
-      siteId: input.campaign.siteId,
-      createdBy: input.actor.type === 'user' ? input.actor.id : null,
-    })
-    forgetCampaignList(deps.cache, afterCommit, input.teamId)
-    await recordAudit(trx, {
-      teamId: input.teamId,
-      actor: input.actor,
-      action: 'campaign.created',
-      target: { type: 'campaign', id: campaign.id },
-      data: { name: campaign.name, siteId: campaign.site_id },
-    })
-    return campaign
+    return addCampaign(trx, afterCommit, deps, input, { ...content, siteId: input.campaign.siteId })
   })
 }
 
@@ -195,8 +218,7 @@ export async function updateCampaign(
       version: campaign.version + 1,
     })
     if (isPublished(updated.status)) await republishCampaign(trx, afterCommit, deps, site, updated.id)
-    forgetCampaignList(deps.cache, afterCommit, input.teamId)
-    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
+    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -242,8 +264,7 @@ export async function changeStatus(
     })
     if (isPublished(from) || isPublished(to))
       await republishCampaign(trx, afterCommit, deps, site, campaign.id)
-    forgetCampaignList(deps.cache, afterCommit, input.teamId)
-    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
+    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -263,7 +284,7 @@ export async function duplicateCampaign(
   return transaction(deps.db, async (trx, afterCommit) => {
     // Locked like a change, site first: a copy made while its site is deleted is detached with it.
     const { campaign: source } = await lockCampaign(trx, input.teamId, input.campaignId)
-    const copy = await campaigns.insertCampaign(trx, {
+    const copy = {
       // Cut by characters, not UTF-16 units: half an emoji would be stored as U+FFFD.
       name: `${Array.from(source.name).slice(0, 113).join('')} (copy)`,
       type: source.type,
@@ -271,19 +292,9 @@ export async function duplicateCampaign(
       targeting: source.targeting,
       frequency: source.frequency,
       schedule: source.schedule,
-      teamId: input.teamId,
       siteId: source.site_id,
-      createdBy: input.actor.type === 'user' ? input.actor.id : null,
-    })
-    forgetCampaignList(deps.cache, afterCommit, input.teamId)
-    await recordAudit(trx, {
-      teamId: input.teamId,
-      actor: input.actor,
-      action: 'campaign.created',
-      target: { type: 'campaign', id: copy.id },
-      data: { name: copy.name, siteId: copy.site_id, duplicatedFrom: source.id },
-    })
-    return copy
+    }
+    return addCampaign(trx, afterCommit, deps, input, copy, { duplicatedFrom: source.id })
   })
 }
 
@@ -301,8 +312,7 @@ export async function deleteCampaign(
       )
     }
     await campaigns.deleteCampaign(trx, campaign.id)
-    forgetCampaignList(deps.cache, afterCommit, input.teamId)
-    forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
+    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

@@ -1,5 +1,5 @@
-import type { FormInput, VariantInput } from '../campaigns/content.ts'
-import { leadEmailField } from '../visitors/lead-form.ts'
+import type { VariantInput } from '../campaigns/content.ts'
+import { leadEmailField, leadForm } from '../visitors/lead-form.ts'
 
 /*
  * CSV as RFC 4180 writes it (CRLF between records; a cell with a comma, quote or line break is
@@ -39,11 +39,6 @@ export const FIXED_COLUMNS = [
   'country',
   'page',
 ] as const
-
-/** The form of a variant that stores leads: its first step with one (as visitors submit it). */
-export function leadForm(variant: VariantInput): FormInput | null {
-  return variant.steps.find((step) => step.form && step.form.capturesLeads !== false)?.form ?? null
-}
 
 /**
  * The form columns of the campaigns' variants, in form order, each name once (variants of an

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../errors.ts'
-import type { FieldInput, FormInput } from '../campaigns/content.ts'
+import type { FieldInput, FormInput, VariantInput } from '../campaigns/content.ts'
 import { oneLineProblem } from '../campaigns/rules.ts'
 
 /*
@@ -72,6 +72,11 @@ export function pageUrlProblem(url: string): string | null {
     return 'must be an absolute http: or https: URL'
   }
   return null
+}
+
+/** The form of a variant that stores leads: its first step with one (as visitors submit it). */
+export function leadForm(variant: VariantInput): FormInput | null {
+  return variant.steps.find((step) => step.form && step.form.capturesLeads !== false)?.form ?? null
 }
 
 /** The field whose value is the lead's email: the form's first required email field. */

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { OriginNotAllowed } from '../../errors.ts'
 import type { FormInput, VariantInput } from '../campaigns/content.ts'
+import { leadForm } from './lead-form.ts'
 
 /**
  * What the visitor-facing routes need to know about a campaign, read once and cached until the
@@ -57,7 +58,7 @@ export async function visitorCampaign(
       status: row.status,
       variants: (row.variants as VariantInput[]).map((variant) => ({
         id: variant.id ?? '',
-        form: variant.steps.find((step) => step.form && step.form.capturesLeads !== false)?.form ?? null,
+        form: leadForm(variant),
       })),
     }
   })
