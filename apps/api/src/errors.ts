@@ -125,3 +125,18 @@ export const CampaignNotAccepting = createError<[string, string]>(
   'Campaign %s is %s: it takes no events or leads',
   409,
 )
+
+export const IdempotencyKeyReused = createError(
+  'IDEMPOTENCY_KEY_REUSED',
+  'This Idempotency-Key was already used for a different submission; use a new key for a new submission',
+  422,
+)
+
+export const VariantHasNoForm = createError<[string]>(
+  'VARIANT_HAS_NO_LEAD_FORM',
+  'Variant %s of this campaign has no form that captures leads',
+  409,
+)
+
+/** 503 for every request of an event group whose write failed: nothing of it was stored. */
+export const EventsNotStored = createError<[string]>('EVENTS_NOT_STORED', '%s', 503)

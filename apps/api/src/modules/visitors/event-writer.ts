@@ -1,7 +1,7 @@
-import createError from '@fastify/error'
 import { type DB, httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql } from 'kysely'
+import { EventsNotStored } from '../../errors.ts'
 
 export type EventType = 'impression' | 'close' | 'conversion'
 
@@ -23,9 +23,6 @@ export interface Outcome {
   accepted: number
   duplicates: number
 }
-
-/** 503 for every request of a group whose write failed: nothing of it was stored. */
-const NotStored = createError<[string]>('EVENTS_NOT_STORED', '%s', 503)
 
 interface Waiter {
   events: StoredEvent[]
@@ -211,7 +208,7 @@ export class EventWriter {
 function notStored(database: ReturnType<typeof httpErrorFromDatabase>): Error {
   // The database's own 503s keep their code (DATABASE_UNAVAILABLE, DATABASE_TIMEOUT); anything
   // else (a day without a partition, say) is still ours to retry: never a 500 or a 4xx.
-  const error = new NotStored(
+  const error = new EventsNotStored(
     database?.statusCode === 503
       ? `${database.message}; the events were not stored, send them again`
       : 'The events could not be stored; send them again',

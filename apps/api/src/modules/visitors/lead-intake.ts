@@ -1,9 +1,15 @@
-import createError from '@fastify/error'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type DB, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { CampaignNotAccepting, ErrorResponse, invalidInput, NotFound } from '../../errors.ts'
+import {
+  CampaignNotAccepting,
+  ErrorResponse,
+  IdempotencyKeyReused,
+  invalidInput,
+  NotFound,
+  VariantHasNoForm,
+} from '../../errors.ts'
 import { Input } from '../../schemas.ts'
 import {
   type CheckedLead,
@@ -14,18 +20,6 @@ import {
 } from './lead-form.ts'
 import { visitorLimits } from './limits.ts'
 import { checkOrigin, REPORTABLE, visitorCampaign } from './published.ts'
-
-export const IdempotencyKeyReused = createError(
-  'IDEMPOTENCY_KEY_REUSED',
-  'This Idempotency-Key was already used for a different submission; use a new key for a new submission',
-  422,
-)
-
-const VariantHasNoForm = createError<[string]>(
-  'VARIANT_HAS_NO_LEAD_FORM',
-  'Variant %s of this campaign has no form that captures leads',
-  409,
-)
 
 export const LeadSubmissionBody = Input(
   {
