@@ -1,4 +1,5 @@
-// PM2 process file: `pm2 start ecosystem.config.js` (production) or `npm start` (development).
+// PM2 process file: `pm2 start ecosystem.config.js` (production) or `npm start` (development):
+// `api` (the HTTP API, one per core) and `worker` (the job worker).
 // ESM like the rest of the repo; PM2 `require`s it, which Node 24 answers with the
 // 'module.exports' export below.
 import os from 'node:os'
@@ -40,6 +41,26 @@ const config = {
         NEW_RELIC_DISTRIBUTED_TRACING_ENABLED: 'true',
         NEW_RELIC_ATTRIBUTES_EXCLUDE:
           'request.headers.cookie,request.headers.authorization,request.headers.setCookie*',
+      },
+    },
+    {
+      // The job worker (apps/api/src/worker.ts): deliveries, schedules. Stopped gracefully: the
+      // jobs in progress finish within SHUTDOWN_GRACE_MS, or go back to the queue.
+      name: 'worker',
+      script: path.join(root, 'apps/api/src/worker.ts'),
+      cwd: root,
+      exec_mode: 'fork',
+      instances: Number(process.env.PM2_WORKER_INSTANCES ?? 1),
+      node_args: newrelic,
+      wait_ready: true,
+      listen_timeout: 60000,
+      kill_timeout: graceMs + 5000,
+      max_memory_restart: process.env.PM2_MAX_MEMORY ?? '1G',
+      merge_logs: true,
+      env: {
+        NEW_RELIC_NO_CONFIG_FILE: 'true',
+        NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',
+        NEW_RELIC_APP_NAME: `${process.env.NEW_RELIC_APP_NAME ?? 'nudge-api'}-worker`,
       },
     },
   ],

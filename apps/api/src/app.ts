@@ -2,6 +2,7 @@ import { cachePlugin } from '@nudge/cache'
 import { configPlugin } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
 import { edgePlugin } from '@nudge/edge'
+import { jobsPlugin } from '@nudge/jobs'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
 import { storagePlugin } from '@nudge/storage'
@@ -28,7 +29,10 @@ import { teamAccessPlugin } from './plugins/team-access.ts'
 import type { AppConfig } from './server.ts'
 
 /** The root plugin: registers the layers, then the modules, in order. Nothing else. */
-export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, { config }) => {
+export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = async (
+  instance,
+  { config, worker },
+) => {
   await instance.register(configPlugin, { config })
   await instance.register(loggingPlugin)
   await instance.register(errorHandlerPlugin)
@@ -37,6 +41,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig }> = async (instance, {
   await instance.register(edgePlugin)
   await instance.register(mailerPlugin)
   await instance.register(storagePlugin)
+  await instance.register(jobsPlugin, { worker })
   await instance.register(signInPlugin)
   await instance.register(httpPlugin)
   await instance.register(teamAccessPlugin)

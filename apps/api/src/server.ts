@@ -18,8 +18,13 @@ export async function buildApp(
   config: AppConfig,
   {
     logStream,
+    worker = false,
     ...options
-  }: Partial<FastifyServerOptions> & { logStream?: { write(line: string): void } } = {},
+  }: Partial<FastifyServerOptions> & {
+    logStream?: { write(line: string): void }
+    /** The job worker process (worker.ts): runs job handlers and cron schedules. */
+    worker?: boolean
+  } = {},
 ) {
   const instance = Fastify({
     ...loggerOptions(config, logStream),
@@ -44,7 +49,7 @@ export async function buildApp(
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Not encapsulated: the layers' decorators, hooks and handlers reach every route, including
   // routes a test adds to the returned instance.
-  await instance.register(fp(app), { config })
+  await instance.register(fp(app), { config, worker })
   return instance
 }
 

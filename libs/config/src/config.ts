@@ -61,6 +61,15 @@ const productionRules: Array<(config: Config) => string | undefined> = [
     c.S3_BUCKET ? undefined : 'S3_BUCKET: required in production (the STORAGE_DIR folder is for development)',
   (c) => publicOriginProblem('EDGE_URL', [c.EDGE_URL]),
   (c) => publicOriginProblem('DASHBOARD_ORIGINS', list(c.DASHBOARD_ORIGINS)),
+  (c) =>
+    c.SECRETS_ENCRYPTION_KEYS
+      ? undefined
+      : 'SECRETS_ENCRYPTION_KEYS: required in production (the development key is public)',
+  (c) =>
+    c.OUTBOUND_ALLOW_LOOPBACK
+      ? 'OUTBOUND_ALLOW_LOOPBACK: not allowed in production (webhooks could reach this host)'
+      : undefined,
+  (c) => publicOriginProblem('MAILERLITE_API_URL', [c.MAILERLITE_API_URL]),
 ]
 
 /** Production origins are served over HTTPS from a public name, never a development address. */
@@ -146,4 +155,13 @@ export function list(value: string | undefined): string[] {
 
 function redact(name: string, value: string): string {
   return /KEY|SECRET|PASSWORD|TOKEN|_URL$|_URI$/.test(name) ? '[redacted]' : value
+}
+
+/** A list of durations like `5s,5m,2h` (as DELIVERY_RETRY_SCHEDULE holds) in milliseconds. */
+export function durationsMs(value: string): number[] {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000 }
+  return list(value).map((item) => {
+    const [, amount = '', suffix = ''] = /^([0-9]+)(ms|s|m|h)$/.exec(item) ?? []
+    return Number(amount) * (unit[suffix] ?? Number.NaN)
+  })
 }

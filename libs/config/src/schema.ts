@@ -277,6 +277,66 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     description: 'a form submitted faster than this after it was shown is a bot: accepted and dropped',
   }),
+  WORKER_CONCURRENCY: Type.Integer({
+    default: 10,
+    minimum: 1,
+    maximum: 200,
+    description: 'deliveries one worker process runs at once',
+  }),
+  JOBS_POLL_SECONDS: Type.Number({
+    default: 2,
+    minimum: 0.5,
+    description: 'how often an idle worker looks for jobs (new jobs also wake it at once)',
+  }),
+  SECRETS_ENCRYPTION_KEYS: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/]{43}=)*$',
+      description:
+        'comma-separated keyId:base64 32-byte AES keys for integration secrets; the first encrypts, all decrypt (unset = a public development key)',
+    }),
+  ),
+  DELIVERY_RETRY_SCHEDULE: Type.String({
+    default: '5s,5m,30m,2h,5h,10h,10h',
+    pattern: '^([0-9]+(ms|s|m|h))(,[0-9]+(ms|s|m|h))*$',
+    description:
+      'waits before each retry of a failed delivery (the first attempt is immediate); Standard Webhooks schedule by default',
+  }),
+  DELIVERY_PAUSE_AFTER_FAILED_LEADS: Type.Integer({
+    default: 20,
+    minimum: 1,
+    description: 'consecutive leads an integration fails before it is paused and the team told',
+  }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({
+    default: 10000,
+    minimum: 100,
+    maximum: 60000,
+    description: 'longest wait for a webhook receiver or Mailerlite to answer',
+  }),
+  OUTBOUND_ALLOW_LOOPBACK: Type.Boolean({
+    default: false,
+    description: 'true = webhooks may go to 127.0.0.1/::1 (development and tests; production refuses it)',
+  }),
+  MAILERLITE_API_URL: Type.String({
+    default: 'https://connect.mailerlite.com',
+    pattern: '^https?://[^\\s]+$',
+    description: 'base URL of the Mailerlite API (the stand-in in development)',
+  }),
+  MAILERLITE_REQUESTS_PER_MINUTE: Type.Integer({
+    default: 120,
+    minimum: 1,
+    description: "Mailerlite's limit per account, kept across all worker processes",
+  }),
+  MAILERLITE_API_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'our own Mailerlite account, for syncing our users (unset = off)',
+    }),
+  ),
+  MAILERLITE_USERS_GROUP: Type.String({
+    default: 'users',
+    minLength: 1,
+    description: 'the group of our own Mailerlite account that every user joins',
+  }),
   NEW_RELIC_LICENSE_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'enables the NewRelic agent' }),
   ),

@@ -135,6 +135,78 @@ export interface LeadOutboxTable {
   created_at: Timestamp
 }
 
+export type IntegrationKind = 'mailerlite' | 'webhook'
+export type IntegrationStatus = 'active' | 'paused' | 'disabled'
+
+export interface IntegrationsTable {
+  id: string
+  team_id: string
+  kind: IntegrationKind
+  name: string
+  status: ColumnType<IntegrationStatus, IntegrationStatus | undefined, IntegrationStatus>
+  status_reason: string | null
+  url: string | null
+  /** encrypted (see modules/integrations/secrets.ts) */
+  secret: string
+  secret_last4: string
+  account_key: string | null
+  consecutive_failures: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CampaignIntegrationsTable {
+  campaign_id: string
+  integration_id: string
+  team_id: string
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: Timestamp
+}
+
+export type DeliveryStatus =
+  | 'pending'
+  | 'delivering'
+  | 'retrying'
+  | 'held'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+
+export interface IntegrationDeliveriesTable {
+  id: string
+  team_id: string
+  integration_id: string
+  lead_id: string | null
+  source_id: string | null
+  event: 'lead.created' | 'lead.updated' | 'test'
+  status: DeliveryStatus
+  payload: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  claimed_at: NullableTimestamp
+  next_attempt_at: NullableTimestamp
+  last_response_status: number | null
+  last_error: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  completed_at: NullableTimestamp
+}
+
+export interface IntegrationDeliveryAttemptsTable {
+  delivery_id: string
+  attempt: number
+  at: Date
+  response_status: number | null
+  latency_ms: number
+  response_body: string | null
+  error: string | null
+}
+
+export interface OutboundRateWindowsTable {
+  account_key: string
+  window_start: Date
+  used: number
+}
+
 /** bigint counters (read as numbers: see db.ts). */
 type Counter = ColumnType<number, number | undefined, number>
 
@@ -170,6 +242,11 @@ export interface DB {
   lead_outbox: LeadOutboxTable
   campaign_stats_daily: CampaignStatsDailyTable
   visitor_events: VisitorEventsTable
+  integrations: IntegrationsTable
+  campaign_integrations: CampaignIntegrationsTable
+  integration_deliveries: IntegrationDeliveriesTable
+  integration_delivery_attempts: IntegrationDeliveryAttemptsTable
+  outbound_rate_windows: OutboundRateWindowsTable
 }
 
 export type User = Selectable<UsersTable>
@@ -182,3 +259,5 @@ export type AuditEvent = Selectable<AuditEventsTable>
 export type Site = Selectable<SitesTable>
 export type Campaign = Selectable<CampaignsTable>
 export type Lead = Selectable<LeadsTable>
+export type Integration = Selectable<IntegrationsTable>
+export type IntegrationDelivery = Selectable<IntegrationDeliveriesTable>

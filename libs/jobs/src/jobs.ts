@@ -1,0 +1,162 @@
+import type { Kysely } from 'kysely'
+import {
+  fromKysely,
+  type Job,
+  type PgBoss,
+  type Queue,
+  type QueueResult,
+  type SendOptions,
+  type WorkOptions,
+} from 'pg-boss'
+
+/** A database handle: `app.db` or a transaction, whose commit then decides whether the job exists. */
+// biome-ignore lint/suspicious/noExplicitAny: any Kysely database or transaction will do
+type Executor = Kysely<any>
+
+/** A kind of job: its queue's settings, and what runs it in the worker process. */
+export interface JobDefinition<T extends object> {
+  name: string
+  queue?: Omit<Queue, 'name' | 'deadLetter'>
+  /** Jobs that exhaust their retries move to `<name>.dead`, kept for `npm run jobs -- redrive`. */
+  deadLetter?: boolean
+  /** A cron expression (UTC): the worker process sends one job each time it fires. */
+  cron?: string
+  work?: Pick<WorkOptions, 'batchSize' | 'localConcurrency'>
+  handler?: (jobs: Job<T>[]) => Promise<void>
+}
+
+export type JobSendOptions = Omit<SendOptions, 'db'> & { db?: Executor }
+
+export interface QueueSummary {
+  name: string
+  waiting: number
+  deferred: number
+  active: number
+  failed: number
+  total: number
+  /** Seconds the oldest job ready to run has waited; null when none is waiting. */
+  oldestWaitingSeconds: number | null
+  deadLetter: string | null
+}
+
+/**
+ * The durable job queue (pg-boss on our PostgreSQL, in schema `pgboss`). Every process sends;
+ * only the worker process (`work()`) runs handlers, cron schedules and pg-boss maintenance.
+ * Jobs sent with `db: trx` are rows of that transaction: a rollback leaves no job.
+ */
+export class Jobs {
+  readonly boss: PgBoss
+  readonly #definitions = new Map<string, JobDefinition<object>>()
+  readonly #pollSeconds: number
+  #started = false
+  #ready: Promise<void> | undefined
+
+  constructor(boss: PgBoss, pollSeconds: number) {
+    this.boss = boss
+    this.#pollSeconds = pollSeconds
+  }
+
+  /**
+   * Starts pg-boss (installing or migrating its schema) and creates the queues, retrying while
+   * the database is unreachable. Sends wait for it.
+   */
+  start(attempts: number): Promise<void> {
+    this.#ready ??= (async () => {
+      this.#started = true
+      await this.boss.start({ attempts })
+      await this.createQueues()
+    })()
+    return this.#ready
+  }
+
+  /** Resolves once the queues exist (sends made earlier wait for it). */
+  get ready(): Promise<void> {
+    if (!this.#ready) throw new Error('the jobs layer has not started (app not ready)')
+    return this.#ready
+  }
+
+  /** Declares a kind of job; its queue is created when the app starts. */
+  define<T extends object>(definition: JobDefinition<T>): void {
+    if (this.#started) throw new Error(`job ${definition.name} defined after the jobs layer started`)
+    if (this.#definitions.has(definition.name)) throw new Error(`job ${definition.name} defined twice`)
+    this.#definitions.set(definition.name, definition as JobDefinition<object>)
+  }
+
+  get names(): string[] {
+    return [...this.#definitions.keys()]
+  }
+
+  /** Creates or updates every queue, dead-letter queues first (pg-boss refuses sends to unknown queues). */
+  async createQueues(): Promise<void> {
+    const wanted: Queue[] = []
+    for (const definition of this.#definitions.values()) {
+      const deadLetter = definition.deadLetter ? `${definition.name}.dead` : undefined
+      if (deadLetter)
+        wanted.push({ name: deadLetter, retentionSeconds: 30 * 86400, deleteAfterSeconds: 30 * 86400 })
+      wanted.push({ name: definition.name, ...definition.queue, ...(deadLetter ? { deadLetter } : {}) })
+    }
+    const existing = new Set((await this.boss.getQueues(wanted.map((q) => q.name))).map((q) => q.name))
+    for (const { name, ...options } of wanted) {
+      if (existing.has(name)) {
+        const { policy: _policy, partition: _partition, ...changeable } = options
+        await this.boss.updateQueue(name, changeable)
+      } else {
+        await this.boss.createQueue(name, options)
+      }
+    }
+  }
+
+  async send(name: string, data: object | null, options: JobSendOptions = {}): Promise<string | null> {
+    const { db, ...rest } = options
+    await this.ready
+    return this.boss.send(name, data, { ...rest, ...(db ? { db: fromKysely(db) } : {}) })
+  }
+
+  /** Many jobs of one kind in one statement. */
+  async insert(name: string, items: Array<{ data: object } & Omit<SendOptions, 'db'>>, db?: Executor) {
+    if (items.length === 0) return
+    await this.ready
+    await this.boss.insert(name, items, db ? { db: fromKysely(db) } : {})
+  }
+
+  /**
+   * A wake-up: at most one job per `seconds` (and one more at the end of the window if others
+   * were asked for meanwhile), for handlers that drain a table themselves.
+   */
+  async sendDebounced(name: string, seconds: number): Promise<void> {
+    await this.ready
+    await this.boss.sendDebounced(name, {}, null, seconds)
+  }
+
+  /** Starts the handlers and cron schedules: the worker process only. */
+  async work(): Promise<void> {
+    await this.ready
+    for (const definition of this.#definitions.values()) {
+      const { handler, name } = definition
+      if (definition.cron) await this.boss.schedule(name, definition.cron, {}, { tz: 'UTC' })
+      if (!handler) continue
+      await this.boss.work(
+        name,
+        { pollingIntervalSeconds: this.#pollSeconds, batchSize: 1, ...definition.work },
+        (jobs: Job<object>[]) => handler(jobs),
+      )
+    }
+  }
+
+  async queues(): Promise<QueueSummary[]> {
+    await this.ready
+    const results = await this.boss.getQueues()
+    return results
+      .map((q: QueueResult) => ({
+        name: q.name,
+        waiting: q.readyCount,
+        deferred: q.deferredCount,
+        active: q.activeCount,
+        failed: q.failedCount,
+        total: q.totalCount,
+        oldestWaitingSeconds: q.readyOldestSeconds ?? null,
+        deadLetter: q.deadLetter ?? null,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+}
