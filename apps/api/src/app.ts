@@ -5,13 +5,18 @@ import { edgePlugin } from '@nudge/edge'
 import { jobsPlugin } from '@nudge/jobs'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
+import { marketingPlugin } from '@nudge/marketing'
 import { storagePlugin } from '@nudge/storage'
 import type { FastifyPluginAsync } from 'fastify'
 import { auditRoutes } from './modules/audit/routes.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
+import { integrationJobs } from './modules/integrations/jobs.ts'
+import { integrationRoutes } from './modules/integrations/routes.ts'
 import { inviteRoutes } from './modules/invites/routes.ts'
 import { leadRoutes } from './modules/leads/routes.ts'
+import { maintenanceJobs } from './modules/operations/jobs.ts'
+import { operationsRoutes } from './modules/operations/routes.ts'
 import { publishingRoutes } from './modules/publishing/routes.ts'
 import { siteRoutes } from './modules/sites/routes.ts'
 import { statsRoutes } from './modules/stats/routes.ts'
@@ -42,6 +47,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(mailerPlugin)
   await instance.register(storagePlugin)
   await instance.register(jobsPlugin, { worker })
+  await instance.register(marketingPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin)
   await instance.register(teamAccessPlugin)
@@ -61,4 +67,8 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(leadIntakeRoutes)
   await instance.register(leadRoutes)
   await instance.register(statsRoutes)
+  await instance.register(integrationRoutes)
+  await instance.register(integrationJobs)
+  await instance.register(operationsRoutes)
+  await instance.register(maintenanceJobs)
 }

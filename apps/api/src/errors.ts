@@ -140,3 +140,18 @@ export const VariantHasNoForm = createError<[string]>(
 
 /** 503 for every request of an event group whose write failed: nothing of it was stored. */
 export const EventsNotStored = createError<[string]>('EVENTS_NOT_STORED', '%s', 503)
+
+/** An integration's outside service (Mailerlite) could not be reached or failed: try again later. */
+export const IntegrationUnavailable = createError<[string]>('INTEGRATION_UNAVAILABLE', '%s', 502)
+/** The integration's stored credentials were refused by its service (a key revoked since). */
+export const IntegrationCredentialsRejected = createError<[string]>(
+  'INTEGRATION_CREDENTIALS_REJECTED',
+  '%s',
+  409,
+)
+export const IntegrationNotActive = createError<[string]>(
+  'INTEGRATION_NOT_ACTIVE',
+  'The integration is %s; set it active first',
+  409,
+)
+export const DeliveryNotRedeliverable = createError<[string]>('DELIVERY_NOT_REDELIVERABLE', '%s', 409)

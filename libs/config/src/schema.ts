@@ -288,6 +288,12 @@ export const ConfigSchema = Type.Object({
     minimum: 0.5,
     description: 'how often an idle worker looks for jobs (new jobs also wake it at once)',
   }),
+  JOBS_SUPERVISE_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 1,
+    maximum: 3600,
+    description: 'how often the worker requeues jobs whose worker died (their claim expired)',
+  }),
   SECRETS_ENCRYPTION_KEYS: Type.Optional(
     Type.String({
       pattern: '^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/]{43}=)*$',

@@ -137,7 +137,13 @@ export class Jobs {
       if (!handler) continue
       await this.boss.work(
         name,
-        { pollingIntervalSeconds: this.#pollSeconds, batchSize: 1, ...definition.work },
+        {
+          // NOTIFY wakes a worker for new jobs, not for delayed ones coming due (retries): poll too.
+          pollingIntervalSeconds: this.#pollSeconds,
+          notifyPollingIntervalSeconds: this.#pollSeconds,
+          batchSize: 1,
+          ...definition.work,
+        },
         (jobs: Job<object>[]) => handler(jobs),
       )
     }

@@ -32,6 +32,8 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       max: worker ? config.WORKER_CONCURRENCY + 4 : 3,
       // Only workers keep the queue: cron, expiry of jobs whose worker died, retention.
       supervise: worker,
+      superviseIntervalSeconds: config.JOBS_SUPERVISE_SECONDS,
+      monitorIntervalSeconds: config.JOBS_SUPERVISE_SECONDS,
       schedule: worker,
       migrate: true,
       useListenNotify: worker,

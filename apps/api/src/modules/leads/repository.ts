@@ -153,6 +153,18 @@ export async function deleteLead(db: Kysely<DB>, teamId: string, leadId: string)
     .executeTakeFirst()
 }
 
+/** The ids of the team's leads with this email, in any case, locked for their erasure. */
+export async function leadIdsByEmail(db: Kysely<DB>, teamId: string, email: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('leads')
+    .select('id')
+    .where('team_id', '=', teamId)
+    .where(sql`lower(email)`, '=', sql`lower(${email})`)
+    .forUpdate()
+    .execute()
+  return rows.map((row) => row.id)
+}
+
 /** Every lead of the team with this email, in any case (one per campaign at most). */
 export async function deleteLeadsByEmail(db: Kysely<DB>, teamId: string, email: string) {
   return db

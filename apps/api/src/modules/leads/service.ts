@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import { NotFound } from '../../errors.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { cancelLeadDeliveries } from '../integrations/repository.ts'
 import { FIXED_COLUMNS, formColumns, line, text } from './csv.ts'
 import * as leads from './repository.ts'
 
@@ -19,6 +20,7 @@ export function emailHash(email: string): string {
 /** Erases one lead, with its pending deliveries and idempotency records (by cascade). */
 export async function eraseLead(db: Kysely<DB>, input: { teamId: string; leadId: string; actor: Actor }) {
   await transaction(db, async (trx) => {
+    await cancelLeadDeliveries(trx, input.teamId, [input.leadId])
     const lead = await leads.deleteLead(trx, input.teamId, input.leadId)
     if (!lead) throw new NotFound('Lead')
     await recordAudit(trx, {
@@ -41,7 +43,9 @@ export async function eraseLeadsByEmail(
   input: { teamId: string; email: string; actor: Actor },
 ): Promise<number> {
   return transaction(db, async (trx) => {
-    const erased = await leads.deleteLeadsByEmail(trx, input.teamId, input.email.trim())
+    const email = input.email.trim()
+    await cancelLeadDeliveries(trx, input.teamId, await leads.leadIdsByEmail(trx, input.teamId, email))
+    const erased = await leads.deleteLeadsByEmail(trx, input.teamId, email)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

@@ -1,5 +1,6 @@
 import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, transaction, type User } from '@nudge/db'
+import type { Marketing } from '@nudge/marketing'
 import type { Kysely } from 'kysely'
 import { createTeamIn, forgetMemberLists } from '../teams/service.ts'
 import {
@@ -18,6 +19,7 @@ const supertokensKey = (supertokensUserId: string) => `user-id-by-st:${supertoke
 export async function recordSignIn(
   db: Kysely<DB>,
   cache: Cache,
+  marketing: Marketing,
   user: { supertokensUserId: string; email: string },
 ) {
   return transaction(db, async (trx, afterCommit) => {
@@ -29,6 +31,7 @@ export async function recordSignIn(
         ownerId: row.id,
         actor: { type: 'user', id: row.id, ip: null },
       })
+      await marketing.userSignedUp(trx, { email: row.email, name: row.name, createdAt: row.created_at })
     }
     // last_login_at (and possibly the email) changed: every worker must re-read the user.
     afterCommit(() => cache.del(userKey(row.id)))

@@ -7,10 +7,10 @@ export const signInPlugin = fp(
   async (app) => {
     await app.register(authPlugin, {
       onSignIn: async (user) => {
-        await recordSignIn(app.db, app.cache, user)
+        await recordSignIn(app.db, app.cache, app.marketing, user)
       },
       resolveUserId: (supertokensUserId) => userIdForSuperTokensUser(app.db, app.cache, supertokensUserId),
     })
   },
-  { name: 'sign-in', dependencies: ['db', 'cache', 'edge', 'mailer'], fastify: '5.x' },
+  { name: 'sign-in', dependencies: ['db', 'cache', 'edge', 'mailer', 'marketing'], fastify: '5.x' },
 )

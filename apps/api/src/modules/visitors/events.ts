@@ -17,7 +17,6 @@ import { checkOrigin, REPORTABLE, type VisitorCampaign, visitorCampaign } from '
 const MAX_EVENTS = 50
 const PAST_MS = 7 * 86_400_000
 const FUTURE_MS = 5 * 60_000
-const PARTITIONS_EVERY_MS = 3_600_000
 
 // A strict UUID: AJV's `uuid` format also takes "urn:uuid:…", which PostgreSQL refuses; one such
 // id in a group-committed write would fail every request sharing it.
@@ -77,8 +76,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
   writers.set(app.server, writer)
 
-  // Raw events are bounded by day partitions: made when the app is ready and every hour after.
-  // A failure is logged and tried again next time; the partitions run 3 days ahead. Not awaited
+  // Raw events are bounded by day partitions: made when the app is ready, and every hour by the
+  // worker's maintenance.event-partitions job. A failure is logged and tried again by that job;
+  // the partitions run 3 days ahead. Not awaited
   // by onReady (a worker starts serving at once): only the first write waits for the first run.
   const partitions = async () => {
     try {
@@ -89,13 +89,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
   let partitionsMade = Promise.resolve()
-  let timer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
     partitionsMade = partitions()
-    timer = setInterval(partitions, PARTITIONS_EVERY_MS).unref()
   })
   app.addHook('onClose', async () => {
-    clearInterval(timer)
     await partitionsMade
     await writer.close()
   })

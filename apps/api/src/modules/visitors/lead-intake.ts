@@ -11,6 +11,7 @@ import {
   VariantHasNoForm,
 } from '../../errors.ts'
 import { Input } from '../../schemas.ts'
+import { OUTBOX_JOB } from '../integrations/delivery.ts'
 import {
   type CheckedLead,
   checkLead,
@@ -243,7 +244,7 @@ const RETRIED_ALONE = /^(21|22|23|40)/
  * flight are written together by the next one: no waiting when it is quiet, one commit for many
  * under load. Each request is still answered only after its own lead is committed.
  */
-function leadWriter(db: Kysely<DB>) {
+function leadWriter(db: Kysely<DB>, onStored: () => void) {
   type Queued = Submission & { resolve(stored: Stored): void; reject(error: unknown): void }
   let queue: Queued[] = []
   let writing = false
@@ -272,6 +273,7 @@ function leadWriter(db: Kysely<DB>) {
   async function write(batch: Queued[]) {
     try {
       const results = await storeLeads(db, batch)
+      if (results.some((result) => result.stored)) onStored()
       for (const [index, item] of batch.entries()) item.resolve(results[index] as Stored)
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code
@@ -281,7 +283,10 @@ function leadWriter(db: Kysely<DB>) {
       }
       for (const item of batch) {
         await storeLeads(db, [item]).then(
-          ([result]) => item.resolve(result as Stored),
+          ([result]) => {
+            if (result?.stored) onStored()
+            item.resolve(result as Stored)
+          },
           (alone: unknown) => item.reject(alone),
         )
       }
@@ -312,7 +317,13 @@ function isViolation(error: unknown, code: string, constraint?: string): boolean
 /** The visitor's browser sends a lead from a campaign's form. */
 export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { perClient, perSite } = visitorLimits(app)
-  const store = leadWriter(app.db)
+  // The relay turns the committed outbox rows into deliveries. Its wake-up is debounced (one
+  // job a second at most, with a trailing one), and a lost one is made up by its cron each minute.
+  const store = leadWriter(app.db, () => {
+    app.jobs
+      .sendDebounced(OUTBOX_JOB, 1)
+      .catch((error) => app.log.warn({ err: error }, 'lead relay not woken; its cron relays within a minute'))
+  })
 
   app.post(
     '/public/v1/leads',

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify'
+import {
+  type AttemptJob,
+  attemptDelivery,
+  DELIVERY_JOB,
+  deliveryDeps,
+  NOTICE_JOB,
+  OUTBOX_JOB,
+  relayOutbox,
+  sendNotice,
+} from './delivery.ts'
+
+/**
+ * The integrations' jobs: relaying stored leads into deliveries (woken after each lead batch, and
+ * every minute for anything a lost wake-up left), attempting deliveries, telling a team that an
+ * integration stopped.
+ */
+export const integrationJobs = async (app: FastifyInstance) => {
+  const deps = deliveryDeps(app)
+  const expireInSeconds = Math.ceil(deps.timeoutMs / 1000) + 5
+  app.jobs.define({
+    name: OUTBOX_JOB,
+    cron: '* * * * *',
+    queue: { retryLimit: 3, retryDelay: 5, expireInSeconds: 300, notify: true },
+    handler: async () => {
+      await relayOutbox(deps)
+    },
+  })
+  app.jobs.define<AttemptJob>({
+    name: DELIVERY_JOB,
+    deadLetter: true,
+    // pg-boss retries cover a worker dying mid-attempt (the job expires) or the database failing;
+    // the delivery's own schedule (DELIVERY_RETRY_SCHEDULE) covers receivers failing.
+    queue: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds, notify: true },
+    work: { localConcurrency: app.config.WORKER_CONCURRENCY },
+    handler: async ([job]) => {
+      if (job) await attemptDelivery(deps, job.data)
+    },
+  })
+  app.jobs.define<{ integrationId: string; status: string; reason: string }>({
+    name: NOTICE_JOB,
+    deadLetter: true,
+    queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true },
+    handler: async ([job]) => {
+      if (job) await sendNotice(deps, job.data)
+    },
+  })
+}

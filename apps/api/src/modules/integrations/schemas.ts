@@ -1,0 +1,206 @@
+import { Type } from 'typebox'
+import { Page, PageQuery } from '../../pagination.ts'
+import { Input } from '../../schemas.ts'
+
+export const IntegrationParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  integrationId: Type.String({ format: 'uuid' }),
+})
+
+export const DeliveryParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  integrationId: Type.String({ format: 'uuid' }),
+  deliveryId: Type.String({ format: 'uuid' }),
+})
+
+export const CampaignIntegrationParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  campaignId: Type.String({ format: 'uuid' }),
+  integrationId: Type.String({ format: 'uuid' }),
+})
+
+export const CampaignParams = Input({
+  teamId: Type.String({ format: 'uuid' }),
+  campaignId: Type.String({ format: 'uuid' }),
+})
+
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL receiving signed POSTs' })
+const ApiKey = Type.String({
+  minLength: 8,
+  maxLength: 2048,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'a Mailerlite API key (Integrations → API in Mailerlite); checked with Mailerlite on save',
+})
+const WebhookSecret = Type.String({
+  pattern: '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$',
+  description: 'whsec_ + base64 of 24 to 64 random bytes (generated when left out)',
+})
+
+export const NewIntegration = Input(
+  {
+    kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
+    name: Name,
+    apiKey: Type.Optional(ApiKey),
+    url: Type.Optional(Url),
+    secret: Type.Optional(WebhookSecret),
+  },
+  {
+    description:
+      'Mailerlite (apiKey) or a webhook (url, optional secret). A generated webhook secret is shown once, in this response.',
+    examples: [
+      { kind: 'webhook', name: 'Our CRM', url: 'https://hooks.example.com/nudge' },
+      { kind: 'mailerlite', name: 'Newsletter', apiKey: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.example' },
+    ],
+  },
+)
+
+export const IntegrationUpdate = Input(
+  {
+    name: Type.Optional(Name),
+    url: Type.Optional(Url),
+    apiKey: Type.Optional(ApiKey),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('paused')], {
+        description: 'active resumes a paused or disabled integration and redelivers what piled up',
+      }),
+    ),
+  },
+  { examples: [{ status: 'active' }, { name: 'CRM (production)' }] },
+)
+
+export const SecretRotation = Input(
+  {
+    overlapHours: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 168,
+        default: 24,
+        description: 'hours the previous secret keeps signing too, while receivers switch',
+      }),
+    ),
+    secret: Type.Optional(WebhookSecret),
+  },
+  { examples: [{ overlapHours: 24 }] },
+)
+
+export const Integration = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
+    name: Type.String(),
+    status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('disabled')]),
+    statusReason: Type.Union([Type.String(), Type.Null()], { description: 'why it is paused or disabled' }),
+    url: Type.Union([Type.String(), Type.Null()]),
+    secretLast4: Type.String({ description: 'the last four characters of the API key or signing secret' }),
+    secretOverlapUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'webhooks: until when the previous secret also signs',
+    }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Integration' },
+)
+
+export const IntegrationWithSecret = Type.Object({
+  ...Integration.properties,
+  secret: Type.Optional(
+    Type.String({ description: 'the webhook signing secret: shown only here, when created or rotated' }),
+  ),
+})
+
+export const IntegrationPage = Page(Integration)
+export const IntegrationQuery = PageQuery
+
+export const MailerliteGroup = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  activeCount: Type.Integer(),
+})
+export const MailerliteGroups = Type.Object({ items: Type.Array(MailerliteGroup) })
+
+export const MailerliteField = Type.Object({ key: Type.String(), name: Type.String(), type: Type.String() })
+export const MailerliteFields = Type.Object({ items: Type.Array(MailerliteField) })
+
+export const CampaignIntegrationInput = Input(
+  {
+    groupId: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,30}$', description: 'Mailerlite: the group new subscribers join' }),
+    ),
+    fieldMap: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+        Type.String({ pattern: '^[a-z_][a-z0-9_]{0,63}$' }),
+        {
+          maxProperties: 50,
+          description: 'Mailerlite: form field name → Mailerlite field key (e.g. {"firstName": "name"})',
+        },
+      ),
+    ),
+  },
+  { examples: [{ groupId: '123456789', fieldMap: { firstName: 'name' } }, {}] },
+)
+
+export const CampaignIntegration = Type.Object({
+  campaignId: Type.String({ format: 'uuid' }),
+  integrationId: Type.String({ format: 'uuid' }),
+  kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
+  name: Type.String(),
+  status: Type.String(),
+  groupId: Type.Union([Type.String(), Type.Null()]),
+  fieldMap: Type.Record(Type.String(), Type.String()),
+})
+export const CampaignIntegrations = Type.Object({ items: Type.Array(CampaignIntegration) })
+
+const DeliveryStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivering'),
+  Type.Literal('retrying'),
+  Type.Literal('held'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+])
+
+export const DeliveryQuery = Input({
+  ...PageQuery.properties,
+  status: Type.Optional(DeliveryStatus),
+})
+
+export const DeliveryAttempt = Type.Object({
+  attempt: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  responseStatus: Type.Union([Type.Integer(), Type.Null()]),
+  latencyMs: Type.Integer(),
+  responseBody: Type.Union([Type.String(), Type.Null()], { description: 'the first KB of the answer' }),
+  error: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const Delivery = Type.Object(
+  {
+    id: Type.String({
+      format: 'uuid',
+      description: 'also the webhook-id (msg_ + id), stable across retries',
+    }),
+    integrationId: Type.String({ format: 'uuid' }),
+    leadId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null once erased' }),
+    event: Type.String(),
+    status: DeliveryStatus,
+    attempts: Type.Integer(),
+    nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    lastResponseStatus: Type.Union([Type.Integer(), Type.Null()]),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { $id: 'Delivery' },
+)
+
+export const DeliveryWithAttempts = Type.Object({
+  ...Delivery.properties,
+  attemptLog: Type.Array(DeliveryAttempt),
+})
+
+export const DeliveryPage = Page(Delivery)
+
+export const RedeliverReport = Type.Object({ redelivered: Type.Integer() })
