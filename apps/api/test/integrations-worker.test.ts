@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
-import { buildTestApp, storageDir, testConfig } from './helpers/app.ts'
+import { buildTestApp, storageDir, superTokensCore, testConfig } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { eventually, startReceiver } from './helpers/receiver.ts'
@@ -51,7 +51,11 @@ await app.inject({
 
 /** Starts `apps/api/src/worker.ts` as its own process, on the test's database. */
 async function startWorker(): Promise<ChildProcess> {
-  const config = testConfig({ DATABASE_URL, STORAGE_DIR: await storageDir(t) })
+  const config = testConfig({
+    DATABASE_URL,
+    STORAGE_DIR: await storageDir(t),
+    SUPERTOKENS_CONNECTION_URI: await superTokensCore(),
+  })
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...Object.fromEntries(
@@ -103,22 +107,18 @@ t.test('a worker SIGKILLed mid-delivery: every lead arrives, each webhook-id wit
   await eventually(async () => receiver.received.length >= 5, 20000, 'the first deliveries')
   first.kill('SIGKILL')
   await new Promise((resolve) => first.once('exit', resolve))
+  const orphaned = await app.db
+    .selectFrom('integration_deliveries')
+    .select('id')
+    .where('status', '=', 'delivering')
+    .execute()
+  t.ok(orphaned.length > 0, `the worker died with ${orphaned.length} deliveries in flight`)
   const second = await startWorker()
   const emails = (body: string) => (JSON.parse(body) as { data: { email: string } }).data.email
   await eventually(
     async () => new Set(receiver.received.map((r) => emails(r.body))).size === LEADS,
     45000,
     `all ${LEADS} leads at the receiver`,
-  )
-  const byId = new Map<string, Set<string>>()
-  for (const request of receiver.received) {
-    const id = request.headers['webhook-id'] ?? ''
-    byId.set(id, (byId.get(id) ?? new Set()).add(request.body))
-  }
-  t.equal(byId.size, LEADS, 'one webhook-id per lead')
-  t.ok(
-    [...byId.values()].every((bodies) => bodies.size === 1),
-    'no webhook-id with two different payloads',
   )
   const rows = await app.db.selectFrom('integration_deliveries').select('status').execute()
   await eventually(
@@ -134,6 +134,20 @@ t.test('a worker SIGKILLed mid-delivery: every lead arrives, each webhook-id wit
     'every delivery recorded as succeeded',
   )
   t.equal(rows.length, LEADS)
+  const byId = new Map<string, Set<string>>()
+  for (const request of receiver.received) {
+    const id = request.headers['webhook-id'] ?? ''
+    byId.set(id, (byId.get(id) ?? new Set()).add(request.body))
+  }
+  t.equal(byId.size, LEADS, 'one webhook-id per lead')
+  const repeated = [...byId.keys()].filter(
+    (id) => receiver.received.filter((r) => r.headers['webhook-id'] === id).length > 1,
+  )
+  t.ok(repeated.length > 0, 'the deliveries in flight were sent again, with the same id')
+  t.ok(
+    [...byId.values()].every((bodies) => bodies.size === 1),
+    'no webhook-id with two different payloads',
+  )
   second.kill('SIGTERM')
   await new Promise((resolve) => second.once('exit', resolve))
 })
