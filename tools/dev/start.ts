@@ -3,8 +3,10 @@
  * - PostgreSQL: DATABASE_URL if set, else embedded PostgreSQL kept in .data/postgres
  * - SuperTokens: SUPERTOKENS_CONNECTION_URI if set, else the core stand-in on port 3567
  * - email: SMTP_URL if set, else the dev mailbox (console + GET /dev/mailbox)
+ * - Mailerlite: MAILERLITE_API_URL if set, else the Mailerlite stand-in on port 8791
  * - migrations applied
- * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default
+ * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default,
+ *   and the job worker (`worker`)
  * Ctrl-C stops the workers (they finish in-flight requests), then PostgreSQL.
  */
 import { spawn } from 'node:child_process'
@@ -17,7 +19,8 @@ if (process.argv.includes('--help')) {
   process.stdout.write(`usage: npm start
 Runs the API under PM2 on http://localhost:\${PORT:-3000} with development defaults.
 Set DATABASE_URL, MEMCACHED_SERVERS, ... to use real services (see README.md).
-PM2_INSTANCES sets the number of API workers (default 2).
+PM2_INSTANCES sets the number of API workers (default 2); PM2_WORKER_INSTANCES the job workers (1).
+Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in).
 `)
   process.exit(0)
 }
@@ -81,6 +84,20 @@ try {
       /listening on (\S+)/,
     )
   }
+  if (!env.MAILERLITE_API_URL) {
+    say(
+      'MAILERLITE_API_URL not set: starting the Mailerlite stand-in (tools/stand-ins/mailerlite, key mlsk-dev-stand-in)',
+    )
+    env.MAILERLITE_API_URL = await startHelper(
+      'Mailerlite stand-in',
+      [
+        path.join(root, 'tools/stand-ins/mailerlite/src/cli.ts'),
+        '--port',
+        env.MAILERLITE_STAND_IN_PORT ?? '8791',
+      ],
+      /listening on (\S+)/,
+    )
+  }
   if (!env.SMTP_URL) {
     env.DEV_MAILBOX = 'true'
     say(`SMTP_URL not set: sign-in emails are printed here and listed at GET /dev/mailbox`)
@@ -107,7 +124,9 @@ try {
   process.exit(1)
 }
 
-say(`starting the API under PM2 (${env.PM2_INSTANCES} workers) on http://localhost:${env.PORT ?? 3000}`)
+say(
+  `starting the API under PM2 (${env.PM2_INSTANCES} workers, and the job worker) on http://localhost:${env.PORT ?? 3000}`,
+)
 const pm2 = spawn(path.join(root, 'node_modules/.bin/pm2-runtime'), ['start', 'ecosystem.config.js'], {
   cwd: root,
   env,

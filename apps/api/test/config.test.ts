@@ -57,9 +57,41 @@ t.test('production refuses development origins; address lists are checked', asyn
     'EDGE_IP_RANGES: not an IP address or CIDR: 173.245.48.0/33',
     'EDGE_URL: production needs public https:// origins (got http://localhost:8787)',
     'S3_BUCKET: required in production (the STORAGE_DIR folder is for development)',
+    'SECRETS_ENCRYPTION_KEYS: required in production (the development key is public)',
     'TRUSTED_PROXIES: not an IP address or CIDR: not-an-ip',
   ])
   t.equal(loadConfig({}).EDGE_IP_RANGES.split(',').length, 22, "Cloudflare's ranges by default")
+})
+
+t.test('production refuses loopback webhooks and a development Mailerlite', async (t) => {
+  const error = t.throws(() =>
+    loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/nudge',
+      SUPERTOKENS_CONNECTION_URI: 'http://core:3567',
+      SMTP_URL: 'smtp://mail:587',
+      SERVICE_JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+      API_DOMAIN: 'https://api.nudge.example',
+      DASHBOARD_ORIGINS: 'https://app.nudge.example',
+      EDGE_URL: 'https://edge.nudge.example',
+      S3_BUCKET: 'nudge-published',
+      S3_ENDPOINT: 'https://r2.example',
+      S3_ACCESS_KEY_ID: 'a',
+      S3_SECRET_ACCESS_KEY: 's',
+      SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+      OUTBOUND_ALLOW_LOOPBACK: 'true',
+      MAILERLITE_API_URL: 'http://127.0.0.1:8791',
+    }),
+  ) as ConfigError
+  t.same(error.problems.sort(), [
+    'MAILERLITE_API_URL: production needs public https:// origins (got http://127.0.0.1:8791)',
+    'OUTBOUND_ALLOW_LOOPBACK: not allowed in production (webhooks could reach this host)',
+  ])
+  const bad = t.throws(() =>
+    loadConfig({ SECRETS_ENCRYPTION_KEYS: 'k1:tooshort', DELIVERY_RETRY_SCHEDULE: '5 s' }),
+  ) as ConfigError
+  t.equal(bad.problems.length, 2, bad.message)
+  t.notOk(bad.message.includes('tooshort'), 'key material is not echoed')
 })
 
 t.test('object storage and cache purge settings come in complete sets', async (t) => {

@@ -299,6 +299,7 @@ t.test('production with SMTP_URL: /dev/mailbox does not exist', async (t) => {
       S3_ENDPOINT: 'http://127.0.0.1:9',
       S3_ACCESS_KEY_ID: 'unused',
       S3_SECRET_ACCESS_KEY: 'unused',
+      SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
     }),
   )
   t.equal(app.mailer.transport, 'smtp')

@@ -48,10 +48,8 @@ export const NewIntegration = Input(
   {
     description:
       'Mailerlite (apiKey) or a webhook (url, optional secret). A generated webhook secret is shown once, in this response.',
-    examples: [
-      { kind: 'webhook', name: 'Our CRM', url: 'https://hooks.example.com/nudge' },
-      { kind: 'mailerlite', name: 'Newsletter', apiKey: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.example' },
-    ],
+    // One example: a dashboard developer's first webhook (Mailerlite: kind, name, apiKey).
+    examples: [{ kind: 'webhook', name: 'Our CRM', url: 'https://hooks.example.com/nudge' }],
   },
 )
 
@@ -66,7 +64,7 @@ export const IntegrationUpdate = Input(
       }),
     ),
   },
-  { examples: [{ status: 'active' }, { name: 'CRM (production)' }] },
+  { examples: [{ status: 'active' }] },
 )
 
 export const SecretRotation = Input(
@@ -138,7 +136,7 @@ export const CampaignIntegrationInput = Input(
       ),
     ),
   },
-  { examples: [{ groupId: '123456789', fieldMap: { firstName: 'name' } }, {}] },
+  { examples: [{ groupId: '123456789', fieldMap: { firstName: 'name' } }] },
 )
 
 export const CampaignIntegration = Type.Object({
