@@ -151,3 +151,58 @@ t.test('a worker SIGKILLed mid-delivery: every lead arrives, each webhook-id wit
   second.kill('SIGTERM')
   await new Promise((resolve) => second.once('exit', resolve))
 })
+
+t.test('a worker stopped (pm2 stop/reload) finishes the deliveries in flight before it exits', async (t) => {
+  receiver.received.length = 0
+  // Slow, but within the worker's WEBHOOK_TIMEOUT_MS (1000).
+  receiver.answer(() => ({ status: 200, delayMs: 800 }))
+  for (let n = 0; n < 5; n++) {
+    await app.inject({
+      method: 'POST',
+      url: '/public/v1/leads',
+      headers: { origin: 'https://shop.example' },
+      payload: {
+        campaignId: campaign.id,
+        variantId: 'a',
+        email: `graceful${n}@example.com`,
+        fields: {},
+        fillMs: 5000,
+      },
+    })
+  }
+  const worker = await startWorker()
+  await eventually(async () => receiver.received.length >= 1, 20000, 'deliveries in flight')
+  worker.kill('SIGTERM')
+  await new Promise((resolve) => worker.once('exit', resolve))
+  const rows = await app.db
+    .selectFrom('integration_deliveries')
+    .innerJoin('leads', 'leads.id', 'integration_deliveries.lead_id')
+    .select(['integration_deliveries.id', 'integration_deliveries.status'])
+    .where('leads.email', 'like', 'graceful%')
+    .execute()
+  t.equal(rows.filter((row) => row.status === 'delivering').length, 0, 'nothing left half done')
+  const sent = new Set(receiver.received.map((r) => r.headers['webhook-id']))
+  t.ok(sent.size >= 1)
+  t.ok(
+    rows.filter((row) => sent.has(`msg_${row.id}`)).every((row) => row.status === 'succeeded'),
+    'every delivery that was sent is recorded as delivered',
+  )
+  const next = await startWorker()
+  await eventually(
+    async () =>
+      (
+        await app.db
+          .selectFrom('integration_deliveries')
+          .innerJoin('leads', 'leads.id', 'integration_deliveries.lead_id')
+          .select('integration_deliveries.status')
+          .where('leads.email', 'like', 'graceful%')
+          .where('integration_deliveries.status', '=', 'succeeded')
+          .execute()
+      ).length === 5,
+    20000,
+    'the rest delivered by the next worker',
+  )
+  t.equal(receiver.received.length, 5, 'each lead sent once: nothing lost, nothing repeated')
+  next.kill('SIGTERM')
+  await new Promise((resolve) => next.once('exit', resolve))
+})

@@ -50,6 +50,7 @@ export class Jobs {
   readonly #pollSeconds: number
   #started = false
   #ready: Promise<void> | undefined
+  readonly #wakes = new Map<string, { last: number; timer: NodeJS.Timeout | undefined }>()
 
   constructor(boss: PgBoss, pollSeconds: number) {
     this.boss = boss
@@ -126,6 +127,30 @@ export class Jobs {
   async sendDebounced(name: string, seconds: number): Promise<void> {
     await this.ready
     await this.boss.sendDebounced(name, {}, null, seconds)
+  }
+
+  /**
+   * Asks for a run of `name` (a handler that drains a table) soon, from a hot path: at most one
+   * send a second from this process, plus a trailing one for calls in between, and pg-boss
+   * debounces across processes. Never throws; a failed send goes to `onError`.
+   */
+  wake(name: string, onError: (error: unknown) => void): void {
+    const wake = this.#wakes.get(name) ?? { last: 0, timer: undefined }
+    this.#wakes.set(name, wake)
+    if (wake.timer) return
+    const send = () => {
+      wake.timer = undefined
+      wake.last = Date.now()
+      this.sendDebounced(name, 1).catch(onError)
+    }
+    const wait = wake.last + 1000 - Date.now()
+    if (wait <= 0) send()
+    else wake.timer = setTimeout(send, wait).unref()
+  }
+
+  /** Stops pending wake-ups (the app is closing). */
+  stopWaking(): void {
+    for (const wake of this.#wakes.values()) clearTimeout(wake.timer)
   }
 
   /** Starts the handlers and cron schedules: the worker process only. */

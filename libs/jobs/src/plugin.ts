@@ -54,6 +54,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       }
     })
     app.addHook('onClose', async () => {
+      jobs.stopWaking()
       await boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true })
     })
   },

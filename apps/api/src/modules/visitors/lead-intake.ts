@@ -317,13 +317,13 @@ function isViolation(error: unknown, code: string, constraint?: string): boolean
 /** The visitor's browser sends a lead from a campaign's form. */
 export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { perClient, perSite } = visitorLimits(app)
-  // The relay turns the committed outbox rows into deliveries. Its wake-up is debounced (one
-  // job a second at most, with a trailing one), and a lost one is made up by its cron each minute.
-  const store = leadWriter(app.db, () => {
-    app.jobs
-      .sendDebounced(OUTBOX_JOB, 1)
-      .catch((error) => app.log.warn({ err: error }, 'lead relay not woken; its cron relays within a minute'))
-  })
+  // The relay turns the committed outbox rows into deliveries. Its wake-up is throttled (about one
+  // a second), and a lost one is made up by the relay's cron within a minute.
+  const store = leadWriter(app.db, () =>
+    app.jobs.wake(OUTBOX_JOB, (error) =>
+      app.log.warn({ err: error }, 'lead relay not woken; its cron relays within a minute'),
+    ),
+  )
 
   app.post(
     '/public/v1/leads',
