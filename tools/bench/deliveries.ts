@@ -73,6 +73,7 @@ const config = loadConfig(env)
 const app = await buildApp(config)
 await app.ready()
 await sql`TRUNCATE integration_deliveries, integrations CASCADE`.execute(app.db)
+await app.jobs.ready
 await app.jobs.boss.deleteAllJobs(DELIVERY_JOB)
 const team = await app.db
   .insertInto('teams')

@@ -21,7 +21,7 @@ export interface JobDefinition<T extends object> {
   deadLetter?: boolean
   /** A cron expression (UTC): the worker process sends one job each time it fires. */
   cron?: string
-  work?: Pick<WorkOptions, 'batchSize' | 'localConcurrency'>
+  work?: Pick<WorkOptions, 'batchSize' | 'localConcurrency' | 'burstWhenBatchFull'>
   handler?: (jobs: Job<T>[]) => Promise<void>
 }
 

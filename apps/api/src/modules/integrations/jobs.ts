@@ -32,9 +32,15 @@ export const integrationJobs = async (app: FastifyInstance) => {
     // pg-boss retries cover a worker dying mid-attempt (the job expires) or the database failing;
     // the delivery's own schedule (DELIVERY_RETRY_SCHEDULE) covers receivers failing.
     queue: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds, notify: true },
-    work: { localConcurrency: app.config.WORKER_CONCURRENCY },
-    handler: async ([job]) => {
-      if (job) await attemptDelivery(deps, job.data)
+    // Pairs of jobs: a worker whose fetch came back full fetches again at once (pg-boss bursts
+    // only for batches above one), instead of waiting out the polling interval after each job.
+    work: {
+      batchSize: 2,
+      localConcurrency: Math.max(1, Math.ceil(app.config.WORKER_CONCURRENCY / 2)),
+      burstWhenBatchFull: true,
+    },
+    handler: async (jobs) => {
+      await Promise.all(jobs.map((job) => attemptDelivery(deps, job.data)))
     },
   })
   app.jobs.define<{ integrationId: string; status: string; reason: string }>({
