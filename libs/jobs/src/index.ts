@@ -1,3 +1,3 @@
 export type { Job } from 'pg-boss'
-export { type JobDefinition, type JobSendOptions, Jobs, type QueueSummary } from './jobs.ts'
+export { type JobDefinition, type JobSendOptions, Jobs, type QueueSummary, queueSummaries } from './jobs.ts'
 export { type JobsPluginOptions, jobsPlugin } from './plugin.ts'

@@ -176,18 +176,42 @@ export class Jobs {
 
   async queues(): Promise<QueueSummary[]> {
     await this.ready
-    const results = await this.boss.getQueues()
-    return results
-      .map((q: QueueResult) => ({
-        name: q.name,
-        waiting: q.readyCount,
-        deferred: q.deferredCount,
-        active: q.activeCount,
-        failed: q.failedCount,
-        total: q.totalCount,
-        oldestWaitingSeconds: q.readyOldestSeconds ?? null,
-        deadLetter: q.deadLetter ?? null,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name))
+    return queueSummaries(this.boss)
   }
+}
+
+/**
+ * Each queue's depth now. pg-boss's own counts (getQueues) are a cache its monitor refreshes
+ * every minute or so; an operator looking at a backlog wants the present, so the job table is
+ * counted directly (pg-boss 12's schema: one row per job, `state` and `start_after`).
+ */
+export async function queueSummaries(boss: PgBoss): Promise<QueueSummary[]> {
+  const queues = await boss.getQueues()
+  const { rows } = await boss.getDb().executeSql(
+    `SELECT name,
+       count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after <= now())::int AS waiting,
+       count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after > now())::int AS deferred,
+       count(*) FILTER (WHERE state = 'active')::int AS active,
+       count(*) FILTER (WHERE state = 'failed')::int AS failed,
+       count(*)::int AS total,
+       extract(epoch FROM now() - min(start_after) FILTER (WHERE state IN ('created', 'retry') AND start_after <= now()))::float AS oldest
+     FROM pgboss.job GROUP BY name`,
+  )
+  const counts = new Map(rows.map((row) => [row.name as string, row]))
+  return queues
+    .map((queue: QueueResult) => {
+      const row = counts.get(queue.name)
+      return {
+        name: queue.name,
+        waiting: row?.waiting ?? 0,
+        deferred: row?.deferred ?? 0,
+        active: row?.active ?? 0,
+        failed: row?.failed ?? 0,
+        total: row?.total ?? 0,
+        oldestWaitingSeconds:
+          row?.oldest === null || row?.oldest === undefined ? null : Math.round(row.oldest),
+        deadLetter: queue.deadLetter ?? null,
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name))
 }

@@ -4,6 +4,7 @@
  * env: DATABASE_URL (development: the embedded PostgreSQL)
  */
 import { ConfigError, loadConfig } from '@nudge/config'
+import { queueSummaries } from '@nudge/jobs'
 import { PgBoss } from 'pg-boss'
 
 const usage = `usage: npm run jobs -- <command>
@@ -64,17 +65,14 @@ async function run(name: string, rest: string[]): Promise<number> {
   }
   switch (name) {
     case 'list': {
-      const queues = await boss.getQueues()
-      const rows = queues
-        .sort((a, b) => a.name.localeCompare(b.name))
-        .map((q) => ({
-          queue: q.name,
-          waiting: q.readyCount,
-          deferred: q.deferredCount,
-          active: q.activeCount,
-          failed: q.failedCount,
-          'oldest waiting (s)': q.readyOldestSeconds ?? '',
-        }))
+      const rows = (await queueSummaries(boss)).map((q) => ({
+        queue: q.name,
+        waiting: q.waiting,
+        deferred: q.deferred,
+        active: q.active,
+        failed: q.failed,
+        'oldest waiting (s)': q.oldestWaitingSeconds ?? '',
+      }))
       printTable(rows)
       return 0
     }

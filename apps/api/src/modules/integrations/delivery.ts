@@ -13,7 +13,14 @@ import {
   mailerlitePayload,
   webhookPayload,
 } from './payloads.ts'
-import { DEV_SECRETS_KEYRING, decryptSecret, type Keyring, parseKeyring } from './secrets.ts'
+import {
+  DEV_SECRETS_KEYRING,
+  decryptSecret,
+  encryptSecret,
+  type Keyring,
+  needsReencryption,
+  parseKeyring,
+} from './secrets.ts'
 import { webhookHeaders } from './webhook-signing.ts'
 
 export const DELIVERY_JOB = 'deliveries.attempt'
@@ -531,4 +538,24 @@ export async function sendNotice(
       }),
     )
   }
+}
+
+/** Moves every stored secret encrypted with an older key to the current one; returns how many. */
+export async function reencryptSecrets(deps: DeliveryDeps): Promise<number> {
+  const rows = await deps.db.selectFrom('integrations').select(['id', 'secret']).execute()
+  let moved = 0
+  for (const row of rows) {
+    if (!needsReencryption(deps.keyring, row.secret)) continue
+    const secret = encryptSecret(deps.keyring, decryptSecret(deps.keyring, row.secret))
+    // Only if nobody changed it meanwhile (a new key saved, a rotation).
+    const result = await deps.db
+      .updateTable('integrations')
+      .set({ secret })
+      .where('id', '=', row.id)
+      .where('secret', '=', row.secret)
+      .executeTakeFirst()
+    moved += Number(result.numUpdatedRows)
+  }
+  if (moved > 0) deps.log.info({ moved }, 'integration secrets re-encrypted with the current key')
+  return moved
 }

@@ -6,6 +6,7 @@ import {
   deliveryDeps,
   NOTICE_JOB,
   OUTBOX_JOB,
+  reencryptSecrets,
   relayOutbox,
   sendNotice,
 } from './delivery.ts'
@@ -41,6 +42,16 @@ export const integrationJobs = async (app: FastifyInstance) => {
     },
     handler: async (jobs) => {
       await Promise.all(jobs.map((job) => attemptDelivery(deps, job.data)))
+    },
+  })
+  app.jobs.define({
+    // After SECRETS_ENCRYPTION_KEYS gets a new first key, stored secrets move to it, so the old
+    // key can be dropped once this has run.
+    name: 'integrations.reencrypt-secrets',
+    cron: '45 3 * * *',
+    queue: { retryLimit: 3, retryDelay: 300 },
+    handler: async () => {
+      await reencryptSecrets(deps)
     },
   })
   app.jobs.define<{ integrationId: string; status: string; reason: string }>({
