@@ -6,9 +6,13 @@ import { jobsPlugin } from '@nudge/jobs'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
 import { marketingPlugin } from '@nudge/marketing'
+import { paymentsPlugin } from '@nudge/payments'
 import { storagePlugin } from '@nudge/storage'
 import type { FastifyPluginAsync } from 'fastify'
 import { auditRoutes } from './modules/audit/routes.ts'
+import { billingJobs } from './modules/billing/jobs.ts'
+import { billingRoutes } from './modules/billing/routes.ts'
+import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
 import { integrationJobs } from './modules/integrations/jobs.ts'
@@ -48,6 +52,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(storagePlugin)
   await instance.register(jobsPlugin, { worker })
   await instance.register(marketingPlugin)
+  await instance.register(paymentsPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin)
   await instance.register(teamAccessPlugin)
@@ -68,6 +73,9 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(leadRoutes)
   await instance.register(statsRoutes)
   await instance.register(integrationRoutes)
+  await instance.register(billingRoutes)
+  await instance.register(stripeWebhookRoutes)
+  await instance.register(billingJobs)
   await instance.register(integrationJobs)
   await instance.register(operationsRoutes)
   await instance.register(maintenanceJobs)

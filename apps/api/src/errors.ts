@@ -155,3 +155,13 @@ export const IntegrationNotActive = createError<[string]>(
   409,
 )
 export const DeliveryNotRedeliverable = createError<[string]>('DELIVERY_NOT_REDELIVERABLE', '%s', 409)
+
+/** 402 with `details: { resource, limit, usage, plan }`: the plan does not allow one more. */
+export const PlanLimitReached = createError<[string]>('PLAN_LIMIT', '%s', 402)
+export const BillingNotConfigured = createError(
+  'BILLING_NOT_CONFIGURED',
+  'Billing is not configured on this server (STRIPE_SECRET_KEY)',
+  503,
+)
+export const PaymentsUnavailable = createError<[string]>('PAYMENTS_UNAVAILABLE', '%s', 502)
+export const InvalidStripeSignature = createError<[string]>('INVALID_SIGNATURE', '%s', 400)

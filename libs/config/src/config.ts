@@ -70,6 +70,14 @@ const productionRules: Array<(config: Config) => string | undefined> = [
       ? 'OUTBOUND_ALLOW_LOOPBACK: not allowed in production (webhooks could reach this host)'
       : undefined,
   (c) => publicOriginProblem('MAILERLITE_API_URL', [c.MAILERLITE_API_URL]),
+  (c) =>
+    c.STRIPE_API_URL
+      ? 'STRIPE_API_URL: not allowed in production (it points Stripe calls elsewhere)'
+      : undefined,
+  (c) =>
+    c.STRIPE_SECRET_KEY && !c.STRIPE_WEBHOOK_SECRET
+      ? 'STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (webhooks must be verified)'
+      : undefined,
 ]
 
 /** Production origins are served over HTTPS from a public name, never a development address. */

@@ -343,6 +343,48 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description: 'the group of our own Mailerlite account that every user joins',
   }),
+  BILLING_GRACE_DAYS: Type.Integer({
+    default: 7,
+    minimum: 0,
+    maximum: 60,
+    description: 'days a team keeps its plan after a failed payment before the free limits apply',
+  }),
+  STRIPE_SECRET_KEY: Type.Optional(
+    Type.String({
+      pattern: '^(sk|rk)_(test|live)_\\S+$',
+      description: 'Stripe secret key (unset = billing off; npm start: the stand-in)',
+    }),
+  ),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(
+    Type.String({ pattern: '^whsec_\\S+$', description: 'signing secret of the /webhooks/stripe endpoint' }),
+  ),
+  STRIPE_API_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/\\s]+$',
+      description:
+        'another Stripe API origin (the stand-in in tools/stand-ins/stripe); unset = api.stripe.com',
+    }),
+  ),
+  STRIPE_PRICE_PRO_MONTHLY: Type.String({
+    default: 'price_pro_monthly',
+    minLength: 1,
+    description: 'Stripe price id',
+  }),
+  STRIPE_PRICE_PRO_YEARLY: Type.String({
+    default: 'price_pro_yearly',
+    minLength: 1,
+    description: 'Stripe price id',
+  }),
+  STRIPE_PRICE_BUSINESS_MONTHLY: Type.String({
+    default: 'price_business_monthly',
+    minLength: 1,
+    description: 'Stripe price id',
+  }),
+  STRIPE_PRICE_BUSINESS_YEARLY: Type.String({
+    default: 'price_business_yearly',
+    minLength: 1,
+    description: 'Stripe price id',
+  }),
   NEW_RELIC_LICENSE_KEY: Type.Optional(
     Type.String({ minLength: 1, description: 'enables the NewRelic agent' }),
   ),

@@ -26,8 +26,19 @@ export interface TeamsTable {
   stripe_subscription_id: string | null
   subscription_status: string | null
   current_period_end: NullableTimestamp
+  current_period_start: NullableTimestamp
+  billing_synced_at: NullableTimestamp
+  trial_ends_at: NullableTimestamp
+  cancel_at_period_end: ColumnType<boolean, boolean | undefined, boolean>
+  payment_grace_ends_at: NullableTimestamp
   created_at: Timestamp
   updated_at: Timestamp
+}
+
+export interface StripeEventsTable {
+  id: string
+  type: string
+  processed_at: Timestamp
 }
 
 export interface TeamMembersTable {
@@ -247,6 +258,7 @@ export interface DB {
   integration_deliveries: IntegrationDeliveriesTable
   integration_delivery_attempts: IntegrationDeliveryAttemptsTable
   outbound_rate_windows: OutboundRateWindowsTable
+  stripe_events: StripeEventsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -158,6 +158,12 @@ export function createMailerliteClient(options: MailerliteClientOptions) {
     async listFields(): Promise<MailerliteField[]> {
       return (await call<{ data: MailerliteField[] }>('GET', '/fields?limit=100')).data.data
     },
+    async findOrCreateField(name: string): Promise<MailerliteField> {
+      const found = (await client.listFields()).find((f) => f.key === name || f.name === name)
+      return (
+        found ?? (await call<{ data: MailerliteField }>('POST', '/fields', { name, type: 'text' })).data.data
+      )
+    },
     /** Creates or updates (by email, non-destructively) a subscriber: 201 created, 200 updated. */
     async upsertSubscriber(input: {
       email: string

@@ -13,6 +13,7 @@ type Executor = Kysely<any>
 export type MarketingSync =
   | { action: 'subscribe'; email: string; name: string | null; signedUpAt: string }
   | { action: 'remove'; email: string }
+  | { action: 'plan'; email: string; plan: string }
 
 /** Our own users in our own Mailerlite account, through jobs: Mailerlite never slows a request. */
 export interface Marketing {
@@ -22,6 +23,8 @@ export interface Marketing {
   userSignedUp(db: Executor, user: { email: string; name: string | null; createdAt: Date }): Promise<void>
   /** A deleted account leaves our Mailerlite account. */
   userDeleted(db: Executor, user: { email: string }): Promise<void>
+  /** A team owner's plan, in the subscriber's `plan` field (created in our account when missing). */
+  planChanged(db: Executor, user: { email: string; plan: string }): Promise<void>
 }
 
 declare module 'fastify' {
@@ -54,6 +57,7 @@ export const marketingPlugin = fp(
           signedUpAt: user.createdAt.toISOString(),
         }),
       userDeleted: (db, user) => enqueue(db, { action: 'remove', email: user.email }),
+      planChanged: (db, user) => enqueue(db, { action: 'plan', email: user.email, plan: user.plan }),
     } satisfies Marketing)
     if (!apiKey) return
 
@@ -63,6 +67,7 @@ export const marketingPlugin = fp(
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     })
     let usersGroupId: string | undefined
+    let planField: string | undefined
     jobs.define<MarketingSync>({
       name: MARKETING_JOB,
       deadLetter: true,
@@ -80,6 +85,9 @@ export const marketingPlugin = fp(
               groups: [usersGroupId],
               subscribed_at: sync.signedUpAt.slice(0, 19).replace('T', ' '),
             })
+          } else if (sync.action === 'plan') {
+            planField ??= (await client.findOrCreateField('plan')).key
+            await client.upsertSubscriber({ email: sync.email, fields: { [planField]: sync.plan } })
           } else {
             const subscriber = await client.getSubscriber(sync.email)
             if (subscriber) await client.deleteSubscriber(String(subscriber.id))

@@ -272,6 +272,24 @@ export function buildServer(options: {
     }
   })
 
+  app.post('/api/fields', async (request, reply) => {
+    const account = accountOf(request)
+    const body = (request.body ?? {}) as { name?: unknown; type?: unknown }
+    if (typeof body.name !== 'string' || body.name.trim() === '')
+      return invalid(reply, { name: ['The name field is required.'] })
+    if (!['text', 'number', 'date'].includes(String(body.type)))
+      return invalid(reply, { type: ['The selected type is invalid.'] })
+    const key = body.name
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+    if (account.fields.has(key)) return invalid(reply, { name: ['The name has already been taken.'] })
+    account.fields.add(key)
+    return reply
+      .code(201)
+      .send({ data: { id: String(account.fields.size), name: body.name, key, type: body.type } })
+  })
+
   app.post('/api/subscribers', async (request, reply) => {
     const account = accountOf(request)
     const body = (request.body ?? {}) as {

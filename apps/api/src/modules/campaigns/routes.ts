@@ -181,7 +181,7 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: CampaignParams,
         headers: IfMatchHeaders,
         body: StatusChange,
-        response: { 200: Campaign, ...errors, ...versionErrors, ...publishErrors },
+        response: { 200: Campaign, ...errors, 402: ErrorResponse, ...versionErrors, ...publishErrors },
       },
     },
     async (request, reply) => {

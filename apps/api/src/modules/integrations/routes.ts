@@ -121,7 +121,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: TeamParams,
         body: NewIntegration,
-        response: { 201: IntegrationWithSecret, ...errors, ...upstream },
+        response: { 201: IntegrationWithSecret, ...errors, 402: ErrorResponse, ...upstream },
       },
     },
     async (request, reply) => {

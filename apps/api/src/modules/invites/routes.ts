@@ -65,6 +65,7 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: Invite,
           ...errors,
+          402: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,
           429: ErrorResponse,

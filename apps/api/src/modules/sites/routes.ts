@@ -37,7 +37,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: TeamParams,
         body: NewSite,
-        response: { 201: Site, ...errors, 409: ErrorResponse, ...publishErrors },
+        response: { 201: Site, ...errors, 402: ErrorResponse, 409: ErrorResponse, ...publishErrors },
       },
     },
     async (request, reply) => {

@@ -1,0 +1,55 @@
+import { Type } from 'typebox'
+import { Input } from '../../schemas.ts'
+
+const Usage = Type.Object({
+  used: Type.Integer(),
+  limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: no limit' }),
+})
+
+export const Billing = Type.Object(
+  {
+    plan: Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      removeBranding: Type.Boolean(),
+    }),
+    status: Type.Union(
+      [
+        Type.Literal('trialing'),
+        Type.Literal('active'),
+        Type.Literal('past_due'),
+        Type.Literal('canceled'),
+        Type.Literal('free'),
+      ],
+      { description: 'trialing (no card), active, past_due (paying again keeps the plan), canceled, free' },
+    ),
+    trialEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    currentPeriodEnd: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    cancelAtPeriodEnd: Type.Boolean(),
+    graceEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'after a failed payment: when the free limits apply unless paid',
+    }),
+    usage: Type.Object({
+      sites: Usage,
+      liveCampaigns: Usage,
+      members: Usage,
+      integrations: Usage,
+      impressions: Type.Object({
+        used: Type.Integer(),
+        limit: Type.Union([Type.Integer(), Type.Null()]),
+        periodStart: Type.String({ format: 'date-time' }),
+      }),
+    }),
+  },
+  { $id: 'Billing' },
+)
+
+export const CheckoutRequest = Input(
+  {
+    plan: Type.Union([Type.Literal('pro'), Type.Literal('business')]),
+    interval: Type.Optional(Type.Union([Type.Literal('month'), Type.Literal('year')], { default: 'month' })),
+  },
+  { examples: [{ plan: 'pro', interval: 'month' }] },
+)
+
+export const RedirectUrl = Type.Object({ url: Type.String({ description: 'where to send the person' }) })
