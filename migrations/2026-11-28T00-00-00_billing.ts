@@ -13,6 +13,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('current_period_start', 'timestamptz')
     // When the subscription state stored here was read from Stripe: an older read never overwrites it.
     .addColumn('billing_synced_at', 'timestamptz')
+    // Impression quota: when the owners were told of 80 % and 100 % (once per period), and since
+    // when the team's sites serve no campaigns (past 100 % and the grace).
+    .addColumn('impressions_80_notified_at', 'timestamptz')
+    .addColumn('impressions_100_notified_at', 'timestamptz')
+    .addColumn('campaigns_suspended_at', 'timestamptz')
     .execute()
   await sql`UPDATE teams SET trial_ends_at = now() + interval '14 days' WHERE trial_ends_at IS NULL`.execute(
     db,
@@ -31,6 +36,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('stripe_events').execute()
   await db.schema
     .alterTable('teams')
+    .dropColumn('campaigns_suspended_at')
+    .dropColumn('impressions_100_notified_at')
+    .dropColumn('impressions_80_notified_at')
     .dropColumn('billing_synced_at')
     .dropColumn('current_period_start')
     .dropColumn('payment_grace_ends_at')

@@ -11,6 +11,7 @@ import { storagePlugin } from '@nudge/storage'
 import type { FastifyPluginAsync } from 'fastify'
 import { auditRoutes } from './modules/audit/routes.ts'
 import { billingJobs } from './modules/billing/jobs.ts'
+import { quotaJobs } from './modules/billing/quotas.ts'
 import { billingRoutes } from './modules/billing/routes.ts'
 import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
@@ -76,6 +77,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(billingRoutes)
   await instance.register(stripeWebhookRoutes)
   await instance.register(billingJobs)
+  await instance.register(quotaJobs)
   await instance.register(integrationJobs)
   await instance.register(operationsRoutes)
   await instance.register(maintenanceJobs)

@@ -349,6 +349,12 @@ export const ConfigSchema = Type.Object({
     maximum: 60,
     description: 'days a team keeps its plan after a failed payment before the free limits apply',
   }),
+  IMPRESSION_QUOTA_GRACE_PERCENT: Type.Integer({
+    default: 10,
+    minimum: 0,
+    maximum: 1000,
+    description: "impressions allowed past the plan's monthly quota before the sites serve no campaigns",
+  }),
   STRIPE_SECRET_KEY: Type.Optional(
     Type.String({
       pattern: '^(sk|rk)_(test|live)_\\S+$',

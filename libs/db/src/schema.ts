@@ -28,6 +28,9 @@ export interface TeamsTable {
   current_period_end: NullableTimestamp
   current_period_start: NullableTimestamp
   billing_synced_at: NullableTimestamp
+  impressions_80_notified_at: NullableTimestamp
+  impressions_100_notified_at: NullableTimestamp
+  campaigns_suspended_at: NullableTimestamp
   trial_ends_at: NullableTimestamp
   cancel_at_period_end: ColumnType<boolean, boolean | undefined, boolean>
   payment_grace_ends_at: NullableTimestamp

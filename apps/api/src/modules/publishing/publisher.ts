@@ -74,11 +74,14 @@ export async function publishSite(
     .where('id', '=', scope.siteId)
     .executeTakeFirst()
   if (site) {
+    // A team past its impression quota (and the grace) serves no campaigns until it is back under.
     const live = await trx
       .selectFrom('campaigns')
-      .select(['id', 'version'])
-      .where('site_id', '=', site.id)
-      .where('status', '=', 'live')
+      .innerJoin('teams', 'teams.id', 'campaigns.team_id')
+      .select(['campaigns.id', 'campaigns.version'])
+      .where('campaigns.site_id', '=', site.id)
+      .where('campaigns.status', '=', 'live')
+      .where('teams.campaigns_suspended_at', 'is', null)
       .execute()
     desired.set(objectKey.domain(site.hostname), domainDocument(site, live))
   } else {

@@ -105,11 +105,23 @@ function cachedDocument(deps: Deps, hostname: string): Promise<CachedDocument> {
       .where('hostname', '=', hostname)
       .executeTakeFirst()
     if (!site) throw new UnknownSite()
+    // A team past its impression quota serves no campaigns (publishSite drops this cache entry
+    // on every worker when that changes).
     const live = await deps.db
       .selectFrom('campaigns')
-      .select(['id', 'version', 'type', 'variants', 'targeting', 'frequency', 'schedule'])
-      .where('site_id', '=', site.id)
-      .where('status', '=', 'live')
+      .innerJoin('teams', 'teams.id', 'campaigns.team_id')
+      .select([
+        'campaigns.id',
+        'campaigns.version',
+        'campaigns.type',
+        'campaigns.variants',
+        'campaigns.targeting',
+        'campaigns.frequency',
+        'campaigns.schedule',
+      ])
+      .where('campaigns.site_id', '=', site.id)
+      .where('campaigns.status', '=', 'live')
+      .where('teams.campaigns_suspended_at', 'is', null)
       .execute()
     const body = siteDocument(site, live)
     return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
