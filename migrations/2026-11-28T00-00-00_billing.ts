@@ -23,6 +23,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
   )
 
+  // Live campaigns a smaller plan paused (the newest beyond its limit); an upgrade resumes them.
+  await db.schema.alterTable('campaigns').addColumn('paused_by_plan_at', 'timestamptz').execute()
+
   // Stripe webhook idempotency: an event id is recorded in the transaction of its effect.
   await db.schema
     .createTable('stripe_events')
@@ -34,6 +37,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('stripe_events').execute()
+  await db.schema.alterTable('campaigns').dropColumn('paused_by_plan_at').execute()
   await db.schema
     .alterTable('teams')
     .dropColumn('campaigns_suspended_at')

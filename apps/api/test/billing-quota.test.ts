@@ -118,3 +118,58 @@ t.test('a new period brings the campaigns back by themselves', async (t) => {
   t.equal(edge.campaigns?.length, 1, 'at the edge too')
   t.equal(await usage(), 0)
 })
+
+t.test(
+  'a trial ending pauses the newest live campaigns beyond the free limit; an upgrade resumes them',
+  async (t) => {
+    await app.db
+      .updateTable('teams')
+      .set({ trial_ends_at: new Date(Date.now() + 86_400_000) })
+      .where('id', '=', teamId)
+      .execute()
+    const api = campaignApi(app, ann, teamId)
+    const more = []
+    for (let i = 0; i < 2; i++) {
+      const c = await newCampaign(app, ann, teamId, { siteId: site.id })
+      await api.walk(c.id, c.version, 'test', 'live')
+      more.push(c.id)
+    }
+    await app.db
+      .updateTable('teams')
+      .set({ trial_ends_at: new Date(0) })
+      .where('id', '=', teamId)
+      .execute()
+    await check()
+    const statuses = async () =>
+      Object.fromEntries(
+        (
+          await app.db
+            .selectFrom('campaigns')
+            .select(['id', 'status'])
+            .where('team_id', '=', teamId)
+            .execute()
+        ).map((c) => [c.id, c.status]),
+      )
+    const after = await statuses()
+    t.equal(after[created.id], 'live', 'the oldest stays live')
+    t.same(
+      more.map((id) => after[id]),
+      ['paused', 'paused'],
+      'the newest are paused, not deleted',
+    )
+    t.equal((await document()).campaigns?.length, 1)
+    await app.db
+      .updateTable('teams')
+      .set({ plan: 'pro', subscription_status: 'active' })
+      .where('id', '=', teamId)
+      .execute()
+    await check()
+    const upgraded = await statuses()
+    t.same(
+      [created.id, ...more].map((id) => upgraded[id]),
+      ['live', 'live', 'live'],
+      'resumed after the upgrade',
+    )
+    t.equal((await document()).campaigns?.length, 3)
+  },
+)

@@ -108,6 +108,7 @@ export interface CampaignsTable {
   version: ColumnType<number, number | undefined, number>
   published_version: number | null
   published_at: NullableTimestamp
+  paused_by_plan_at: NullableTimestamp
   created_by: string | null
   created_at: Timestamp
   updated_at: Timestamp

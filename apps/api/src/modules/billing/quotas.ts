@@ -1,7 +1,9 @@
 import { transaction } from '@nudge/db'
 import { effectivePlan } from '@nudge/payments'
 import type { FastifyInstance } from 'fastify'
+import { planOf } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { changeStatus } from '../campaigns/service.ts'
 import { lockSiteForPublish, type PublishDeps, publishDeps, publishSite } from '../publishing/publisher.ts'
 import { impressionsSince, periodStart } from './service.ts'
 import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps } from './stripe-sync.ts'
@@ -95,18 +97,87 @@ export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Pro
   return over ? 'suspended now' : 'resumed now'
 }
 
-/** Every five minutes for every team with campaigns, and at once for a team whose plan changed. */
+/**
+ * Keeps a team's live campaigns within its plan: on a smaller plan (a trial ended, a subscription
+ * lapsed) the newest beyond the limit are paused, not deleted; on a bigger one those are put live
+ * again, oldest pause first. Changes go through the campaigns' own status change (published,
+ * audited as the system). Returns how many were paused and resumed.
+ */
+export async function enforceLiveCampaignLimit(deps: QuotaDeps, teamId: string) {
+  const { db } = deps.billing
+  const { plan } = await planOf(db, teamId)
+  const limit = plan.limits.liveCampaigns
+  const live = await db
+    .selectFrom('campaigns')
+    .select(['id', 'version'])
+    .where('team_id', '=', teamId)
+    .where('status', '=', 'live')
+    .orderBy('published_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute()
+  let paused = 0
+  let resumed = 0
+  if (limit !== null && live.length > limit) {
+    for (const campaign of live.slice(0, live.length - limit)) {
+      await changeStatus(deps.publish, {
+        teamId,
+        campaignId: campaign.id,
+        ifMatch: `"${campaign.version}"`,
+        status: 'paused',
+        actor: SYSTEM,
+      })
+      await db
+        .updateTable('campaigns')
+        .set({ paused_by_plan_at: new Date() })
+        .where('id', '=', campaign.id)
+        .execute()
+      paused++
+    }
+    return { paused, resumed }
+  }
+  const room = limit === null ? Number.POSITIVE_INFINITY : limit - live.length
+  if (room <= 0) return { paused, resumed }
+  const waiting = await db
+    .selectFrom('campaigns')
+    .select(['id', 'version'])
+    .where('team_id', '=', teamId)
+    .where('status', '=', 'paused')
+    .where('paused_by_plan_at', 'is not', null)
+    .orderBy('paused_by_plan_at')
+    .orderBy('id')
+    .limit(Math.min(room, 1000))
+    .execute()
+  for (const campaign of waiting) {
+    await changeStatus(deps.publish, {
+      teamId,
+      campaignId: campaign.id,
+      ifMatch: `"${campaign.version}"`,
+      status: 'live',
+      actor: SYSTEM,
+    })
+    resumed++
+  }
+  return { paused, resumed }
+}
+
+/**
+ * The plan's live-campaign limit and the impression quota, every five minutes for every team
+ * with campaigns (a trial ends by the clock), and at once for a team whose plan changed.
+ */
 export const quotaJobs = async (app: FastifyInstance) => {
   const deps: QuotaDeps = {
     billing: billingDeps(app),
     publish: publishDeps(app),
     gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
   }
+  const log = app.log.child({ module: 'billing' })
   app.jobs.define<{ teamId: string }>({
     name: QUOTA_JOB,
     queue: { retryLimit: 3, retryDelay: 30 },
     handler: async ([job]) => {
-      if (job) await checkImpressionQuota(deps, job.data.teamId)
+      if (!job) return
+      await enforceLiveCampaignLimit(deps, job.data.teamId)
+      await checkImpressionQuota(deps, job.data.teamId)
     },
   })
   app.jobs.define({
@@ -132,7 +203,18 @@ export const quotaJobs = async (app: FastifyInstance) => {
           .limit(200)
           .execute()
         if (teams.length === 0) return
-        for (const team of teams) await checkImpressionQuota(deps, team.id)
+        for (const team of teams) {
+          // One team's failure (a campaign changed meanwhile: 412) must not stop the round.
+          try {
+            await enforceLiveCampaignLimit(deps, team.id)
+            await checkImpressionQuota(deps, team.id)
+          } catch (error) {
+            log.warn(
+              { err: error, teamId: team.id },
+              'plan limits not enforced for a team; next round retries',
+            )
+          }
+        }
         after = teams.at(-1)?.id ?? after
       }
     },

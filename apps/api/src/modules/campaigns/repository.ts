@@ -71,7 +71,8 @@ export async function updateCampaign(
     .set({
       ...(change.content ? contentColumns(change.content) : {}),
       ...(change.siteId !== undefined ? { site_id: change.siteId } : {}),
-      ...(change.status ? { status: change.status } : {}),
+      // Any status change by the team ends a pause its plan made (see billing/quotas.ts).
+      ...(change.status ? { status: change.status, paused_by_plan_at: null } : {}),
       version: change.version,
       updated_at: new Date(),
     })
