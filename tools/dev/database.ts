@@ -31,13 +31,21 @@ export async function prepareDatabase(serverUrl: string, database: string): Prom
   return url.toString()
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
+/**
+ * A free TCP port on 127.0.0.1 for a server another process will start. Taken below the kernel's
+ * ephemeral range (32768–60999 on Linux): a port from that range (what listen(0) gives) can be
+ * taken by any outgoing connection before the server binds it (check:reload once lost its port
+ * to one, EADDRINUSE).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
     })
-  })
+    if (free) return port
+  }
+  throw new Error('no free port found between 20000 and 32000')
 }
