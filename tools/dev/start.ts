@@ -4,6 +4,7 @@
  * - SuperTokens: SUPERTOKENS_CONNECTION_URI if set, else the core stand-in on port 3567
  * - email: SMTP_URL if set, else the dev mailbox (console + GET /dev/mailbox)
  * - Mailerlite: MAILERLITE_API_URL if set, else the Mailerlite stand-in on port 8791
+ * - Stripe: STRIPE_SECRET_KEY if set, else the Stripe stand-in on port 12111
  * - migrations applied
  * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default,
  *   and the job worker (`worker`)
@@ -20,7 +21,8 @@ if (process.argv.includes('--help')) {
 Runs the API under PM2 on http://localhost:\${PORT:-3000} with development defaults.
 Set DATABASE_URL, MEMCACHED_SERVERS, ... to use real services (see README.md).
 PM2_INSTANCES sets the number of API workers (default 2); PM2_WORKER_INSTANCES the job workers (1).
-Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in).
+Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in);
+without STRIPE_SECRET_KEY the Stripe stand-in on port 12111.
 `)
   process.exit(0)
 }
@@ -97,6 +99,25 @@ try {
       ],
       /listening on (\S+)/,
     )
+  }
+  if (!env.STRIPE_SECRET_KEY) {
+    say('STRIPE_SECRET_KEY not set: starting the Stripe stand-in (tools/stand-ins/stripe)')
+    const secret = 'whsec_nudge_stand_in_0123456789abcdef'
+    env.STRIPE_API_URL = await startHelper(
+      'Stripe stand-in',
+      [
+        path.join(root, 'tools/stand-ins/stripe/src/cli.ts'),
+        '--port',
+        env.STRIPE_STAND_IN_PORT ?? '12111',
+        '--webhook-secret',
+        secret,
+        '--webhook-url',
+        `http://127.0.0.1:${env.PORT ?? 3000}/webhooks/stripe`,
+      ],
+      /listening on (\S+)/,
+    )
+    env.STRIPE_SECRET_KEY = 'sk_test_nudge_stand_in'
+    env.STRIPE_WEBHOOK_SECRET = secret
   }
   if (!env.SMTP_URL) {
     env.DEV_MAILBOX = 'true'
