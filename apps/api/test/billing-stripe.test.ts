@@ -1,3 +1,4 @@
+import { startMailerliteStandIn } from '@nudge/mailerlite-stand-in'
 import { DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, startStripeStandIn } from '@nudge/stripe-stand-in'
 import t from 'tap'
 import { buildTestApp } from './helpers/app.ts'
@@ -7,12 +8,18 @@ import { signInAs } from './helpers/session.ts'
 
 const stripe = await startStripeStandIn()
 t.teardown(() => stripe.close())
+// Our own Mailerlite account, where plan changes are pushed (the marketing layer).
+const MAILERLITE_KEY = 'mlsk-our-account-for-billing-tests'
+const mailerlite = await startMailerliteStandIn({ apiKeys: [MAILERLITE_KEY] })
+t.teardown(() => mailerlite.close())
 const app = await buildTestApp(
   t,
   {
     STRIPE_SECRET_KEY: DEFAULT_API_KEY,
     STRIPE_WEBHOOK_SECRET: DEFAULT_WEBHOOK_SECRET,
     STRIPE_API_URL: stripe.url,
+    MAILERLITE_API_KEY: MAILERLITE_KEY,
+    MAILERLITE_API_URL: mailerlite.url,
     JOBS_POLL_SECONDS: '0.5',
   },
   { worker: true },
@@ -67,6 +74,15 @@ t.test(
       .where('action', '=', 'billing.plan_changed')
       .execute()
     t.same(audits, [{ action: 'billing.plan_changed', actor_type: 'stripe' }], 'audited once, as Stripe')
+    const subscriber = await eventually(
+      async () => {
+        const found = mailerlite.state.subscriber(MAILERLITE_KEY, 'ann@example.com')
+        return found?.fields.plan === 'pro' && found
+      },
+      10000,
+      'the plan in our Mailerlite account',
+    )
+    t.equal(subscriber.fields.plan, 'pro', 'the owner’s plan is pushed to the marketing layer')
     const portal = await ann.call('POST', '/billing/portal')
     t.equal(portal.statusCode, 201)
     t.match(portal.json().url, /\/portal\//)
