@@ -165,3 +165,8 @@ export const BillingNotConfigured = createError(
 )
 export const PaymentsUnavailable = createError<[string]>('PAYMENTS_UNAVAILABLE', '%s', 502)
 export const InvalidStripeSignature = createError<[string]>('INVALID_SIGNATURE', '%s', 400)
+export const AlreadySubscribed = createError(
+  'ALREADY_SUBSCRIBED',
+  'The team already has a subscription; change its plan in the billing portal',
+  409,
+)

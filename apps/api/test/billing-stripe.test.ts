@@ -83,6 +83,9 @@ t.test(
       'the plan in our Mailerlite account',
     )
     t.equal(subscriber.fields.plan, 'pro', 'the owner’s plan is pushed to the marketing layer')
+    const again = await ann.call('POST', '/billing/checkout', { plan: 'business' })
+    t.equal(again.statusCode, 409, 'no second subscription: the portal changes plans')
+    t.equal(again.json().code, 'ALREADY_SUBSCRIBED')
     const portal = await ann.call('POST', '/billing/portal')
     t.equal(portal.statusCode, 201)
     t.match(portal.json().url, /\/portal\//)

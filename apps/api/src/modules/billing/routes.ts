@@ -41,7 +41,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: TeamParams,
         body: CheckoutRequest,
-        response: { 201: RedirectUrl, ...errors, ...stripeErrors },
+        response: { 201: RedirectUrl, ...errors, 409: ErrorResponse, ...stripeErrors },
       },
     },
     async (request, reply) => {

@@ -6,7 +6,7 @@ import { effectivePlan, type Interval, type Payments, type PlanId } from '@nudge
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
 import type Stripe from 'stripe'
-import { BillingNotConfigured, NotFound, PaymentsUnavailable } from '../../errors.ts'
+import { AlreadySubscribed, BillingNotConfigured, NotFound, PaymentsUnavailable } from '../../errors.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 
 export const BILLING_NOTICE_JOB = 'billing.notice'
@@ -85,6 +85,17 @@ export async function startCheckout(
   input: { teamId: string; plan: PlanId; interval: Interval },
 ) {
   enabled(deps)
+  // A second subscription would bill the team twice: plan changes go through the portal.
+  const current = await deps.db
+    .selectFrom('teams')
+    .select('subscription_status')
+    .where('id', '=', input.teamId)
+    .executeTakeFirst()
+  if (
+    current?.subscription_status &&
+    !['canceled', 'incomplete_expired'].includes(current.subscription_status)
+  )
+    throw new AlreadySubscribed()
   const customer = await customerOf(deps, input.teamId)
   const back = `${deps.dashboardOrigin}/teams/${input.teamId}/billing`
   const session = await deps.payments.stripe.checkout.sessions
