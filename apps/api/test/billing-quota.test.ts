@@ -173,3 +173,38 @@ t.test(
     t.equal((await document()).campaigns?.length, 3)
   },
 )
+
+t.test("a trial's end is announced once, three days ahead", async (t) => {
+  const bob = await signInAs(app, 'bob@example.com')
+  const bobTeam = await personalTeam(app, bob)
+  const ends = async (inDays: number) =>
+    app.db
+      .updateTable('teams')
+      .set({ trial_ends_at: new Date(Date.now() + inDays * 86_400_000) })
+      .where('id', '=', bobTeam)
+      .execute()
+  const notices = async () => {
+    const box = (await app.inject({ url: '/dev/mailbox?to=bob%40example.com' })).json()
+    return (box.messages as Array<{ subject: string }>).filter((m) => /trial of .* ends soon/.test(m.subject))
+      .length
+  }
+  const run = async () => {
+    const id = await app.jobs.send(QUOTA_JOB, { teamId: bobTeam })
+    await eventually(async () => {
+      const { rows } = await sql<{ state: string }>`SELECT state FROM pgboss.job WHERE id = ${id}`.execute(
+        app.db,
+      )
+      return rows[0]?.state === 'completed'
+    })
+  }
+  await ends(10)
+  await run()
+  await new Promise((resolve) => setTimeout(resolve, 800))
+  t.equal(await notices(), 0, 'not ten days ahead')
+  await ends(2)
+  await run()
+  await eventually(async () => (await notices()) === 1, 10000, 'the trial notice')
+  await run()
+  await new Promise((resolve) => setTimeout(resolve, 800))
+  t.equal(await notices(), 1, 'once')
+})

@@ -31,6 +31,7 @@ export interface TeamsTable {
   impressions_80_notified_at: NullableTimestamp
   impressions_100_notified_at: NullableTimestamp
   campaigns_suspended_at: NullableTimestamp
+  trial_notice_sent_at: NullableTimestamp
   trial_ends_at: NullableTimestamp
   cancel_at_period_end: ColumnType<boolean, boolean | undefined, boolean>
   payment_grace_ends_at: NullableTimestamp

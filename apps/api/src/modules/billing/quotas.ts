@@ -160,9 +160,32 @@ export async function enforceLiveCampaignLimit(deps: QuotaDeps, teamId: string) 
   return { paused, resumed }
 }
 
+/** Days before a trial ends that the owners are told (once), so they can choose a plan in time. */
+const TRIAL_NOTICE_DAYS = 3
+
+/** Tells a team's owners once that its trial ends within TRIAL_NOTICE_DAYS. */
+export async function noticeTrialEnd(deps: QuotaDeps, teamId: string): Promise<boolean> {
+  const { db, jobs } = deps.billing
+  const { status, team } = await planOf(db, teamId)
+  const endsAt = team.trial_ends_at?.getTime() ?? 0
+  if (status !== 'trialing' || endsAt - Date.now() > TRIAL_NOTICE_DAYS * 86_400_000) return false
+  return transaction(db, async (trx) => {
+    const claimed = await trx
+      .updateTable('teams')
+      .set({ trial_notice_sent_at: new Date() })
+      .where('id', '=', teamId)
+      .where('trial_notice_sent_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst()
+    if (claimed) await jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'trial_will_end' }, { db: trx })
+    return Boolean(claimed)
+  })
+}
+
 /**
- * The plan's live-campaign limit and the impression quota, every five minutes for every team
- * with campaigns (a trial ends by the clock), and at once for a team whose plan changed.
+ * The plan's live-campaign limit, the impression quota and the trial's end notice, every five
+ * minutes for every team with campaigns or a trial ending (a trial ends by the clock), and at
+ * once for a team whose plan changed.
  */
 export const quotaJobs = async (app: FastifyInstance) => {
   const deps: QuotaDeps = {
@@ -178,6 +201,7 @@ export const quotaJobs = async (app: FastifyInstance) => {
       if (!job) return
       await enforceLiveCampaignLimit(deps, job.data.teamId)
       await checkImpressionQuota(deps, job.data.teamId)
+      await noticeTrialEnd(deps, job.data.teamId)
     },
   })
   app.jobs.define({
@@ -194,6 +218,11 @@ export const quotaJobs = async (app: FastifyInstance) => {
           .where((eb) =>
             eb.or([
               eb('campaigns_suspended_at', 'is not', null),
+              eb.and([
+                eb('trial_notice_sent_at', 'is', null),
+                eb('trial_ends_at', '>', new Date()),
+                eb('trial_ends_at', '<', new Date(Date.now() + TRIAL_NOTICE_DAYS * 86_400_000)),
+              ]),
               eb.exists(
                 eb.selectFrom('campaigns').select('id').whereRef('campaigns.team_id', '=', 'teams.id'),
               ),
@@ -208,6 +237,7 @@ export const quotaJobs = async (app: FastifyInstance) => {
           try {
             await enforceLiveCampaignLimit(deps, team.id)
             await checkImpressionQuota(deps, team.id)
+            await noticeTrialEnd(deps, team.id)
           } catch (error) {
             log.warn(
               { err: error, teamId: team.id },
