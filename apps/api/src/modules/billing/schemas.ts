@@ -46,8 +46,8 @@ export const Billing = Type.Object(
 
 export const CheckoutRequest = Input(
   {
-    plan: Type.Union([Type.Literal('pro'), Type.Literal('business')]),
-    interval: Type.Optional(Type.Union([Type.Literal('month'), Type.Literal('year')], { default: 'month' })),
+    plan: Type.Enum(['pro', 'business'], { description: 'pro | business' }),
+    interval: Type.Optional(Type.Enum(['month', 'year'], { default: 'month', description: 'month | year' })),
   },
   { examples: [{ plan: 'pro', interval: 'month' }] },
 )

@@ -39,7 +39,7 @@ const WebhookSecret = Type.String({
 
 export const NewIntegration = Input(
   {
-    kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
+    kind: Type.Enum(['mailerlite', 'webhook'], { description: 'mailerlite | webhook' }),
     name: Name,
     apiKey: Type.Optional(ApiKey),
     url: Type.Optional(Url),
@@ -59,8 +59,9 @@ export const IntegrationUpdate = Input(
     url: Type.Optional(Url),
     apiKey: Type.Optional(ApiKey),
     status: Type.Optional(
-      Type.Union([Type.Literal('active'), Type.Literal('paused')], {
-        description: 'active resumes a paused or disabled integration and redelivers what piled up',
+      Type.Enum(['active', 'paused'], {
+        description:
+          'active | paused: active resumes a paused or disabled integration and redelivers what piled up',
       }),
     ),
   },
@@ -162,7 +163,11 @@ const DeliveryStatus = Type.Union([
 
 export const DeliveryQuery = Input({
   ...PageQuery.properties,
-  status: Type.Optional(DeliveryStatus),
+  status: Type.Optional(
+    Type.Enum(['pending', 'delivering', 'retrying', 'held', 'succeeded', 'failed', 'cancelled'], {
+      description: 'pending | delivering | retrying | held | succeeded | failed | cancelled',
+    }),
+  ),
 })
 
 export const DeliveryAttempt = Type.Object({
