@@ -11,27 +11,21 @@ export interface Deps {
   cache: Cache
 }
 
-const MEMBERSHIP_TTL_SECONDS = 60
 const MEMBERS_TTL_SECONDS = 300
-const membershipKey = (teamId: string, userId: string) => `membership:${teamId}:${userId}`
 const membersKey = (teamId: string) => `members:${teamId}`
 
 /**
- * The caller's role in a team, or null for a non-member. A security answer: never served stale,
- * and invalidated on every worker after each committed change (`forgetMembership`).
+ * The caller's role in a team, or null for a non-member. A security answer, read from the
+ * database on every request: a cached copy on another worker is dropped only when that worker
+ * hears the invalidation (milliseconds later), and a demotion must hold on the very next request
+ * (CI caught a worker still answering with the old role). One primary-key lookup.
  */
-export async function membershipRole({ db, cache }: Deps, teamId: string, userId: string) {
-  return cache.wrap(
-    membershipKey(teamId, userId),
-    MEMBERSHIP_TTL_SECONDS,
-    async () => (await teams.findRole(db, teamId, userId)) ?? null,
-    { serveStale: false },
-  )
+export async function membershipRole({ db }: Deps, teamId: string, userId: string) {
+  return (await teams.findRole(db, teamId, userId)) ?? null
 }
 
-/** After a membership change commits: those users' roles and the team's member list, on every worker. */
-export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string, userIds: string[]) {
-  for (const userId of userIds) afterCommit(() => cache.del(membershipKey(teamId, userId)))
+/** After a membership change commits: the team's member list, on every worker. */
+export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string, _userIds: string[]) {
   forgetMemberLists(cache, afterCommit, [teamId])
 }
 
