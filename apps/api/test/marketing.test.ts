@@ -48,6 +48,19 @@ t.test('a new user joins the users group; Mailerlite down never slows sign-in', 
   mailerlite.state.setDown(false)
 })
 
+t.test('a deleted account leaves our Mailerlite account', async (t) => {
+  const gone = await signInAs(app, 'leaving@example.com')
+  await eventually(async () => mailerlite.state.subscriber(KEY, 'leaving@example.com'))
+  const deleted = await app.inject({ method: 'DELETE', url: '/v1/me', headers: gone.headers })
+  t.equal(deleted.statusCode, 204, deleted.body)
+  await eventually(
+    async () => mailerlite.state.subscriber(KEY, 'leaving@example.com') === undefined,
+    10000,
+    'the subscriber removed',
+  )
+  t.pass('removed')
+})
+
 t.test('without MAILERLITE_API_KEY the layer is off and sends nothing', async (t) => {
   const off = await buildTestApp(t, { MAILERLITE_API_URL: mailerlite.url })
   t.equal(off.marketing.enabled, false)

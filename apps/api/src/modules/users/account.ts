@@ -1,5 +1,6 @@
 import type { Cache } from '@nudge/cache'
 import { type DB, transaction } from '@nudge/db'
+import type { Marketing } from '@nudge/marketing'
 import type { Kysely } from 'kysely'
 import supertokens from 'supertokens-node'
 import Session from 'supertokens-node/recipe/session'
@@ -13,6 +14,7 @@ import { forgetUser } from './service.ts'
 export interface AccountDeps {
   db: Kysely<DB>
   cache: Cache
+  marketing: Marketing
   /** Sign-in cleanup that failed after the account was deleted: reported, not answered. */
   onCleanupError(error: unknown, step: 'revoke sessions' | 'delete sign-in user'): void
 }
@@ -56,6 +58,8 @@ export async function deleteAccount(deps: AccountDeps, input: { userId: string; 
       forgetMembership(deps.cache, afterCommit, membership.teamId, [user.id])
     }
     await deleteUser(trx, user.id)
+    // Our own mailing list forgets them too (a job of this transaction).
+    await deps.marketing.userDeleted(trx, { email: user.email })
     forgetUser(deps.cache, afterCommit, { id: user.id, supertokensUserId: user.supertokens_user_id })
     return { supertokensUserId: user.supertokens_user_id }
   })

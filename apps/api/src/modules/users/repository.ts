@@ -57,7 +57,7 @@ export async function updateUserName(db: Kysely<DB>, id: string, name: string | 
 export async function lockUser(db: Kysely<DB>, id: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'supertokens_user_id'])
+    .select(['id', 'supertokens_user_id', 'email'])
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst()

@@ -72,6 +72,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         {
           db: app.db,
           cache: app.cache,
+          marketing: app.marketing,
           onCleanupError: (error, step) => {
             request.log.error({ err: error, step }, 'account deleted, but its sign-in cleanup failed')
             app.observe.noticeError(error as Error, { requestId: request.id, step })
