@@ -34,6 +34,22 @@ t.test('GET /internal/v1/jobs: each queue for a service token, nothing for anyon
   t.equal((await app.inject({ url: '/internal/v1/jobs' })).statusCode, 401)
 })
 
+t.test(
+  'the database down since start-up: a fast 503, never a request hanging behind the queue',
+  async (t) => {
+    const cut = await buildTestApp(t, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nudge' })
+    await cut.ready()
+    const started = Date.now()
+    const res = await cut.inject({
+      url: '/internal/v1/jobs',
+      headers: { authorization: `Bearer ${signServiceToken(DEV_SERVICE_JWT_SECRET, 'cron', 60)}` },
+    })
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().code, 'JOBS_UNAVAILABLE')
+    t.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`)
+  },
+)
+
 t.test('npm run jobs: list, failed, retry, redrive', async (t) => {
   const listed = await run(process.execPath, [cli, 'list'], { env })
   t.match(listed.stdout, /deliveries\.attempt\s+0/)

@@ -8,6 +8,7 @@ import {
   type SendOptions,
   type WorkOptions,
 } from 'pg-boss'
+import { JobsUnavailableError } from './errors.ts'
 
 /** A database handle: `app.db` or a transaction, whose commit then decides whether the job exists. */
 // biome-ignore lint/suspicious/noExplicitAny: any Kysely database or transaction will do
@@ -44,6 +45,9 @@ export interface QueueSummary {
  * only the worker process (`work()`) runs handlers, cron schedules and pg-boss maintenance.
  * Jobs sent with `db: trx` are rows of that transaction: a rollback leaves no job.
  */
+/** Longest a request waits for a queue still starting. */
+const READY_WAIT_MS = 2000
+
 export class Jobs {
   readonly boss: PgBoss
   readonly #definitions = new Map<string, JobDefinition<object>>()
@@ -74,6 +78,20 @@ export class Jobs {
   get ready(): Promise<void> {
     if (!this.#ready) throw new Error('the jobs layer has not started (app not ready)')
     return this.#ready
+  }
+
+  /**
+   * The queue for a caller that cannot wait: while the database was unreachable at start-up,
+   * pg-boss retries its start with backoff, and a request must not hang behind it (503 after
+   * READY_WAIT_MS instead).
+   */
+  #startedWithin(): Promise<void> {
+    const ready = this.ready
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new JobsUnavailableError()), READY_WAIT_MS)
+    })
+    return Promise.race([ready, late]).finally(() => clearTimeout(timer))
   }
 
   /** Declares a kind of job; its queue is created when the app starts. */
@@ -109,14 +127,14 @@ export class Jobs {
 
   async send(name: string, data: object | null, options: JobSendOptions = {}): Promise<string | null> {
     const { db, ...rest } = options
-    await this.ready
+    await this.#startedWithin()
     return this.boss.send(name, data, { ...rest, ...(db ? { db: fromKysely(db) } : {}) })
   }
 
   /** Many jobs of one kind in one statement. */
   async insert(name: string, items: Array<{ data: object } & Omit<SendOptions, 'db'>>, db?: Executor) {
     if (items.length === 0) return
-    await this.ready
+    await this.#startedWithin()
     await this.boss.insert(name, items, db ? { db: fromKysely(db) } : {})
   }
 
@@ -125,7 +143,7 @@ export class Jobs {
    * were asked for meanwhile), for handlers that drain a table themselves.
    */
   async sendDebounced(name: string, seconds: number): Promise<void> {
-    await this.ready
+    await this.#startedWithin()
     await this.boss.sendDebounced(name, {}, null, seconds)
   }
 
@@ -175,7 +193,7 @@ export class Jobs {
   }
 
   async queues(): Promise<QueueSummary[]> {
-    await this.ready
+    await this.#startedWithin()
     return queueSummaries(this.boss)
   }
 }
