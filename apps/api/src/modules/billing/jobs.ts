@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { memberEmails } from '../teams/repository.ts'
 import { type BillingNoticeKind, billingNoticeEmail } from './notice-email.ts'
 import { BILLING_NOTICE_JOB, billingDeps } from './stripe-sync.ts'
 
@@ -14,14 +15,8 @@ export const billingJobs = async (app: FastifyInstance) => {
       const { teamId, kind, graceEndsAt } = job.data
       const team = await app.db.selectFrom('teams').select('name').where('id', '=', teamId).executeTakeFirst()
       if (!team) return
-      const owners = await app.db
-        .selectFrom('team_members')
-        .innerJoin('users', 'users.id', 'team_members.user_id')
-        .select('users.email')
-        .where('team_members.team_id', '=', teamId)
-        .where('team_members.role', '=', 'owner')
-        .execute()
-      for (const { email } of owners) {
+      const owners = await memberEmails(app.db, teamId, ['owner'])
+      for (const email of owners) {
         await app.mailer.send(
           billingNoticeEmail({
             to: email,

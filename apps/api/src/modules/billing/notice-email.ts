@@ -1,6 +1,4 @@
-import type { MailMessage } from '@nudge/mailer'
-
-const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+import { escapeHtml, type MailMessage, oneLine } from '@nudge/mailer'
 
 export type BillingNoticeKind = 'payment_failed' | 'trial_will_end' | 'impressions_80' | 'impressions_100'
 
@@ -31,7 +29,8 @@ export function billingNoticeEmail(input: {
       `The team ${input.teamName} has used all of this period's impressions. After a short grace the popups stop showing until the period renews or the plan is upgraded.`,
     ],
   }
-  const [subject, body] = notices[input.kind]
+  const [rawSubject, body] = notices[input.kind]
+  const subject = oneLine(rawSubject)
   const text = `${body}\n\n${input.link}\n`
   const html = `<!doctype html>
 <html><body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2937">

@@ -5,6 +5,7 @@ import type { Mailer } from '@nudge/mailer'
 import { createMailerliteClient, MailerliteError } from '@nudge/marketing'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { type Kysely, sql, type Transaction } from 'kysely'
+import { memberEmails } from '../teams/repository.ts'
 import { noticeEmail } from './notice-email.ts'
 import { type OutboundPolicy, postJson } from './outbound.ts'
 import {
@@ -519,14 +520,8 @@ export async function sendNotice(
     .where('integrations.id', '=', data.integrationId)
     .executeTakeFirst()
   if (!integration) return
-  const recipients = await deps.db
-    .selectFrom('team_members')
-    .innerJoin('users', 'users.id', 'team_members.user_id')
-    .select('users.email')
-    .where('team_members.team_id', '=', integration.team_id)
-    .where('team_members.role', 'in', ['owner', 'admin'])
-    .execute()
-  for (const { email } of recipients) {
+  const recipients = await memberEmails(deps.db, integration.team_id, ['owner', 'admin'])
+  for (const email of recipients) {
     await deps.mailer.send(
       noticeEmail({
         to: email,

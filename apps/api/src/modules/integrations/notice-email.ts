@@ -1,6 +1,4 @@
-import type { MailMessage } from '@nudge/mailer'
-
-const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+import { escapeHtml, type MailMessage, oneLine } from '@nudge/mailer'
 
 /** "Your integration stopped": sent to a team's owners and admins when deliveries pause or stop. */
 export function noticeEmail(input: {
@@ -16,7 +14,7 @@ export function noticeEmail(input: {
     input.status === 'disabled'
       ? 'Fix the receiver, then set the integration active again; leads that failed can be redelivered.'
       : 'Leads keep being stored and wait for it. Fix the cause, then resume it: what piled up is delivered then.'
-  const subject = `nudge: "${input.integrationName}" ${what}`
+  const subject = oneLine(`nudge: "${input.integrationName}" ${what}`)
   const text = `The integration "${input.integrationName}" of the team ${input.teamName} ${what}: ${input.reason}.
 
 ${next}

@@ -1,13 +1,5 @@
 import type { Role } from '@nudge/db'
-
-const escapeHtml = (value: string) =>
-  value.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  )
-
-/** Team and people names are user input: no line breaks or control characters in a header. */
-const oneLine = (value: string) => value.replace(/[\p{Cc}\s]+/gu, ' ').trim()
+import { escapeHtml, oneLine } from '@nudge/mailer'
 
 const article = (role: Role) => (role === 'admin' || role === 'owner' || role === 'editor' ? 'an' : 'a')
 

@@ -87,6 +87,20 @@ export async function listMembers(db: Kysely<DB>, teamId: string) {
     .execute()
 }
 
+/** The addresses of the team's members with these roles, longest-standing first (who to tell). */
+export async function memberEmails(db: Kysely<DB>, teamId: string, roles: Role[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('team_members')
+    .innerJoin('users', 'users.id', 'team_members.user_id')
+    .select('users.email')
+    .where('team_members.team_id', '=', teamId)
+    .where('team_members.role', 'in', roles)
+    .orderBy('team_members.created_at')
+    .orderBy('users.id')
+    .execute()
+  return rows.map((row) => row.email)
+}
+
 export async function memberIds(db: Kysely<DB>, teamId: string): Promise<string[]> {
   const rows = await db.selectFrom('team_members').select('user_id').where('team_id', '=', teamId).execute()
   return rows.map((row) => row.user_id)
