@@ -14,6 +14,26 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   }
 }
 
+/** Drops `database` (its connections too) if it exists. */
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** `database` made anew and empty (no migration applied); returns its URL. */
+export async function freshDatabase(serverUrl: string, database: string): Promise<string> {
+  await dropDatabase(serverUrl, database)
+  await ensureDatabase(serverUrl, database)
+  const url = new URL(serverUrl)
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
 /** Creates `database` if missing and applies every migration; returns its URL. */
 export async function prepareDatabase(serverUrl: string, database: string): Promise<string> {
   await ensureDatabase(serverUrl, database)

@@ -1,10 +1,7 @@
-import { createDb, createPool, migrator } from '@nudge/db'
+import { createDb, createPool, isContractMigration, migrator } from '@nudge/db'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { ensureDatabase } from './database.ts'
-
-/** A migration whose file name ends in `.contract.ts` may remove what older releases still use. */
-export const isContract = (name: string) => name.endsWith('.contract')
 
 interface Column {
   nullable: boolean
@@ -82,7 +79,7 @@ export async function checkMigrations(
       const before = await catalog(db)
       const { error } = await migrations.migrateTo(name)
       if (error) throw error
-      const problems = isContract(name) ? [] : contractions(before, await catalog(db))
+      const problems = isContractMigration(name) ? [] : contractions(before, await catalog(db))
       if (problems.length > 0) found.push({ migration: name, problems })
     }
   } finally {

@@ -1,7 +1,16 @@
 export { createDb, createPool } from './db.ts'
 export { type DatabaseHttpError, httpErrorFromDatabase } from './errors.ts'
 export { isUuid, newId } from './ids.ts'
-export { migrateDown, migrateToLatest, migrationsFolder, migrator } from './migrate.ts'
+export {
+  isContractMigration,
+  type MigrationPhase,
+  migrateDown,
+  migrateToLatest,
+  migrationsFolder,
+  migrator,
+  type PendingMigration,
+  pendingMigrations,
+} from './migrate.ts'
 export { dbPlugin } from './plugin.ts'
 export type {
   AuditEvent,

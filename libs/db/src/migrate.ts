@@ -5,23 +5,91 @@ import type { Kysely } from 'kysely'
 // biome-ignore lint/suspicious/noExplicitAny: migrations run against whatever schema the database has.
 type AnyDb = Kysely<any>
 
-import { FileMigrationProvider, type MigrationResultSet, Migrator } from 'kysely/migration'
+import {
+  DEFAULT_MIGRATION_TABLE,
+  FileMigrationProvider,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResultSet,
+  Migrator,
+} from 'kysely/migration'
 
 /** The repository's `migrations/` folder, wherever the process was started from. */
 export const migrationsFolder = path.resolve(import.meta.dirname, '../../../migrations')
 
 /**
- * Kysely's migrator takes a PostgreSQL advisory lock, so two processes starting at once
- * apply each migration exactly once.
+ * A migration whose file name ends in `.contract.ts` removes or renames what an older release
+ * still uses. During a blue-green release both colours share the database, so such migrations
+ * run only once the old colour is gone (`deploy finish`); every other one is an expand migration.
  */
-export function migrator(db: AnyDb, folder = migrationsFolder): Migrator {
-  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: folder }) })
+export const isContractMigration = (name: string) => name.endsWith('.contract')
+
+/**
+ * `all`: every pending migration (development, a single colour, `deploy finish`).
+ * `expand`: only expand migrations; pending contract ones wait, those already applied are kept
+ * in the list so the migrator still recognises the database's history.
+ */
+export type MigrationPhase = 'all' | 'expand'
+
+async function appliedNames(db: AnyDb): Promise<Set<string>> {
+  try {
+    const rows = await db.selectFrom(DEFAULT_MIGRATION_TABLE).select('name').execute()
+    return new Set(rows.map((row) => String(row.name)))
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return new Set() // no migration has run yet
+    throw error
+  }
 }
 
-export async function migrateToLatest(db: AnyDb): Promise<MigrationResultSet> {
-  return migrator(db).migrateToLatest()
+class ExpandOnlyProvider implements MigrationProvider {
+  constructor(
+    private readonly db: AnyDb,
+    private readonly files: MigrationProvider,
+  ) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const [all, applied] = await Promise.all([this.files.getMigrations(), appliedNames(this.db)])
+    return Object.fromEntries(
+      Object.entries(all).filter(([name]) => !isContractMigration(name) || applied.has(name)),
+    )
+  }
 }
 
-export async function migrateDown(db: AnyDb): Promise<MigrationResultSet> {
-  return migrator(db).migrateDown()
+/**
+ * Kysely's migrator takes a PostgreSQL advisory lock, so two processes starting at once
+ * apply each migration exactly once. Unordered migrations are allowed: a contract migration
+ * held back during a release runs at `finish`, after expand migrations named later than it.
+ */
+export function migrator(db: AnyDb, folder = migrationsFolder, phase: MigrationPhase = 'all'): Migrator {
+  const files = new FileMigrationProvider({ fs, path, migrationFolder: folder })
+  return new Migrator({
+    db,
+    provider: phase === 'expand' ? new ExpandOnlyProvider(db, files) : files,
+    allowUnorderedMigrations: true,
+  })
+}
+
+export async function migrateToLatest(
+  db: AnyDb,
+  phase: MigrationPhase = 'all',
+  folder = migrationsFolder,
+): Promise<MigrationResultSet> {
+  return migrator(db, folder, phase).migrateToLatest()
+}
+
+export async function migrateDown(db: AnyDb, folder = migrationsFolder): Promise<MigrationResultSet> {
+  return migrator(db, folder).migrateDown()
+}
+
+export interface PendingMigration {
+  name: string
+  kind: 'expand' | 'contract'
+}
+
+/** Migrations not applied yet, in the order they would run. */
+export async function pendingMigrations(db: AnyDb, folder = migrationsFolder): Promise<PendingMigration[]> {
+  const migrations = await migrator(db, folder).getMigrations()
+  return migrations
+    .filter((migration) => !migration.executedAt)
+    .map(({ name }) => ({ name, kind: isContractMigration(name) ? 'contract' : 'expand' }))
 }

@@ -1,19 +1,32 @@
 /**
  * Database migrations for operators and deploys:
- *   node apps/api/src/cli/migrate.ts up          apply every pending migration
+ *   node apps/api/src/cli/migrate.ts up          apply every pending migration (expand and contract)
+ *   node apps/api/src/cli/migrate.ts expand      apply pending expand migrations only (a release)
+ *   node apps/api/src/cli/migrate.ts status      list pending migrations and their kind
  *   node apps/api/src/cli/migrate.ts down        revert the last applied migration
  *   node apps/api/src/cli/migrate.ts new NAME    create migrations/<timestamp>_NAME.ts
- * up/down need DATABASE_URL (npm run migrate provides the embedded one in development).
+ * All but new need DATABASE_URL (npm run migrate provides the embedded one in development).
  */
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createDb, createPool, migrateDown, migrateToLatest, migrationsFolder } from '@nudge/db'
+import {
+  createDb,
+  createPool,
+  migrateDown,
+  migrateToLatest,
+  migrationsFolder,
+  pendingMigrations,
+} from '@nudge/db'
 
-const usage = `usage: migrate up | down | new NAME
-  up         apply every pending migration (safe to run from several processes at once)
+const usage = `usage: migrate up | expand | status | down | new NAME
+  up         apply every pending migration, expand and contract (safe from several processes at once)
+  expand     apply pending expand migrations only: what a release runs while the previous
+             release still serves; contract migrations (*.contract.ts) wait for deploy finish
+  status     list pending migrations, each marked expand or contract
   down       revert the most recently applied migration
   new NAME   create migrations/<timestamp>_NAME.ts from a template
-env: DATABASE_URL (postgres://...) for up and down
+             (NAME ending in .contract: a contract migration, e.g. drop_old_column.contract)
+env: DATABASE_URL (postgres://...) for up, expand, status and down
 `
 
 const template = `import type { Kysely } from 'kysely'
@@ -26,8 +39,10 @@ export async function down(db: Kysely<unknown>): Promise<void> {}
 `
 
 async function create(name: string | undefined): Promise<number> {
-  if (!name || !/^[a-z0-9_]+$/.test(name)) {
-    process.stderr.write(`migrate new: NAME must be lower_snake_case letters and digits\n${usage}`)
+  if (!name || !/^[a-z0-9_]+(\.contract)?$/.test(name)) {
+    process.stderr.write(
+      `migrate new: NAME must be lower_snake_case letters and digits, optionally ending in .contract\n${usage}`,
+    )
     return 2
   }
   const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-')
@@ -37,7 +52,7 @@ async function create(name: string | undefined): Promise<number> {
   return 0
 }
 
-async function run(direction: 'up' | 'down'): Promise<number> {
+async function run(command: 'up' | 'expand' | 'status' | 'down'): Promise<number> {
   const url = process.env.DATABASE_URL
   if (!url) {
     process.stderr.write('migrate: DATABASE_URL is not set (expected a postgres:// URL)\n')
@@ -47,7 +62,16 @@ async function run(direction: 'up' | 'down'): Promise<number> {
     createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 2, DATABASE_STATEMENT_TIMEOUT_MS: 600000 }),
   )
   try {
-    const { error, results = [] } = direction === 'up' ? await migrateToLatest(db) : await migrateDown(db)
+    if (command === 'status') {
+      const pending = await pendingMigrations(db)
+      for (const migration of pending) process.stdout.write(`pending ${migration.kind}: ${migration.name}\n`)
+      if (pending.length === 0) process.stdout.write('already up to date\n')
+      return 0
+    }
+    const { error, results = [] } =
+      command === 'down'
+        ? await migrateDown(db)
+        : await migrateToLatest(db, command === 'expand' ? 'expand' : 'all')
     for (const result of results) {
       const verb = result.direction === 'Up' ? 'applied' : 'reverted'
       process.stdout.write(
@@ -55,11 +79,11 @@ async function run(direction: 'up' | 'down'): Promise<number> {
       )
     }
     if (error) {
-      process.stderr.write(`migrate ${direction} failed: ${(error as Error).message ?? String(error)}\n`)
+      process.stderr.write(`migrate ${command} failed: ${(error as Error).message ?? String(error)}\n`)
       return 1
     }
     if (results.length === 0)
-      process.stdout.write(direction === 'up' ? 'already up to date\n' : 'nothing to revert\n')
+      process.stdout.write(command === 'down' ? 'nothing to revert\n' : 'already up to date\n')
     return 0
   } finally {
     await db.destroy()
@@ -68,7 +92,8 @@ async function run(direction: 'up' | 'down'): Promise<number> {
 
 const [command, name] = process.argv.slice(2)
 let code: number
-if (command === 'up' || command === 'down') code = await run(command)
+if (command === 'up' || command === 'expand' || command === 'status' || command === 'down')
+  code = await run(command)
 else if (command === 'new') code = await create(name)
 else {
   process.stdout.write(usage)
