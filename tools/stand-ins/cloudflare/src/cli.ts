@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util'
-import { DEFAULT_TOKEN, DEFAULT_ZONE_ID, startCloudflareStandIn } from './index.ts'
+import { DEFAULT_TOKEN, DEFAULT_ZONE_ID, DEFAULT_ZONE_NAME, startCloudflareStandIn } from './index.ts'
 
 const usage = `Usage: node tools/stand-ins/cloudflare/src/cli.ts [--port 8790] [--host 127.0.0.1]
          [--token ${DEFAULT_TOKEN}] [--zone-id ${DEFAULT_ZONE_ID}]
+         [--zone-name ${DEFAULT_ZONE_NAME}]
 
-Starts the in-memory Cloudflare API stand-in (zone cache purge). It prints the base URL
-to set as CLOUDFLARE_API_URL; set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ZONE_ID to the token
-and zone given here. Development and tests only: it refuses to start when NODE_ENV=production.
+Starts the in-memory Cloudflare API stand-in (zone cache purge, DNS records). It prints the
+base URL to set as CLOUDFLARE_API_URL; set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ZONE_ID to the
+token and zone given here. The zone starts with no DNS records: add them with the API or with
+POST /__stand-in/records. Development and tests only: it refuses to start when NODE_ENV=production.
 `
 
 async function main(): Promise<void> {
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       token: { type: 'string', default: DEFAULT_TOKEN },
       'zone-id': { type: 'string', default: DEFAULT_ZONE_ID },
+      'zone-name': { type: 'string', default: DEFAULT_ZONE_NAME },
       help: { type: 'boolean', default: false },
     },
   })
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     host: values.host,
     token: values.token,
     zoneId: values['zone-id'],
+    zoneName: values['zone-name'],
     logger: { level: 'warn', stream: process.stderr },
   })
   process.stdout.write(`Cloudflare API stand-in listening on ${standIn.url}\n`)

@@ -1,11 +1,16 @@
-import { API_BASE_PATH, buildServer, isServerError, type PurgeRecord, StandInState } from './server.ts'
+import type { DnsChange, DnsRecord, DnsRecordSeed } from './records.ts'
+import { API_BASE_PATH, buildServer, isServerError } from './server.ts'
+import { type PurgeRecord, StandInState } from './state.ts'
 
-export type { PurgedFile, PurgeRecord } from './server.ts'
+export type { DnsChange, DnsRecord, DnsRecordSeed, DnsRecordSettings, DnsRecordType } from './records.ts'
+export { DEFAULT_PER_PAGE, MAX_PER_PAGE, RECORD_TYPES } from './records.ts'
 export { API_BASE_PATH, CONTROL_PATH } from './server.ts'
+export type { PurgedFile, PurgeRecord } from './state.ts'
 
 /** What the stand-in uses when not told otherwise (the CLI's defaults too). */
 export const DEFAULT_TOKEN = 'cloudflare-stand-in-token'
 export const DEFAULT_ZONE_ID = '023e105f4ecef8ad9ca31a8372d0c353'
+export const DEFAULT_ZONE_NAME = 'nudge.example'
 
 export interface StartCloudflareStandInOptions {
   /** 0 (the default) picks a free port. */
@@ -13,8 +18,12 @@ export interface StartCloudflareStandInOptions {
   host?: string
   /** The one API token it accepts. */
   token?: string
-  /** The one zone that token can purge (32 hex characters, like Cloudflare's ids). */
+  /** The one zone that token can purge and edit DNS in (32 hex characters, like Cloudflare's ids). */
   zoneId?: string
+  /** That zone's domain: record names are fully qualified in it (`api` becomes `api.nudge.example`). */
+  zoneName?: string
+  /** DNS records the zone starts with, checked as a create is; they are not in `dnsChanges`. */
+  records?: DnsRecordSeed[]
   /** Files per purge-by-URL request; 30, as below Enterprise. */
   maxFilesPerRequest?: number
   /** Tags, hosts or prefixes per request; 100. */
@@ -29,11 +38,19 @@ export interface CloudflareStandIn {
   origin: string
   token: string
   zoneId: string
+  /** Lowercase, Punycode, without the final dot. */
+  zoneName: string
   /** Every accepted purge, oldest first (a live array). */
   purges: PurgeRecord[]
+  /** The zone's DNS records as the API answers them, in creation order (a live array). */
+  records: DnsRecord[]
+  /** Every create, edit, overwrite and delete made through the API, oldest first (a live array). */
+  dnsChanges: DnsChange[]
+  /** Adds records without going through the API (nor `dnsChanges`); throws, adding none, on a bad one. */
+  seedRecords(records: DnsRecordSeed[]): DnsRecord[]
   /** The next `count` API requests answer `status` (5xx) with Cloudflare's error envelope. */
   failNext(count?: number, status?: number): void
-  /** Forgets recorded purges and pending failures. */
+  /** Forgets purges, pending failures, DNS records (seeded ones too) and DNS changes. */
   reset(): void
   close(): Promise<void>
 }
@@ -50,7 +67,12 @@ export async function startCloudflareStandIn(
   const token = options.token ?? DEFAULT_TOKEN
   const zoneId = options.zoneId ?? DEFAULT_ZONE_ID
   if (!/^[0-9a-f]{32}$/.test(zoneId)) throw new Error(`zoneId must be 32 hex characters (got ${zoneId})`)
-  const state = new StandInState()
+  const state = new StandInState(options.zoneName ?? DEFAULT_ZONE_NAME)
+  try {
+    state.zone.seed(options.records ?? [])
+  } catch (error) {
+    throw new Error(`Cloudflare stand-in: cannot seed ${(error as Error).message}`)
+  }
   const app = buildServer({
     config: {
       token,
@@ -74,7 +96,11 @@ export async function startCloudflareStandIn(
     origin,
     token,
     zoneId,
+    zoneName: state.zone.name,
     purges: state.purges,
+    records: state.zone.records,
+    dnsChanges: state.zone.changes,
+    seedRecords: (records) => state.zone.seed(records),
     failNext(count = 1, status = 503) {
       if (!isServerError(status)) throw new Error(`failNext takes a 5xx status (got ${status})`)
       state.failNext(count, status)

@@ -1,52 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { authorize } from './access.ts'
+import { dnsRoutes } from './dns.ts'
 import { CloudflareError, envelope, errors } from './errors.ts'
+import type { DnsRecordSeed } from './records.ts'
+import type { PurgedFile, PurgeRecord, StandInConfig, StandInState } from './state.ts'
 
 /** Where the SDK sends requests: its default base URL is https://api.cloudflare.com/client/v4. */
 export const API_BASE_PATH = '/client/v4'
 /** Test controls, for a stand-in running in another process; never part of Cloudflare's API. */
 export const CONTROL_PATH = '/__stand-in'
-
-/** A URL to purge, alone or with the request headers its cache key includes. */
-export type PurgedFile = string | { url: string; headers?: Record<string, string> }
-
-/** One purge Cloudflare accepted, in the order they arrived. */
-export interface PurgeRecord {
-  /** The `result.id` the API answered with. */
-  id: string
-  zoneId: string
-  /** ISO 8601, when the stand-in accepted it. */
-  at: string
-  files?: PurgedFile[]
-  tags?: string[]
-  hosts?: string[]
-  prefixes?: string[]
-  purgeEverything?: true
-}
-
-export interface StandInConfig {
-  token: string
-  zoneId: string
-  /** Purge by URL: 30 below Enterprise (what the edge layer batches by). */
-  maxFilesPerRequest: number
-  /** Purge by tag, host or prefix. */
-  maxItemsPerRequest: number
-}
-
-/** What the stand-in remembers, shared by the HTTP controls and the in-process handle. */
-export class StandInState {
-  readonly purges: PurgeRecord[] = []
-  failures: Array<{ statusCode: number }> = []
-
-  failNext(count: number, statusCode: number): void {
-    for (let i = 0; i < count; i++) this.failures.push({ statusCode })
-  }
-
-  reset(): void {
-    this.purges.length = 0
-    this.failures = []
-  }
-}
 
 const MODES = ['files', 'tags', 'hosts', 'prefixes', 'purge_everything'] as const
 
@@ -73,9 +36,7 @@ export function buildServer(options: {
     `${API_BASE_PATH}/zones/:zoneId/purge_cache`,
     async (request, reply) => {
       const { zoneId } = request.params
-      authenticate(request, config.token)
-      if (!/^[0-9a-f]{32}$/.test(zoneId)) throw errors.invalidIdentifier(`/zones/${zoneId}/purge_cache`)
-      if (zoneId !== config.zoneId) throw errors.forbiddenZone()
+      authorize(request, config, zoneId, `/zones/${zoneId}/purge_cache`)
       const purge = readPurge(request.body, config)
       const record: PurgeRecord = {
         id: randomBytes(16).toString('hex'),
@@ -88,18 +49,40 @@ export function buildServer(options: {
     },
   )
 
+  dnsRoutes(app, { basePath: API_BASE_PATH, config, state })
+
   app.get(`${CONTROL_PATH}/purges`, async () => ({ purges: state.purges }))
   app.delete(`${CONTROL_PATH}/purges`, async (_request, reply) => {
-    state.reset()
+    state.forgetPurges()
     return reply.code(204).send()
   })
   app.post(`${CONTROL_PATH}/fail-next`, async (request, reply) => {
-    const body = parseJson(request.body) as { count?: unknown; status?: unknown } | undefined
+    const body = parseControl(request.body) as { count?: unknown; status?: unknown } | undefined
     const count = body?.count ?? 1
     const statusCode = body?.status ?? 503
     if (!Number.isInteger(count) || (count as number) < 1 || !isServerError(statusCode))
       return reply.code(400).send({ message: 'expected { "count": >= 1, "status": 500-599 }' })
     state.failNext(count as number, statusCode)
+    return reply.code(204).send()
+  })
+  app.get(`${CONTROL_PATH}/records`, async () => ({ records: state.zone.records }))
+  app.post(`${CONTROL_PATH}/records`, async (request, reply) => {
+    const body = parseControl(request.body) as { records?: unknown } | undefined
+    if (!Array.isArray(body?.records))
+      return reply.code(400).send({ message: 'expected { "records": [{ "type", "name", "content", ... }] }' })
+    try {
+      return reply.code(201).send({ records: state.zone.seed(body.records as DnsRecordSeed[]) })
+    } catch (error) {
+      return reply.code(400).send({ message: (error as Error).message })
+    }
+  })
+  app.delete(`${CONTROL_PATH}/records`, async (_request, reply) => {
+    state.zone.clear()
+    return reply.code(204).send()
+  })
+  app.get(`${CONTROL_PATH}/dns-changes`, async () => ({ changes: state.zone.changes }))
+  app.post(`${CONTROL_PATH}/reset`, async (_request, reply) => {
+    state.reset()
     return reply.code(204).send()
   })
 
@@ -122,25 +105,21 @@ export function isServerError(status: unknown): status is number {
   return Number.isInteger(status) && (status as number) >= 500 && (status as number) <= 599
 }
 
-/** API tokens go in `Authorization: Bearer`; the legacy email + global key pair is not accepted here. */
-function authenticate(request: FastifyRequest, token: string): void {
-  const authorization = request.headers.authorization
-  if (authorization === undefined) {
-    if (request.headers['x-auth-key'] !== undefined || request.headers['x-auth-email'] !== undefined)
-      throw errors.unknownToken()
-    throw errors.missingCredentials()
-  }
-  const match = /^Bearer (\S+)$/.exec(authorization)
-  if (!match) throw errors.malformedAuthorization()
-  if (match[1] !== token) throw errors.unknownToken()
-}
-
 function parseJson(body: unknown): unknown {
   if (typeof body !== 'string' || body.trim() === '') return undefined
   try {
     return JSON.parse(body)
   } catch {
     throw errors.malformedJson()
+  }
+}
+
+/** Test controls answer a body that is not JSON with a plain 400, not Cloudflare's envelope. */
+function parseControl(body: unknown): unknown {
+  try {
+    return parseJson(body)
+  } catch {
+    return null
   }
 }
 

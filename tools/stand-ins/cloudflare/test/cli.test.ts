@@ -51,7 +51,7 @@ t.test('refuses a bad port or zone id', async (t) => {
 t.test('serves the API and the test controls until SIGTERM', async (t) => {
   const token = 'cli-test-token'
   const zone = 'abcdef0123456789abcdef0123456789'
-  const proc = run(['--port', '0', '--token', token, '--zone-id', zone])
+  const proc = run(['--port', '0', '--token', token, '--zone-id', zone, '--zone-name', 'nudge.test'])
   const url = await new Promise<string>((resolve, reject) => {
     proc.child.stdout.on('data', () => {
       const match = /listening on (http:\/\/\S+)\n/.exec(proc.output().stdout)
@@ -86,6 +86,20 @@ t.test('serves the API and the test controls until SIGTERM', async (t) => {
   })
   t.equal((await fetch(`${origin}/__stand-in/purges`, { method: 'DELETE' })).status, 204)
   t.same(await (await fetch(`${origin}/__stand-in/purges`)).json(), { purges: [] })
+
+  const seeded = await fetch(`${origin}/__stand-in/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ records: [{ type: 'CNAME', name: 'api', content: 'blue.api.nudge.test' }] }),
+  })
+  t.equal(seeded.status, 201)
+  const listed = await fetch(`${url}/zones/${zone}/dns_records?name=api.nudge.test`, {
+    headers: { authorization: `Bearer ${token}` },
+  })
+  t.match(await listed.json(), {
+    result: [{ name: 'api.nudge.test', content: 'blue.api.nudge.test' }],
+    result_info: { total_count: 1 },
+  })
 
   await fetch(`${url}/accounts`)
   proc.child.kill('SIGTERM')

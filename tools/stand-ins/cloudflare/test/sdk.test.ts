@@ -170,7 +170,7 @@ t.test("requests the SDK does not send get Cloudflare's answers", async (t) => {
     status: 400,
     body: { errors: [{ code: 1012 }] },
   })
-  const unknown = await fetch(`${cf.url}/zones/${ZONE}/dns_records`, {
+  const unknown = await fetch(`${cf.url}/zones/${ZONE}/settings`, {
     headers: { authorization: `Bearer ${TOKEN}` },
   })
   t.equal(unknown.status, 404)
