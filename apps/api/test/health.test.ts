@@ -1,11 +1,16 @@
 import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 
-t.test('GET /health answers while the process is alive', async (t) => {
+t.test('GET /health answers while the process is alive, naming its release', async (t) => {
   const app = await buildTestApp(t)
   const res = await app.inject({ url: '/health' })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { status: 'ok' })
+  t.same(res.json(), { status: 'ok', release: 'dev' })
+  const released = await buildTestApp(t, { RELEASE_ID: '20261202T0400Z-6dbe3c2' })
+  t.same((await released.inject({ url: '/health' })).json(), {
+    status: 'ok',
+    release: '20261202T0400Z-6dbe3c2',
+  })
 })
 
 t.test('GET /health/ready checks PostgreSQL and the cache', async (t) => {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import type { Static, TSchema } from 'typebox'
+import type { Static, TObject, TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'
 
@@ -118,22 +118,33 @@ function addressListProblem(name: string, value: string, names: string[]): strin
  * variable at once. Tests pass a plain object; nothing here touches process.env.
  */
 export function loadConfig(env: Env): Config {
-  const known = Object.keys(ConfigSchema.properties)
+  const config = readSettings(ConfigSchema, env)
+  const applied = config.NODE_ENV === 'production' ? [...rules, ...productionRules] : rules
+  const refusals = applied.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
+  if (refusals.length > 0) throw new ConfigError(refusals)
+  return config
+}
+
+/**
+ * The variables `schema` names, read from `env`, converted and defaulted, or a ConfigError naming
+ * each bad one on a line of its own (secrets redacted). Shared by every tool with settings of its own.
+ */
+export function readSettings<S extends TObject>(schema: S, env: Env): Static<S> {
   const raw: Record<string, unknown> = {}
-  for (const key of known) {
+  for (const key of Object.keys(schema.properties)) {
     const value = env[key]
     // An empty variable means "unset": shells and .env files produce them for optional settings.
     if (value !== undefined && value !== '') raw[key] = value
   }
-  const converted = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw)) as Record<string, unknown>
+  const converted = Value.Default(schema, Value.Convert(schema, raw)) as Record<string, unknown>
   // Checked one variable at a time so every bad variable is named, each on one line.
   const problems: string[] = []
-  for (const [name, schema] of Object.entries(ConfigSchema.properties) as Array<[string, TSchema]>) {
+  for (const [name, property] of Object.entries(schema.properties) as Array<[string, TSchema]>) {
     const value = converted[name]
     if (value === undefined) continue
-    const first = Value.Errors(schema, value)[0]
+    const first = Value.Errors(property, value)[0]
     if (!first) continue
-    const description = (schema as { description?: string }).description
+    const description = (property as { description?: string }).description
     const reason = first.keyword === 'const' ? 'is not one of the allowed values' : first.message
     problems.push(
       `${name}: ${reason} (got ${JSON.stringify(redact(name, String(raw[name])))})` +
@@ -141,11 +152,7 @@ export function loadConfig(env: Env): Config {
     )
   }
   if (problems.length > 0) throw new ConfigError(problems)
-  const config = converted as Config
-  const applied = config.NODE_ENV === 'production' ? [...rules, ...productionRules] : rules
-  const refusals = applied.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
-  if (refusals.length > 0) throw new ConfigError(refusals)
-  return config
+  return converted as Static<S>
 }
 
 /** Where the dashboard lives: links in emails (sign-in, invites) open the first origin listed. */

@@ -1,3 +1,11 @@
-export { type Config, ConfigError, dashboardOrigin, durationsMs, list, loadConfig } from './config.ts'
+export {
+  type Config,
+  ConfigError,
+  dashboardOrigin,
+  durationsMs,
+  list,
+  loadConfig,
+  readSettings,
+} from './config.ts'
 export { configPlugin } from './plugin.ts'
 export { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'

@@ -44,6 +44,11 @@ export const ConfigSchema = Type.Object({
   }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'interface to listen on' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'TCP port (0 = ephemeral)' }),
+  RELEASE_ID: Type.String({
+    default: 'dev',
+    pattern: '^[A-Za-z0-9._-]{1,64}$',
+    description: 'the release this process runs, set by the deploy tool; GET /health reports it',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'fatal | error | warn | info | debug | trace | silent' },

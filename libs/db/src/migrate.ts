@@ -42,10 +42,13 @@ async function appliedNames(db: AnyDb): Promise<Set<string>> {
 }
 
 class ExpandOnlyProvider implements MigrationProvider {
-  constructor(
-    private readonly db: AnyDb,
-    private readonly files: MigrationProvider,
-  ) {}
+  private readonly db: AnyDb
+  private readonly files: MigrationProvider
+
+  constructor(db: AnyDb, files: MigrationProvider) {
+    this.db = db
+    this.files = files
+  }
 
   async getMigrations(): Promise<Record<string, Migration>> {
     const [all, applied] = await Promise.all([this.files.getMigrations(), appliedNames(this.db)])

@@ -5,7 +5,10 @@ const Check = Type.Object({
   ms: Type.Optional(Type.Number()),
 })
 
-export const Alive = Type.Object({ status: Type.Literal('ok') })
+export const Alive = Type.Object({
+  status: Type.Literal('ok'),
+  release: Type.String({ description: 'the release this process runs (RELEASE_ID; "dev" outside a deploy)' }),
+})
 
 export const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),

@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream, existsSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { DeployError } from './steps.ts'
+
+export interface Artifact {
+  sha: string
+  file: string
+  sha256: string
+  bytes: number
+  node: string
+  /** True when an artifact of this commit was already built and is reused as it is. */
+  reused: boolean
+}
+
+function exec(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      err = (err + chunk).slice(-8000)
+    })
+    child.on('error', reject)
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new DeployError(`${command} ${args.join(' ')} failed (${code}): ${err.trim()}`)),
+    )
+  })
+}
+
+const sh = (script: string, cwd: string, env?: NodeJS.ProcessEnv) =>
+  exec('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** The commit a ref names in `repository`, or a DeployError saying it names none. */
+export async function resolveCommit(repository: string, ref: string): Promise<string> {
+  if (!/^[\w./@^~{}-]{1,200}$/.test(ref)) throw new DeployError(`not a git ref: ${ref}`)
+  try {
+    return (
+      await exec('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repository })
+    ).trim()
+  } catch {
+    throw new DeployError(`${ref} does not name a commit in ${repository}`)
+  }
+}
+
+/**
+ * The release artifact of a commit: the repository at that commit (git archive, so nothing
+ * uncommitted), its production dependencies installed from the lockfile, and the pinned Node
+ * runtime, as one .tgz that every host unpacks unchanged. Built once per commit; the installed
+ * dependencies are cached per lockfile, so a commit that changes no dependency builds in seconds.
+ */
+export async function buildArtifact(options: {
+  repository: string
+  sha: string
+  dir: string
+  say?: (line: string) => void
+}): Promise<Artifact> {
+  const { repository, sha, dir } = options
+  const say = options.say ?? (() => {})
+  const file = path.join(dir, 'artifacts', `${sha}.tgz`)
+  const manifestFile = `${file}.json`
+  if (existsSync(file) && existsSync(manifestFile)) {
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Omit<Artifact, 'file' | 'reused'>
+    return { ...manifest, file, reused: true }
+  }
+  await mkdir(path.join(dir, 'artifacts'), { recursive: true })
+  await mkdir(path.join(dir, 'build'), { recursive: true })
+  const work = await mkdtemp(path.join(dir, 'build', `${sha.slice(0, 12)}-`))
+  try {
+    await sh(`git -C ${JSON.stringify(repository)} archive --format=tar ${sha} | tar -x -C .`, work)
+
+    // The runtime is part of the release: hosts need nothing but an OS, curl and the SSM agent.
+    const lock = JSON.parse(await readFile(path.join(work, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string }>
+    }
+    const pinned = lock.packages['node_modules/node']?.version
+    const running = process.version.slice(1)
+    if (pinned && pinned !== running) {
+      throw new DeployError(
+        `commit ${sha.slice(0, 7)} pins Node ${pinned}, this machine runs ${running}: run the deploy from a checkout whose npm install has Node ${pinned}`,
+      )
+    }
+
+    const manifests = (await exec('git', ['ls-tree', '-r', '--name-only', sha], { cwd: repository }))
+      .split('\n')
+      .filter((name) => name === 'package-lock.json' || name.endsWith('package.json'))
+      .sort()
+    const dependencyKey = createHash('sha256')
+    for (const name of manifests) dependencyKey.update(name).update(await readFile(path.join(work, name)))
+    const cached = path.join(dir, 'cache', `dependencies-${dependencyKey.digest('hex').slice(0, 16)}.tar`)
+    if (existsSync(cached)) {
+      say(`dependencies from the cache (${path.basename(cached)})`)
+      await sh(`tar -xf ${JSON.stringify(cached)}`, work)
+    } else {
+      say('installing production dependencies (npm ci --omit=dev)')
+      const env = {
+        ...process.env,
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
+        npm_config_update_notifier: 'false',
+      }
+      // npm 11 writes only this platform's optional binaries into the lockfile and `npm ci` may then
+      // refuse it as incomplete; `npm install` against the same lock installs the same versions.
+      await exec('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
+        exec('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
+      )
+      const folders = (await sh('find . -name node_modules -prune -type d', work)).split('\n').filter(Boolean)
+      await mkdir(path.dirname(cached), { recursive: true })
+      await exec('tar', ['-cf', `${cached}.partial`, ...folders], { cwd: work })
+      await rename(`${cached}.partial`, cached)
+    }
+    await mkdir(path.join(work, 'node_modules/node/bin'), { recursive: true })
+    await cp(process.execPath, path.join(work, 'node_modules/node/bin/node'))
+    await mkdir(path.join(work, 'node_modules/.bin'), { recursive: true })
+    await rm(path.join(work, 'node_modules/.bin/node'), { force: true })
+    await symlink('../node/bin/node', path.join(work, 'node_modules/.bin/node'))
+    await writeFile(path.join(work, 'RELEASE.json'), `${JSON.stringify({ sha, node: running })}\n`)
+
+    await sh(`tar -cf - . | gzip -1 > ${JSON.stringify(`${file}.partial`)}`, work)
+    const sha256 = await sha256File(`${file}.partial`)
+    const bytes = (await stat(`${file}.partial`)).size
+    await rename(`${file}.partial`, file)
+    const manifest = { sha, sha256, bytes, node: running }
+    await writeFile(manifestFile, `${JSON.stringify(manifest)}\n`)
+    return { ...manifest, file, reused: false }
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}

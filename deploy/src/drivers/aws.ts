@@ -1,0 +1,5 @@
+export class AwsDriver {
+  constructor(_c: unknown) {
+    throw new Error('not yet')
+  }
+}
