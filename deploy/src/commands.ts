@@ -293,9 +293,11 @@ export async function switchColour(ctx: Context): Promise<void> {
     return `traffic on ${to} after ${seconds.toFixed(1)}s`
   })
   if (steps.dryRun || config.DEPLOY_WATCH_SECONDS === 0) return
-  const watched = await steps.run(`watch both colours for ${config.DEPLOY_WATCH_SECONDS}s`, () =>
-    watch(ctx, to, live?.colour, config.DEPLOY_WATCH_SECONDS),
-  )
+  let watched: { rate: number; summary: string } | undefined
+  await steps.run(`watch both colours for ${config.DEPLOY_WATCH_SECONDS}s`, async () => {
+    watched = await watch(ctx, to, live?.colour, config.DEPLOY_WATCH_SECONDS)
+    return watched.summary
+  })
   if (watched && watched.rate > config.DEPLOY_WATCH_MAX_ERROR_RATE && live && previous) {
     await steps.run(
       `roll back to ${live.colour}: ${to}'s error rate ${(watched.rate * 100).toFixed(1)} %`,
@@ -347,7 +349,7 @@ async function watch(ctx: Context, live: Colour, old: Colour | undefined, second
   const parts = [...probes].map(([name, p]) => `${name} ${p.ok}/${p.ok + p.failed} probes ok`)
   if (traffic) parts.push(`${live} traffic ${traffic.errors} errors in ${traffic.requests} requests`)
   else parts.push('traffic errors: not visible to this driver (see NewRelic)')
-  return { rate, toString: () => parts.join('; ') }
+  return { rate, summary: `${parts.join('; ')}; error rate ${(rate * 100).toFixed(2)} %` }
 }
 
 export async function rollback(ctx: Context): Promise<number> {
@@ -386,6 +388,14 @@ export async function finish(ctx: Context, options: { now: boolean }): Promise<v
     runningRelease(ctx, live.colour),
   )
   const hosts = await driver.hosts(live.colour)
+  // The old colour stops first: its processes (API and job workers) may use what the contract migrations remove.
+  await steps.run(`stop ${old}'s processes (hosts kept for the next release)`, async () => {
+    const answers = expectAll<{ stopped: string | null }>(
+      'stop',
+      await driver.run(old, hostScript(config.DEPLOY_HOST_ROOT, ['stop']), { timeoutSeconds: 300 }),
+    )
+    return answers.map((a) => `${a.stopped ?? 'nothing running'}`).join(', ')
+  })
   await steps.run('apply contract migrations', async () => {
     const script = hostScript(
       config.DEPLOY_HOST_ROOT,
@@ -400,13 +410,6 @@ export async function finish(ctx: Context, options: { now: boolean }): Promise<v
       }),
     )
     return answer?.applied.length ? `applied ${answer.applied.join(', ')}` : 'none pending'
-  })
-  await steps.run(`stop ${old}'s processes (hosts kept for the next release)`, async () => {
-    const answers = expectAll<{ stopped: string | null }>(
-      'stop',
-      await driver.run(old, hostScript(config.DEPLOY_HOST_ROOT, ['stop']), { timeoutSeconds: 300 }),
-    )
-    return answers.map((a) => `${a.stopped ?? 'nothing running'}`).join(', ')
   })
   steps.say(`finished: ${live.colour} runs ${release}; ${old} is stopped and ready for the next release`)
 }

@@ -13,6 +13,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { freePort, prepareDatabase } from '../dev/database.ts'
+import { signInByMagicLink } from '../dev/sign-in.ts'
 
 type Target = 'baseline' | 'app'
 
@@ -48,7 +49,11 @@ const endpoints: Endpoint[] = [
     name: 'app GET /v1/me (app.authenticate)',
     target: 'app',
     path: '/v1/me',
-    setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
+    setup: async ({ baseUrl }) => ({
+      headers: {
+        authorization: `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`,
+      },
+    }),
   },
   {
     name: 'app GET /v1/teams/:teamId/members',
@@ -56,7 +61,7 @@ const endpoints: Endpoint[] = [
     path: '/v1/teams/:teamId/members',
     // The permission hook (one cached membership read) plus one query.
     setup: async ({ baseUrl }) => {
-      const authorization = `Bearer ${await signIn(baseUrl)}`
+      const authorization = `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`
       const teams = (await (await fetch(`${baseUrl}/v1/teams`, { headers: { authorization } })).json()) as {
         items: Array<{ id: string }>
       }
@@ -137,13 +142,17 @@ const endpoints: Endpoint[] = [
     name: 'app GET /v1/me (SDK verifySession)',
     target: 'app',
     path: '/bench/me-sdk',
-    setup: async ({ baseUrl }) => ({ headers: { authorization: `Bearer ${await signIn(baseUrl)}` } }),
+    setup: async ({ baseUrl }) => ({
+      headers: {
+        authorization: `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`,
+      },
+    }),
   },
 ]
 
 /** A signed-in user's personal team with a new site, and a way to add campaigns to it. */
 async function teamWithSite(baseUrl: string) {
-  const authorization = `Bearer ${await signIn(baseUrl)}`
+  const authorization = `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`
   const headers = { authorization }
   const call = async (method: string, url: string, body?: unknown, extra: Record<string, string> = {}) => {
     const response = await fetch(`${baseUrl}${url}`, {
@@ -242,35 +251,6 @@ async function measurePublish(baseUrl: string, storage: string, rounds = 30): Pr
   times.sort((a, b) => a - b)
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(1)
   return `publish one campaign on a site with 50 live campaigns (${storage}, ${rounds} edits while live, one at a time): median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`
-}
-
-/** Signs in through the real magic-link flow (link read from the dev mailbox); returns the access token. */
-async function signIn(baseUrl: string): Promise<string> {
-  const email = `bench-${Date.now()}@example.com`
-  const headers = { 'content-type': 'application/json', rid: 'passwordless', 'st-auth-mode': 'header' }
-  const asked = await fetch(`${baseUrl}/auth/signinup/code`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ email }),
-  })
-  if (!asked.ok) throw new Error(`sign-in link request failed: ${asked.status} ${await asked.text()}`)
-  const mailbox = (await (await fetch(`${baseUrl}/dev/mailbox?to=${encodeURIComponent(email)}`)).json()) as {
-    messages: Array<{ text: string }>
-  }
-  const link = mailbox.messages[0]?.text.match(/https?:\/\/\S+\/auth\/verify\?\S+/)?.[0]
-  if (!link) throw new Error('no magic link in the dev mailbox')
-  const url = new URL(link)
-  const consumed = await fetch(`${baseUrl}/auth/signinup/code/consume`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      preAuthSessionId: url.searchParams.get('preAuthSessionId'),
-      linkCode: url.hash.slice(1),
-    }),
-  })
-  const token = consumed.headers.get('st-access-token')
-  if (!token) throw new Error(`sign-in failed: ${consumed.status} ${await consumed.text()}`)
-  return token
 }
 
 const usage = `Usage: npm run bench -- [options]

@@ -41,20 +41,36 @@ async function appliedNames(db: AnyDb): Promise<Set<string>> {
   }
 }
 
-class ExpandOnlyProvider implements MigrationProvider {
+/** Stands for a migration a newer release applied: it is in the database's history, so it never runs here. */
+const appliedByNewerRelease: Migration = { up: async () => {} }
+
+/**
+ * The migrations a release knows, as its migrator should see them during blue-green releases:
+ * in the `expand` phase without its pending contract migrations; and in both phases with
+ * placeholders for migrations a newer release already applied (one rolled back, or running in the
+ * other colour), so an older release still migrates and finishes instead of calling the history
+ * corrupted.
+ */
+class ReleaseMigrations implements MigrationProvider {
   private readonly db: AnyDb
   private readonly files: MigrationProvider
+  private readonly phase: MigrationPhase
 
-  constructor(db: AnyDb, files: MigrationProvider) {
+  constructor(db: AnyDb, files: MigrationProvider, phase: MigrationPhase) {
     this.db = db
     this.files = files
+    this.phase = phase
   }
 
   async getMigrations(): Promise<Record<string, Migration>> {
     const [all, applied] = await Promise.all([this.files.getMigrations(), appliedNames(this.db)])
-    return Object.fromEntries(
-      Object.entries(all).filter(([name]) => !isContractMigration(name) || applied.has(name)),
+    const known = Object.fromEntries(
+      Object.entries(all).filter(
+        ([name]) => this.phase === 'all' || !isContractMigration(name) || applied.has(name),
+      ),
     )
+    for (const name of applied) known[name] ??= appliedByNewerRelease
+    return known
   }
 }
 
@@ -62,12 +78,13 @@ class ExpandOnlyProvider implements MigrationProvider {
  * Kysely's migrator takes a PostgreSQL advisory lock, so two processes starting at once
  * apply each migration exactly once. Unordered migrations are allowed: a contract migration
  * held back during a release runs at `finish`, after expand migrations named later than it.
+ * Without a phase (migrate down, the migration check) it sees exactly the folder's files.
  */
-export function migrator(db: AnyDb, folder = migrationsFolder, phase: MigrationPhase = 'all'): Migrator {
+export function migrator(db: AnyDb, folder = migrationsFolder, phase?: MigrationPhase): Migrator {
   const files = new FileMigrationProvider({ fs, path, migrationFolder: folder })
   return new Migrator({
     db,
-    provider: phase === 'expand' ? new ExpandOnlyProvider(db, files) : files,
+    provider: phase ? new ReleaseMigrations(db, files, phase) : files,
     allowUnorderedMigrations: true,
   })
 }
@@ -80,6 +97,7 @@ export async function migrateToLatest(
   return migrator(db, folder, phase).migrateToLatest()
 }
 
+/** Reverts the last migration; refused (corrupted history) when a newer release applied one this folder lacks. */
 export async function migrateDown(db: AnyDb, folder = migrationsFolder): Promise<MigrationResultSet> {
   return migrator(db, folder).migrateDown()
 }
@@ -89,9 +107,9 @@ export interface PendingMigration {
   kind: 'expand' | 'contract'
 }
 
-/** Migrations not applied yet, in the order they would run. */
+/** Migrations of this folder not applied yet, in the order they would run. */
 export async function pendingMigrations(db: AnyDb, folder = migrationsFolder): Promise<PendingMigration[]> {
-  const migrations = await migrator(db, folder).getMigrations()
+  const migrations = await migrator(db, folder, 'all').getMigrations()
   return migrations
     .filter((migration) => !migration.executedAt)
     .map(({ name }) => ({ name, kind: isContractMigration(name) ? 'contract' : 'expand' }))

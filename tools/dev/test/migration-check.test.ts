@@ -1,6 +1,13 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createDb, createPool, migrateToLatest, migrationsFolder, pendingMigrations } from '@nudge/db'
+import {
+  createDb,
+  createPool,
+  migrateDown,
+  migrateToLatest,
+  migrationsFolder,
+  pendingMigrations,
+} from '@nudge/db'
 import { sql } from 'kysely'
 import t from 'tap'
 import { dropDatabase, freshDatabase } from '../database.ts'
@@ -113,5 +120,23 @@ export async function down(): Promise<void> {}
     const again = await migrateToLatest(db, 'expand', folder)
     t.error(again.error, 'an expand run after finish still accepts the applied contract migration')
     t.same(again.results, [])
+
+    // The previous release (rolled back to, or finishing in the other colour) lacks 2099-01-03_c.
+    const older = await mkdtemp(path.join(parent, 'migrations-older-'))
+    t.teardown(() => rm(older, { recursive: true, force: true }))
+    await cp(path.join(folder, '2099-01-01_a.ts'), path.join(older, '2099-01-01_a.ts'))
+    await cp(
+      path.join(folder, '2099-01-02_drop_old.contract.ts'),
+      path.join(older, '2099-01-02_drop_old.contract.ts'),
+    )
+    for (const phase of ['expand', 'all'] as const) {
+      const run = await migrateToLatest(db, phase, older)
+      t.error(run.error, `the older release's ${phase} run accepts a migration a newer release applied`)
+      t.same(run.results, [])
+    }
+    t.same(await pendingMigrations(db, older), [])
+    const down = await migrateDown(db, older)
+    t.ok(down.error, 'but it refuses to revert past a migration it does not have')
+    t.same(await columns(), ['new'])
   },
 )
