@@ -674,6 +674,7 @@ t.test('hostnames: what people paste is reduced to the hostname', async (t) => {
     ['bücher.de', 'xn--bcher-kva.de'],
     ['https://BÜCHER.de/katalog', 'xn--bcher-kva.de'],
     ['example.xn--p1ai', 'example.xn--p1ai'],
+    ['XN--BCHER-KVA.de', 'xn--bcher-kva.de'],
     ['пример.рф', 'xn--e1afmkfd.xn--p1ai'],
     ['a-b.co.uk', 'a-b.co.uk'],
     ['123.example.com', '123.example.com'],
@@ -713,6 +714,10 @@ t.test('hostnames: what cannot be a site is refused with the reason', async (t) 
     ['example.123', /not a top-level domain/],
     ['example.c0m', /not a top-level domain/],
     ['shop.example.com:abc', /not followed by a port number/],
+    ['xn--zz.com', /^has a part that starts with xn-- but is not valid punycode \("xn--zz"\)$/],
+    ['shop.xn--bcher-kva1.de', /not valid punycode \("xn--bcher-kva1"\)/],
+    ['xn--a.example.com', /not valid punycode/],
+    ['example.xn--zz', /not valid punycode/],
   ]) {
     const result = normaliseHostname(input as string)
     t.ok('problem' in result, `${JSON.stringify(input)} is refused`)

@@ -27,7 +27,16 @@ t.test('sites: pasted URLs are normalised, one team per hostname, the snippet co
     'IDN to punycode',
   )
 
-  for (const hostname of ['', 'localhost', '127.0.0.1', '*.example.com', 'exa mple.com', 'a..b', '-x.com']) {
+  for (const hostname of [
+    '',
+    'localhost',
+    '127.0.0.1',
+    '*.example.com',
+    'exa mple.com',
+    'a..b',
+    '-x.com',
+    'xn--zz.example.com',
+  ]) {
     const res = await app.inject({
       method: 'POST',
       url: `/v1/teams/${annTeam}/sites`,

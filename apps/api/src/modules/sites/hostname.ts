@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { domainToASCII } from 'node:url'
+import { domainToASCII, domainToUnicode } from 'node:url'
 import { Type } from 'typebox'
 
 /** What the add-site route accepts: a hostname or a pasted URL, reduced by normaliseHostname. */
@@ -75,10 +75,23 @@ export function normaliseHostname(input: string): { hostname: string } | { probl
     if (label.startsWith('-') || label.endsWith('-')) {
       return { problem: `has a part that starts or ends with - ("${label}")` }
     }
+    if (label.startsWith('xn--') && !isPunycode(label)) {
+      return { problem: `has a part that starts with xn-- but is not valid punycode ("${label}")` }
+    }
   }
   const top = labels.at(-1)!
   if (!/^[a-z]+$/.test(top) && !/^xn--[a-z0-9-]+$/.test(top)) {
     return { problem: `ends in "${top}", which is not a top-level domain: ${ENTER_DOMAIN}` }
   }
   return { hostname: ascii }
+}
+
+/**
+ * An `xn--` label is an international name written in punycode: it must decode, and encode back
+ * to itself. domainToASCII passes ASCII through untouched, so `xn--zz` would otherwise be stored
+ * as a hostname no browser sends as an Origin (domainToUnicode leaves undecodable labels as they are).
+ */
+function isPunycode(label: string): boolean {
+  const unicode = domainToUnicode(label)
+  return unicode !== '' && unicode !== label && domainToASCII(unicode) === label
 }
