@@ -82,6 +82,16 @@ export const errorHandlerPlugin = fp(
       if (database) {
         return reply.code(statusCode).send({ ...database })
       }
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        // Routes have limits of their own (visitors' events and leads: a few KB): say which applies.
+        const limitBytes = request.routeOptions.bodyLimit
+        return reply.code(413).send({
+          statusCode: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The request body is larger than the ${limitBytes} bytes this route accepts`,
+          details: { limitBytes },
+        })
+      }
       const body: Record<string, unknown> = {
         statusCode,
         code: error.code && !error.code.startsWith('FST_') ? error.code : codeFor(statusCode),

@@ -115,6 +115,12 @@ export const LeadAccepted = Type.Object(
 
 const ACCEPTED = { status: 'accepted' as const }
 
+/**
+ * The largest submission a form allows is about 37 KB (10 fields of 1,000 characters of 3 UTF-8
+ * bytes each, their names, the page URL, the honeypot); anything above 64 KB is not a form's.
+ */
+export const LEAD_BODY_LIMIT_BYTES = 64 * 1024
+
 interface Target {
   teamId: string
   campaignId: string
@@ -328,6 +334,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/public/v1/leads',
     {
+      bodyLimit: LEAD_BODY_LIMIT_BYTES,
       config: { rateLimit: perClient },
       schema: {
         tags: ['visitors'],
@@ -347,6 +354,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           404: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,
+          413: ErrorResponse,
           429: ErrorResponse,
           503: ErrorResponse,
         },
