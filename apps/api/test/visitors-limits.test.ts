@@ -9,11 +9,13 @@ import { signInAs } from './helpers/session.ts'
 
 /*
  * What keeps one client, or one busy site, from taking the visitor routes from everyone else:
- * the routes' own body limits. Past a limit nothing is written.
+ * the per-client and per-site limits, and the routes' own body limits. Past a limit nothing is
+ * written.
  */
 
 const EDGE_SECRET = 'edge-secret-for-limit-tests-0123456789'
 const SHOP = 'https://shop.example'
+const BLOG = 'https://blog.example'
 
 /** A visitor's browser behind Cloudflare: its own address, and the page's Origin. */
 const client = (ip: string, origin = SHOP) => ({
@@ -60,6 +62,19 @@ const event = (campaignId: string) => ({
   at: new Date().toISOString(),
 })
 
+function sendEvents(app: App, headers: Record<string, string>, events: unknown[]) {
+  return app.inject({ method: 'POST', url: '/public/v1/events', headers, payload: { events } })
+}
+
+function sendLead(app: App, headers: Record<string, string>, campaignId: string, email: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/public/v1/leads',
+    headers,
+    payload: { campaignId, variantId: 'a', email, fillMs: 5000 },
+  })
+}
+
 /** What the visitor routes wrote: raw events, counts and leads. */
 async function written(app: App) {
   const { rows } = await sql<{ events: number; counted: number; leads: number }>`SELECT
@@ -68,6 +83,79 @@ async function written(app: App) {
     (SELECT count(*)::int FROM leads) AS leads`.execute(app.db)
   return rows[0]
 }
+
+/**
+ * The limits count in fixed one-minute windows: a test that crossed into the next minute would
+ * see its counts start again. Starts in a window with at least `seconds` left.
+ */
+async function freshWindow(seconds = 20) {
+  const left = 60_000 - (Date.now() % 60_000)
+  if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}
+
+function isRateLimited(t: Test, res: { statusCode: number; json(): unknown; headers: object }, what: string) {
+  t.equal(res.statusCode, 429, `${what}: 429`)
+  t.match(res.json(), { statusCode: 429, code: 'RATE_LIMITED', message: /^Too many requests/ }, what)
+  t.match((res.headers as Record<string, string>)['retry-after'], /^[1-9][0-9]*$/, `${what}: retry-after`)
+}
+
+t.test('per client: each route answers 429 past its count, and writes nothing', async (t) => {
+  const { app, shop } = await setup(t, { VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '3' })
+  await freshWindow()
+  const ann = client('198.51.100.1')
+  for (let i = 1; i <= 3; i++) {
+    const res = await sendEvents(app, ann, [event(shop), event(shop)])
+    t.equal(res.statusCode, 202, `events request ${i} of 3`)
+  }
+  const before = await written(app)
+  t.match(before, { events: 6, counted: 6 })
+  isRateLimited(t, await sendEvents(app, ann, [event(shop), event(shop)]), 'the 4th events request')
+  t.same(await written(app), before, 'the refused events are neither stored nor counted')
+
+  // The limit is per client address: another visitor of the same site is not affected.
+  const bob = client('198.51.100.2')
+  t.equal((await sendEvents(app, bob, [event(shop)])).statusCode, 202, 'another client is served')
+
+  // And per route: the leads route counts on its own, to the same limit.
+  for (let i = 1; i <= 3; i++) {
+    const res = await sendLead(app, ann, shop, `visitor-${i}@example.com`)
+    t.equal(res.statusCode, 202, `lead ${i} of 3`)
+  }
+  const leadsBefore = await written(app)
+  t.equal(leadsBefore?.leads, 3)
+  isRateLimited(t, await sendLead(app, ann, shop, 'visitor-4@example.com'), 'the 4th lead')
+  t.same(await written(app), leadsBefore, 'the refused lead is not stored')
+})
+
+t.test('per site: shared by every client of the site, another site unaffected', async (t) => {
+  const { app, shop, blog } = await setup(t, {
+    VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000',
+    VISITOR_LIMIT_PER_SITE_PER_MINUTE: '4',
+  })
+  await freshWindow()
+  const ann = client('198.51.100.1')
+  const bob = client('198.51.100.2')
+  // Two clients, two requests each: the site's four. Events and leads count together.
+  t.equal((await sendEvents(app, ann, [event(shop)])).statusCode, 202)
+  t.equal((await sendEvents(app, bob, [event(shop)])).statusCode, 202)
+  t.equal((await sendLead(app, ann, shop, 'ann@example.com')).statusCode, 202)
+  t.equal((await sendEvents(app, bob, [event(shop)])).statusCode, 202)
+  const before = await written(app)
+  t.match(before, { events: 3, counted: 3, leads: 1 })
+
+  const refused = await sendEvents(app, ann, [event(shop)])
+  isRateLimited(t, refused, 'the site’s 5th request, from the first client')
+  t.match(refused.json(), { message: /for visitor requests for this site/ })
+  isRateLimited(t, await sendEvents(app, bob, [event(shop)]), 'and from the second')
+  isRateLimited(t, await sendLead(app, client('198.51.100.3'), shop, 'cy@example.com'), 'a lead from a third')
+  t.same(await written(app), before, 'nothing written past the site’s limit')
+
+  // Another site's visitors, the same client addresses among them, are served.
+  const ann2 = client('198.51.100.1', BLOG)
+  t.equal((await sendEvents(app, ann2, [event(blog)])).statusCode, 202, 'another site: events')
+  t.equal((await sendLead(app, ann2, blog, 'ann@example.com')).statusCode, 202, 'another site: a lead')
+  t.match(await written(app), { events: 4, counted: 4, leads: 2 })
+})
 
 t.test('body limits: events 32 KB, leads 64 KB, each a 413 that names its limit', async (t) => {
   const { app, shop } = await setup(t)
