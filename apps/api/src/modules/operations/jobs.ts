@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { publishDeps, republishAll } from '../publishing/publisher.ts'
 import { ensureEventPartitions } from '../visitors/event-partitions.ts'
+import { pruneLeadSubmissions } from '../visitors/lead-submissions.ts'
+
+export const PRUNE_LEAD_SUBMISSIONS_JOB = 'maintenance.prune-lead-submissions'
 
 /** Expired invites are kept this long (the dashboard shows them as expired), then deleted. */
 const EXPIRED_INVITES_KEPT_DAYS = 30
@@ -46,6 +49,16 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
         .executeTakeFirst()
       if (result.numDeletedRows > 0n)
         log.info({ deleted: Number(result.numDeletedRows) }, 'expired invites deleted')
+    },
+  })
+  app.jobs.define({
+    // Idempotency-Keys of lead submits, past their window (LEAD_IDEMPOTENCY_DAYS), in batches.
+    name: PRUNE_LEAD_SUBMISSIONS_JOB,
+    cron: '45 3 * * *',
+    queue: { retryLimit: 3, retryDelay: 300 },
+    handler: async () => {
+      const { deleted, batches } = await pruneLeadSubmissions(app.db)
+      if (deleted > 0) log.info({ deleted, batches }, 'lead idempotency keys past their window deleted')
     },
   })
   app.jobs.define({
