@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { FULL_CAMPAIGN_EXAMPLE } from '../src/modules/campaigns/content.ts'
 import type { App } from '../src/server.ts'
@@ -335,7 +334,7 @@ t.test('CORS on /public/v1: the site’s pages only', async (t) => {
 
   // Not a site yet: refused, and remembered; adding the site lifts it at once.
   await refused('https://shop.example', 'before the site is added')
-  await addSite(app, ann, teamId, 'shop.example')
+  const site = await addSite(app, ann, teamId, 'shop.example')
   await allowed('https://shop.example', 'the site’s origin')
   await allowed('http://shop.example:8080', 'the site over http, on another port')
   await refused('https://evil.example', 'another origin')
@@ -347,11 +346,15 @@ t.test('CORS on /public/v1: the site’s pages only', async (t) => {
   await refused('https://blog.shop.example', 'a subdomain, not allowed by the site')
   await refused(`https://${'a'.repeat(250)}.shop.example`, 'a host over 253 characters')
 
-  await sql`UPDATE sites SET settings = '{"allowSubdomains":true}' WHERE hostname = 'shop.example'`.execute(
-    app.db,
-  )
-  // The refusal of blog.shop.example above is remembered for a short while; other subdomains
-  // are asked for the first time.
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: `/v1/teams/${teamId}/sites/${site.id}`,
+    headers: ann.headers,
+    payload: { allowSubdomains: true },
+  })
+  t.equal(patched.statusCode, 200, patched.body)
+  // The refusal of blog.shop.example above was remembered: the change ends it at once.
+  await allowed('https://blog.shop.example', 'the subdomain refused a moment ago')
   await allowed('https://www.shop.example', 'a subdomain, once the site allows them')
   await allowed('https://a.b.shop.example', 'a deeper subdomain')
   await refused('https://wwwshop.example', 'still not a lookalike')

@@ -38,3 +38,28 @@ export async function listSites(
 export async function deleteSite(db: Kysely<DB>, siteId: string) {
   await db.deleteFrom('sites').where('id', '=', siteId).execute()
 }
+
+/** The site's row, locked until the transaction ends (a settings change reads, then writes it). */
+export async function lockSite(db: Kysely<DB>, teamId: string, siteId: string) {
+  return db
+    .selectFrom('sites')
+    .selectAll()
+    .where('team_id', '=', teamId)
+    .where('id', '=', siteId)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+export async function updateSiteSettings(db: Kysely<DB>, siteId: string, settings: Record<string, unknown>) {
+  return db
+    .updateTable('sites')
+    .set({ settings: JSON.stringify(settings), updated_at: new Date() })
+    .where('id', '=', siteId)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export async function campaignIdsOfSite(db: Kysely<DB>, siteId: string): Promise<string[]> {
+  const rows = await db.selectFrom('campaigns').select('id').where('site_id', '=', siteId).execute()
+  return rows.map((row) => row.id)
+}

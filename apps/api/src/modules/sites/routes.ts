@@ -7,8 +7,8 @@ import { teamOf } from '../../plugins/team-access.ts'
 import { publishDeps } from '../publishing/publisher.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import * as sites from './repository.ts'
-import { NewSite, Site, SitePage, SiteParams, SiteQuery } from './schemas.ts'
-import { createSite, deleteSite, installSnippet } from './service.ts'
+import { NewSite, Site, SitePage, SiteParams, SitePatch, SiteQuery } from './schemas.ts'
+import { createSite, deleteSite, installSnippet, updateSite } from './service.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -22,6 +22,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     id: row.id,
     hostname: row.hostname,
     firstSeenAt: row.first_seen_at?.toISOString() ?? null,
+    allowSubdomains: row.settings.allowSubdomains === true,
     snippet: installSnippet(app.config.EDGE_URL, row),
     createdAt: row.created_at.toISOString(),
   })
@@ -87,6 +88,31 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const site = await sites.findSite(app.db, teamOf(request).id, request.params.siteId)
       if (!site) throw new NotFound('Site')
+      return toSite(site)
+    },
+  )
+
+  app.patch(
+    '/v1/teams/:teamId/sites/:siteId',
+    {
+      config: { permission: 'site:write' },
+      schema: {
+        tags: ['sites'],
+        operationId: 'updateSite',
+        summary: 'Change a site’s settings: whether its subdomains’ pages count as the site’s',
+        security,
+        params: SiteParams,
+        body: SitePatch,
+        response: { 200: Site, ...errors },
+      },
+    },
+    async (request) => {
+      const site = await updateSite(app, {
+        teamId: teamOf(request).id,
+        siteId: request.params.siteId,
+        allowSubdomains: request.body.allowSubdomains,
+        actor: actorOf(request),
+      })
       return toSite(site)
     },
   )

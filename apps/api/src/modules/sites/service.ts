@@ -1,10 +1,13 @@
+import type { Cache } from '@nudge/cache'
 import { type DB, type Site, transaction } from '@nudge/db'
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
 import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import { forgetVisitorCampaign } from '../visitors/published.ts'
+import { forgetKnownHost } from '../visitors/site-document.ts'
 import { normaliseHostname } from './hostname.ts'
 import * as sites from './repository.ts'
 
@@ -78,6 +81,39 @@ export async function deleteSite(deps: PublishDeps, input: { teamId: string; sit
       target: { type: 'site', id: site.id },
       data: { hostname: site.hostname, detachedCampaigns: detached.map((c) => c.id) },
     })
+  })
+}
+
+/**
+ * Changes a site's settings (whether pages on its subdomains count as the site's). Nothing the
+ * edge serves changes, so nothing is published; what every worker remembers about the site's
+ * origins (the CORS answer per hostname, each campaign's Origin check) is dropped after the commit.
+ */
+export async function updateSite(
+  deps: { db: Kysely<DB>; cache: Cache },
+  input: { teamId: string; siteId: string; allowSubdomains: boolean; actor: Actor },
+): Promise<Site> {
+  return transaction(deps.db, async (trx, afterCommit) => {
+    const site = await sites.lockSite(trx, input.teamId, input.siteId)
+    if (!site) throw new NotFound('Site')
+    const before = site.settings.allowSubdomains === true
+    if (before === input.allowSubdomains) return site
+    const updated = await sites.updateSiteSettings(trx, site.id, {
+      ...site.settings,
+      allowSubdomains: input.allowSubdomains,
+    })
+    await recordAudit(trx, {
+      teamId: input.teamId,
+      actor: input.actor,
+      action: 'site.updated',
+      target: { type: 'site', id: site.id },
+      data: { hostname: site.hostname, allowSubdomains: { from: before, to: input.allowSubdomains } },
+    })
+    forgetKnownHost(deps.cache, afterCommit, site.hostname)
+    for (const campaignId of await sites.campaignIdsOfSite(trx, site.id)) {
+      forgetVisitorCampaign(deps.cache, afterCommit, campaignId)
+    }
+    return updated
   })
 }
 

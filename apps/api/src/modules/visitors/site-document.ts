@@ -21,11 +21,13 @@ type Deps = { db: Kysely<DB>; cache: Cache }
 // Dropped after every publish of the site (forgetSiteDocument); the TTL bounds how long a worker
 // that missed an invalidation (the bus down) serves an old document.
 const DOCUMENT_TTL_SECONDS = 300
-// Also dropped when a site with this hostname is added or deleted; the TTL bounds how long a
-// scan of made-up names, or a subdomain whose site changed, is remembered.
+// Also dropped when a site with this hostname is added, deleted or its settings change; the TTL
+// bounds how long a scan of made-up names is remembered.
 const HOST_TTL_SECONDS = 30
 const documentKey = (hostname: string) => `visitor:site-document:${hostname}`
-const hostKey = (hostname: string) => `visitor:host:${hostname}`
+// One entry per hostname that is (or is not) a site, so a change to a site drops every answer that
+// depends on it, its subdomains' included: those are read from the site's own entry.
+const siteHostKey = (hostname: string) => `visitor:site-host:${hostname}`
 
 /** Browsers keep it a minute; Cloudflare five, then serves it while it fetches the next one. */
 export const SITE_DOCUMENT_CACHE_CONTROL = 'public, max-age=60, s-maxage=300, stale-while-revalidate=600'
@@ -38,7 +40,13 @@ interface CachedDocument {
 
 /** After a publish of the site commits (or its creation or deletion): every worker drops both entries. */
 export function forgetSiteDocument(cache: Cache, afterCommit: AfterCommit, hostname: string) {
-  afterCommit(() => Promise.all([cache.del(documentKey(hostname)), cache.del(hostKey(hostname))]))
+  afterCommit(() => cache.del(documentKey(hostname)))
+  forgetKnownHost(cache, afterCommit, hostname)
+}
+
+/** After a change to what the site's hostname allows commits: every worker asks the database again. */
+export function forgetKnownHost(cache: Cache, afterCommit: AfterCommit, hostname: string) {
+  afterCommit(() => cache.del(siteHostKey(hostname)))
 }
 
 /** What a hostname is to us: a site's own, and whether pages on it may call `/public/v1`. */
@@ -48,25 +56,53 @@ export interface KnownHost {
   origin: boolean
 }
 
+/** What one hostname is: a site's, and whether that site lets its subdomains in. */
+interface SiteHost {
+  site: boolean
+  allowSubdomains: boolean
+}
+
 /**
  * One lookup for the site document's unknown-hostname answer and the CORS check of visitors'
- * requests, cached per hostname. `hostname` must already be lower case and bounded (253).
+ * requests. `hostname` must already be lower case and bounded (253). The hostname and each parent
+ * domain of two labels or more (sites have at least two) is cached on its own, so the answer for
+ * a subdomain changes with its site's settings; the candidates missing from the cache are read by
+ * one query, however many there are.
  */
-export function knownHost(deps: Deps, hostname: string): Promise<KnownHost> {
-  return deps.cache.wrap(hostKey(hostname), HOST_TTL_SECONDS, async () => {
-    // The hostname and each parent domain of two labels or more (sites have at least two).
-    const labels = hostname.split('.')
-    const candidates = labels.slice(0, -1).map((_, index) => labels.slice(index).join('.'))
-    if (candidates.length === 0) return { site: false, origin: false }
-    const rows = await deps.db
+export async function knownHost(deps: Deps, hostname: string): Promise<KnownHost> {
+  const labels = hostname.split('.')
+  const candidates = labels.slice(0, -1).map((_, index) => labels.slice(index).join('.'))
+  if (candidates.length === 0) return { site: false, origin: false }
+  let rows: Promise<Map<string, SiteHost>> | undefined
+  const load = () => {
+    rows ??= deps.db
       .selectFrom('sites')
       .select(['hostname', 'settings'])
       .where('hostname', 'in', candidates)
       .execute()
-    const site = rows.some((row) => row.hostname === hostname)
-    const parent = rows.some((row) => row.hostname !== hostname && row.settings.allowSubdomains === true)
-    return { site, origin: site || parent }
-  })
+      .then(
+        (found) =>
+          new Map(
+            found.map((row) => [
+              row.hostname,
+              { site: true, allowSubdomains: row.settings.allowSubdomains === true },
+            ]),
+          ),
+      )
+    return rows
+  }
+  const answers = await Promise.all(
+    candidates.map((candidate) =>
+      deps.cache.wrap<SiteHost>(
+        siteHostKey(candidate),
+        HOST_TTL_SECONDS,
+        async () => (await load()).get(candidate) ?? { site: false, allowSubdomains: false },
+      ),
+    ),
+  )
+  const site = answers[0]?.site === true
+  const parent = answers.slice(1).some((answer) => answer.site && answer.allowSubdomains)
+  return { site, origin: site || parent }
 }
 
 /** The host of an `Origin` header (http or https), lower case; null when it has none we could match. */
