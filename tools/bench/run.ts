@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import pg from 'pg'
 import { freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
 
@@ -30,14 +31,22 @@ interface Endpoint {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   headers?: Record<string, string>
   body?: string
-  /** A new body for every request (events and leads must not be de-duplicated into no-ops). */
-  makeBody?: () => string
+  /**
+   * A new body for every request (events and leads must not be de-duplicated into no-ops), with
+   * the keys of what it stores (event ids, lead emails), for `durable`.
+   */
+  makeBody?: () => { body: string; keys?: string[] }
   /** Items per request, for rows that report items/s too (events per batch). */
   itemsPerRequest?: number
+  /**
+   * Counts how many of the keys of requests answered 2xx (warm-up included) the database holds
+   * once the row is measured: "accepted" must mean "stored".
+   */
+  durable?: { noun: string; count: (db: pg.Client, keys: string[]) => Promise<number> }
   /** Runs once before the warm-up, e.g. to create a user and return its auth header. */
   setup?: (
     context: SetupContext,
-  ) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body' | 'makeBody'>> | undefined>
+  ) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body' | 'makeBody' | 'durable'>> | undefined>
 }
 
 /** What is measured, in this order. The first `baseline` row is the 1.00x reference. */
@@ -103,16 +112,27 @@ const endpoints: Endpoint[] = [
       const types = ['impression', 'impression', 'impression', 'close', 'conversion'] as const
       return {
         headers: { origin: visitor.origin, 'content-type': 'application/json' },
-        makeBody: () =>
-          JSON.stringify({
-            events: Array.from({ length: 10 }, (_, i) => ({
-              eventId: randomUUID(),
-              campaignId: visitor.campaignId,
-              variantId: visitor.variantId,
-              type: types[i % types.length],
-              at: new Date().toISOString(),
-            })),
-          }),
+        makeBody: () => {
+          const at = new Date().toISOString()
+          const events = Array.from({ length: 10 }, (_, i) => ({
+            eventId: randomUUID(),
+            campaignId: visitor.campaignId,
+            variantId: visitor.variantId,
+            type: types[i % types.length],
+            at,
+          }))
+          return { body: JSON.stringify({ events }), keys: events.map((event) => event.eventId) }
+        },
+        // An event is stored when its raw row is: the same statement counts it.
+        durable: {
+          noun: 'accepted events',
+          count: (db, keys) =>
+            countIn(
+              db,
+              keys,
+              'SELECT count(*)::int AS n FROM visitor_events WHERE event_id = ANY($1::uuid[])',
+            ),
+        },
       }
     },
   },
@@ -126,15 +146,30 @@ const endpoints: Endpoint[] = [
       const visitor = await liveCampaignSite(baseUrl)
       return {
         headers: { origin: visitor.origin, 'content-type': 'application/json' },
-        makeBody: () =>
-          JSON.stringify({
+        makeBody: () => {
+          const email = `visitor-${randomUUID()}@example.com`
+          const body = JSON.stringify({
             campaignId: visitor.campaignId,
             variantId: visitor.variantId,
-            email: `visitor-${randomUUID()}@example.com`,
+            email,
             fields: { name: 'Bench Visitor' },
             consent: true,
             fillMs: 5000,
-          }),
+          })
+          return { body, keys: [email] }
+        },
+        // A lead is stored with its outbox row, in one statement: both are counted.
+        durable: {
+          noun: 'accepted leads',
+          count: (db, keys) =>
+            countIn(
+              db,
+              keys,
+              `SELECT count(*)::int AS n FROM leads l WHERE l.campaign_id = '${visitor.campaignId}'
+                 AND lower(l.email) = ANY($1::text[])
+                 AND EXISTS (SELECT 1 FROM lead_outbox o WHERE o.lead_id = l.id)`,
+            ),
+        },
       }
     },
   },
@@ -149,6 +184,16 @@ const endpoints: Endpoint[] = [
     }),
   },
 ]
+
+/** Rows of `query` (one $1 array parameter, counting) over all keys, a slice at a time. */
+async function countIn(db: pg.Client, keys: string[], query: string): Promise<number> {
+  let found = 0
+  for (let start = 0; start < keys.length; start += 10_000) {
+    const { rows } = await db.query<{ n: number }>(query, [keys.slice(start, start + 10_000)])
+    found += rows[0]?.n ?? 0
+  }
+  return found
+}
 
 /** A signed-in user's personal team with a new site, and a way to add campaigns to it. */
 async function teamWithSite(baseUrl: string) {
@@ -353,10 +398,14 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = []
+  const durability: string[] = []
   for (const endpoint of selected) {
     const baseUrl = baseUrls[endpoint.target]!
     const extra = (await endpoint.setup?.({ baseUrl, databaseUrl })) ?? {}
     const request = { ...endpoint, ...extra }
+    // Keys of the requests answered 2xx. With one request in flight per connection (pipelining
+    // 1), the connection's context at the response is the one its request was built with.
+    const accepted: string[] = []
     const options: autocannon.Options = {
       url: `${baseUrl}${request.path}`,
       method: request.method ?? 'GET',
@@ -365,12 +414,28 @@ async function main(): Promise<void> {
       ...(request.headers ? { headers: request.headers } : {}),
       ...(request.body !== undefined ? { body: request.body } : {}),
       ...(request.makeBody
-        ? { requests: [{ setupRequest: (req: object) => ({ ...req, body: request.makeBody?.() }) }] }
+        ? {
+            requests: [
+              {
+                setupRequest: (req: autocannon.Request, context: { keys?: string[] }) => {
+                  const made = request.makeBody?.()
+                  context.keys = made?.keys
+                  return { ...req, body: made?.body }
+                },
+                onResponse: (status: number, _body: string, context: { keys?: string[] }) => {
+                  const keys = context.keys
+                  if (status >= 200 && status < 300 && keys) accepted.push(...keys)
+                },
+              },
+            ],
+          }
         : {}),
     }
     process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
     if (warmup > 0) await cannon({ ...options, duration: warmup })
     const result = await cannon({ ...options, duration })
+    if (request.durable)
+      durability.push(await checkDurable(databaseUrl, endpoint.name, request.durable, accepted))
     rows.push({
       name: endpoint.name,
       target: endpoint.target,
@@ -387,7 +452,29 @@ async function main(): Promise<void> {
   for (const row of rows.filter((r) => r.itemsPerRequest)) {
     out(`${row.name}: ${(row.rps * (row.itemsPerRequest ?? 1)).toFixed(0)} items/s\n`)
   }
+  for (const line of durability) out(`${line}\n`)
   if (baseUrls.app && !flags.only) out(`\n${await measurePublish(baseUrls.app, 'folder adapter')}\n`)
+}
+
+/**
+ * After a row: how many of what was answered 2xx is in the database. Requests still in flight when
+ * autocannon stopped are not counted as accepted (their answer never came), whatever was stored.
+ */
+async function checkDurable(
+  databaseUrl: string,
+  name: string,
+  durable: NonNullable<Endpoint['durable']>,
+  accepted: string[],
+): Promise<string> {
+  const db = new pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  try {
+    const found = await durable.count(db, accepted)
+    const verdict = found === accepted.length ? 'every one durable' : `${accepted.length - found} MISSING`
+    return `${name}: durable: ${found} of ${accepted.length} ${durable.noun} (${verdict})`
+  } finally {
+    await db.end()
+  }
 }
 
 interface Row {
