@@ -1,4 +1,6 @@
+import { rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { signServiceToken } from '@nudge/auth'
 import { startCloudflareStandIn } from '@nudge/cloudflare-stand-in'
@@ -161,3 +163,63 @@ t.test(
     t.equal(left.rows[0]?.n, 0)
   },
 )
+
+t.test('republish: purgePending is what still waits for a purge when the run ends', async (t) => {
+  const cloudflare = await startCloudflareStandIn()
+  t.teardown(() => cloudflare.close())
+  const app = await buildTestApp(t, {
+    EDGE_URL: 'https://edge.nudge.test',
+    CLOUDFLARE_API_TOKEN: cloudflare.token,
+    CLOUDFLARE_ZONE_ID: cloudflare.zoneId,
+    CLOUDFLARE_API_URL: cloudflare.url,
+  })
+  const ann = await signInAs(app, 'ann@example.com')
+  const teamId = await personalTeam(app, ann)
+  await addSite(app, ann, teamId, 'shop.example')
+  await addSite(app, ann, teamId, 'blog.example')
+  const dir = app.config.STORAGE_DIR as string
+  const edge = (key: string) => `https://edge.nudge.test/${key}`
+  const domains = [edge('domains/blog.example.json'), edge('domains/shop.example.json')]
+  // Both sites' documents lost at the edge: the republish writes each, one publish per site.
+  const loseDocuments = () =>
+    Promise.all(['shop', 'blog'].map((name) => rm(path.join(dir, `domains/${name}.example.json`))))
+  const republish = async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/internal/v1/republish',
+      headers: { authorization: `Bearer ${signServiceToken(app.config.SERVICE_JWT_SECRET, 'cron', 60)}` },
+    })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json() as { written: number; purged: number; purgePending: number }
+  }
+  const pending = async () =>
+    (await sql<{ url: string }>`SELECT url FROM edge_purges_pending ORDER BY url`.execute(app.db)).rows.map(
+      (row) => row.url,
+    )
+
+  // Cloudflare down the whole run: each site's purge fails and carries the earlier ones along,
+  // so the two URLs are tried three times (site, site, sweep) and are two URLs, not five.
+  await loseDocuments()
+  cloudflare.reset()
+  cloudflare.failNext(100, 503)
+  t.match(await republish(), { written: 2, purged: 0, purgePending: 2 })
+  t.same(await pending(), domains)
+
+  // Cloudflare back: the waiting URLs are purged by the first publish of the next run.
+  cloudflare.reset()
+  t.match(await republish(), { written: 0, purged: 2, purgePending: 0 })
+  t.same(await pending(), [])
+
+  // The first site's purge fails (three attempts: the SDK retries twice), the second's purges
+  // both URLs: nothing is left waiting, though a purge failed during the run.
+  await loseDocuments()
+  cloudflare.reset()
+  cloudflare.failNext(3, 503)
+  t.match(await republish(), { written: 2, purged: 2, purgePending: 0 })
+  t.same(await pending(), [])
+  t.same(
+    cloudflare.purges.map((purge) => [...(purge.files ?? [])].sort()),
+    [domains],
+    'one call that went through, with both URLs',
+  )
+})

@@ -196,6 +196,9 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
     total.deleted.push(...report.deleted)
     total.unchanged += report.unchanged
     total.purged += report.purged
+    // Not a sum: every purge takes along each URL still waiting from earlier ones (and keeps them
+    // waiting if it fails too), so the last one, the sweep's, says what is left when the run ends.
+    // Summing would count a URL once per site publish it was carried through.
     total.purgePending = report.purgePending
   }
   let after: string | null = null
