@@ -127,8 +127,9 @@ export async function buildArtifact(options: {
       )
       const folders = (await sh('find . -name node_modules -prune -type d', work)).split('\n').filter(Boolean)
       await mkdir(path.dirname(cached), { recursive: true })
-      await exec('tar', ['-cf', `${cached}.partial`, ...folders], { cwd: work })
-      await rename(`${cached}.partial`, cached)
+      const partial = `${cached}.${process.pid}.partial`
+      await exec('tar', ['-cf', partial, ...folders], { cwd: work })
+      await rename(partial, cached)
     }
     await mkdir(path.join(work, 'node_modules/node/bin'), { recursive: true })
     await cp(process.execPath, path.join(work, 'node_modules/node/bin/node'))
@@ -137,10 +138,12 @@ export async function buildArtifact(options: {
     await symlink('../node/bin/node', path.join(work, 'node_modules/.bin/node'))
     await writeFile(path.join(work, 'RELEASE.json'), `${JSON.stringify({ sha, node: running })}\n`)
 
-    await sh(`tar -cf - . | gzip -1 > ${JSON.stringify(`${file}.partial`)}`, work)
-    const sha256 = await sha256File(`${file}.partial`)
-    const bytes = (await stat(`${file}.partial`)).size
-    await rename(`${file}.partial`, file)
+    // Built under a name of its own, so two deploys building one commit never mix their bytes.
+    const partial = `${file}.${process.pid}.partial`
+    await sh(`tar -cf - . | gzip -1 > ${JSON.stringify(partial)}`, work)
+    const sha256 = await sha256File(partial)
+    const bytes = (await stat(partial)).size
+    await rename(partial, file)
     const manifest = { sha, sha256, bytes, node: running }
     await writeFile(manifestFile, `${JSON.stringify(manifest)}\n`)
     return { ...manifest, file, reused: false }

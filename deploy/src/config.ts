@@ -137,13 +137,7 @@ export const DeploySettings = Type.Object({
 
 export type DeployConfig = Static<typeof DeploySettings>
 
-const awsRequired = [
-  'AWS_REGION',
-  'DEPLOY_S3_BUCKET',
-  'CLOUDFLARE_API_TOKEN',
-  'CLOUDFLARE_ZONE_ID',
-  'DEPLOY_CANARY_HOSTNAME',
-] as const
+const awsRequired = ['AWS_REGION', 'DEPLOY_S3_BUCKET', 'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ZONE_ID'] as const
 
 /** The deploy settings from `env`, or a ConfigError naming every bad or missing variable. */
 export function loadDeployConfig(env: Record<string, string | undefined>): DeployConfig {

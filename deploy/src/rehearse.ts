@@ -120,10 +120,10 @@ function git(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promi
     })
     let out = ''
     let err = ''
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk
     })
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk
     })
     child.on('close', (code) =>
