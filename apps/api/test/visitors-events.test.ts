@@ -139,6 +139,51 @@ t.test('a batch counts once: resent, and sent twice at the same moment', async (
   t.equal(after.rawEvents, 8)
 })
 
+t.test('an eventId counts once whatever day its `at` names', async (t) => {
+  const { app, variants, event, DATABASE_URL } = await setup(t)
+  const [a] = variants as [string]
+  const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString()
+  const first = event({ variantId: a })
+  t.same((await send(app, [first])).json(), { accepted: 1, duplicates: 0 })
+  const once = await written(app)
+
+  // Resent with a clock that moved it to another UTC day: earlier days, and the next one.
+  for (const at of [daysAgo(1), daysAgo(6), new Date(Date.now() + 4 * 60_000).toISOString()]) {
+    const again = await send(app, [{ ...first, at }])
+    t.equal(again.statusCode, 202)
+    t.same(again.json(), { accepted: 0, duplicates: 1 }, `resent with at ${at}: a duplicate`)
+  }
+  // Upper case is the same uuid.
+  const upper = await send(app, [{ ...first, eventId: first.eventId.toUpperCase(), at: daysAgo(2) }])
+  t.same(upper.json(), { accepted: 0, duplicates: 1 }, 'in upper case, on another day: a duplicate')
+  t.same(await written(app), once, 'nothing counted again, no raw event added')
+
+  // Within one batch, and across two requests of one group: counted on the first one's day only.
+  const second = event({ variantId: a })
+  const batch = await send(app, [second, { ...second, at: daysAgo(3) }])
+  t.same(batch.json(), { accepted: 1, duplicates: 1 }, 'twice in a batch with different days: once')
+  const third = event({ variantId: a })
+  const group = await Promise.all([send(app, [third]), send(app, [{ ...third, at: daysAgo(4) }])])
+  t.same(
+    group.map((res) => res.json()).sort((x, y) => y.accepted - x.accepted),
+    [
+      { accepted: 1, duplicates: 0 },
+      { accepted: 0, duplicates: 1 },
+    ],
+    'two requests at once, different days: once',
+  )
+
+  // Another worker (the other colour of a release, say) sees what this one stored.
+  const other = await buildTestApp(t, { DATABASE_URL })
+  await other.ready()
+  t.same((await send(other, [{ ...first, at: daysAgo(5) }])).json(), { accepted: 0, duplicates: 1 })
+
+  const after = await written(app)
+  t.equal(after.rawEvents, 3, 'one raw event per eventId')
+  const counted = after.stats.reduce((sum, row) => sum + Number(row.impressions), 0)
+  t.equal(counted, 3, 'three impressions in all')
+})
+
 t.test('a batch with one bad event is refused whole, with nothing written', async (t) => {
   const { app, draft, elsewhere, event } = await setup(t)
   await send(app, [event()])

@@ -7,7 +7,7 @@ export type EventType = 'impression' | 'close' | 'conversion'
 
 /** One validated visitor event, as the writer stores it. */
 export interface StoredEvent {
-  /** The UTC day of the event's `at`, 'YYYY-MM-DD': with eventId, what makes it count once. */
+  /** The UTC day of the event's `at`, 'YYYY-MM-DD': the day it is counted on and stored under. */
   day: string
   eventId: string
   campaignId: string
@@ -122,10 +122,10 @@ export class EventWriter {
     }
   }
 
-  /** Stores the group's events, each (day, eventId) once; what each request's events came to. */
+  /** Stores the group's events, each eventId once; what each request's events came to. */
   async #count(group: Waiter[]): Promise<Outcome[]> {
     // The first request to carry an event owns it; later ones (a resend in the same group, or a
-    // repeat within one batch) are duplicates without asking the database.
+    // repeat within one batch, whatever `at` they give) are duplicates without asking the database.
     const outcomes = group.map(() => ({ accepted: 0, duplicates: 0 }))
     const owners = new Map<string, { event: StoredEvent; outcome: Outcome }>()
     for (const [index, waiter] of group.entries()) {
@@ -133,32 +133,40 @@ export class EventWriter {
       for (const given of waiter.events) {
         // PostgreSQL reads uuids case-blind: so must the keys, or one row would join twice.
         const event = { ...given, eventId: given.eventId.toLowerCase() }
-        const key = `${event.day}/${event.eventId}`
-        if (owners.has(key)) outcome.duplicates++
-        else owners.set(key, { event, outcome })
+        if (owners.has(event.eventId)) outcome.duplicates++
+        else owners.set(event.eventId, { event, outcome })
       }
     }
-    // Rows in key order: writes of other workers then take their locks in the same order.
-    const keys = [...owners.keys()].sort()
-    const unique = keys.map((key) => owners.get(key)?.event as StoredEvent)
+    // Rows in (day, eventId) order, the primary key's: writes of other workers then take their
+    // locks in the same order.
+    const unique = [...owners.values()]
+      .map((owner) => owner.event)
+      .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.eventId < b.eventId ? -1 : 1))
     const siteIds = [...new Set(unique.map((event) => event.siteId))].sort()
     const duplicates = await this.#store(unique, siteIds)
-    for (const [key, owner] of owners) {
-      if (duplicates.has(key)) owner.outcome.duplicates++
+    for (const [eventId, owner] of owners) {
+      if (duplicates.has(eventId)) owner.outcome.duplicates++
       else owner.outcome.accepted++
     }
     return outcomes
   }
 
   /**
-   * One statement, so one transaction: the raw events that are new (ON CONFLICT DO NOTHING), the
-   * daily counts of exactly those, and the sites' first_seen_at. Returns the duplicate keys.
+   * One statement, so one transaction: the raw events that are new, the daily counts of exactly
+   * those, and the sites' first_seen_at. Returns the duplicate eventIds.
+   *
+   * New means stored under no day at all: a resend whose `at` names another day than the first
+   * send's is found in that day's partition through the index on event_id (`stored`), and one on
+   * the same day by the primary key (ON CONFLICT DO NOTHING), which also settles two writes of one
+   * event racing each other. What that leaves: the same eventId in two uncommitted writes at once
+   * with `at`s on different days (a resend re-stamped across midnight while the first send is
+   * still in flight), which the primary key cannot see and `stored` does not yet.
    */
   async #store(events: StoredEvent[], siteIds: string[]): Promise<Set<string>> {
     const column = <K extends keyof StoredEvent>(name: K) => events.map((event) => event[name])
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await sql<{ day: string; event_id: string }>`
+        const { rows } = await sql<{ event_id: string }>`
           WITH batch AS (
             SELECT * FROM unnest(
               ${column('day')}::date[], ${column('eventId')}::uuid[], ${column('campaignId')}::uuid[],
@@ -167,9 +175,16 @@ export class EventWriter {
           ),
           fresh AS (
             INSERT INTO visitor_events (day, event_id)
-            SELECT day, event_id FROM batch ORDER BY n
+            SELECT b.day, b.event_id FROM batch b
+            -- A lateral probe with LIMIT is never turned into a join: one index lookup per event
+            -- and partition, whatever the group's size (a hash anti-join would read every day).
+            LEFT JOIN LATERAL (
+              SELECT true AS found FROM visitor_events v WHERE v.event_id = b.event_id LIMIT 1
+            ) stored ON true
+            WHERE stored.found IS NULL
+            ORDER BY b.n
             ON CONFLICT DO NOTHING
-            RETURNING day, event_id
+            RETURNING event_id
           ),
           counted AS (
             INSERT INTO campaign_stats_daily
@@ -178,7 +193,7 @@ export class EventWriter {
               count(*) FILTER (WHERE b.type = 'impression'),
               count(*) FILTER (WHERE b.type = 'close'),
               count(*) FILTER (WHERE b.type = 'conversion')
-            FROM fresh JOIN batch b USING (day, event_id)
+            FROM fresh JOIN batch b USING (event_id)
             GROUP BY b.campaign_id, b.variant_id, b.day, b.country
             -- A campaign deleted since the request was checked: its events count nowhere.
             HAVING EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
@@ -192,10 +207,10 @@ export class EventWriter {
             UPDATE sites SET first_seen_at = now()
             WHERE id = ANY(${siteIds}::uuid[]) AND first_seen_at IS NULL
           )
-          SELECT b.day::text AS day, b.event_id::text AS event_id FROM batch b
-          WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.day = b.day AND f.event_id = b.event_id)
+          SELECT b.event_id::text AS event_id FROM batch b
+          WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = b.event_id)
         `.execute(this.#db)
-        return new Set(rows.map((row) => `${row.day}/${row.event_id}`))
+        return new Set(rows.map((row) => row.event_id))
       } catch (error) {
         // Another worker's write took the same rows in another order: the statement did nothing.
         const code = (error as { code?: string }).code
