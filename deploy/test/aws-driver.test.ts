@@ -306,6 +306,12 @@ t.test('a failed gate stops the release with the live colour untouched', async (
 
 t.test('switch to green, then rollback to blue in well under a minute', async (t) => {
   const blueRelease = await health(blue.url)
+  // Cloudflare's API down (the SDK's three attempts all answer 503): the switch fails, nothing moves.
+  cf.failNext(3, 503)
+  const down = await deploy(['switch'])
+  t.equal(down.code, 1, 'a switch with Cloudflare down fails')
+  t.equal(apiRecord()?.content, `blue.api.${domain}`)
+  t.equal(await health(edge.url), blueRelease)
   const switched = await deploy(['switch'])
   t.equal(switched.code, 0, switched.output)
   t.equal(await health(edge.url), releaseToGreen)
