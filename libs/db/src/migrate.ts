@@ -52,24 +52,24 @@ const appliedByNewerRelease: Migration = { up: async () => {} }
  * corrupted.
  */
 class ReleaseMigrations implements MigrationProvider {
-  private readonly db: AnyDb
   private readonly files: MigrationProvider
   private readonly phase: MigrationPhase
+  private readonly applied: Set<string>
 
-  constructor(db: AnyDb, files: MigrationProvider, phase: MigrationPhase) {
-    this.db = db
+  constructor(files: MigrationProvider, phase: MigrationPhase, applied: Set<string>) {
     this.files = files
     this.phase = phase
+    this.applied = applied
   }
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    const [all, applied] = await Promise.all([this.files.getMigrations(), appliedNames(this.db)])
+    const all = await this.files.getMigrations()
     const known = Object.fromEntries(
       Object.entries(all).filter(
-        ([name]) => this.phase === 'all' || !isContractMigration(name) || applied.has(name),
+        ([name]) => this.phase === 'all' || !isContractMigration(name) || this.applied.has(name),
       ),
     )
-    for (const name of applied) known[name] ??= appliedByNewerRelease
+    for (const name of this.applied) known[name] ??= appliedByNewerRelease
     return known
   }
 }
@@ -78,13 +78,26 @@ class ReleaseMigrations implements MigrationProvider {
  * Kysely's migrator takes a PostgreSQL advisory lock, so two processes starting at once
  * apply each migration exactly once. Unordered migrations are allowed: a contract migration
  * held back during a release runs at `finish`, after expand migrations named later than it.
- * Without a phase (migrate down, the migration check) it sees exactly the folder's files.
+ * This one sees exactly the folder's files (migrate down, the migration check).
  */
-export function migrator(db: AnyDb, folder = migrationsFolder, phase?: MigrationPhase): Migrator {
+export function migrator(db: AnyDb, folder = migrationsFolder): Migrator {
+  return new Migrator({
+    db,
+    provider: new FileMigrationProvider({ fs, path, migrationFolder: folder }),
+    allowUnorderedMigrations: true,
+  })
+}
+
+/**
+ * The migrator of a release (see ReleaseMigrations). The applied migrations are read before it
+ * runs: Kysely asks the provider for the list while it holds the lock's connection, and a pool
+ * of one (npm start, the dev tools) has no second connection to read them with.
+ */
+async function releaseMigrator(db: AnyDb, folder: string, phase: MigrationPhase): Promise<Migrator> {
   const files = new FileMigrationProvider({ fs, path, migrationFolder: folder })
   return new Migrator({
     db,
-    provider: phase ? new ReleaseMigrations(db, files, phase) : files,
+    provider: new ReleaseMigrations(files, phase, await appliedNames(db)),
     allowUnorderedMigrations: true,
   })
 }
@@ -94,10 +107,9 @@ export async function migrateToLatest(
   phase: MigrationPhase = 'all',
   folder = migrationsFolder,
 ): Promise<MigrationResultSet> {
-  return migrator(db, folder, phase).migrateToLatest()
+  return (await releaseMigrator(db, folder, phase)).migrateToLatest()
 }
 
-/** Reverts the last migration; refused (corrupted history) when a newer release applied one this folder lacks. */
 export async function migrateDown(db: AnyDb, folder = migrationsFolder): Promise<MigrationResultSet> {
   return migrator(db, folder).migrateDown()
 }
@@ -109,7 +121,7 @@ export interface PendingMigration {
 
 /** Migrations of this folder not applied yet, in the order they would run. */
 export async function pendingMigrations(db: AnyDb, folder = migrationsFolder): Promise<PendingMigration[]> {
-  const migrations = await migrator(db, folder, 'all').getMigrations()
+  const migrations = await (await releaseMigrator(db, folder, 'all')).getMigrations()
   return migrations
     .filter((migration) => !migration.executedAt)
     .map(({ name }) => ({ name, kind: isContractMigration(name) ? 'contract' : 'expand' }))

@@ -80,7 +80,7 @@ export async function down(): Promise<void> {}
     const url = await freshDatabase(server, database)
     t.teardown(() => dropDatabase(server, database))
     const db = createDb(
-      createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 2, DATABASE_STATEMENT_TIMEOUT_MS: 60000 }),
+      createPool({ DATABASE_URL: url, DATABASE_POOL_MAX: 1, DATABASE_STATEMENT_TIMEOUT_MS: 60000 }),
     )
     t.teardown(() => db.destroy())
     const columns = async () =>
