@@ -81,26 +81,32 @@ t.test('two processes migrating at once apply each migration once', async (t) =>
   t.equal(rows.rows[0]?.count, migrations)
 })
 
-t.test('migrate CLI: up, down and new print what they did', async (t) => {
+t.test('migrate CLI: up, expand, status, down and new print what they did', async (t) => {
   const url = await emptyDatabase(t)
   const cli = path.join(root, 'apps/api/src/cli/migrate.ts')
   const env = { ...process.env, DATABASE_URL: url }
+  // Every migration of the folder, applied in name order and reverted in the opposite order.
+  const names = readdirSync(migrationsFolder)
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => name.slice(0, -'.ts'.length))
+    .sort()
   const up = await run(process.execPath, [cli, 'up'], { env })
-  t.match(up.stdout, /applied \S+_users/)
-  t.match(up.stdout, /applied \S+_teams/)
-  t.match(up.stdout, /applied \S+_sites_campaigns/)
-  t.match(up.stdout, /applied \S+_visitors/)
-  t.match(up.stdout, /applied \S+_integrations/)
-  t.match(up.stdout, /applied \S+_billing/)
-  t.match(up.stdout, /applied \S+_trial_notice/)
+  t.same(
+    up.stdout.trim().split('\n'),
+    names.map((name) => `applied ${name}`),
+  )
   t.match((await run(process.execPath, [cli, 'up'], { env })).stdout, /already up to date/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_trial_notice/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_billing/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_integrations/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_visitors/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_sites_campaigns/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_teams/)
-  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /reverted \S+_users/)
+  const status = await run(process.execPath, [cli, 'status'], { env })
+  t.match(status.stdout, /already up to date/)
+  for (const name of [...names].reverse()) {
+    t.equal((await run(process.execPath, [cli, 'down'], { env })).stdout, `reverted ${name}\n`)
+  }
+  t.match((await run(process.execPath, [cli, 'down'], { env })).stdout, /nothing to revert/)
+  const pending = await run(process.execPath, [cli, 'status'], { env })
+  t.equal(pending.stdout.trim().split('\n').length, names.length, 'status lists every migration as pending')
+  t.match(pending.stdout, /^pending expand: \S+_users$/m)
+  const expand = await run(process.execPath, [cli, 'expand'], { env })
+  t.equal(expand.stdout.trim().split('\n').length, names.filter((name) => !name.endsWith('.contract')).length)
   const missing = await run(process.execPath, [cli, 'up'], {
     env: { ...process.env, DATABASE_URL: '' },
   }).catch((error: { code: number; stderr: string }) => error)
