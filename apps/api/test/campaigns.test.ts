@@ -385,6 +385,27 @@ t.test('preview: only in test, on the campaign’s own site', async (t) => {
     const off = await preview(`?path=${encodeURIComponent(path)}`)
     t.equal(off.statusCode, 400, `${path} stays on the site`)
   }
+  t.equal(res.json().apiDocumentUrl, `https://api.nudge.test/public/v1/sites/ann.example/preview/${c.id}`)
+
+  // What a page opened with nudge_preview fetches; the site document never lists the test version.
+  const publicPreview = (hostname: string, id: string) =>
+    app.inject({
+      url: `/public/v1/sites/${hostname}/preview/${id}`,
+      headers: { origin: 'https://ann.example' },
+    })
+  const shown = await publicPreview('ann.example', c.id)
+  t.equal(shown.statusCode, 200)
+  t.equal(shown.headers['cache-control'], 'no-store')
+  t.equal(shown.json().id, c.id)
+  t.equal(shown.json().v, 2)
+  const document = await app.inject({ url: '/public/v1/sites/ann.example' })
+  t.notOk(document.body.includes(c.id), 'the site document does not carry the test version')
+  const other = await addSite(app, ann, teamId, 'other.example')
+  t.equal((await publicPreview('other.example', c.id)).statusCode, 404, 'not through another site')
+  t.equal((await publicPreview('ann.example', other.id)).statusCode, 404, 'an id that is no campaign')
+  t.equal((await publicPreview('ann.example', 'not-a-uuid')).statusCode, 400)
+  await api.walk(c.id, 2, 'live')
+  t.equal((await publicPreview('ann.example', c.id)).statusCode, 404, 'a live campaign is no preview')
 })
 
 t.test(

@@ -272,7 +272,14 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw invalidInput([{ field: 'querystring.path', message: 'must be a path on the campaign’s site' }])
       }
       url.searchParams.set(PREVIEW_PARAMETER, campaign.id)
-      return { url: url.toString(), documentUrl: app.edgeCache.urlOf(objectKey.test(campaign.id)) }
+      return {
+        url: url.toString(),
+        documentUrl: app.edgeCache.urlOf(objectKey.test(campaign.id)),
+        apiDocumentUrl: new URL(
+          `/public/v1/sites/${site.hostname}/preview/${campaign.id}`,
+          app.config.API_DOMAIN,
+        ).toString(),
+      }
     },
   )
 }

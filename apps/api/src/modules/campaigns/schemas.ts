@@ -138,4 +138,7 @@ export const PreviewQuery = Input({
 export const Preview = Type.Object({
   url: Type.String({ description: 'open this on the customer’s site to see the test version' }),
   documentUrl: Type.String({ description: 'where the edge serves the test document' }),
+  apiDocumentUrl: Type.String({
+    description: 'the same document from the API (GET /public/v1/sites/:hostname/preview/:campaignId)',
+  }),
 })

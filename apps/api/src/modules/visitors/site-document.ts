@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { ErrorResponse, NotFound } from '../../errors.ts'
 import { CampaignType } from '../campaigns/content.ts'
-import { OBJECT_CONTENT_TYPE, siteDocument } from '../publishing/documents.ts'
+import { campaignDocument, OBJECT_CONTENT_TYPE, siteDocument } from '../publishing/documents.ts'
 import { visitorLimits } from './limits.ts'
 
 /**
@@ -233,6 +233,15 @@ const SiteDocumentParams = Type.Object({
   }),
 })
 
+const PreviewParams = Type.Object({
+  hostname: SiteDocumentParams.properties.hostname,
+  campaignId: Type.String({
+    format: 'uuid',
+    description: 'the nudge_preview parameter of the page: a campaign in test on this site',
+    examples: ['01936f0e-7c1a-7000-8000-000000000000'],
+  }),
+})
+
 export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps: Deps = { db: app.db, cache: app.cache }
   app.get(
@@ -272,6 +281,57 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (notModified(request.headers['if-none-match'], document.etag)) return raw.code(304).send()
       // Bytes encoded once per worker and document: neither serialised nor UTF-8 encoded per request.
       return raw.type(OBJECT_CONTENT_TYPE).send(bytesOf(document))
+    },
+  )
+
+  // The test version is never in the site document: a page shows it only when its URL carries the
+  // preview parameter (GET …/campaigns/:id/preview gives that URL), and asks for it here by id.
+  app.get(
+    '/public/v1/sites/:hostname/preview/:campaignId',
+    {
+      config: { rateLimit: visitorLimits(app).perClient },
+      schema: {
+        tags: ['visitors'],
+        operationId: 'getPreviewDocument',
+        summary:
+          'A campaign in test, as campaigns/test/{id}.json holds it, for a page opened with nudge_preview',
+        description:
+          'Answers only for a campaign in test on this site (404 otherwise, the same for every reason), ' +
+          'with Cache-Control: no-store, so an edit shows on the next preview and no cache keeps it.',
+        params: PreviewParams,
+        response: {
+          200: PublishedCampaign,
+          404: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const hostname = storedHostname(request.params.hostname)
+      if (hostname === null) throw new NotFound('Campaign')
+      const campaign = await app.db
+        .selectFrom('campaigns')
+        .innerJoin('sites', 'sites.id', 'campaigns.site_id')
+        .select([
+          'campaigns.id',
+          'campaigns.version',
+          'campaigns.type',
+          'campaigns.variants',
+          'campaigns.targeting',
+          'campaigns.frequency',
+          'campaigns.schedule',
+        ])
+        .where('sites.hostname', '=', hostname)
+        .where('campaigns.id', '=', request.params.campaignId)
+        .where('campaigns.status', '=', 'test')
+        .executeTakeFirst()
+      if (!campaign) throw new NotFound('Campaign')
+      const raw = reply as unknown as FastifyReply
+      return raw
+        .header('cache-control', 'no-store')
+        .type(OBJECT_CONTENT_TYPE)
+        .send(campaignDocument(campaign))
     },
   )
 }
