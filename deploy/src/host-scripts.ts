@@ -21,16 +21,29 @@ export function installScript(options: {
   secrets: string
 }): string {
   const id = quote(options.releaseId)
+  const sha256 = quote(options.artifact.sha256)
+  // A release of an artifact this host already unpacked (the same commit released again) is a
+  // copy of hard links: the files are never written in place, and release-env.json is made anew.
   return `${preamble(options.hostRoot)}REL="$R/releases/"${id}
 mkdir -p "$R/releases"
 if [ ! -f "$REL/.complete" ]; then
   IN="$R/releases/.incoming-"${id}
   rm -rf "$IN" "$IN.tgz"
-  mkdir -p "$IN"
-  curl -fsS --retry 3 --max-time 900 -o "$IN.tgz" ${quote(options.artifact.url)}
-  echo ${quote(options.artifact.sha256)}"  $IN.tgz" | sha256sum -c --quiet -
-  tar -xzf "$IN.tgz" -C "$IN"
-  rm -f "$IN.tgz"
+  SAME=""
+  for d in "$R"/releases/*/; do
+    if [ -f "$d.complete" ] && [ "$(cat "$d.artifact" 2>/dev/null)" = ${sha256} ]; then SAME="$d"; break; fi
+  done
+  if [ -n "$SAME" ]; then
+    cp -al "$SAME" "$IN"
+    rm -f "$IN/release-env.json" "$IN/.complete"
+  else
+    mkdir -p "$IN"
+    curl -fsS --retry 3 --max-time 900 -o "$IN.tgz" ${quote(options.artifact.url)}
+    echo ${sha256}"  $IN.tgz" | sha256sum -c --quiet -
+    tar -xzf "$IN.tgz" -C "$IN"
+    rm -f "$IN.tgz"
+    echo ${sha256} > "$IN/.artifact"
+  fi
   touch "$IN/.complete"
   rm -rf "$REL"
   mv "$IN" "$REL"
