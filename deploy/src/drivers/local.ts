@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -7,10 +6,9 @@ import { parseEnv } from 'node:util'
 import type { DeployConfig } from '../config.ts'
 import { COLOURS, type Colour, type Driver, type HostRun, type LiveColour } from '../driver.ts'
 import type { Target } from '../http.ts'
+import { run } from '../process.ts'
 import { DeployError } from '../steps.ts'
 import { LocalHaproxy } from './haproxy.ts'
-
-const OUTPUT_LIMIT = 200_000
 
 /**
  * This machine plays both colours and the edge. A host is a directory under
@@ -85,39 +83,21 @@ PM2_WORKER_INSTANCES=1
     )
   }
 
-  private runOn(host: string, script: string, timeoutSeconds: number): Promise<HostRun> {
+  private async runOn(host: string, script: string, timeoutSeconds: number): Promise<HostRun> {
     const root = path.join(this.dir, 'hosts', host)
-    return new Promise((resolve) => {
-      const child = spawn('bash', ['-c', script], {
-        cwd: root,
-        detached: true,
-        // What a host has: no operator environment (DATABASE_URL and friends come from the release environment).
-        env: {
-          PATH: '/usr/local/bin:/usr/bin:/bin',
-          HOME: root,
-          LANG: 'C.UTF-8',
-          NUDGE_HOST_ROOT: root,
-          NUDGE_HOST_NAME: host,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (stdout.length < OUTPUT_LIMIT) stdout += chunk
-      })
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk).slice(-OUTPUT_LIMIT)
-      })
-      const timer = setTimeout(() => {
-        stderr += `\n(killed after ${timeoutSeconds}s)`
-        if (child.pid) process.kill(-child.pid, 'SIGKILL')
-      }, timeoutSeconds * 1000)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ host, exitCode: code ?? -1, stdout, stderr })
-      })
+    const finished = await run('bash', ['-c', script], {
+      cwd: root,
+      // What a host has: no operator environment (DATABASE_URL and friends come from the release environment).
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        HOME: root,
+        LANG: 'C.UTF-8',
+        NUDGE_HOST_ROOT: root,
+        NUDGE_HOST_NAME: host,
+      },
+      timeoutMs: timeoutSeconds * 1000,
     })
+    return { host, exitCode: finished.code, stdout: finished.stdout, stderr: finished.stderr }
   }
 
   async storeArtifact(_releaseId: string, file: string, sha256: string) {

@@ -13,13 +13,13 @@
  * R/releases/ID/release-env.json (mode 0600) at install and never printed. Every command prints one
  * JSON line on stdout for the deploy tool; diagnostics go to stderr.
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs, parseEnv } from 'node:util'
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { run } from '../process.ts'
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/
 
@@ -114,33 +114,14 @@ function processEnv(id: string, env: Record<string, string>): NodeJS.ProcessEnv 
   }
 }
 
-function exec(
-  file: string,
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20000)
-    }
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      resolve({ code: 1, output: `${output}\n${error.message}` })
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? 1, output })
-    })
+async function pm2(id: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60000) {
+  const finished = await run(path.join(releaseDir(id), 'node_modules/.bin/pm2'), args, {
+    cwd: releaseDir(id),
+    env,
+    timeoutMs,
   })
+  return { code: finished.code, output: `${finished.stdout}${finished.stderr}` }
 }
-
-const pm2 = (id: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60000) =>
-  exec(path.join(releaseDir(id), 'node_modules/.bin/pm2'), args, { cwd: releaseDir(id), env, timeoutMs })
 
 interface Pm2Process {
   name: string
@@ -324,6 +305,6 @@ async function status(): Promise<void> {
 }
 
 const commands: Record<string, () => Promise<void>> = { install, migrate, start, stop, status }
-const run = command ? commands[command] : undefined
-if (!run) fail(`unknown command ${command ?? '(none)'}: install | migrate | start | stop | status`)
-await run()
+const chosen = command ? commands[command] : undefined
+if (!chosen) fail(`unknown command ${command ?? '(none)'}: install | migrate | start | stop | status`)
+await chosen()

@@ -126,6 +126,17 @@ function storedHostname(raw: string): string | null {
 /** Letters, digits and hyphens, in labels separated by single dots. */
 const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
 
+/** What a published campaign document is built from (documents.ts). */
+const PUBLISHED_COLUMNS = [
+  'campaigns.id',
+  'campaigns.version',
+  'campaigns.type',
+  'campaigns.variants',
+  'campaigns.targeting',
+  'campaigns.frequency',
+  'campaigns.schedule',
+] as const
+
 /** Thrown inside the cache's load (so nothing is stored); answered as a fresh 404 per request. */
 class UnknownSite extends Error {}
 
@@ -146,15 +157,7 @@ function cachedDocument(deps: Deps, hostname: string): Promise<CachedDocument> {
     const live = await deps.db
       .selectFrom('campaigns')
       .innerJoin('teams', 'teams.id', 'campaigns.team_id')
-      .select([
-        'campaigns.id',
-        'campaigns.version',
-        'campaigns.type',
-        'campaigns.variants',
-        'campaigns.targeting',
-        'campaigns.frequency',
-        'campaigns.schedule',
-      ])
+      .select(PUBLISHED_COLUMNS)
       .where('campaigns.site_id', '=', site.id)
       .where('campaigns.status', '=', 'live')
       .where('teams.campaigns_suspended_at', 'is', null)
@@ -313,15 +316,7 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const campaign = await app.db
         .selectFrom('campaigns')
         .innerJoin('sites', 'sites.id', 'campaigns.site_id')
-        .select([
-          'campaigns.id',
-          'campaigns.version',
-          'campaigns.type',
-          'campaigns.variants',
-          'campaigns.targeting',
-          'campaigns.frequency',
-          'campaigns.schedule',
-        ])
+        .select(PUBLISHED_COLUMNS)
         .where('sites.hostname', '=', hostname)
         .where('campaigns.id', '=', request.params.campaignId)
         .where('campaigns.status', '=', 'test')
