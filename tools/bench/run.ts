@@ -15,6 +15,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
+import { summariseProfiles } from './profile.ts'
 
 type Target = 'baseline' | 'app'
 
@@ -307,6 +308,7 @@ Options:
   --connections N   concurrent connections (default 50)
   --warmup N        seconds of warm-up before each measurement (default 2)
   --only TEXT       measure only the rows whose name contains TEXT (and the baseline)
+  --profile         CPU-profile the API (node --cpu-prof) and print where its time went
   --help            print this help
 
 Environment:
@@ -325,6 +327,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -348,9 +351,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+const profileDir = flags.profile ? await mkdtemp(path.join(os.tmpdir(), 'nudge-bench-profile-')) : undefined
+
 try {
   await main()
   await stopChildren()
+  if (profileDir) {
+    // Written by the API as it exits (SIGTERM closes it gracefully).
+    process.stdout.write(`\n${await summariseProfiles(profileDir)}\n`)
+    await rm(profileDir, { recursive: true, force: true })
+  }
   process.exit(0)
 } catch (error) {
   process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`)
@@ -379,22 +389,27 @@ async function main(): Promise<void> {
   if (needed.has('app')) {
     // The SuperTokens core the app talks to: the stand-in unless SUPERTOKENS_CONNECTION_URI is set.
     const supertokens = process.env.SUPERTOKENS_CONNECTION_URI || (await startCore())
-    baseUrls.app = await startServer('app', path.join(import.meta.dirname, 'app.ts'), {
-      SUPERTOKENS_CONNECTION_URI: supertokens,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: databaseUrl,
-      // The bench comes from one client address: keep the rate limiter out of the measurement.
-      RATE_LIMIT_MAX: '1000000000',
-      HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
-      VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
-      // Every row signs in afresh from 127.0.0.1: keep the sign-in link limits out of the way too.
-      AUTH_LINK_LIMIT_PER_IP: '1000000',
-      VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
-      DEV_MAILBOX: 'true',
-      // Published objects go to a folder of this run's own (the folder adapter).
-      STORAGE_DIR: await objectsFolder(),
-    })
+    baseUrls.app = await startServer(
+      'app',
+      path.join(import.meta.dirname, 'app.ts'),
+      {
+        SUPERTOKENS_CONNECTION_URI: supertokens,
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: databaseUrl,
+        // The bench comes from one client address: keep the rate limiter out of the measurement.
+        RATE_LIMIT_MAX: '1000000000',
+        HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
+        VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
+        // Every row signs in afresh from 127.0.0.1: keep the sign-in link limits out of the way too.
+        AUTH_LINK_LIMIT_PER_IP: '1000000',
+        VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
+        DEV_MAILBOX: 'true',
+        // Published objects go to a folder of this run's own (the folder adapter).
+        STORAGE_DIR: await objectsFolder(),
+      },
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    )
   }
 
   const rows: Row[] = []
@@ -542,9 +557,14 @@ async function startCore(): Promise<string> {
 }
 
 /** Starts a server script on a free port of 127.0.0.1 and resolves with its base URL once it answers. */
-async function startServer(name: string, script: string, env: Record<string, string>): Promise<string> {
+async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<string> {
   const port = await freePort()
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
