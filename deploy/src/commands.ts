@@ -183,6 +183,12 @@ export async function release(ctx: Context, ref: string, options: { switch: bool
   steps.say(
     `release ${releaseId} (${sha.slice(0, 12)}) to ${idle} [${hosts.join(', ')}]; ${live ? `${live.colour} stays live until a switch` : 'nothing is live yet'}`,
   )
+  // The idle colour is what a rollback goes back to: say when this release takes that away.
+  const replaced = live
+    ? await steps.read(`check what ${idle} runs`, () => runningRelease(ctx, idle).catch(() => null))
+    : null
+  if (replaced)
+    steps.say(`${idle} still runs ${replaced}: after this release, a rollback goes to ${releaseId} instead`)
   const artifact = await steps.run(`build the artifact of ${sha.slice(0, 12)}`, () =>
     buildArtifact({
       repository: ctx.repository,
