@@ -193,6 +193,14 @@ interface LoadTally {
   ok: number
   statuses: Map<number, number>
   errors: Map<string, number>
+  /** What the load saw during each step: response times in ms. */
+  latency: Map<string, number[]>
+  step: string
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
 }
 
 /** Steady load through api.<domain>: resolves with what it saw once stopped. */
@@ -201,8 +209,11 @@ function startLoad(name: string, options: autocannon.Options, tally: LoadTally):
     const instance = autocannon({ duration: WATCHDOG_MS / 1000, timeout: 10, ...options }, (error, result) =>
       error ? reject(error) : resolve(result),
     )
-    instance.on('response', (_client, status) => {
+    instance.on('response', (_client, status, _bytes, responseTime) => {
       tally.requests++
+      const during = tally.latency.get(tally.step) ?? []
+      during.push(responseTime)
+      tally.latency.set(tally.step, during)
       if (status >= 200 && status < 300) tally.ok++
       else tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1)
     })
@@ -273,7 +284,14 @@ async function main(): Promise<number> {
   if (site.status !== 201)
     throw new Error(`creating the canary site answered ${site.status}: ${await site.text()}`)
 
-  const tally: LoadTally = { requests: 0, ok: 0, statuses: new Map(), errors: new Map() }
+  const tally: LoadTally = {
+    requests: 0,
+    ok: 0,
+    statuses: new Map(),
+    errors: new Map(),
+    latency: new Map(),
+    step: 'between steps',
+  }
   const results = Promise.all([
     startLoad(
       'site document',
@@ -303,7 +321,9 @@ async function main(): Promise<number> {
   const releaseOf = async (colour: 'blue' | 'green') => releaseAt(driver.colourTarget(colour))
   const step = async (name: string, args: string[]) => {
     say(`step: ${name} (npm run deploy -- ${args.join(' ')})`)
+    tally.step = name
     const run = await deploy(args)
+    tally.step = 'between steps'
     timings.push({ step: name, seconds: run.seconds })
     if (run.code !== 0) problems.push(`${name}: npm run deploy -- ${args.join(' ')} exited ${run.code}`)
     return run
@@ -335,17 +355,22 @@ async function main(): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 2000))
   for (const load of loads) load.stop()
   const [documentResult, meResult] = await results
+  const everyResponse = [...tally.latency.values()].flat()
   const failed = [...tally.statuses.values(), ...tally.errors.values()].reduce((a, b) => a + b, 0)
   const timeouts = documentResult.timeouts + meResult.timeouts
   const lines = [
     '',
-    'step                                   seconds',
-    ...timings.map(({ step, seconds }) => `${step.padEnd(38)} ${seconds.toFixed(1).padStart(7)}`),
+    'step                                   seconds   load: requests  p50 ms  p99 ms',
+    ...timings.map(({ step, seconds }) => {
+      const seen = tally.latency.get(step) ?? []
+      const load = `${String(seen.length).padStart(16)} ${percentile(seen, 50).toFixed(0).padStart(7)} ${percentile(seen, 99).toFixed(0).padStart(7)}`
+      return `${step.padEnd(38)} ${seconds.toFixed(1).padStart(7)} ${load}`
+    }),
     `rollback: traffic moved ${moved.toFixed(1)}s after the command`,
     '',
     `load through api.nudge.localhost: ${tally.requests} requests, ${tally.ok} 2xx, ${failed} failed, ${timeouts} timeouts`,
-    `  site document: ${documentResult.requests.total} requests, p50 ${documentResult.latency.p50} ms, p99 ${documentResult.latency.p99} ms`,
-    `  GET /v1/me:    ${meResult.requests.total} requests, p50 ${meResult.latency.p50} ms, p99 ${meResult.latency.p99} ms`,
+    // autocannon's own percentiles under overallRate count the time a request waited for its turn.
+    `  site document ${documentResult.requests.total} requests, GET /v1/me ${meResult.requests.total}; response times p50 ${Math.round(percentile(everyResponse, 50))} ms, p99 ${Math.round(percentile(everyResponse, 99))} ms`,
     ...(tally.statuses.size ? [`  non-2xx: ${JSON.stringify(Object.fromEntries(tally.statuses))}`] : []),
     ...(tally.errors.size ? [`  errors: ${JSON.stringify(Object.fromEntries(tally.errors))}`] : []),
     '',
