@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { dropDatabase, freePort, freshDatabase } from '@nudge/dev-tools/database.ts'
 import { signInByMagicLink } from '@nudge/dev-tools/sign-in.ts'
 import { startSuperTokensCore } from '@nudge/supertokens-core'
@@ -310,6 +311,9 @@ async function main(): Promise<number> {
     ),
   ])
   say('load running: 2 × 150 req/s over 8 keep-alive connections through HAProxy')
+  // The load generator's own stalls show in its response times: measured, to tell them apart.
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   await new Promise((resolve) => setTimeout(resolve, 3000))
 
   const timings: Array<{ step: string; seconds: number }> = []
@@ -354,6 +358,7 @@ async function main(): Promise<number> {
 
   await new Promise((resolve) => setTimeout(resolve, 2000))
   for (const load of loads) load.stop()
+  loop.disable()
   const [documentResult, meResult] = await results
   const everyResponse = [...tally.latency.values()].flat()
   const failed = [...tally.statuses.values(), ...tally.errors.values()].reduce((a, b) => a + b, 0)
@@ -367,9 +372,13 @@ async function main(): Promise<number> {
       return `${step.padEnd(38)} ${seconds.toFixed(1).padStart(7)} ${load}`
     }),
     `rollback: traffic moved ${moved.toFixed(1)}s after the command`,
+    `the load generator's event loop: delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`,
     '',
     `load through api.nudge.localhost: ${tally.requests} requests, ${tally.ok} 2xx, ${failed} failed, ${timeouts} timeouts`,
-    // autocannon's own percentiles under overallRate count the time a request waited for its turn.
+    // Response times as autocannon reports them. Under overallRate, after a reconnect (each switch
+    // closes the keep-alive connections once) autocannon starts a request's clock at the start of
+    // its send window, so every second about one request per connection shows ~900 ms: measured
+    // without overallRate, a switch costs one hiccup of ~250 ms for the requests in flight.
     `  site document ${documentResult.requests.total} requests, GET /v1/me ${meResult.requests.total}; response times p50 ${Math.round(percentile(everyResponse, 50))} ms, p99 ${Math.round(percentile(everyResponse, 99))} ms`,
     ...(tally.statuses.size ? [`  non-2xx: ${JSON.stringify(Object.fromEntries(tally.statuses))}`] : []),
     ...(tally.errors.size ? [`  errors: ${JSON.stringify(Object.fromEntries(tally.errors))}`] : []),
