@@ -375,10 +375,10 @@ async function main(): Promise<number> {
     `the load generator's event loop: delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`,
     '',
     `load through api.nudge.localhost: ${tally.requests} requests, ${tally.ok} 2xx, ${failed} failed, ${timeouts} timeouts`,
-    // Response times as autocannon reports them. Under overallRate, after a reconnect (each switch
-    // closes the keep-alive connections once) autocannon starts a request's clock at the start of
-    // its send window, so every second about one request per connection shows ~900 ms: measured
-    // without overallRate, a switch costs one hiccup of ~250 ms for the requests in flight.
+    // Response times as autocannon reports them. Under overallRate, once a switch has closed the
+    // keep-alive connections, one request per connection shows ~900 ms every second (a rate-window
+    // effect of autocannon's, by all signs: it is gone without overallRate, where a switch costs one
+    // hiccup of ~250 ms for the requests in flight, and no answer takes longer on the servers).
     `  site document ${documentResult.requests.total} requests, GET /v1/me ${meResult.requests.total}; response times p50 ${Math.round(percentile(everyResponse, 50))} ms, p99 ${Math.round(percentile(everyResponse, 99))} ms`,
     ...(tally.statuses.size ? [`  non-2xx: ${JSON.stringify(Object.fromEntries(tally.statuses))}`] : []),
     ...(tally.errors.size ? [`  errors: ${JSON.stringify(Object.fromEntries(tally.errors))}`] : []),
