@@ -378,7 +378,7 @@ async function main(): Promise<number> {
     // Response times as autocannon reports them. Under overallRate, once a switch has closed the
     // keep-alive connections, one request per connection shows ~900 ms every second (a rate-window
     // effect of autocannon's, by all signs: it is gone without overallRate, where a switch costs one
-    // hiccup of ~250 ms for the requests in flight, and no answer takes longer on the servers).
+    // hiccup of ~250 ms for the requests in flight).
     `  site document ${documentResult.requests.total} requests, GET /v1/me ${meResult.requests.total}; response times p50 ${Math.round(percentile(everyResponse, 50))} ms, p99 ${Math.round(percentile(everyResponse, 99))} ms`,
     ...(tally.statuses.size ? [`  non-2xx: ${JSON.stringify(Object.fromEntries(tally.statuses))}`] : []),
     ...(tally.errors.size ? [`  errors: ${JSON.stringify(Object.fromEntries(tally.errors))}`] : []),
