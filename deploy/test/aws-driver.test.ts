@@ -324,6 +324,36 @@ t.test('switch to green, then rollback to blue in well under a minute', async (t
   t.ok(seconds < 60 && Date.now() - started < 60_000, `rollback moved traffic in ${seconds}s`)
 })
 
+/** Stops every process of one simulated host, as a crash of the release there would. */
+async function crash(hostId: string): Promise<void> {
+  const release = await readlink(path.join(hostDir(hostId), 'current'))
+  const bin = path.join(hostDir(hostId), release, 'node_modules/.bin')
+  await new Promise((resolve) =>
+    spawn(path.join(bin, 'pm2'), ['kill'], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, PM2_HOME: path.join(hostDir(hostId), 'pm2') },
+      stdio: 'ignore',
+    }).on('close', resolve),
+  )
+}
+
+t.test('a new colour that fails while watched is rolled back by itself', async (t) => {
+  const blueRelease = await health(blue.url)
+  const switching = deploy(['switch'], { DEPLOY_WATCH_SECONDS: '8' })
+  // Green goes down once it has the traffic.
+  const deadline = Date.now() + 60_000
+  while (apiRecord()?.content !== `green.api.${domain}` && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.equal(apiRecord()?.content, `green.api.${domain}`, 'the switch happened')
+  await crash('i-06eee000000000001')
+  const run = await switching
+  t.equal(run.code, 1, 'the switch fails')
+  t.match(run.output, /roll back to blue: green's error rate/)
+  t.match(run.output, /green failed the watch and traffic is back on blue/)
+  t.equal(apiRecord()?.content, `blue.api.${domain}`)
+  t.equal(await health(edge.url), blueRelease)
+})
+
 t.test('finish waits for the live time, then stops the old colour', async (t) => {
   const early = await deploy(['finish'])
   t.equal(early.code, 1)
