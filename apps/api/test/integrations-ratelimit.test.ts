@@ -1,7 +1,7 @@
 import { startMailerliteStandIn } from '@nudge/mailerlite-stand-in'
 import t from 'tap'
 import { buildTestApp } from './helpers/app.ts'
-import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
+import { addSite, liveLeadCampaign, personalTeam } from './helpers/campaigns.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { eventually } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
@@ -35,24 +35,7 @@ t.test('ten leads, a limit of four a minute: four sent now, the rest wait for th
   const ann = await signInAs(app, 'ann@example.com')
   const teamId = await personalTeam(app, ann)
   const site = await addSite(app, ann, teamId, 'shop.example')
-  const campaign = await newCampaign(app, ann, teamId, {
-    siteId: site.id,
-    variants: [
-      {
-        id: 'a',
-        name: 'Form',
-        weight: 100,
-        steps: [
-          {
-            blocks: [{ type: 'text', text: 'Join' }],
-            buttons: [{ label: 'Join', action: 'submit' }],
-            form: { fields: [{ name: 'email', type: 'email', label: 'Email', required: true }] },
-          },
-        ],
-      },
-    ],
-  })
-  await campaignApi(app, ann, teamId).walk(campaign.id, campaign.version, 'test', 'live')
+  const campaign = await liveLeadCampaign(app, ann, teamId, site.id)
   const group = mailerlite.state.createGroup(KEY, 'Leads')
   const ml = await app.inject({
     method: 'POST',

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
 import { buildTestApp, storageDir, superTokensCore, testConfig } from './helpers/app.ts'
-import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
+import { addSite, liveLeadCampaign, personalTeam } from './helpers/campaigns.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { eventually, startReceiver } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
@@ -18,24 +18,7 @@ await app.ready()
 const ann = await signInAs(app, 'ann@example.com')
 const teamId = await personalTeam(app, ann)
 const site = await addSite(app, ann, teamId, 'shop.example')
-const campaign = await newCampaign(app, ann, teamId, {
-  siteId: site.id,
-  variants: [
-    {
-      id: 'a',
-      name: 'Form',
-      weight: 100,
-      steps: [
-        {
-          blocks: [{ type: 'text', text: 'Join' }],
-          buttons: [{ label: 'Join', action: 'submit' }],
-          form: { fields: [{ name: 'email', type: 'email', label: 'Email', required: true }] },
-        },
-      ],
-    },
-  ],
-})
-await campaignApi(app, ann, teamId).walk(campaign.id, campaign.version, 'test', 'live')
+const campaign = await liveLeadCampaign(app, ann, teamId, site.id)
 const hook = await app.inject({
   method: 'POST',
   url: `/v1/teams/${teamId}/integrations`,

@@ -3,7 +3,7 @@ import t from 'tap'
 import { PRUNE_LEAD_SUBMISSIONS_JOB } from '../src/modules/operations/jobs.ts'
 import { LEAD_IDEMPOTENCY_DAYS, pruneLeadSubmissions } from '../src/modules/visitors/lead-submissions.ts'
 import { buildTestApp } from './helpers/app.ts'
-import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
+import { addSite, liveLeadCampaign, personalTeam } from './helpers/campaigns.ts'
 import { eventually } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
 
@@ -17,24 +17,7 @@ await app.ready()
 const ann = await signInAs(app, 'ann@example.com')
 const teamId = await personalTeam(app, ann)
 const site = await addSite(app, ann, teamId, 'shop.example')
-const created = await newCampaign(app, ann, teamId, {
-  siteId: site.id,
-  variants: [
-    {
-      id: 'a',
-      name: 'Form',
-      weight: 100,
-      steps: [
-        {
-          blocks: [{ type: 'text', text: 'Join' }],
-          buttons: [{ label: 'Join', action: 'submit' }],
-          form: { fields: [{ name: 'email', type: 'email', label: 'Email', required: true }] },
-        },
-      ],
-    },
-  ],
-})
-await campaignApi(app, ann, teamId).walk(created.id, created.version, 'test', 'live')
+const created = await liveLeadCampaign(app, ann, teamId, site.id)
 
 function submit(key: string, email = 'visitor@example.com') {
   return app.inject({

@@ -47,6 +47,29 @@ export async function newCampaign(
   return res.json()
 }
 
+/** A live campaign on `siteId` whose one variant ('a') is a form with a required email field. */
+export async function liveLeadCampaign(app: Injectable, who: Who, teamId: string, siteId: string) {
+  const campaign = await newCampaign(app, who, teamId, {
+    siteId,
+    variants: [
+      {
+        id: 'a',
+        name: 'Form',
+        weight: 100,
+        steps: [
+          {
+            blocks: [{ type: 'text', text: 'Join' }],
+            buttons: [{ label: 'Join', action: 'submit' }],
+            form: { fields: [{ name: 'email', type: 'email', label: 'Email', required: true }] },
+          },
+        ],
+      },
+    ],
+  })
+  await campaignApi(app, who, teamId).walk(campaign.id, campaign.version, 'test', 'live')
+  return campaign
+}
+
 /** If-Match for a version ("<n>"), any version (*), or none. */
 function ifMatch(version: number | string | undefined): Record<string, string> {
   if (version === undefined) return {}
