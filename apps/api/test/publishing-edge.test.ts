@@ -103,17 +103,23 @@ t.test('on a real S3-compatible server: each step writes exactly the changed obj
   t.same(s3.writes, [], 'and writes nothing')
 })
 
+/** An app whose publishes purge through a Cloudflare stand-in of the test's own. */
+async function appPurgingThrough(t: Test) {
+  const cloudflare = await startCloudflareStandIn()
+  t.teardown(() => cloudflare.close())
+  const app = await buildTestApp(t, {
+    EDGE_URL: 'https://edge.nudge.test',
+    CLOUDFLARE_API_TOKEN: cloudflare.token,
+    CLOUDFLARE_ZONE_ID: cloudflare.zoneId,
+    CLOUDFLARE_API_URL: cloudflare.url,
+  })
+  return { cloudflare, app }
+}
+
 t.test(
   'Cloudflare: one purge per publish with exactly the changed URLs; a failed purge is retried later',
   async (t) => {
-    const cloudflare = await startCloudflareStandIn()
-    t.teardown(() => cloudflare.close())
-    const app = await buildTestApp(t, {
-      EDGE_URL: 'https://edge.nudge.test',
-      CLOUDFLARE_API_TOKEN: cloudflare.token,
-      CLOUDFLARE_ZONE_ID: cloudflare.zoneId,
-      CLOUDFLARE_API_URL: cloudflare.url,
-    })
+    const { cloudflare, app } = await appPurgingThrough(t)
     const ann = await signInAs(app, 'ann@example.com')
     const teamId = await personalTeam(app, ann)
     const api = campaignApi(app, ann, teamId)
@@ -165,14 +171,7 @@ t.test(
 )
 
 t.test('republish: purgePending is what still waits for a purge when the run ends', async (t) => {
-  const cloudflare = await startCloudflareStandIn()
-  t.teardown(() => cloudflare.close())
-  const app = await buildTestApp(t, {
-    EDGE_URL: 'https://edge.nudge.test',
-    CLOUDFLARE_API_TOKEN: cloudflare.token,
-    CLOUDFLARE_ZONE_ID: cloudflare.zoneId,
-    CLOUDFLARE_API_URL: cloudflare.url,
-  })
+  const { cloudflare, app } = await appPurgingThrough(t)
   const ann = await signInAs(app, 'ann@example.com')
   const teamId = await personalTeam(app, ann)
   await addSite(app, ann, teamId, 'shop.example')
