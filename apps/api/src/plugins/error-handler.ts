@@ -87,7 +87,7 @@ export const errorHandlerPlugin = fp(
         const limitBytes = request.routeOptions.bodyLimit
         return reply.code(413).send({
           statusCode: 413,
-          code: 'PAYLOAD_TOO_LARGE',
+          code: codeFor(413),
           message: `The request body is larger than the ${limitBytes} bytes this route accepts`,
           details: { limitBytes },
         })
