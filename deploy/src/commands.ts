@@ -240,22 +240,26 @@ export async function release(ctx: Context, ref: string, options: { switch: bool
       ],
       releaseId,
     )
-    const answers = expectAll<{ processes: Array<{ name: string }> }>(
+    const answers = expectAll<{ host: string; processes: Array<{ name: string }> }>(
       'start',
       await driver.run(idle, script, { timeoutSeconds }),
     )
-    return answers.map((a, i) => `${hosts[i]}: ${a.processes.length} processes`).join(', ')
+    return answers.map((a) => `${a.host}: ${a.processes.length} processes`).join(', ')
   })
   await steps.run(`gate: /health/ready on every ${idle} host`, async () => {
     const running = await runningRelease(ctx, idle)
     if (running !== releaseId) throw new DeployError(`${idle} runs ${running}, not ${releaseId}`)
     return `${hosts.length} of ${hosts.length} ready`
   })
-  if (!steps.dryRun) await gates(ctx, idle, releaseId)
-  else
+  if (steps.dryRun) {
     ctx.write(
       `  plan: gates through ${driver.colourTarget(idle).name} (timing, site document, JWKS, service read)`,
     )
+    if (options.switch)
+      ctx.write(`  plan: switch ${driver.stableTarget().name} to ${idle}, then watch both colours`)
+    return
+  }
+  await gates(ctx, idle, releaseId)
   steps.say(`released ${releaseId} to ${idle}${live ? `; ${live.colour} still live` : ''}`)
   if (options.switch) await switchColour(ctx)
 }
@@ -304,16 +308,19 @@ export async function switchColour(ctx: Context): Promise<void> {
     watched = await watch(ctx, to, live?.colour, config.DEPLOY_WATCH_SECONDS)
     return watched.summary
   })
-  if (watched && watched.rate > config.DEPLOY_WATCH_MAX_ERROR_RATE && live && previous) {
-    await steps.run(
-      `roll back to ${live.colour}: ${to}'s error rate ${(watched.rate * 100).toFixed(1)} %`,
-      async () => {
-        const seconds = await moveTraffic(ctx, live.colour, previous, `automatic rollback from ${release}`)
-        return `traffic on ${live.colour} after ${seconds.toFixed(1)}s`
-      },
+  if (!watched || watched.rate <= config.DEPLOY_WATCH_MAX_ERROR_RATE) return
+  if (!live || !previous) {
+    // Nothing to go back to (the first deploy, or the other colour is down): say so, loudly.
+    throw new DeployError(
+      `${to} failed the watch (error rate ${(watched.rate * 100).toFixed(1)} %) and no other colour is ready to take the traffic back: ${to} stays live`,
     )
-    throw new DeployError(`${to} failed the watch and traffic is back on ${live.colour}`)
   }
+  const rate = (watched.rate * 100).toFixed(1)
+  await steps.run(`roll back to ${live.colour}: ${to}'s error rate ${rate} %`, async () => {
+    const seconds = await moveTraffic(ctx, live.colour, previous, `automatic rollback from ${release}`)
+    return `traffic on ${live.colour} after ${seconds.toFixed(1)}s`
+  })
+  throw new DeployError(`${to} failed the watch and traffic is back on ${live.colour}`)
 }
 
 /** Probes every second; the new colour's error rate is its failed probes plus real traffic's 5xx where visible. */
@@ -358,7 +365,7 @@ async function watch(ctx: Context, live: Colour, old: Colour | undefined, second
   return { rate, summary: `${parts.join('; ')}; error rate ${(rate * 100).toFixed(2)} %` }
 }
 
-export async function rollback(ctx: Context): Promise<number> {
+export async function rollback(ctx: Context): Promise<void> {
   const { steps, driver } = ctx
   const live = await steps.read('find the live colour', () => driver.live())
   if (!live) throw new DeployError('nothing is live: there is nothing to roll back')
@@ -370,13 +377,11 @@ export async function rollback(ctx: Context): Promise<number> {
       )
     }),
   )
-  let seconds = 0
   await steps.run(`roll ${driver.stableTarget().name} back to ${to} (${release})`, async () => {
-    seconds = await moveTraffic(ctx, to, release, `rollback to ${release}`)
+    const seconds = await moveTraffic(ctx, to, release, `rollback to ${release}`)
     return `traffic on ${to} after ${seconds.toFixed(1)}s`
   })
   steps.say(`rollback: ${steps.total().toFixed(1)}s from the command to traffic moved`)
-  return steps.total()
 }
 
 export async function finish(ctx: Context, options: { now: boolean }): Promise<void> {
