@@ -71,6 +71,7 @@ try {
 const write = (line: string) => process.stdout.write(`${line}\n`)
 const driver = await createDriver(config)
 const steps = new Steps(write, values['dry-run'])
+let prepared: Promise<void> | undefined
 const ctx: Context = {
   config,
   driver,
@@ -78,13 +79,16 @@ const ctx: Context = {
   repository: repositoryRoot,
   workDir: path.join(repositoryRoot, '.data/deploy-build'),
   write,
+  prepare: () => {
+    prepared ??= steps.read(`prepare the ${driver.name} driver`, () => driver.prepare())
+    return prepared
+  },
 }
 
 let code = 0
 let unlock: (() => Promise<void>) | undefined
 try {
   if (values['dry-run']) write(`dry run of ${command} (${driver.name}): nothing is changed`)
-  await steps.read(`prepare the ${driver.name} driver`, () => driver.prepare())
   if (command !== 'status' && !values['dry-run']) {
     unlock = await driver.lock(`${os.userInfo().username}@${os.hostname()} ${command}`)
   }

@@ -15,6 +15,12 @@ export interface Context {
   /** Where artifacts are built and cached on this machine. */
   workDir: string
   write: (line: string) => void
+  /**
+   * Provisions what the driver needs to act (the local driver starts HAProxy). Commands call it
+   * once their arguments and preconditions are checked, so a wrong ref or nothing to roll back is
+   * said without touching any host or proxy.
+   */
+  prepare: () => Promise<void>
 }
 
 interface HostStatus {
@@ -150,6 +156,7 @@ async function gates(ctx: Context, colour: Colour, release: string): Promise<voi
 
 export async function status(ctx: Context): Promise<void> {
   const { driver, write } = ctx
+  await ctx.prepare()
   write(`driver ${driver.describe()}`)
   const live = await driver.live()
   write(live ? `live: ${live.colour} since ${live.since.toISOString()}` : 'live: none (no switch yet)')
@@ -175,6 +182,7 @@ export async function status(ctx: Context): Promise<void> {
 export async function release(ctx: Context, ref: string, options: { switch: boolean }): Promise<void> {
   const { steps, driver, config } = ctx
   const sha = await steps.read(`resolve ${ref}`, () => resolveCommit(ctx.repository, ref))
+  await ctx.prepare()
   const live = await steps.read('find the live colour', () => driver.live())
   const idle = live ? otherColour(live.colour) : 'blue'
   const hosts = await steps.read(`find ${idle}'s hosts`, () => driver.hosts(idle))
@@ -280,6 +288,7 @@ async function moveTraffic(ctx: Context, to: Colour, release: string, note: stri
 
 export async function switchColour(ctx: Context): Promise<void> {
   const { steps, driver, config } = ctx
+  await ctx.prepare()
   const live = await steps.read('find the live colour', () => driver.live())
   const to = live ? otherColour(live.colour) : 'blue'
   const release = await steps.read(`check ${to} (every host ready, one release)`, () =>
@@ -369,6 +378,7 @@ export async function rollback(ctx: Context): Promise<void> {
   const { steps, driver } = ctx
   const live = await steps.read('find the live colour', () => driver.live())
   if (!live) throw new DeployError('nothing is live: there is nothing to roll back')
+  await ctx.prepare()
   const to = otherColour(live.colour)
   const release = await steps.read(`check ${to} still runs its release`, () =>
     runningRelease(ctx, to).catch((error: Error) => {
@@ -395,6 +405,7 @@ export async function finish(ctx: Context, options: { now: boolean }): Promise<v
       `${live.colour} has been live for ${liveMinutes.toFixed(1)} minutes, less than DEPLOY_FINISH_AFTER_MINUTES (${config.DEPLOY_FINISH_AFTER_MINUTES}); wait, or pass --now`,
     )
   }
+  await ctx.prepare()
   const release = await steps.read(`check ${live.colour} (every host ready)`, () =>
     runningRelease(ctx, live.colour),
   )

@@ -3,6 +3,7 @@ import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { dashboard, tokensFrom } from './helpers/dashboard.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { magicLinkIn, startSmtpServer } from './helpers/smtp.ts'
+import { skipWithoutSharedMemcached } from './helpers/system-programs.ts'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 type Smtp = Awaited<ReturnType<typeof startSmtpServer>>
@@ -159,9 +160,8 @@ t.test('request.user is null on routes that do not authenticate', async (t) => {
 t.test(
   'a revocation wins over a session check that started before it, across workers',
   {
-    skip: process.env.MEMCACHED_SERVERS
-      ? false
-      : 'needs MEMCACHED_SERVERS (CI starts memcached): the race is in the shared level',
+    // The race is in the shared level.
+    skip: skipWithoutSharedMemcached(),
   },
   async (t) => {
     // Two workers sharing memcached; B's invalidation broadcast never reaches A (another database),

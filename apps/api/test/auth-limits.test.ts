@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { startSmtpServer } from './helpers/smtp.ts'
+import { skipWithoutSharedMemcached } from './helpers/system-programs.ts'
 
 const EDGE_SECRET = 'edge-secret-for-tests-0123456789abcdef'
 const headers = { 'st-auth-mode': 'header', rid: 'passwordless', origin: 'https://app.nudge.test' }
@@ -238,7 +239,7 @@ t.test('per-route limits count on counters of their own', async (t) => {
 
 t.test(
   'keys made from input are bounded: a long email does not break the shared counters',
-  { skip: process.env.MEMCACHED_SERVERS ? false : 'needs MEMCACHED_SERVERS (CI starts memcached)' },
+  { skip: skipWithoutSharedMemcached() },
   async (t) => {
     const smtp = await startSmtpServer(t)
     const logs = captureLogs()

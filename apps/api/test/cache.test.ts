@@ -2,6 +2,7 @@ import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { freePort, kill, memcachedBinary, startMemcached } from './helpers/memcached.ts'
+import { skipUnless } from './helpers/system-programs.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -99,7 +100,7 @@ t.test('incr: a counter per window, shared by workers when memcached is set', as
 
 t.test(
   'memcached killed mid-run: requests still succeed, one warning, memcached used again once back',
-  { skip: memcachedBinary ? false : 'memcached is not installed here (CI installs it with apt-get)' },
+  { skip: skipUnless(Boolean(memcachedBinary), 'the memcached program', 'memcached') },
   async (t) => {
     const port = await freePort()
     let memcached = await startMemcached(port)
@@ -152,7 +153,7 @@ t.test(
 
 t.test(
   'memcached unreachable but not restarted: a delete it missed is applied once it answers again',
-  { skip: memcachedBinary ? false : 'memcached is not installed here (CI installs it with apt-get)' },
+  { skip: skipUnless(Boolean(memcachedBinary), 'the memcached program', 'memcached') },
   async (t) => {
     const port = await freePort()
     const memcached = await startMemcached(port)
