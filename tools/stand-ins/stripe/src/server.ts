@@ -464,7 +464,13 @@ export function buildServer(options: {
     const { subscription } = managed(request)
     const price = String(form(request).price ?? '')
     if (!state.prices.has(price))
-      throw new StripeError(400, 'invalid_request_error', `No such price: '${price}'`, 'resource_missing', 'price')
+      throw new StripeError(
+        400,
+        'invalid_request_error',
+        `No such price: '${price}'`,
+        'resource_missing',
+        'price',
+      )
     return announce(request, reply, state.updateSubscription(subscription.id, { price }))
   })
   app.post('/portal/:id/cancel', async (request, reply) => {
@@ -504,9 +510,7 @@ const productName = (price: StripeObject) =>
     .replace(/^./, (c) => c.toUpperCase())
 
 function portalPage(state: StandInState, session: StripeObject, subscription: StripeObject | undefined) {
-  const back = session.return_url
-    ? `<p><a href="${escapeHtml(session.return_url)}">Return</a></p>`
-    : ''
+  const back = session.return_url ? `<p><a href="${escapeHtml(session.return_url)}">Return</a></p>` : ''
   if (!subscription)
     return `<!doctype html><title>Billing Portal (stand-in)</title><h1>Billing</h1><p>No subscription.</p>${back}`
   const items = subscription.items as { data: Array<{ price: StripeObject; current_period_end: number }> }
