@@ -220,15 +220,29 @@ export async function applyStripeEvent(deps: BillingDeps, event: Stripe.Event): 
     if (!subscription) return 'no subscription'
     // An older read than the one stored says nothing about now: no effect at all.
     if (team.billing_synced_at && team.billing_synced_at > readAt) return 'stale'
+    // Nor does a subscription that ended after the team took another (a late event about it).
+    if (
+      team.stripe_subscription_id &&
+      team.stripe_subscription_id !== subscription.id &&
+      hasEnded(subscription)
+    )
+      return 'superseded'
     const before = effectivePlan(team)
     const stored = await storeSubscription(deps, trx, team.id, subscription, readAt)
-    // Told once per grace, by whichever event first finds the subscription past due.
-    if (stored.graceStarted)
+    // Told once per grace, by whichever event first finds the subscription past due. The grace
+    // ends by the clock, not by a commit: the free limits are enforced the moment it ends.
+    if (stored.graceStarted) {
       await deps.jobs.send(
         BILLING_NOTICE_JOB,
         { teamId: team.id, kind: 'payment_failed', graceEndsAt: stored.graceStarted.toISOString() },
         { db: trx },
       )
+      await deps.jobs.send(
+        QUOTA_JOB,
+        { teamId: team.id },
+        { db: trx, startAfter: new Date(stored.graceStarted.getTime() + 1000) },
+      )
+    }
     if (event.type === 'customer.subscription.trial_will_end' && subscription.status === 'trialing')
       await deps.jobs.send(BILLING_NOTICE_JOB, { teamId: team.id, kind: 'trial_will_end' }, { db: trx })
     const after = effectivePlan(await lockTeam(trx, team.id))
@@ -266,7 +280,11 @@ const TEAM_BILLING = [
   'current_period_end',
   'billing_synced_at',
   'stripe_customer_id',
+  'stripe_subscription_id',
 ] as const
+
+const hasEnded = (subscription: Stripe.Subscription) =>
+  subscription.status === 'canceled' || subscription.status === 'incomplete_expired'
 
 function lockTeam(trx: Transaction<DB>, teamId: string) {
   return trx
@@ -322,7 +340,7 @@ async function storeSubscription(
   const item = subscription.items.data[0]
   const price = item?.price?.id
   const known = price ? deps.payments.planOfPrice(price) : undefined
-  const ended = subscription.status === 'canceled' || subscription.status === 'incomplete_expired'
+  const ended = hasEnded(subscription)
   const current = await lockTeam(trx, teamId)
   // Past due starts the grace (unpaid, its end, keeps it); any other state ends it, so a later
   // failure never inherits an old date.
