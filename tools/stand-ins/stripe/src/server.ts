@@ -53,6 +53,7 @@ export interface DeliveryOptions {
 export class StandInState {
   readonly customers = new Map<string, StripeObject>()
   readonly sessions = new Map<string, StripeObject>()
+  readonly portalSessions = new Map<string, StripeObject>()
   readonly subscriptions = new Map<string, StripeObject>()
   readonly prices = new Map<string, StripeObject>()
   readonly events: StripeObject[] = []
@@ -182,6 +183,13 @@ export class StandInState {
       if (items.data[0]) items.data[0].price = price
     }
     return this.event('customer.subscription.updated', subscription)
+  }
+
+  /** The customer's newest subscription that has not ended: the one a Billing Portal manages. */
+  currentSubscriptionOf(customer: string): StripeObject | undefined {
+    return [...this.subscriptions.values()]
+      .filter((s) => s.customer === customer && s.status !== 'canceled' && s.status !== 'incomplete_expired')
+      .sort((a, b) => Number(b.created) - Number(a.created))[0]
   }
 
   cancelSubscription(id: string) {
@@ -376,14 +384,17 @@ export function buildServer(options: {
     const customer = String(body.customer ?? '')
     if (!state.customers.has(customer)) throw missing('customer', customer, 'customer')
     const id = newId('bps')
-    return {
+    const session: StripeObject = {
       id,
       object: 'billing_portal.session',
+      created: now(),
       customer,
       return_url: body.return_url ?? null,
       url: `${state.baseUrl}/portal/${id}`,
       livemode: false,
     }
+    state.portalSessions.set(id, session)
+    return session
   })
   app.get('/v1/subscriptions/:id', async (request) => {
     const { id } = request.params as { id: string }
@@ -422,6 +433,110 @@ export function buildServer(options: {
     const delivered = state.webhookUrl ? await Promise.all(events.map((event) => state.deliver(event))) : []
     return { events: events.map((e) => ({ id: e.id, type: e.type })), delivered: delivered.flat() }
   })
+  // The Billing Portal a person is sent to: change the plan, cancel (at the period's end or now),
+  // or take a cancellation back. Each change is made to the subscription and its event sent to the
+  // webhook URL, signed, as Stripe's portal does.
+  const portalOf = (request: FastifyRequest) => {
+    const { id } = request.params as { id: string }
+    const session = state.portalSessions.get(id)
+    if (!session) throw missing('billing_portal.session', id)
+    return { session, subscription: state.currentSubscriptionOf(String(session.customer)) }
+  }
+  const managed = (request: FastifyRequest) => {
+    const { session, subscription } = portalOf(request)
+    if (!subscription)
+      throw new StripeError(400, 'invalid_request_error', 'This customer has no subscription to manage')
+    return { session, subscription }
+  }
+  const announce = async (request: FastifyRequest, reply: FastifyReply, event: StripeObject) => {
+    if (state.webhookUrl)
+      await state.deliver(event).catch((error: unknown) => {
+        request.log.warn({ err: error, event: event.id }, 'webhook not delivered')
+      })
+    const { id } = request.params as { id: string }
+    return reply.code(303).header('location', `/portal/${id}`).send()
+  }
+  app.get('/portal/:id', async (request, reply) => {
+    const { session, subscription } = portalOf(request)
+    return reply.type('text/html').send(portalPage(state, session, subscription))
+  })
+  app.post('/portal/:id/plan', async (request, reply) => {
+    const { subscription } = managed(request)
+    const price = String(form(request).price ?? '')
+    if (!state.prices.has(price))
+      throw new StripeError(
+        400,
+        'invalid_request_error',
+        `No such price: '${price}'`,
+        'resource_missing',
+        'price',
+      )
+    return announce(request, reply, state.updateSubscription(subscription.id, { price }))
+  })
+  app.post('/portal/:id/cancel', async (request, reply) => {
+    const { subscription } = managed(request)
+    const when = form(request).when
+    if (when === 'now') return announce(request, reply, state.cancelSubscription(subscription.id))
+    if (when === 'period_end')
+      return announce(
+        request,
+        reply,
+        state.updateSubscription(subscription.id, { cancel_at_period_end: true }),
+      )
+    throw new StripeError(400, 'invalid_request_error', 'when must be period_end or now', undefined, 'when')
+  })
+  app.post('/portal/:id/renew', async (request, reply) => {
+    const { subscription } = managed(request)
+    return announce(
+      request,
+      reply,
+      state.updateSubscription(subscription.id, { cancel_at_period_end: false }),
+    )
+  })
   app.get(`${CONTROL_PATH}/events`, async () => state.events.map((e) => ({ id: e.id, type: e.type })))
   return app
+}
+
+const escapeHtml = (value: unknown) =>
+  String(value).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  )
+
+/** "prod_business" → "Business": the product's name, as the portal shows it. */
+const productName = (price: StripeObject) =>
+  String(price.product)
+    .replace(/^prod_/, '')
+    .replace(/^./, (c) => c.toUpperCase())
+
+function portalPage(state: StandInState, session: StripeObject, subscription: StripeObject | undefined) {
+  const back = session.return_url ? `<p><a href="${escapeHtml(session.return_url)}">Return</a></p>` : ''
+  if (!subscription)
+    return `<!doctype html><title>Billing Portal (stand-in)</title><h1>Billing</h1><p>No subscription.</p>${back}`
+  const items = subscription.items as { data: Array<{ price: StripeObject; current_period_end: number }> }
+  const current = items.data[0]
+  const ends = current ? new Date(current.current_period_end * 1000).toUTCString() : ''
+  const prices = [...state.prices.values()]
+    .map((price) => {
+      const interval = (price.recurring as { interval: string }).interval
+      const amount = `${(Number(price.unit_amount) / 100).toFixed(2)} ${String(price.currency).toUpperCase()}`
+      const checked = price.id === current?.price.id ? ' checked' : ''
+      return `<label><input type="radio" name="price" value="${escapeHtml(price.id)}"${checked}> ${escapeHtml(productName(price))}, ${escapeHtml(amount)} a ${escapeHtml(interval)} (${escapeHtml(price.id)})</label><br>`
+    })
+    .join('\n')
+  const base = `/portal/${escapeHtml(session.id)}`
+  const cancellation = subscription.cancel_at_period_end
+    ? `<p>Cancels on ${escapeHtml(ends)}.</p><form method="post" action="${base}/renew"><button>Keep the plan</button></form>`
+    : `<form method="post" action="${base}/cancel"><input type="hidden" name="when" value="period_end"><button>Cancel at the end of the period</button></form>`
+  return `<!doctype html>
+<title>Billing Portal (stand-in)</title>
+<h1>Billing</h1>
+<p>Plan: <strong>${escapeHtml(current ? productName(current.price) : 'none')}</strong>, ${escapeHtml(subscription.status)}${ends ? `, period ends ${escapeHtml(ends)}` : ''}</p>
+<form method="post" action="${base}/plan">
+${prices}
+<button>Change plan</button>
+</form>
+${cancellation}
+<form method="post" action="${base}/cancel"><input type="hidden" name="when" value="now"><button>Cancel now</button></form>
+${back}`
 }

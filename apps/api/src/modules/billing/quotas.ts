@@ -6,9 +6,9 @@ import { type Actor, recordAudit } from '../audit/repository.ts'
 import { changeStatus } from '../campaigns/service.ts'
 import { lockSiteForPublish, type PublishDeps, publishDeps, publishSite } from '../publishing/publisher.ts'
 import { impressionsSince, periodStart } from './service.ts'
-import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps } from './stripe-sync.ts'
+import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps, QUOTA_JOB } from './stripe-sync.ts'
 
-export const QUOTA_JOB = 'billing.impression-quota'
+export { QUOTA_JOB }
 export const QUOTAS_JOB = 'billing.impression-quotas'
 
 interface QuotaDeps {

@@ -10,6 +10,8 @@ import { AlreadySubscribed, BillingNotConfigured, NotFound, PaymentsUnavailable 
 import { type Actor, recordAudit } from '../audit/repository.ts'
 
 export const BILLING_NOTICE_JOB = 'billing.notice'
+/** One team's plan limits, impression quota and trial notice, checked now (quotas.ts runs it). */
+export const QUOTA_JOB = 'billing.impression-quota'
 
 export interface BillingDeps {
   db: Kysely<DB>
@@ -179,10 +181,11 @@ export const HANDLED_EVENTS = new Set([
 ])
 
 /**
- * Applies a verified Stripe event. The payload's state is not trusted (events come late, twice
- * and out of order): the subscription is read from Stripe now, and stored unless a newer read is
- * already stored. The event id is recorded in the same transaction, so a duplicate does nothing.
- * Returns what happened, for the log.
+ * Applies a verified Stripe event. Neither the payload's state nor the event's type is trusted
+ * (events come late, twice and out of order): the subscription is read from Stripe now, stored
+ * unless a newer read is already stored, and every effect (a grace starting or ending, an owner
+ * told, the plan's limits enforced) follows from what that read changed. The event id is recorded
+ * in the same transaction, so a duplicate does nothing. Returns what happened, for the log.
  */
 export async function applyStripeEvent(deps: BillingDeps, event: Stripe.Event): Promise<string> {
   if (!HANDLED_EVENTS.has(event.type)) return 'ignored'
@@ -214,26 +217,33 @@ export async function applyStripeEvent(deps: BillingDeps, event: Stripe.Event): 
       deps.log.warn({ event: event.id, type: event.type }, 'Stripe event for no team of ours')
       return 'no team'
     }
+    if (!subscription) return 'no subscription'
+    // An older read than the one stored says nothing about now: no effect at all.
+    if (team.billing_synced_at && team.billing_synced_at > readAt) return 'stale'
+    // Nor does a subscription that ended after the team took another (a late event about it).
+    if (
+      team.stripe_subscription_id &&
+      team.stripe_subscription_id !== subscription.id &&
+      hasEnded(subscription)
+    )
+      return 'superseded'
     const before = effectivePlan(team)
-    if (subscription && (!team.billing_synced_at || team.billing_synced_at <= readAt)) {
-      await storeSubscription(deps, trx, team.id, subscription, readAt)
-    }
-    if (event.type === 'invoice.payment_failed') {
-      const graceEndsAt = team.payment_grace_ends_at ?? new Date(Date.now() + deps.graceDays * 86_400_000)
-      await trx
-        .updateTable('teams')
-        .set({ payment_grace_ends_at: graceEndsAt })
-        .where('id', '=', team.id)
-        .execute()
+    const stored = await storeSubscription(deps, trx, team.id, subscription, readAt)
+    // Told once per grace, by whichever event first finds the subscription past due. The grace
+    // ends by the clock, not by a commit: the free limits are enforced the moment it ends.
+    if (stored.graceStarted) {
       await deps.jobs.send(
         BILLING_NOTICE_JOB,
-        { teamId: team.id, kind: 'payment_failed', graceEndsAt: graceEndsAt.toISOString() },
+        { teamId: team.id, kind: 'payment_failed', graceEndsAt: stored.graceStarted.toISOString() },
         { db: trx },
       )
+      await deps.jobs.send(
+        QUOTA_JOB,
+        { teamId: team.id },
+        { db: trx, startAfter: new Date(stored.graceStarted.getTime() + 1000) },
+      )
     }
-    if (event.type === 'invoice.paid')
-      await trx.updateTable('teams').set({ payment_grace_ends_at: null }).where('id', '=', team.id).execute()
-    if (event.type === 'customer.subscription.trial_will_end')
+    if (event.type === 'customer.subscription.trial_will_end' && subscription.status === 'trialing')
       await deps.jobs.send(BILLING_NOTICE_JOB, { teamId: team.id, kind: 'trial_will_end' }, { db: trx })
     const after = effectivePlan(await lockTeam(trx, team.id))
     if (after.plan.id !== before.plan.id || after.status !== before.status) {
@@ -244,6 +254,9 @@ export async function applyStripeEvent(deps: BillingDeps, event: Stripe.Event): 
         target: { type: 'team', id: team.id },
         data: { from: before.plan.id, to: after.plan.id, status: after.status, event: event.id },
       })
+      // The new plan's limits (live campaigns, impressions) apply as soon as this commits, not at
+      // the next round of every team.
+      await deps.jobs.send(QUOTA_JOB, { teamId: team.id }, { db: trx })
       const owners = await trx
         .selectFrom('team_members')
         .innerJoin('users', 'users.id', 'team_members.user_id')
@@ -267,7 +280,11 @@ const TEAM_BILLING = [
   'current_period_end',
   'billing_synced_at',
   'stripe_customer_id',
+  'stripe_subscription_id',
 ] as const
+
+const hasEnded = (subscription: Stripe.Subscription) =>
+  subscription.status === 'canceled' || subscription.status === 'incomplete_expired'
 
 function lockTeam(trx: Transaction<DB>, teamId: string) {
   return trx
@@ -309,26 +326,30 @@ async function findTeam(
   return undefined
 }
 
-/** Stripe's subscription, as the team's billing state (period from its first item: API 2026-10-28). */
+/**
+ * Stripe's subscription, as the team's billing state (period from its first item: API 2026-10-28).
+ * Returns when the grace ends if this read started one.
+ */
 async function storeSubscription(
   deps: BillingDeps,
   trx: Transaction<DB>,
   teamId: string,
   subscription: Stripe.Subscription,
   readAt: Date,
-) {
+): Promise<{ graceStarted: Date | null }> {
   const item = subscription.items.data[0]
   const price = item?.price?.id
   const known = price ? deps.payments.planOfPrice(price) : undefined
-  const ended = subscription.status === 'canceled' || subscription.status === 'incomplete_expired'
+  const ended = hasEnded(subscription)
   const current = await lockTeam(trx, teamId)
-  // Past due starts the grace (whichever of this and invoice.payment_failed arrives first); paid ends it.
+  // Past due starts the grace (unpaid, its end, keeps it); any other state ends it, so a later
+  // failure never inherits an old date.
   const graceEndsAt =
     subscription.status === 'past_due'
       ? (current.payment_grace_ends_at ?? new Date(Date.now() + deps.graceDays * 86_400_000))
-      : subscription.status === 'active' || subscription.status === 'trialing'
-        ? null
-        : current.payment_grace_ends_at
+      : subscription.status === 'unpaid'
+        ? current.payment_grace_ends_at
+        : null
   await trx
     .updateTable('teams')
     .set({
@@ -344,4 +365,5 @@ async function storeSubscription(
     })
     .where('id', '=', teamId)
     .execute()
+  return { graceStarted: graceEndsAt && !current.payment_grace_ends_at ? graceEndsAt : null }
 }

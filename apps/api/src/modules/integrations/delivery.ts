@@ -126,7 +126,6 @@ export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
               .innerJoin('integrations as i', 'i.id', 'ci.integration_id')
               .select(['ci.campaign_id', 'ci.integration_id', 'ci.settings', 'i.kind', 'i.status'])
               .where('ci.campaign_id', 'in', campaignIds)
-              .where('i.status', '<>', 'disabled')
               .execute()
       const byLead = new Map(leads.map((lead) => [lead.id, lead]))
       const now = new Date()
@@ -143,7 +142,8 @@ export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
             lead_id: lead.id,
             source_id: row.id,
             event,
-            status: link.status === 'paused' ? ('held' as const) : ('pending' as const),
+            // A stopped (paused or disabled) integration keeps its leads until it is active again.
+            status: link.status === 'active' ? ('pending' as const) : ('held' as const),
             payload:
               link.kind === 'webhook'
                 ? webhookPayload(event, lead as LeadForDelivery, now)
@@ -226,16 +226,8 @@ export async function attemptDelivery(deps: DeliveryDeps, job: AttemptJob): Prom
       await setDelivery(trx, row.id, { status: 'cancelled', last_error: 'the lead was erased' })
       return undefined
     }
-    if (row.integration_status === 'paused') {
+    if (row.integration_status !== 'active') {
       await setDelivery(trx, row.id, { status: 'held', next_attempt_at: null })
-      return undefined
-    }
-    if (row.integration_status === 'disabled') {
-      await setDelivery(trx, row.id, {
-        status: 'failed',
-        last_error: 'the integration is disabled',
-        completed_at: new Date(),
-      })
       return undefined
     }
     if (row.kind === 'mailerlite' && row.account_key) {

@@ -12,7 +12,7 @@ export function noticeEmail(input: {
   const what = input.status === 'disabled' ? 'was disabled' : 'was paused'
   const next =
     input.status === 'disabled'
-      ? 'Fix the receiver, then set the integration active again; leads that failed can be redelivered.'
+      ? 'Leads that arrive meanwhile are kept, not sent. Fix the receiver, then set the integration active again: the kept leads are delivered then, and leads that failed can be redelivered.'
       : 'Leads keep being stored and wait for it. Fix the cause, then resume it: what piled up is delivered then.'
   const subject = oneLine(`nudge: "${input.integrationName}" ${what}`)
   const text = `The integration "${input.integrationName}" of the team ${input.teamName} ${what}: ${input.reason}.

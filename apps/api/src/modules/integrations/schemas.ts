@@ -165,7 +165,8 @@ export const DeliveryQuery = Input({
   ...PageQuery.properties,
   status: Type.Optional(
     Type.Enum(['pending', 'delivering', 'retrying', 'held', 'succeeded', 'failed', 'cancelled'], {
-      description: 'pending | delivering | retrying | held | succeeded | failed | cancelled',
+      description:
+        'pending | delivering | retrying | held (kept while the integration is paused or disabled; sent when it is active again) | succeeded | failed | cancelled',
     }),
   ),
 })
