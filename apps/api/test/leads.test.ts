@@ -523,7 +523,9 @@ t.test('CSV: header from the forms, RFC 4180 quoting, formula cells neutralised'
   t.ok(res.body.includes('"https://shop.example.com/?a=1,b=2"'))
   t.ok(res.body.includes(`"'\rReturn"`), 'a leading carriage return: prefixed, and quoted')
   t.ok(
-    res.body.startsWith('"email","campaign","variant","created","consent","consent version","country","page",'),
+    res.body.startsWith(
+      '"email","campaign","variant","created","consent","consent version","country","page",',
+    ),
     'every cell quoted, the header’s too',
   )
   t.same(
