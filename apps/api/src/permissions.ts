@@ -27,11 +27,14 @@ export const PERMISSIONS = {
   'campaign:read': ['owner', 'admin', 'editor', 'viewer'],
   'campaign:write': ['owner', 'admin', 'editor'],
   'campaign:publish': ['owner', 'admin', 'editor'],
-  'lead:read': ['owner', 'admin', 'editor', 'viewer'],
+  // Visitors' personal data is for the roles that work with it: viewers get stats and campaigns.
+  'lead:read': ['owner', 'admin', 'editor'],
   'lead:export': ['owner', 'admin'],
   'lead:delete': ['owner', 'admin'],
   'integration:read': ['owner', 'admin', 'editor', 'viewer'],
   'integration:write': ['owner', 'admin'],
+  // A delivery's attempt log holds what receivers answered, often an echo of the lead.
+  'delivery:read': ['owner', 'admin', 'editor'],
   'audit:read': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>
 

@@ -53,6 +53,7 @@ t.test('production refuses development origins; address lists are checked', asyn
   ) as ConfigError
   t.same(error.problems.sort(), [
     'API_DOMAIN: production needs public https:// origins (got http://localhost:3000)',
+    'AUDIT_HASH_KEY: set a key of your own in production (the default is public)',
     'DASHBOARD_ORIGINS: production needs public https:// origins (got http://127.0.0.1:5173)',
     'EDGE_IP_RANGES: not an IP address or CIDR: 173.245.48.0/33',
     'EDGE_URL: production needs public https:// origins (got http://localhost:8787)',
@@ -79,6 +80,7 @@ t.test('production refuses loopback webhooks and a development Mailerlite', asyn
       S3_ACCESS_KEY_ID: 'a',
       S3_SECRET_ACCESS_KEY: 's',
       SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+      AUDIT_HASH_KEY: 'a-production-audit-hash-key-of-32-chars',
       OUTBOUND_ALLOW_LOOPBACK: 'true',
       MAILERLITE_API_URL: 'http://127.0.0.1:8791',
     }),

@@ -361,7 +361,7 @@ t.test('erasing a lead cancels its pending deliveries and clears their payloads'
     const rows = await deliveriesOf(hook.id, 'held')
     return rows.length === 1 && rows
   })
-  const erased = await call('DELETE', `/v1/teams/${teamId}/leads?email=ERASE.me@example.com`)
+  const erased = await call('POST', `/v1/teams/${teamId}/leads/erase`, { email: 'ERASE.me@example.com' })
   t.equal(erased.statusCode, 200, erased.body)
   const row = await app.db
     .selectFrom('integration_deliveries')

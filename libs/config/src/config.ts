@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import type { Static, TObject, TSchema } from 'typebox'
 import { Value } from 'typebox/value'
-import { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'
+import { ConfigSchema, DEV_AUDIT_HASH_KEY, DEV_SERVICE_JWT_SECRET } from './schema.ts'
 
 export type Config = Static<typeof ConfigSchema>
 
@@ -51,6 +51,10 @@ const productionRules: Array<(config: Config) => string | undefined> = [
     c.SERVICE_JWT_SECRET !== DEV_SERVICE_JWT_SECRET
       ? undefined
       : 'SERVICE_JWT_SECRET: set a secret of your own in production (the default is public)',
+  (c) =>
+    c.AUDIT_HASH_KEY !== DEV_AUDIT_HASH_KEY
+      ? undefined
+      : 'AUDIT_HASH_KEY: set a key of your own in production (the default is public)',
   (c) => (c.SMTP_URL ? undefined : 'SMTP_URL: required in production (the dev mailbox is for development)'),
   (c) =>
     c.DEV_MAILBOX

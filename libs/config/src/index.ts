@@ -8,4 +8,4 @@ export {
   readSettings,
 } from './config.ts'
 export { configPlugin } from './plugin.ts'
-export { ConfigSchema, DEV_SERVICE_JWT_SECRET } from './schema.ts'
+export { ConfigSchema, DEV_AUDIT_HASH_KEY, DEV_SERVICE_JWT_SECRET } from './schema.ts'

@@ -32,6 +32,9 @@ export const CLOUDFLARE_IP_RANGES = [
 /** Known to everyone, so production refuses it (see config.ts). */
 export const DEV_SERVICE_JWT_SECRET = 'development-only-service-token-secret-change-me'
 
+/** Known to everyone, so production refuses it (see config.ts). */
+export const DEV_AUDIT_HASH_KEY = 'development-only-audit-hash-key-change-me'
+
 /**
  * Every environment variable the API reads, in one schema. Values arrive as strings;
  * `loadConfig` converts them before checking. Optional variables with no default mean
@@ -306,6 +309,13 @@ export const ConfigSchema = Type.Object({
         'comma-separated keyId:base64 32-byte AES keys for integration secrets; the first encrypts, all decrypt (unset = a public development key)',
     }),
   ),
+  AUDIT_HASH_KEY: Type.String({
+    default: DEV_AUDIT_HASH_KEY,
+    minLength: 32,
+    description:
+      'HMAC key of the email hashes the audit log keeps for erasures, 32+ characters (changing it ' +
+      'makes earlier erasures unfindable by address)',
+  }),
   DELIVERY_RETRY_SCHEDULE: Type.String({
     default: '5s,5m,30m,2h,5h,10h,10h',
     pattern: '^([0-9]+(ms|s|m|h))(,[0-9]+(ms|s|m|h))*$',

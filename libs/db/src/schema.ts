@@ -194,7 +194,7 @@ export interface IntegrationDeliveriesTable {
   integration_id: string
   lead_id: string | null
   source_id: string | null
-  event: 'lead.created' | 'lead.updated' | 'test'
+  event: 'lead.created' | 'lead.updated' | 'lead.erased' | 'test'
   status: DeliveryStatus
   payload: string | null
   attempts: ColumnType<number, number | undefined, number>

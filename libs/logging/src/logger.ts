@@ -28,6 +28,45 @@ export const redactPaths = [
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
+/** A query parameter name worth keeping in a log line; anything else may be data, not a name. */
+const PARAMETER_NAME = /^[\w.[\]-]{1,40}$/
+
+/**
+ * The URL as a log line keeps it: the path, and the query's parameter names without their values.
+ * Query values are what clients type (an email to look for, search text): personal data that
+ * would otherwise reach every log sink in clear, whatever the route does with it.
+ */
+export function loggableUrl(url: string): string {
+  const start = url.indexOf('?')
+  if (start === -1) return url
+  const names = url
+    .slice(start + 1)
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0] ?? ''
+      return PARAMETER_NAME.test(name) ? `${name}=[redacted]` : '[redacted]'
+    })
+  return `${url.slice(0, start)}?${names.join('&')}`
+}
+
+/** What a log line says about a request (Fastify's fields, with the query values left out). */
+function serializeRequest(request: {
+  method: string
+  url: string
+  host?: string
+  ip?: string
+  socket?: { remotePort?: number | undefined } | null
+}) {
+  return {
+    method: request.method,
+    url: loggableUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  }
+}
+
 /** Takes the caller's request id (our edge or Cloudflare's ray) when it is sane, else makes one. */
 export function requestIdFrom(req: IncomingMessage): string {
   for (const header of ['x-request-id', 'cf-ray']) {
@@ -47,6 +86,7 @@ export function loggerOptions(
     logger: {
       level: config.LOG_LEVEL,
       redact: { paths: redactPaths, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
       ...(stream ? { stream } : {}),
       ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l' } } } : {}),
     },

@@ -9,11 +9,14 @@ import { memberEmails } from '../teams/repository.ts'
 import { noticeEmail } from './notice-email.ts'
 import { type OutboundPolicy, postJson } from './outbound.ts'
 import {
+  erasedWebhookPayload,
   type LeadForDelivery,
   type MailerliteSettings,
+  mailerliteErasurePayload,
   mailerlitePayload,
   webhookPayload,
 } from './payloads.ts'
+import type { ErasureReceiver } from './repository.ts'
 import {
   DEV_SECRETS_KEYRING,
   decryptSecret,
@@ -86,6 +89,10 @@ export function attemptJob(delivery: { id: string; attempts: number }, startAfte
  * Turns stored leads (the outbox rows their transaction wrote) into one delivery per connected
  * integration, each with its payload fixed now, and their attempt jobs, in one transaction with
  * the rows' removal. SKIP LOCKED lets several workers relay at once without taking the same rows.
+ * Each row's lead is locked too (key share: a visitor updating the lead does not stop it), and a
+ * lead that an erasure holds is skipped: its rows go with it, and no delivery of it is made while
+ * the erasure decides what to cancel (a delivery made then would keep the person's data, with
+ * lead_id set null, out of that erasure's and every later one's reach).
  * Returns how many outbox rows were relayed.
  */
 export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
@@ -93,8 +100,9 @@ export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
   for (;;) {
     const count = await transaction(deps.db, async (trx) => {
       const rows = await sql<{ id: string; lead_id: string; event: 'created' | 'updated' }>`
-        SELECT id, lead_id, event FROM lead_outbox ORDER BY created_at, id LIMIT ${RELAY_BATCH}
-        FOR UPDATE SKIP LOCKED`.execute(trx)
+        SELECT o.id, o.lead_id, o.event FROM lead_outbox o JOIN leads l ON l.id = o.lead_id
+        ORDER BY o.created_at, o.id LIMIT ${RELAY_BATCH}
+        FOR UPDATE OF o SKIP LOCKED FOR KEY SHARE OF l SKIP LOCKED`.execute(trx)
       if (rows.rows.length === 0) return 0
       const leadIds = [...new Set(rows.rows.map((row) => row.lead_id))]
       const leads = await trx
@@ -260,6 +268,7 @@ function setDelivery(
     last_response_status: number | null
     last_error: string | null
     completed_at: Date | null
+    payload: null
   }>,
 ) {
   return trx
@@ -291,7 +300,7 @@ async function takeRateSlot(
 /** Sends a delivery's payload to its receiver; never throws. */
 export async function send(
   deps: DeliveryDeps,
-  delivery: Pick<Claimed, 'id' | 'kind' | 'url' | 'secret' | 'payload'>,
+  delivery: Pick<Claimed, 'id' | 'kind' | 'url' | 'secret' | 'payload' | 'event'>,
 ): Promise<Outcome> {
   const payload = delivery.payload ?? '{}'
   if (delivery.kind === 'webhook') {
@@ -324,6 +333,20 @@ export async function send(
     timeoutMs: deps.timeoutMs,
   })
   try {
+    if (delivery.event === 'lead.erased') {
+      // Mailerlite deletes by subscriber id; one already gone (unsubscribed and removed by the
+      // customer, or an earlier erasure) is what was asked for.
+      const { email } = JSON.parse(payload) as { email: string }
+      const subscriber = await client.getSubscriber(email)
+      const deleted = subscriber ? await client.deleteSubscriber(subscriber.id) : false
+      return {
+        ok: true,
+        status: deleted ? 204 : 404,
+        latencyMs: Math.round(performance.now() - started),
+        body: '',
+        verdict: 'delivered',
+      }
+    }
     const { created } = await client.upsertSubscriber(JSON.parse(payload))
     return {
       ok: true,
@@ -376,9 +399,22 @@ const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
  * scheduled with jitter, or Retry-After when the receiver gave one), and what it means for the
  * integration (a 410 disables it, Mailerlite refusing the key pauses it, N leads in a row failing
  * pauses it; the team's owners and admins are told).
+ *
+ * The lead may have been erased while the receiver was answering: the delivery is then cancelled
+ * (the erasure holds its row lock until it commits, so this reads what it wrote). The attempt is
+ * logged without the answer's body, which often echoes the lead, and the delivery stays cancelled.
+ * An erasure event keeps no body either, and its payload (the address it names) goes once it is done.
  */
 export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outcome: Outcome) {
   await transaction(deps.db, async (trx) => {
+    const current = await trx
+      .selectFrom('integration_deliveries')
+      .select('status')
+      .where('id', '=', delivery.id)
+      .forUpdate()
+      .executeTakeFirst()
+    const erased = current === undefined || current.status === 'cancelled'
+    const keepsNoBody = erased || delivery.event === 'lead.erased'
     await trx
       .insertInto('integration_delivery_attempts')
       .values({
@@ -387,11 +423,17 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
         at: new Date(),
         response_status: outcome.status === 0 ? null : outcome.status,
         latency_ms: outcome.latencyMs,
-        response_body: outcome.body === '' ? null : outcome.body,
+        response_body: outcome.body === '' || keepsNoBody ? null : outcome.body,
         error: outcome.error ?? null,
       })
       .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
       .execute()
+    if (erased) {
+      if (current) await setDelivery(trx, delivery.id, { claimed_at: null })
+      return
+    }
+    // Once an erasure event is done (whichever way), the address it carried is not kept.
+    const done = delivery.event === 'lead.erased' ? { payload: null } : {}
     const last = {
       last_response_status: outcome.status === 0 ? null : outcome.status,
       last_error: outcome.error ?? (outcome.ok ? null : `HTTP ${outcome.status}`),
@@ -400,6 +442,7 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
     if (outcome.verdict === 'delivered') {
       await setDelivery(trx, delivery.id, {
         ...last,
+        ...done,
         status: 'succeeded',
         completed_at: new Date(),
         next_attempt_at: null,
@@ -416,6 +459,7 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
     if (outcome.verdict === 'disable' && !isTest) {
       await setDelivery(trx, delivery.id, {
         ...last,
+        ...done,
         status: 'failed',
         completed_at: new Date(),
         next_attempt_at: null,
@@ -447,6 +491,7 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
     } else {
       await setDelivery(trx, delivery.id, {
         ...last,
+        ...done,
         status: 'failed',
         completed_at: new Date(),
         next_attempt_at: null,
@@ -475,6 +520,51 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
       }
     }
   })
+}
+
+/**
+ * Tells each integration that received a person that they were erased, in the erasure's
+ * transaction: a `lead.erased` webhook event (signed like every delivery), or a subscriber delete
+ * at Mailerlite. Each is a delivery with its own retries, made after any attempt still in flight
+ * could have landed (`inFlightMs`), so a late upsert does not bring the subscriber back. Held while
+ * the integration is paused, like leads. Returns how many were queued.
+ */
+export async function enqueueErasures(
+  trx: Transaction<DB>,
+  jobs: Jobs,
+  receivers: ErasureReceiver[],
+  inFlightMs: number,
+): Promise<number> {
+  if (receivers.length === 0) return 0
+  const now = new Date()
+  const created = await trx
+    .insertInto('integration_deliveries')
+    .values(
+      receivers.map((receiver) => ({
+        id: newId(),
+        team_id: receiver.team_id,
+        integration_id: receiver.integration_id,
+        lead_id: null,
+        source_id: null,
+        event: 'lead.erased' as const,
+        status: receiver.status === 'paused' ? ('held' as const) : ('pending' as const),
+        payload:
+          receiver.kind === 'webhook'
+            ? erasedWebhookPayload(receiver, now)
+            : mailerliteErasurePayload(receiver.email),
+      })),
+    )
+    .returning(['id', 'status', 'attempts'])
+    .execute()
+  const startAfter = receivers.some((receiver) => receiver.in_flight)
+    ? new Date(now.getTime() + inFlightMs)
+    : undefined
+  await jobs.insert(
+    DELIVERY_JOB,
+    created.filter((d) => d.status === 'pending').map((d) => attemptJob(d, startAfter)),
+    trx,
+  )
+  return created.length
 }
 
 /** Exponential-ish schedule with up to 20% jitter, so retries of many leads do not arrive together. */

@@ -44,6 +44,27 @@ export function webhookPayload(
   })
 }
 
+/**
+ * The Standard Webhooks body telling a receiver that a person it was sent was erased: the lead's
+ * id (what `lead.created` gave it) and the address, so a receiver keyed by either can erase them.
+ * Kept only until the delivery is done.
+ */
+export function erasedWebhookPayload(
+  lead: { lead_id: string; email: string; campaign_id: string | null },
+  at: Date,
+) {
+  return JSON.stringify({
+    type: 'lead.erased',
+    timestamp: at.toISOString(),
+    data: { id: lead.lead_id, email: lead.email, campaign: { id: lead.campaign_id } },
+  })
+}
+
+/** Which subscriber an erasure deletes at Mailerlite (by address: its ids are Mailerlite's). */
+export function mailerliteErasurePayload(email: string) {
+  return JSON.stringify({ email })
+}
+
 /** The body of Mailerlite's subscriber upsert: email, the mapped fields, the chosen group. */
 export function mailerlitePayload(lead: LeadForDelivery, settings: MailerliteSettings) {
   const fields: Record<string, string | number | null> = {}

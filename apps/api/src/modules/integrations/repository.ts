@@ -164,6 +164,55 @@ export async function listAttempts(db: Kysely<DB>, deliveryId: string) {
     .execute()
 }
 
+/** An integration that received a lead (an attempt was made), and what its erasure needs. */
+export interface ErasureReceiver {
+  team_id: string
+  integration_id: string
+  kind: IntegrationKind
+  status: 'active' | 'paused' | 'disabled'
+  lead_id: string
+  email: string
+  campaign_id: string | null
+  /** an attempt of the lead's was under way: it may still land */
+  in_flight: boolean
+}
+
+/**
+ * The integrations the leads were sent to, one row per (integration, lead), for telling them of
+ * an erasure. Disabled integrations are left out: nothing reaches them any more. Run before the
+ * deliveries are cancelled (which ends the in-flight ones) and the leads deleted.
+ */
+export async function erasureReceivers(
+  db: Kysely<DB>,
+  teamId: string,
+  leadIds: string[],
+): Promise<ErasureReceiver[]> {
+  if (leadIds.length === 0) return []
+  return db
+    .selectFrom('integration_deliveries as d')
+    .innerJoin('integrations as i', 'i.id', 'd.integration_id')
+    .innerJoin('leads as l', 'l.id', 'd.lead_id')
+    .select([
+      'd.team_id',
+      'd.integration_id',
+      'i.kind',
+      'i.status',
+      'l.id as lead_id',
+      'l.email',
+      'l.campaign_id',
+      sql<boolean>`bool_or(d.status = 'delivering')`.as('in_flight'),
+    ])
+    .where('d.team_id', '=', teamId)
+    .where('d.lead_id', 'in', leadIds)
+    .where('d.attempts', '>', 0)
+    .where('d.event', 'in', ['lead.created', 'lead.updated'])
+    .where('i.status', '<>', 'disabled')
+    .groupBy(['d.team_id', 'd.integration_id', 'i.kind', 'i.status', 'l.id', 'l.email', 'l.campaign_id'])
+    .orderBy('d.integration_id')
+    .orderBy('l.id')
+    .execute()
+}
+
 /**
  * Erasure: the leads' deliveries still to run are cancelled, and every payload of theirs (which
  * holds the person's data) is cleared, along with what receivers answered. Runs before the leads

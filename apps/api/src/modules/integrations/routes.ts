@@ -343,7 +343,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     `${base}/:integrationId/deliveries/:deliveryId`,
     {
-      config: { permission: 'integration:read' },
+      config: { permission: 'delivery:read' },
       schema: {
         tags,
         operationId: 'getDelivery',

@@ -2,18 +2,19 @@ import type { VariantInput } from '../campaigns/content.ts'
 import { leadEmailField, leadForm } from '../visitors/lead-form.ts'
 
 /*
- * CSV as RFC 4180 writes it (CRLF between records; a cell with a comma, quote or line break is
- * quoted, its quotes doubled), made safe for spreadsheet apps: a cell that Excel, LibreOffice
- * or Google Sheets would run as a formula gets a leading apostrophe, which they show as text.
+ * CSV as RFC 4180 writes it (CRLF between records, quotes doubled), made safe for spreadsheet
+ * apps: a cell that Excel, LibreOffice or Google Sheets would run as a formula gets a leading
+ * apostrophe, which they show as text. Every cell is quoted, not only those holding a comma:
+ * Excel in a locale whose list separator is `;` (or `\t`, or whatever the user set) splits an
+ * unquoted `Ada;=1+1` into a second cell that starts with `=`, past the apostrophe guard.
  * Every cell goes through `cell`, header included: the data comes from anonymous visitors.
  */
 
 const FORMULA_START = /^[=+\-@\t\r]/
-const NEEDS_QUOTES = /[",\r\n]/
 
 export function cell(value: string): string {
   const text = FORMULA_START.test(value) ? `'${value}` : value
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+  return `"${text.replaceAll('"', '""')}"`
 }
 
 export function line(values: readonly string[]): string {

@@ -144,33 +144,50 @@ export async function findExportCampaigns(db: Kysely<DB>, teamId: string, campai
   return rows.map((row) => ({ id: row.id, name: row.name, variants: row.variants as VariantInput[] }))
 }
 
-export async function deleteLead(db: Kysely<DB>, teamId: string, leadId: string) {
+/**
+ * The lead, locked for its erasure before anything else is read or changed: the outbox relay
+ * skips a locked lead, so no delivery of it is made while the erasure runs.
+ */
+export async function lockLead(db: Kysely<DB>, teamId: string, leadId: string) {
   return db
-    .deleteFrom('leads')
+    .selectFrom('leads')
+    .select(['id', 'email'])
     .where('team_id', '=', teamId)
     .where('id', '=', leadId)
-    .returning(['id', 'campaign_id', 'email'])
+    .forUpdate()
     .executeTakeFirst()
 }
 
-/** The ids of the team's leads with this email, in any case, locked for their erasure. */
+/**
+ * A stored address as erasure compares it: NFKC-folded, lower case, without the format characters
+ * (zero-width, bidi controls) that leads stored before intake refused them may hold, so erasing
+ * the plain address finds every variant the dashboard showed as the same.
+ */
+const comparableEmail = sql<string>`lower(normalize(regexp_replace(email,
+  '[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]', '', 'g'), NFKC))`
+
+/**
+ * The ids of the team's leads with this (normalised) email, in any case and any stored variant,
+ * locked for their erasure.
+ */
 export async function leadIdsByEmail(db: Kysely<DB>, teamId: string, email: string): Promise<string[]> {
   const rows = await db
     .selectFrom('leads')
     .select('id')
     .where('team_id', '=', teamId)
-    .where(sql`lower(email)`, '=', sql`lower(${email})`)
+    .where(comparableEmail, '=', sql<string>`lower(${email})`)
     .forUpdate()
     .execute()
   return rows.map((row) => row.id)
 }
 
-/** Every lead of the team with this email, in any case (one per campaign at most). */
-export async function deleteLeadsByEmail(db: Kysely<DB>, teamId: string, email: string) {
+/** The team's leads with these ids (the ones an erasure locked). */
+export async function deleteLeads(db: Kysely<DB>, teamId: string, leadIds: string[]) {
+  if (leadIds.length === 0) return []
   return db
     .deleteFrom('leads')
     .where('team_id', '=', teamId)
-    .where(sql`lower(email)`, '=', sql`lower(${email})`)
+    .where('id', 'in', leadIds)
     .returning(['id', 'campaign_id'])
     .execute()
 }

@@ -6,17 +6,18 @@ import { ErrorResponse, invalidInput, SessionRouteErrors, sessionSecurity } from
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
+import { emailProblem } from '../visitors/lead-form.ts'
 import { listLeads } from './repository.ts'
 import {
   LeadCsv,
-  LeadErasureQuery,
+  LeadErasureBody,
   LeadExportQuery,
   LeadPage,
   LeadParams,
   LeadQuery,
   LeadsErased,
 } from './schemas.ts'
-import { eraseLead, eraseLeadsByEmail, exportLeads } from './service.ts'
+import { type ErasureDeps, eraseLead, eraseLeadsByEmail, exportLeads } from './service.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -53,6 +54,13 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // worker, so exports never starve the rest of the API of connections.
   const maxExports = Math.max(1, Math.floor(app.config.DATABASE_POOL_MAX / 4))
   let exporting = 0
+  const erasure: ErasureDeps = {
+    db: app.db,
+    jobs: app.jobs,
+    auditHashKey: app.config.AUDIT_HASH_KEY,
+    // An attempt's claim is taken over after the timeout and 5 s (see attemptDelivery).
+    inFlightMs: app.config.WEBHOOK_TIMEOUT_MS + 5000,
+  }
 
   app.get(
     '/v1/teams/:teamId/leads',
@@ -71,7 +79,8 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       checkRange(request.query)
       const limit = request.query.limit ?? 20
-      const rows = await listLeads(app.db, teamOf(request).id, { ...request.query, limit })
+      const search = request.query.search?.normalize('NFKC')
+      const rows = await listLeads(app.db, teamOf(request).id, { ...request.query, search, limit })
       return toPage(rows, limit, toLead)
     },
   )
@@ -132,14 +141,17 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['leads'],
         operationId: 'eraseLead',
-        summary: 'Erase a lead, with its deliveries not yet made (audited without the email)',
+        summary:
+          'Erase a lead, with its deliveries not yet made; integrations that received it are told ' +
+          '(lead.erased webhook event, Mailerlite subscriber deleted); campaign statistics keep counting ' +
+          'it (aggregates hold nothing about the person); audited without the email',
         security,
         params: LeadParams,
         response: { 204: { type: 'null' }, ...errors },
       },
     },
     async (request, reply) => {
-      await eraseLead(app.db, {
+      await eraseLead(erasure, {
         teamId: teamOf(request).id,
         leadId: request.params.leadId,
         actor: actorOf(request),
@@ -148,8 +160,8 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
-  app.delete(
-    '/v1/teams/:teamId/leads',
+  app.post(
+    '/v1/teams/:teamId/leads/erase',
     {
       config: { permission: 'lead:delete' },
       schema: {
@@ -157,22 +169,21 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'eraseLeadsByEmail',
         summary:
           'Erase a person: their leads in every campaign of the team (any case of the email), with ' +
-          'their deliveries not yet made; audited once, without the email',
+          'their deliveries not yet made; integrations that received them are told (lead.erased webhook ' +
+          'event, Mailerlite subscriber deleted); campaign statistics keep counting them; audited once, ' +
+          'with a keyed hash of the email, not the email. The address goes in the body, never the URL.',
         security,
         params: TeamParams,
-        querystring: LeadErasureQuery,
+        body: LeadErasureBody,
         response: { 200: LeadsErased, ...errors },
       },
     },
     async (request) => {
-      const email = request.query.email?.trim()
-      if (!email) throw invalidInput([{ field: 'querystring.email', message: 'is required' }])
-      const erased = await eraseLeadsByEmail(app.db, {
-        teamId: teamOf(request).id,
-        email,
-        actor: actorOf(request),
-      })
-      return { erased }
+      const email = request.body.email?.trim()
+      if (!email) throw invalidInput([{ field: 'body.email', message: 'is required' }])
+      const problem = emailProblem(email)
+      if (problem) throw invalidInput([{ field: 'body.email', message: problem }])
+      return eraseLeadsByEmail(erasure, { teamId: teamOf(request).id, email, actor: actorOf(request) })
     },
   )
 }

@@ -34,18 +34,23 @@ export const LeadQuery = Input({ ...PageQuery.properties, ...LeadFilters })
 
 export const LeadExportQuery = Input({ ...LeadFilters })
 
-export const LeadErasureQuery = Input({
-  // Optional for the schema only: the route answers 400 without it, after the permission check,
-  // so a caller who may not erase learns nothing from the validation.
-  email: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 254,
-      pattern: NO_CONTROL_CHARACTERS,
-      description: 'required: the person’s email address (any case); every lead with it is erased',
-    }),
-  ),
-})
+/** In a body, not the URL: URLs reach request logs, proxies' logs and browser histories. */
+export const LeadErasureBody = Input(
+  {
+    // Optional for the schema only: the route answers 400 without it, after the permission check,
+    // so a caller who may not erase learns nothing from the validation.
+    email: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 254,
+        pattern: NO_CONTROL_CHARACTERS,
+        description:
+          'required: the person’s email address (any case, full-width forms folded); every lead with it is erased',
+      }),
+    ),
+  },
+  { examples: [{ email: 'visitor@example.com' }] },
+)
 
 export const Lead = Type.Object(
   {
@@ -73,13 +78,27 @@ export const Lead = Type.Object(
 export const LeadPage = Page(Lead)
 
 export const LeadsErased = Type.Object(
-  { erased: Type.Integer({ minimum: 0, description: 'how many leads (one per campaign) were erased' }) },
+  {
+    erased: Type.Integer({ minimum: 0, description: 'how many leads (one per campaign) were erased' }),
+    integrationsTold: Type.Integer({
+      minimum: 0,
+      description:
+        'erasure deliveries queued: a `lead.erased` webhook event, or a subscriber delete at Mailerlite, ' +
+        'for each integration that had received the person',
+    }),
+    statsKept: Type.Literal(true, {
+      description:
+        'campaign statistics keep counting the erased leads: daily counts per campaign, variant and ' +
+        'country hold nothing about the person',
+    }),
+  },
   { $id: 'LeadsErased' },
 )
 
 export const LeadCsv = Type.String({
   description:
     'RFC 4180 CSV, UTF-8: a header row (email, campaign, variant, created, consent, consent version, ' +
-    'country, page, then the form’s field names), then one row per lead, newest first. Cells that a ' +
-    'spreadsheet would run as a formula (starting with = + - @, tab or carriage return) start with an apostrophe.',
+    'country, page, then the form’s field names), then one row per lead, newest first. Every cell is ' +
+    'quoted; cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return) ' +
+    'start with an apostrophe.',
 })

@@ -1,51 +1,87 @@
-import { createHash } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { type DB, transaction } from '@nudge/db'
+import type { Jobs } from '@nudge/jobs'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import { NotFound } from '../../errors.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
-import { cancelLeadDeliveries } from '../integrations/repository.ts'
+import { enqueueErasures } from '../integrations/delivery.ts'
+import { cancelLeadDeliveries, erasureReceivers } from '../integrations/repository.ts'
+import { normalEmail } from '../visitors/lead-form.ts'
 import { FIXED_COLUMNS, formColumns, line, text } from './csv.ts'
 import * as leads from './repository.ts'
 
+/** What an erasure needs beyond the database. */
+export interface ErasureDeps {
+  db: Kysely<DB>
+  jobs: Jobs
+  /** AUDIT_HASH_KEY */
+  auditHashKey: string
+  /** How long a delivery attempt under way may still land (the integrations' timeout and a margin). */
+  inFlightMs: number
+}
+
 /**
  * Which person an erasure was about, without keeping their address: the audit log can answer
- * "was this person erased, and when" for anyone who brings the address again.
+ * "was this person erased, and when" for anyone who brings the address again. Keyed, so a list
+ * of candidate addresses cannot be hashed and matched by whoever reads the log.
  */
-export function emailHash(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex')
+export function emailHash(key: string, email: string): string {
+  return createHmac('sha256', key).update(normalEmail(email).toLowerCase(), 'utf8').digest('hex')
+}
+
+/**
+ * The shared steps of both erasures, on leads already locked (lock first, so no delivery of them
+ * appears meanwhile): tell the integrations that received them, cancel their deliveries still to
+ * run and clear the log's copies, then delete them (their outbox rows and idempotency records go
+ * by cascade). Campaign statistics are aggregates and keep counting them.
+ */
+async function eraseLocked(trx: Transaction<DB>, deps: ErasureDeps, teamId: string, leadIds: string[]) {
+  const receivers = await erasureReceivers(trx, teamId, leadIds)
+  await cancelLeadDeliveries(trx, teamId, leadIds)
+  const integrationsTold = await enqueueErasures(trx, deps.jobs, receivers, deps.inFlightMs)
+  const erased = await leads.deleteLeads(trx, teamId, leadIds)
+  return { erased, integrationsTold }
 }
 
 /** Erases one lead, with its pending deliveries and idempotency records (by cascade). */
-export async function eraseLead(db: Kysely<DB>, input: { teamId: string; leadId: string; actor: Actor }) {
-  await transaction(db, async (trx) => {
-    await cancelLeadDeliveries(trx, input.teamId, [input.leadId])
-    const lead = await leads.deleteLead(trx, input.teamId, input.leadId)
+export async function eraseLead(deps: ErasureDeps, input: { teamId: string; leadId: string; actor: Actor }) {
+  return transaction(deps.db, async (trx) => {
+    const locked = await leads.lockLead(trx, input.teamId, input.leadId)
+    if (!locked) throw new NotFound('Lead')
+    const { erased, integrationsTold } = await eraseLocked(trx, deps, input.teamId, [locked.id])
+    const [lead] = erased
     if (!lead) throw new NotFound('Lead')
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'lead.erased',
       target: { type: 'lead', id: lead.id },
-      data: { campaignId: lead.campaign_id, emailSha256: emailHash(lead.email) },
+      data: {
+        campaignId: lead.campaign_id,
+        emailHmac: emailHash(deps.auditHashKey, locked.email),
+        integrationsTold,
+      },
     })
+    return { erased: 1, integrationsTold, statsKept: true as const }
   })
 }
 
 /**
- * Erases a person from the team: their lead in every campaign (any case of the address), with
- * its pending deliveries and idempotency records. All or nothing, audited once, even when there
- * was nothing to erase (the request itself is what a data-protection officer is asked about).
+ * Erases a person from the team: their lead in every campaign (any case of the address, any
+ * stored variant of it), with its pending deliveries and idempotency records. All or nothing,
+ * audited once, even when there was nothing to erase (the request itself is what a
+ * data-protection officer is asked about).
  */
 export async function eraseLeadsByEmail(
-  db: Kysely<DB>,
+  deps: ErasureDeps,
   input: { teamId: string; email: string; actor: Actor },
-): Promise<number> {
-  return transaction(db, async (trx) => {
-    const email = input.email.trim()
-    await cancelLeadDeliveries(trx, input.teamId, await leads.leadIdsByEmail(trx, input.teamId, email))
-    const erased = await leads.deleteLeadsByEmail(trx, input.teamId, email)
+) {
+  return transaction(deps.db, async (trx) => {
+    const email = normalEmail(input.email)
+    const leadIds = await leads.leadIdsByEmail(trx, input.teamId, email)
+    const { erased, integrationsTold } = await eraseLocked(trx, deps, input.teamId, leadIds)
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -53,11 +89,12 @@ export async function eraseLeadsByEmail(
       target: { type: 'lead', id: null },
       data: {
         count: erased.length,
-        emailSha256: emailHash(input.email),
+        emailHmac: emailHash(deps.auditHashKey, email),
+        integrationsTold,
         leads: erased.map((lead) => ({ id: lead.id, campaignId: lead.campaign_id })),
       },
     })
-    return erased.length
+    return { erased: erased.length, integrationsTold, statsKept: true as const }
   })
 }
 

@@ -41,11 +41,30 @@ const MAX_LISTED = 20
 const EMAIL =
   /^[^\s@<>()[\]\\,;:"\p{Cc}]{1,64}@(?:[^\s@<>()[\]\\,;:"\p{Cc}.]+\.)+[^\s@<>()[\]\\,;:"\p{Cc}.]+$/u
 
-/** Why an address is not one a lead can be stored with, or null. */
+// Format characters draw nothing (zero-width spaces and joiners, the soft hyphen, word joiners) or
+// reorder what is drawn (bidi overrides such as U+202E): an address holding one looks like
+// another in the dashboard and the CSV, and erasing the address as the person types it misses it.
+const FORMAT_CHARACTER = /\p{Cf}/u
+
+/**
+ * The one spelling of an address that is stored, looked for and erased: NFKC folds compatibility
+ * forms (full-width ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ, ligatures, circled letters) into the letters
+ * they show. Case is kept (the lead's uniqueness and erasure ignore it).
+ */
+export function normalEmail(email: string): string {
+  return email.trim().normalize('NFKC')
+}
+
+/** Why an address is not one a lead can be stored with (or erased by), or null. */
 export function emailProblem(email: string): string | null {
   if (email.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`
   if (!email.isWellFormed()) return 'contains an invalid character (a lone UTF-16 surrogate)'
-  if (!EMAIL.test(email)) return 'must be an email address (name@example.com)'
+  if (FORMAT_CHARACTER.test(email)) {
+    return 'contains an invisible or text-direction character (such as U+200B or U+202E)'
+  }
+  const normal = normalEmail(email)
+  if (normal.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`
+  if (!EMAIL.test(normal)) return 'must be an email address (name@example.com)'
   return null
 }
 
@@ -167,7 +186,7 @@ export function checkLead(
   if (problems.length > 0) return { problems }
   return {
     lead: {
-      email: body.email,
+      email: normalEmail(body.email),
       fields,
       consent,
       // The version the visitor's page says it showed (it may be a moment older than the form's
@@ -197,7 +216,7 @@ export function submissionHash(body: LeadSubmission): Buffer {
   const normalised = canonical({
     campaignId: body.campaignId.toLowerCase(),
     variantId: body.variantId,
-    email: body.email.toLowerCase(),
+    email: normalEmail(body.email).toLowerCase(),
     fields: body.fields ?? {},
     consent: body.consent === true,
     consentVersion: body.consentVersion ?? null,
