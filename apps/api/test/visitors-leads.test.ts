@@ -472,6 +472,8 @@ t.test('each invalid submission names its field and writes nothing', async (t) =
     ['page URL too long', { pageUrl: `https://shop.example/${'p'.repeat(2040)}` }, 'body.pageUrl'],
     ['page URL with a space', { pageUrl: 'https://shop.example/a b' }, 'body.pageUrl'],
     ['fill time not an integer', { fillMs: 12.5 }, 'body.fillMs'],
+    ['fill time missing (the bot check)', { fillMs: undefined }, 'body.fillMs'],
+    ['consent version the form never showed', { consentVersion: '1999-01' }, 'body.consentVersion'],
     ['unknown body property', { extra: 1 }, 'body.extra'],
   ]
   for (const [what, overrides, field] of cases) {
@@ -487,13 +489,27 @@ t.test('each invalid submission names its field and writes nothing', async (t) =
   t.equal(noForm.statusCode, 409, 'a variant without a lead form: 409')
   await nothingWritten(t, id, 'after every refusal')
 
+  const madeUp = await submit(lead(id, { variantId: 'gone', email: 'late@example.com' }))
+  t.equal(madeUp.statusCode, 400, 'a variant the campaign never showed: 400')
+  t.same(
+    (madeUp.json().details as Array<{ field: string }>).map((d) => d.field),
+    ['body.variantId'],
+    'names body.variantId',
+  )
+  await nothingWritten(t, id, 'after a made-up variant')
+
   // A page loaded before a variant was removed: the lead is not lost.
-  const removed = await submit(lead(id, { variantId: 'gone', email: 'late@example.com' }))
+  const current = (await api.get(id)).json() as { version: number }
+  const edited = await api.patch(id, current.version, {
+    variants: [{ ...VARIANTS[0], id: 'c', name: 'With form, again' }, VARIANTS[1]],
+  })
+  t.equal(edited.statusCode, 200, edited.body)
+  const removed = await submit(lead(id, { variantId: 'a', email: 'late@example.com' }))
   t.equal(removed.statusCode, 202, 'a variant removed since the page loaded: kept')
   const kept = await sql<{
     variant_id: string
   }>`SELECT variant_id FROM leads WHERE email = 'late@example.com'`.execute(app.db)
-  t.same(kept.rows, [{ variant_id: 'gone' }], 'under the variant the visitor saw')
+  t.same(kept.rows, [{ variant_id: 'a' }], 'under the variant the visitor saw')
 })
 
 t.test('bots are answered like people and stored nowhere', async (t) => {

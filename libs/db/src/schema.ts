@@ -109,6 +109,10 @@ export interface CampaignsTable {
   version: ColumnType<number, number | undefined, number>
   published_version: number | null
   published_at: NullableTimestamp
+  /** Every variant id the campaign has shown visitors (with traffic), current or retired. */
+  published_variant_ids: ColumnType<string[], string[] | undefined, string[]>
+  /** Every consent version the campaign's published forms have shown, current or retired. */
+  published_consent_versions: ColumnType<string[], string[] | undefined, string[]>
   paused_by_plan_at: NullableTimestamp
   created_by: string | null
   created_at: Timestamp

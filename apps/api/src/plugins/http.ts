@@ -6,6 +6,7 @@ import { list } from '@nudge/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
+import { OriginNotAllowed } from '../errors.ts'
 import { knownHost, originHost } from '../modules/visitors/site-document.ts'
 
 /**
@@ -55,13 +56,35 @@ export const httpPlugin = fp(
     }
     const refused: FastifyCorsOptions = { ...visitorCors, origin: false }
     const hosts = { db: app.db, cache: app.cache }
+    // Which origins may call /public/v1 is a database question for every Origin not asked about
+    // lately, and anyone can make up Origins: each client's lookups are counted before they are
+    // made, as its visitor requests are (a flood of made-up Origins gets 429, not a query each).
+    const originLookups = app.limiter('visitor-origin', {
+      max: config.VISITOR_LIMIT_PER_CLIENT_PER_MINUTE,
+      windowSeconds: 60,
+      what: 'visitor requests from this address',
+    })
+    // A preflight from a page no site allows is refused in words (403 ORIGIN_NOT_ALLOWED), not
+    // passed on to a 404 "route not found". Every preflight counts: browsers keep a granted one
+    // for maxAge, so pages send few. Before @fastify/cors's own hook (hooks run in order).
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'OPTIONS' || !isVisitorPath(request.url)) return
+      reply.header('vary', 'Origin')
+      await originLookups(request.edge.clientKey)
+      const origin = request.headers.origin
+      const host = origin === undefined ? null : originHost(origin)
+      if (host === null || !(await knownHost(hosts, host)).origin) throw new OriginNotAllowed()
+    })
     await app.register(cors, {
       delegator: (request, callback) => {
-        if (!request.url.startsWith('/public/')) return callback(null, dashboardCors)
+        if (!isVisitorPath(request.url)) return callback(null, dashboardCors)
         const origin = request.headers.origin
         const host = origin === undefined ? null : originHost(origin)
         if (origin === undefined || host === null) return callback(null, refused)
-        knownHost(hosts, host).then(
+        // A preflight was counted by the hook above; other requests count the lookups that
+        // reach the database (an Origin the cache already answers costs nothing).
+        const counted = request.method === 'OPTIONS' ? undefined : () => originLookups(request.edge.clientKey)
+        knownHost(hosts, host, counted).then(
           (known) => callback(null, known.origin ? { ...visitorCors, origin } : refused),
           (error: Error) => callback(error),
         )
@@ -104,8 +127,16 @@ export const httpPlugin = fp(
       },
     })
   },
-  { name: 'http', dependencies: ['config', 'error-handler', 'db', 'cache', 'auth'], fastify: '5.x' },
+  { name: 'http', dependencies: ['config', 'error-handler', 'db', 'cache', 'edge', 'auth'], fastify: '5.x' },
 )
+
+/**
+ * The visitors' routes, whatever the case of the prefix: `/PUBLIC/…` routes nowhere, but its
+ * preflight is answered as the visitors' are, not with the dashboard's origins.
+ */
+function isVisitorPath(url: string): boolean {
+  return url.slice(0, 8).toLowerCase() === '/public/'
+}
 
 /** The headers helmet sets for these options, read off one run of its middleware. */
 function helmetHeaders(options: HelmetOptions): Record<string, string> {

@@ -64,6 +64,24 @@ function publishedCampaign(campaign: Published) {
   }
 }
 
+/**
+ * What a published campaign lets visitors' browsers name back: the ids of the variants it
+ * serves (those with traffic) and the consent versions of their forms.
+ */
+export function publishedTerms(variants: unknown[]): { variantIds: string[]; consentVersions: string[] } {
+  const served = (variants as Array<{ id: string; weight: number; steps: unknown[] }>).filter(
+    (variant) => variant.weight > 0,
+  )
+  const consentVersions = new Set<string>()
+  for (const variant of served) {
+    for (const step of variant.steps as Array<{ form?: { consent?: { version?: string } } }>) {
+      const version = step.form?.consent?.version
+      if (version !== undefined) consentVersions.add(version)
+    }
+  }
+  return { variantIds: served.map((variant) => variant.id), consentVersions: [...consentVersions] }
+}
+
 function toJson(document: unknown): string {
   return JSON.stringify(compact(document) ?? {})
 }

@@ -5,6 +5,7 @@ import { contentEtag, type ObjectStorage } from '@nudge/storage'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { forgetCampaignList } from '../campaigns/list-cache.ts'
+import { forgetVisitorCampaign } from '../visitors/published.ts'
 import { forgetSiteDocument } from '../visitors/site-document.ts'
 import {
   campaignDocument,
@@ -13,6 +14,7 @@ import {
   OBJECT_CONTENT_TYPE,
   OBJECT_PREFIXES,
   objectKey,
+  publishedTerms,
 } from './documents.ts'
 
 export interface PublishDeps {
@@ -108,6 +110,20 @@ export async function publishSite(
   for (const campaign of campaigns) {
     const publishedVersion =
       campaign.status === 'live' || campaign.status === 'test' ? campaign.version : null
+    const terms = publishedVersion === null ? null : publishedTerms(campaign.variants)
+    const variantIds = terms && remembered(campaign.published_variant_ids, terms.variantIds)
+    const consentVersions = terms && remembered(campaign.published_consent_versions, terms.consentVersions)
+    if (variantIds || consentVersions) {
+      await trx
+        .updateTable('campaigns')
+        .set({
+          ...(variantIds && { published_variant_ids: variantIds }),
+          ...(consentVersions && { published_consent_versions: consentVersions }),
+        })
+        .where('id', '=', campaign.id)
+        .execute()
+      forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
+    }
     if (campaign.published_version === publishedVersion) continue
     await trx
       .updateTable('campaigns')
@@ -120,6 +136,20 @@ export async function publishSite(
     forgetCampaignList(deps.cache, afterCommit, campaign.team_id)
   }
   return report
+}
+
+/**
+ * Variant ids and consent versions a campaign remembers having published: enough for every
+ * edit a marketer makes to a running campaign, bounded so a script editing in a loop cannot
+ * grow the row (and every visitor's cached copy) without end; the oldest go first.
+ */
+const MAX_REMEMBERED = 50
+
+/** The earlier list with the current names moved to its end, or null when nothing is new. */
+function remembered(earlier: string[], current: string[]): string[] | null {
+  if (current.every((name) => earlier.includes(name))) return null
+  const retired = earlier.filter((name) => !current.includes(name))
+  return [...retired, ...current].slice(-MAX_REMEMBERED)
 }
 
 /** Writes or deletes each key whose stored bytes differ from the desired ones (null = absent). */

@@ -12,7 +12,13 @@ import { Input } from '../../schemas.ts'
 import { ensureEventPartitions } from './event-partitions.ts'
 import { EventWriter, type StoredEvent } from './event-writer.ts'
 import { visitorLimits } from './limits.ts'
-import { checkOrigin, REPORTABLE, type VisitorCampaign, visitorCampaign } from './published.ts'
+import {
+  checkOrigin,
+  publishedVariant,
+  REPORTABLE,
+  type VisitorCampaign,
+  visitorCampaign,
+} from './published.ts'
 
 const MAX_EVENTS = 50
 const PAST_MS = 7 * 86_400_000
@@ -140,10 +146,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const problems: FieldProblem[] = []
       const stored: StoredEvent[] = events.map((event, index) => {
         const campaign = campaigns.get(event.campaignId.toLowerCase()) as VisitorCampaign
-        if (!campaign.variants.some((variant) => variant.id === event.variantId)) {
+        // Current or retired (a page opened before an edit), but published: a variant visitors
+        // never saw would appear in the campaign's stats.
+        if (!publishedVariant(campaign, event.variantId)) {
           problems.push({
             field: `body.events.${index}.variantId`,
-            message: 'is not a variant of the campaign',
+            message: 'is not a variant the campaign has shown visitors',
           })
         }
         const at = Date.parse(event.at)

@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import {
   CampaignNotAccepting,
   ErrorResponse,
+  type FieldProblem,
   IdempotencyKeyReused,
   invalidInput,
   NotFound,
@@ -20,14 +21,20 @@ import {
   submissionHash,
 } from './lead-form.ts'
 import { visitorLimits } from './limits.ts'
-import { checkOrigin, REPORTABLE, visitorCampaign } from './published.ts'
+import {
+  checkOrigin,
+  publishedConsentVersion,
+  publishedVariant,
+  REPORTABLE,
+  visitorCampaign,
+} from './published.ts'
 
 export const LeadSubmissionBody = Input(
   {
     campaignId: Type.String({ format: 'uuid', description: 'the campaign the form belongs to' }),
     variantId: Type.String({
       pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
-      description: 'the variant the visitor was shown',
+      description: 'the variant the visitor was shown: one the campaign has published, current or retired',
     }),
     email: Type.String({
       minLength: 3,
@@ -53,7 +60,8 @@ export const LeadSubmissionBody = Input(
       Type.String({
         minLength: 1,
         maxLength: 40,
-        description: 'the version of the consent wording the page showed (default: the form’s)',
+        description:
+          'the version of the consent wording the page showed, one the campaign has published (default: the form’s)',
       }),
     ),
     pageUrl: Type.Optional(
@@ -69,13 +77,12 @@ export const LeadSubmissionBody = Input(
         description: 'the honeypot: a field hidden from people; anything in it marks a bot',
       }),
     ),
-    fillMs: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: 2_147_483_647,
-        description: 'milliseconds between showing the form and sending it',
-      }),
-    ),
+    fillMs: Type.Integer({
+      minimum: 0,
+      maximum: 2_147_483_647,
+      description:
+        'milliseconds between showing the form and sending it (required: a form sent faster than a person could is a bot’s)',
+    }),
   },
   {
     description:
@@ -367,6 +374,19 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!campaign) throw new NotFound('Campaign')
       checkOrigin(request, campaign)
       if (!REPORTABLE.has(campaign.status)) throw new CampaignNotAccepting(campaign.id, campaign.status)
+      // Only what the campaign has shown visitors: a made-up variant would appear in its stats,
+      // a made-up consent version would be stored as proof of what the person agreed to.
+      const named: FieldProblem[] = []
+      if (!publishedVariant(campaign, body.variantId)) {
+        named.push({ field: 'body.variantId', message: 'is not a variant the campaign has shown visitors' })
+      }
+      if (body.consentVersion !== undefined && !publishedConsentVersion(campaign, body.consentVersion)) {
+        named.push({
+          field: 'body.consentVersion',
+          message: 'is not a consent version the campaign’s forms have shown visitors',
+        })
+      }
+      if (named.length > 0) throw invalidInput(named)
       // A page opened before its variant was removed still sends that variant: the person's lead
       // is kept, under the variant they saw, checked against the campaign's first lead form.
       const variant = campaign.variants.find((candidate) => candidate.id === body.variantId) ?? {
@@ -379,11 +399,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Bots get the answer a person gets, whatever else they sent, so they learn nothing from
       // it; nothing is stored.
       const bot =
-        (body.hp ?? '') !== ''
-          ? 'honeypot'
-          : body.fillMs !== undefined && body.fillMs < app.config.LEAD_MIN_FILL_MS
-            ? 'too fast'
-            : null
+        (body.hp ?? '') !== '' ? 'honeypot' : body.fillMs < app.config.LEAD_MIN_FILL_MS ? 'too fast' : null
       if (bot) {
         request.log.debug({ campaignId, reason: bot }, 'lead dropped as a bot')
         return reply.code(202).send(ACCEPTED)

@@ -18,6 +18,11 @@ export interface VisitorCampaign {
   allowSubdomains: boolean
   status: CampaignStatus
   variants: Array<{ id: string; form: FormInput | null }>
+  /**
+   * Every variant id and consent version the campaign has shown visitors, current or retired:
+   * the only ones a visitor's report may name. Absent from entries cached by an earlier release.
+   */
+  published?: { variantIds: string[]; consentVersions: string[] }
 }
 
 /** Statuses visitors may still report on: live, in preview (test), or paused a moment ago. */
@@ -43,6 +48,8 @@ export async function visitorCampaign(
         'campaigns.site_id',
         'campaigns.status',
         'campaigns.variants',
+        'campaigns.published_variant_ids',
+        'campaigns.published_consent_versions',
         'sites.hostname',
         'sites.settings',
       ])
@@ -60,8 +67,29 @@ export async function visitorCampaign(
         id: variant.id ?? '',
         form: leadForm(variant),
       })),
+      published: {
+        variantIds: row.published_variant_ids,
+        consentVersions: row.published_consent_versions,
+      },
     }
   })
+}
+
+/**
+ * Whether a visitor's report may name this variant: one the campaign has published (its current
+ * variants for an entry cached before the campaign's published ones were kept).
+ */
+export function publishedVariant(campaign: VisitorCampaign, variantId: string): boolean {
+  const published = campaign.published?.variantIds ?? campaign.variants.map((variant) => variant.id)
+  return published.includes(variantId)
+}
+
+/** Whether a lead may name this consent wording: one the campaign's published forms have shown. */
+export function publishedConsentVersion(campaign: VisitorCampaign, version: string): boolean {
+  const published =
+    campaign.published?.consentVersions ??
+    campaign.variants.flatMap((variant) => variant.form?.consent?.version ?? [])
+  return published.includes(version)
 }
 
 /** After a change to a campaign commits (content, status, site): visitors' view of it, on every worker. */

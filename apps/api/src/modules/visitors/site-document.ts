@@ -49,6 +49,12 @@ export function forgetKnownHost(cache: Cache, afterCommit: AfterCommit, hostname
   afterCommit(() => cache.del(siteHostKey(hostname)))
 }
 
+/**
+ * The deepest parent domain whose site may let a subdomain in: a page on a.b.c.d.e.f.g.h.i.j.k.example
+ * is checked against its own hostname and the sites of up to 10 labels it ends with.
+ */
+const MAX_PARENT_LABELS = 10
+
 /** What a hostname is to us: a site's own, and whether pages on it may call `/public/v1`. */
 export interface KnownHost {
   site: boolean
@@ -67,19 +73,32 @@ interface SiteHost {
  * requests. `hostname` must already be lower case and bounded (253). The hostname and each parent
  * domain of two labels or more (sites have at least two) is cached on its own, so the answer for
  * a subdomain changes with its site's settings; the candidates missing from the cache are read by
- * one query, however many there are.
+ * one query, however many there are; `beforeQuery` runs before that query (a request limit).
  */
-export async function knownHost(deps: Deps, hostname: string): Promise<KnownHost> {
+export async function knownHost(
+  deps: Deps,
+  hostname: string,
+  beforeQuery?: () => Promise<void>,
+): Promise<KnownHost> {
   const labels = hostname.split('.')
-  const candidates = labels.slice(0, -1).map((_, index) => labels.slice(index).join('.'))
-  if (candidates.length === 0) return { site: false, origin: false }
+  if (labels.length < 2) return { site: false, origin: false }
+  // The hostname itself, and its parents of two to MAX_PARENT_LABELS labels: a made-up host of
+  // a hundred labels would otherwise put a hundred entries in the cache (evicting real ones).
+  const parents = labels
+    .slice(1, -1)
+    .map((_, index) => labels.slice(index + 1).join('.'))
+    .slice(-(MAX_PARENT_LABELS - 1))
+  const candidates = [hostname, ...parents]
   let rows: Promise<Map<string, SiteHost>> | undefined
   const load = () => {
-    rows ??= deps.db
-      .selectFrom('sites')
-      .select(['hostname', 'settings'])
-      .where('hostname', 'in', candidates)
-      .execute()
+    rows ??= (beforeQuery ? beforeQuery() : Promise.resolve())
+      .then(() =>
+        deps.db
+          .selectFrom('sites')
+          .select(['hostname', 'settings'])
+          .where('hostname', 'in', candidates)
+          .execute(),
+      )
       .then(
         (found) =>
           new Map(
