@@ -402,7 +402,7 @@ t.test('item 10: invisible, bidi and full-width addresses are refused or folded,
     ['ada\u202Emoc.elpmaxe@example.com', 'U+202E right-to-left override'],
     ['\uFEFFbom@example.com', 'U+FEFF byte order mark'],
     ['soft\u00ADhyphen@example.com', 'U+00AD soft hyphen'],
-  ]) {
+  ] as const) {
     const res = await submit(campaignId, email)
     t.equal(res.statusCode, 400, `${what}: refused`)
     t.equal(res.json().details?.[0]?.field, 'body.email', `${what}: names body.email`)

@@ -188,7 +188,10 @@ export const Delivery = Type.Object(
     }),
     integrationId: Type.String({ format: 'uuid' }),
     leadId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null once erased' }),
-    event: Type.String(),
+    event: Type.String({
+      description:
+        'lead.created | lead.updated | lead.erased (the integration is told a person it received was erased) | test',
+    }),
     status: DeliveryStatus,
     attempts: Type.Integer(),
     nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
