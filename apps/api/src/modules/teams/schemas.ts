@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { FreeText, Input } from '../../schemas.ts'
 
 export const Role = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('editor'), Type.Literal('viewer')],
@@ -12,7 +12,7 @@ export const MemberParams = Input({
   userId: Type.String({ format: 'uuid' }),
 })
 
-const TeamName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const TeamName = FreeText({ maxLength: 100 })
 
 export const Team = Type.Object(
   {
