@@ -19,7 +19,9 @@ export const Team = Type.Object(
     id: Type.String({ format: 'uuid' }),
     name: Type.String(),
     personal: Type.Boolean(),
-    plan: Type.String(),
+    plan: Type.String({
+      description: 'the plan in effect now: free | pro | business (business during the trial)',
+    }),
     role: Role,
     createdAt: Type.String({ format: 'date-time' }),
   },
