@@ -11,3 +11,23 @@ export function Input<T extends TProperties>(
 ): TObject<T> {
   return Type.Object(properties, { ...options, additionalProperties: false })
 }
+
+/*
+ * Text a person types (names of people, teams, integrations, campaigns) holds no control
+ * characters: PostgreSQL refuses NUL in text and jsonb (a 500 rather than a 400 naming the field),
+ * and C0/C1 controls are never meant and break logs, CSV exports and the dashboard.
+ */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
+const ONE_LINE_NOT_BLANK =
+  '^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$'
+
+/** What the error handler says instead of AJV's "must match pattern …" for the patterns above. */
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [NO_CONTROL_CHARACTERS]: 'must not contain control characters',
+  [ONE_LINE_NOT_BLANK]: 'must be one line of text, not blank, without control characters',
+}
+
+/** A name or other one-line free text: not blank, no control characters (NUL included). */
+export function FreeText(options: { maxLength: number; description?: string }) {
+  return Type.String({ minLength: 1, ...options, pattern: ONE_LINE_NOT_BLANK })
+}

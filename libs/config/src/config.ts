@@ -123,6 +123,9 @@ function addressListProblem(name: string, value: string, names: string[]): strin
  */
 export function loadConfig(env: Env): Config {
   const config = readSettings(ConfigSchema, env)
+  // Unset, the public origin is this machine on the port it listens on (not always 3000), so the
+  // URLs the API hands out in development (previews, OpenAPI servers, auth) reach it.
+  if (!env.API_DOMAIN && config.PORT !== 0) config.API_DOMAIN = `http://localhost:${config.PORT}`
   const applied = config.NODE_ENV === 'production' ? [...rules, ...productionRules] : rules
   const refusals = applied.map((rule) => rule(config)).filter((p): p is string => p !== undefined)
   if (refusals.length > 0) throw new ConfigError(refusals)

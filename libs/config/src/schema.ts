@@ -99,7 +99,7 @@ export const ConfigSchema = Type.Object({
   API_DOMAIN: Type.String({
     default: 'http://localhost:3000',
     pattern: '^https?://[^/\\s]+$',
-    description: 'public origin of this API, e.g. https://api.nudge.example',
+    description: 'public origin of this API, e.g. https://api.nudge.example (unset: http://localhost:$PORT)',
   }),
   TRUSTED_PROXIES: Type.String({
     default: '',

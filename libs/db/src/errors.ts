@@ -69,6 +69,15 @@ export function httpErrorFromDatabase(error: unknown): DatabaseHttpError | undef
     case '22008':
     case '22P02':
       return { statusCode: 422, code: 'INVALID_VALUE', message: 'A value is not valid for its field' }
+    // NUL in text (22021) or \u0000 in jsonb (22P05): schemas refuse control characters, so this is
+    // the fallback for a field that slipped through, still the sender's to fix.
+    case '22021':
+    case '22P05':
+      return {
+        statusCode: 422,
+        code: 'INVALID_VALUE',
+        message: 'A value holds a character that cannot be stored (such as NUL)',
+      }
     case '40001':
     case '40P01':
       return { statusCode: 409, code: 'CONCURRENT_UPDATE', message: 'The record changed concurrently; retry' }

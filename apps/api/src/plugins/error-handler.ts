@@ -3,6 +3,7 @@ import { httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ErrorResponse, type FieldProblem, SessionErrorResponse } from '../errors.ts'
+import { PATTERN_MESSAGES } from '../schemas.ts'
 
 const MAX_LISTED_PROBLEMS = 20
 
@@ -20,6 +21,8 @@ export function fieldProblems(
     if (typeof params.additionalProperty === 'string') {
       return { field: `${base}.${params.additionalProperty}`, message: 'is not allowed' }
     }
+    const patternMessage = typeof params.pattern === 'string' ? PATTERN_MESSAGES[params.pattern] : undefined
+    if (patternMessage) return { field: base, message: patternMessage }
     if (Array.isArray(params.allowedValues)) {
       return { field: base, message: `must be one of: ${params.allowedValues.join(', ')}` }
     }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
+import { Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
 
 export const AuditEvent = Type.Object(
   {
@@ -20,7 +20,14 @@ export const AuditEvent = Type.Object(
 
 export const AuditQuery = Input({
   ...PageQuery.properties,
-  action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'only this action' })),
+  action: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: NO_CONTROL_CHARACTERS,
+      description: 'only this action',
+    }),
+  ),
   actorId: Type.Optional(Type.String({ format: 'uuid', description: 'only this user’s actions' })),
 })
 

@@ -245,7 +245,9 @@ export const UrlRule = Input(
     value: Type.String({
       minLength: 1,
       maxLength: 500,
-      description: 'URL, path or text matched against the page URL',
+      description:
+        'a path ("/products/"), text, or a full URL matched against the page URL; a full URL must be on the ' +
+        'campaign’s site (its hostname or a subdomain of it)',
     }),
   },
   { description: 'A page URL rule' },
@@ -478,7 +480,7 @@ export const FULL_CAMPAIGN_EXAMPLE: {
   ],
   targeting: {
     urls: {
-      include: [{ match: 'prefix', value: 'https://shop.example.com/products/' }],
+      include: [{ match: 'prefix', value: '/products/' }],
       exclude: [{ match: 'contains', value: '/checkout' }],
     },
     devices: ['desktop', 'tablet'],

@@ -116,6 +116,10 @@ export function httpUrlProblem(url: string): string | null {
     return 'must not contain spaces or control characters (write %20 for a space)'
   }
   if (url.includes('\\')) return 'must not contain backslashes'
+  // Image and link URLs end in attributes on customers' pages; however a renderer builds the tag,
+  // these must not be there to end the attribute or the tag (a URL carries them percent-encoded).
+  const breakout = /["'<>`]/.exec(url)
+  if (breakout) return `must not contain ${breakout[0]} (percent-encode it)`
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase()
   if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') {
     return `must be an http: or https: URL (${shown(scheme)}: is not allowed)`
@@ -132,6 +136,11 @@ export function httpUrlProblem(url: string): string | null {
   }
   if (parsed.hostname === '') return 'must name a host'
   return null
+}
+
+/** The form an http(s) URL is stored and published in: what `URL` makes of it, one spelling per URL. */
+export function normalisedHttpUrl(url: string): string {
+  return new URL(url).href
 }
 
 /** Problems with the (entity-decoded) value of an href. */
@@ -314,7 +323,15 @@ export function plainTextProblem(text: string, { allowEmpty = false } = {}): str
       if (problem) return problem
     }
   }
-  const tag = /<\/?[A-Za-z!?][^<>]{0,40}>/.exec(text)
-  if (tag) return `is plain text: markup such as ${shown(tag[0])} is not rendered here; remove it`
+  // A tag need not be closed to be one: `<img src=x onerror=alert(1)//` is an element to a
+  // browser parsing it, so any < that starts a tag is refused, closed or not.
+  const tag = /<[A-Za-z!?/]/.exec(text)
+  if (tag) {
+    const rest = text.slice(tag.index)
+    const markup = /^<[^<>]{0,40}>/.exec(rest)?.[0] ?? rest
+    return `is plain text: markup such as ${shown(markup)} is not rendered here; remove it`
+  }
+  // Labels, placeholders, alt text, options and hidden values end up in attributes.
+  if (text.includes('"')) return 'must not contain " (use typographic quotes “ ” instead)'
   return null
 }

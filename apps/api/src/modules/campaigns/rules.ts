@@ -10,7 +10,13 @@ import type {
   TriggerInput,
   VariantInput,
 } from './content.ts'
-import { hasControlCharacter, httpUrlProblem, markupProblem, plainTextProblem } from './markup.ts'
+import {
+  hasControlCharacter,
+  httpUrlProblem,
+  markupProblem,
+  normalisedHttpUrl,
+  plainTextProblem,
+} from './markup.ts'
 
 /*
  * The rules on campaign content that JSON Schema cannot say (sums, uniqueness, one field
@@ -147,7 +153,8 @@ function formProblems(form: FormInput, path: string, add: Add) {
   })
   if (form.consent) {
     add(`${path}.consent.text`, markupProblem(form.consent.text))
-    add(`${path}.consent.version`, oneLineProblem(form.consent.version))
+    // Stored with each lead and published with the form, where a renderer may put it in an attribute.
+    add(`${path}.consent.version`, plainTextProblem(form.consent.version))
   }
 }
 
@@ -271,6 +278,72 @@ function targetingProblems(targeting: TargetingInput, path: string, add: Add) {
   if (device) add(`${path}.devices`, `must not repeat a device ("${device}" is listed twice)`)
   const country = targeting.countries && duplicateOf(targeting.countries.codes)
   if (country) add(`${path}.countries.codes`, `must not repeat a country ("${country}" is listed twice)`)
+}
+
+/**
+ * The host a URL rule names, lower case and without port, or undefined when the rule is a path or
+ * text ("/checkout", "sale"). May hold * (a glob).
+ */
+function ruleHost(value: string): string | undefined {
+  const match = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/([^/?#]*)/.exec(value.trim())
+  if (!match) return undefined
+  const authority = match[1]!.replace(/^.*@/, '')
+  return authority
+    .replace(/:[0-9*]*$/, '')
+    .replace(/\.$/, '')
+    .toLowerCase()
+}
+
+/** Whether a rule's host (maybe a glob) covers the site: the hostname itself or a subdomain of it. */
+function coversSite(host: string, hostname: string): boolean {
+  if (!host.includes('*')) return host === hostname || host.endsWith(`.${hostname}`)
+  const glob = new RegExp(`^${host.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`)
+  return glob.test(hostname) || glob.test(`www.${hostname}`)
+}
+
+/**
+ * URL rules that name a host other than the campaign's site: the popup only ever runs on the
+ * site's pages, so an include rule for another host hides it everywhere and an exclude rule does
+ * nothing; either is a mistake the marketer would not see, so it is refused, naming the rule.
+ */
+export function urlRuleHostProblems(
+  targeting: TargetingInput,
+  hostname: string,
+  base = 'body.targeting',
+): ContentProblem[] {
+  const problems: ContentProblem[] = []
+  for (const list of ['include', 'exclude'] as const) {
+    targeting.urls?.[list]?.forEach((rule, index) => {
+      const host = ruleHost(rule.value)
+      if (host === undefined || coversSite(host, hostname)) return
+      problems.push({
+        field: `${base}.urls.${list}.${index}.value`,
+        message: `names the host ${host.slice(0, 100)}, but the campaign runs on ${hostname}: use a path such as "/products/", or a URL on ${hostname}`,
+      })
+    })
+  }
+  return problems
+}
+
+/**
+ * The variants as stored and published: image and link URLs in the one form `URL` gives them
+ * (percent-encoded, lower-case scheme and host), so what reaches a page is what was checked.
+ * Run on variants that passed the rules.
+ */
+export function withNormalisedUrls<T extends VariantInput>(variants: T[]): T[] {
+  const normalised = (url: string | undefined) => (url === undefined ? undefined : normalisedHttpUrl(url))
+  return variants.map((variant) => ({
+    ...variant,
+    steps: variant.steps.map((step) => ({
+      ...step,
+      blocks: step.blocks.map((block) =>
+        block.url === undefined ? block : { ...block, url: normalised(block.url) },
+      ),
+      buttons: step.buttons.map((button) =>
+        button.url === undefined ? button : { ...button, url: normalised(button.url) },
+      ),
+    })),
+  }))
 }
 
 function frequencyProblems(frequency: FrequencyInput, path: string, add: Add) {

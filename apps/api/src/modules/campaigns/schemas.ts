@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
+import { FreeText, Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
 import { CampaignType, Frequency, FULL_CAMPAIGN_EXAMPLE, Schedule, Targeting, Variants } from './content.ts'
 
 const EXAMPLE_SITE_ID = '0190b5a4-3c2e-7d1a-9f00-1c2d3e4f5a6b'
@@ -14,7 +14,7 @@ export const CampaignParams = Input({
   campaignId: Type.String({ format: 'uuid' }),
 })
 
-const CampaignName = Type.String({ minLength: 1, maxLength: 120, pattern: '\\S' })
+const CampaignName = FreeText({ maxLength: 120 })
 
 export const NewCampaign = Input(
   {
@@ -71,7 +71,7 @@ export const CampaignQuery = Input({
       minLength: 1,
       maxLength: 100,
       // PostgreSQL refuses NUL in text, and names hold no control characters to find.
-      pattern: '^[^\\u0000-\\u001F\\u007F]*$',
+      pattern: NO_CONTROL_CHARACTERS,
       description: 'part of the name (no control characters)',
     }),
   ),

@@ -28,7 +28,7 @@ import { isPublished, isRetired, TRANSITIONS } from './lifecycle.ts'
 import { forgetCampaignList } from './list-cache.ts'
 import type { CampaignContent } from './repository.ts'
 import * as campaigns from './repository.ts'
-import { campaignProblems } from './rules.ts'
+import { campaignProblems, urlRuleHostProblems, withNormalisedUrls } from './rules.ts'
 
 export interface CampaignInput {
   name: string
@@ -55,8 +55,15 @@ function withVariantIds(variants: VariantInput[]): Array<VariantInput & { id: st
   return variants.map((variant) => ({ ...variant, id: variant.id ?? newVariantId() }))
 }
 
-/** Checks the content to be stored, and the name when one was sent (`name`). */
-function checkContent(content: CampaignContent, name: string | undefined) {
+/**
+ * Checks the content to be stored, and the name when one was sent (`name`), and its URL rules
+ * against the hostname of its site when it has one. Returns it as it is stored (URLs normalised).
+ */
+function checkContent(
+  content: CampaignContent,
+  name: string | undefined,
+  hostname?: string,
+): CampaignContent {
   const problems: FieldProblem[] = campaignProblems({
     name,
     variants: content.variants as VariantInput[],
@@ -64,7 +71,10 @@ function checkContent(content: CampaignContent, name: string | undefined) {
     frequency: content.frequency as FrequencyInput,
     schedule: content.schedule as ScheduleInput | null,
   })
+  if (hostname !== undefined)
+    problems.push(...urlRuleHostProblems(content.targeting as TargetingInput, hostname))
   if (problems.length > 0) throw invalidInput(problems)
+  return { ...content, variants: withNormalisedUrls(content.variants as VariantInput[]) }
 }
 
 async function requireSite(trx: Transaction<DB>, teamId: string, siteId: string) {
@@ -169,10 +179,12 @@ export async function createCampaign(
     frequency: input.campaign.frequency ?? DEFAULT_FREQUENCY,
     schedule: input.campaign.schedule ?? null,
   }
+  // Checked before the site is read, so a body with many problems names them all at once.
   checkContent(content, content.name)
   return transaction(deps.db, async (trx, afterCommit) => {
-    await requireSite(trx, input.teamId, input.campaign.siteId)
-    return addCampaign(trx, afterCommit, deps, input, { ...content, siteId: input.campaign.siteId })
+    const site = await requireSite(trx, input.teamId, input.campaign.siteId)
+    const stored = checkContent(content, content.name, site.hostname)
+    return addCampaign(trx, afterCommit, deps, input, { ...stored, siteId: input.campaign.siteId })
   })
 }
 
@@ -195,13 +207,16 @@ export async function updateCampaign(
     checkVersion(input.ifMatch, campaign.version)
     const { patch } = input
     let siteId: string | undefined
+    let hostname = site?.hostname
     if (patch.siteId !== undefined && patch.siteId !== campaign.site_id) {
       if (!isRetired(campaign.status)) {
         throw new CampaignConflict(
           `A ${campaign.status} campaign stays on its site; duplicate it, or archive it first, to use it on another site`,
         )
       }
-      siteId = (await requireSite(trx, input.teamId, patch.siteId)).id
+      const target = await requireSite(trx, input.teamId, patch.siteId)
+      siteId = target.id
+      hostname = target.hostname
     }
     const content: CampaignContent = {
       name: patch.name?.trim() ?? campaign.name,
@@ -211,9 +226,9 @@ export async function updateCampaign(
       frequency: patch.frequency ?? campaign.frequency,
       schedule: patch.schedule !== undefined ? patch.schedule : campaign.schedule,
     }
-    checkContent(content, patch.name?.trim())
+    const stored = checkContent(content, patch.name?.trim(), hostname)
     const updated = await campaigns.updateCampaign(trx, campaign.id, {
-      content,
+      content: stored,
       ...(siteId ? { siteId } : {}),
       version: campaign.version + 1,
     })

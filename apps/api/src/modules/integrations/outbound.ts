@@ -1,7 +1,8 @@
 import dns from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
-import { BlockList, isIP, type LookupFunction } from 'node:net'
+import { isIP, type LookupFunction } from 'node:net'
+import ipaddr from 'ipaddr.js'
 
 /** `dns.promises.lookup(name, { all: true })`, injectable so tests can resolve names as they like. */
 export type LookupFn = (
@@ -17,70 +18,61 @@ export interface OutboundPolicy {
 
 export type UrlCheck = { ok: true; url: URL; addresses: string[] } | { ok: false; reason: string }
 
-/** Address ranges a customer's webhook must never reach, each with what a person is told. */
-const REFUSED: Array<[string, string]> = [
-  ['0.0.0.0/8', 'an unspecified address'],
-  ['10.0.0.0/8', 'a private network address'],
-  ['100.64.0.0/10', 'a carrier-grade NAT address'],
-  ['127.0.0.0/8', 'a loopback address'],
-  ['169.254.0.0/16', 'a link-local address (cloud metadata lives here)'],
-  ['172.16.0.0/12', 'a private network address'],
-  ['192.0.0.0/24', 'an IETF protocol address'],
-  ['192.0.2.0/24', 'a documentation address'],
-  ['192.168.0.0/16', 'a private network address'],
-  ['198.18.0.0/15', 'a benchmarking address'],
-  ['198.51.100.0/24', 'a documentation address'],
-  ['203.0.113.0/24', 'a documentation address'],
-  ['224.0.0.0/4', 'a multicast address'],
-  ['240.0.0.0/4', 'a reserved address'],
-  ['::/128', 'an unspecified address'],
-  ['::1/128', 'a loopback address'],
-  ['64:ff9b::/96', 'a NAT64 address'],
-  ['100::/64', 'a discard address'],
-  ['2001:db8::/32', 'a documentation address'],
-  ['2002::/16', 'a 6to4 address'],
-  ['2001::/32', 'a Teredo address'],
-  ['fc00::/7', 'a unique-local address'],
-  ['fe80::/10', 'a link-local address'],
-  ['ff00::/8', 'a multicast address'],
-]
-const refusedLists = REFUSED.map(([cidr, reason]) => {
-  const [network = '', prefix = ''] = cidr.split('/')
-  const list = new BlockList()
-  list.addSubnet(network, Number(prefix), isIP(network) === 6 ? 'ipv6' : 'ipv4')
-  return {
-    list,
-    reason,
-    loopback: reason === 'a loopback address',
-    family: isIP(network) === 6 ? 'ipv6' : 'ipv4',
-  }
-})
+/*
+ * Only addresses ipaddr.js classes as `unicast` are reachable: an allowlist, so a range nobody
+ * listed (IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d, local-use NAT64 64:ff9b:1::/48, the
+ * next special-purpose block) is refused rather than forgotten. Each refused class has words for a
+ * person; anything else not unicast is "reserved".
+ */
+const RANGE_REASONS: Record<string, string> = {
+  unspecified: 'an unspecified address',
+  broadcast: 'a broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address (cloud metadata lives here)',
+  loopback: 'a loopback address',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  private: 'a private network address',
+  uniqueLocal: 'a unique-local address',
+  deprecatedSiteLocal: 'a site-local address',
+  rfc6145: 'an IPv4-translated (SIIT) address',
+  rfc6052: 'a NAT64 address',
+  '6to4': 'a 6to4 address',
+  teredo: 'a Teredo address',
+  discard: 'a discard address',
+  benchmarking: 'a benchmarking address',
+}
 const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data'])
 
-/** An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is its IPv4 address. */
-function unmapped(address: string): string {
-  const match = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (match?.[1]) return match[1]
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address)
-  if (hex?.[1] && hex[2]) {
-    const a = Number.parseInt(hex[1], 16)
-    const b = Number.parseInt(hex[2], 16)
-    return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`
-  }
-  return address
+/** Whether an IPv6 address is in ::/96 (IPv4-compatible ::a.b.c.d, deprecated; ::1 and :: too). */
+function isIpv4Compatible(address: ipaddr.IPv6): boolean {
+  return address.parts.slice(0, 6).every((part) => part === 0)
 }
 
 /** Why an address is refused, or null when a webhook may go there. */
 export function refusedAddress(raw: string, allowLoopback: boolean): string | null {
-  const address = unmapped(raw)
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
-  if (isIP(address) === 0) return 'not an IP address'
-  for (const entry of refusedLists) {
-    if (entry.family !== family || !entry.list.check(address, family)) continue
-    if (entry.loopback && allowLoopback) return null
-    return `the address ${raw} is ${entry.reason}`
+  const version = isIP(raw)
+  if (version === 0) return 'not an IP address'
+  // ipaddr.js reads a dotted tail as IPv4-mapped (::127.0.0.1 as ::ffff:127.0.0.1): give it the
+  // canonical hex form, as a URL writes it, so ::127.0.0.1 is judged as the ::7f00:1 it is.
+  let canonical = raw
+  if (version === 6) {
+    try {
+      canonical = new URL(`http://[${raw}]/`).hostname.slice(1, -1)
+    } catch {
+      return 'not an IP address'
+    }
   }
-  return null
+  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is its IPv4 address.
+  const address = ipaddr.process(canonical)
+  const range = address.range()
+  if (range === 'unicast') {
+    if (address.kind() === 'ipv6' && isIpv4Compatible(address as ipaddr.IPv6)) {
+      return `the address ${raw} is an IPv4-compatible address (it may reach an IPv4 address)`
+    }
+    return null
+  }
+  if (range === 'loopback' && allowLoopback) return null
+  return `the address ${raw} is ${RANGE_REASONS[range] ?? 'a reserved address'}`
 }
 
 const systemLookup: LookupFn = (hostname, options) => dns.promises.lookup(hostname, options)

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
+import { FreeText, Input } from '../../schemas.ts'
 
 export const IntegrationParams = Input({
   teamId: Type.String({ format: 'uuid' }),
@@ -24,7 +24,7 @@ export const CampaignParams = Input({
   campaignId: Type.String({ format: 'uuid' }),
 })
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const Name = FreeText({ maxLength: 100 })
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL receiving signed POSTs' })
 const ApiKey = Type.String({
   minLength: 8,
@@ -132,7 +132,10 @@ export const CampaignIntegrationInput = Input(
         Type.String({ pattern: '^[a-z_][a-z0-9_]{0,63}$' }),
         {
           maxProperties: 50,
-          description: 'Mailerlite: form field name → Mailerlite field key (e.g. {"firstName": "name"})',
+          // A key outside the pattern would otherwise pass unchecked (NUL included, a 500 in jsonb).
+          additionalProperties: false,
+          description:
+            'Mailerlite: form field name (letters, digits, _ . -; up to 64) → Mailerlite field key (e.g. {"firstName": "name"})',
         },
       ),
     ),

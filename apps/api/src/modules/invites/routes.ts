@@ -7,6 +7,7 @@ import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
+import { toTeam } from '../teams/team-view.ts'
 import { listPendingInvites } from './repository.ts'
 import {
   AcceptedInvite,
@@ -158,14 +159,7 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
         actor: actorOf(request),
       })
       return {
-        team: {
-          id: team.id,
-          name: team.name,
-          personal: team.personal,
-          plan: team.plan,
-          role,
-          createdAt: team.created_at.toISOString(),
-        },
+        team: toTeam(team, role),
         joined,
       }
     },

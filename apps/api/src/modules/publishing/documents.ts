@@ -52,7 +52,7 @@ function publishedCampaign(campaign: Published) {
   const variants = (campaign.variants as Array<{ id: string; weight: number; steps: unknown[] }>)
     // A variant with no traffic is never shown: the visitor need not download it.
     .filter((variant) => variant.weight > 0)
-    .map((variant) => ({ id: variant.id, weight: variant.weight, steps: variant.steps }))
+    .map((variant) => ({ id: variant.id, weight: variant.weight, steps: variant.steps.map(publishedStep) }))
   return {
     id: campaign.id,
     v: campaign.version,
@@ -80,6 +80,35 @@ export function publishedTerms(variants: unknown[]): { variantIds: string[]; con
     }
   }
   return { variantIds: served.map((variant) => variant.id), consentVersions: [...consentVersions] }
+}
+
+type Linked = { url?: unknown }
+
+/**
+ * A step with its image and link URLs as `URL.href`, ' and ` percent-encoded too. The API stores
+ * them so since it refuses what could end an attribute; content saved before then is published
+ * just as safe, whatever renders it. The same bytes for content stored since.
+ */
+function publishedStep(step: unknown): unknown {
+  const { blocks, buttons } = step as { blocks?: Linked[]; buttons?: Linked[] }
+  const withSafeUrl = (item: Linked) =>
+    typeof item.url === 'string' ? { ...item, url: safeUrl(item.url) } : item
+  return {
+    ...(step as object),
+    ...(Array.isArray(blocks) ? { blocks: blocks.map(withSafeUrl) } : {}),
+    ...(Array.isArray(buttons) ? { buttons: buttons.map(withSafeUrl) } : {}),
+  }
+}
+
+function safeUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return 'about:invalid'
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return 'about:invalid'
+  return parsed.href.replaceAll("'", '%27').replaceAll('`', '%60')
 }
 
 function toJson(document: unknown): string {

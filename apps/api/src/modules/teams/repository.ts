@@ -36,6 +36,10 @@ export async function listTeamsOf(db: Kysely<DB>, userId: string) {
       'teams.name',
       'teams.personal',
       'teams.plan',
+      'teams.subscription_status',
+      'teams.trial_ends_at',
+      'teams.payment_grace_ends_at',
+      'teams.current_period_end',
       'teams.created_at',
       'team_members.role',
     ])

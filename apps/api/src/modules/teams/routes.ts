@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
-import type { Role } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
 import {
   ErrorResponse,
@@ -22,23 +21,10 @@ import {
   TeamPatch,
 } from './schemas.ts'
 import { changeRole, createTeam, deleteTeam, listMembers, removeMember, renameTeam } from './service.ts'
+import { toTeam } from './team-view.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
-
-function toTeam(
-  row: { id: string; name: string; personal: boolean; plan: string; created_at: Date },
-  role: Role,
-) {
-  return {
-    id: row.id,
-    name: row.name,
-    personal: row.personal,
-    plan: row.plan,
-    role,
-    createdAt: row.created_at.toISOString(),
-  }
-}
 
 export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(

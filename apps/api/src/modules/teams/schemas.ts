@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { FreeText, Input } from '../../schemas.ts'
 
 export const Role = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('editor'), Type.Literal('viewer')],
@@ -12,14 +12,16 @@ export const MemberParams = Input({
   userId: Type.String({ format: 'uuid' }),
 })
 
-const TeamName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const TeamName = FreeText({ maxLength: 100 })
 
 export const Team = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     name: Type.String(),
     personal: Type.Boolean(),
-    plan: Type.String(),
+    plan: Type.String({
+      description: 'the plan in effect now: free | pro | business (business during the trial)',
+    }),
     role: Role,
     createdAt: Type.String({ format: 'date-time' }),
   },

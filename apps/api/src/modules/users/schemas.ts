@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { FreeText, Input } from '../../schemas.ts'
 
 export const Me = Type.Object(
   {
@@ -14,7 +14,7 @@ export const Me = Type.Object(
 
 export const MePatch = Input(
   {
-    name: Type.Union([Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }), Type.Null()], {
+    name: Type.Union([FreeText({ maxLength: 100 }), Type.Null()], {
       description: 'Your name as your teams see it (surrounding spaces are dropped); null clears it',
     }),
   },
