@@ -110,6 +110,7 @@ export interface CampaignsTable {
   published_version: number | null
   published_at: NullableTimestamp
   paused_by_plan_at: NullableTimestamp
+  status_changed_at: NullableTimestamp
   created_by: string | null
   created_at: Timestamp
   updated_at: Timestamp

@@ -3,7 +3,6 @@ import { type DB, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import {
-  CampaignNotAccepting,
   ErrorResponse,
   IdempotencyKeyReused,
   invalidInput,
@@ -20,7 +19,7 @@ import {
   submissionHash,
 } from './lead-form.ts'
 import { visitorLimits } from './limits.ts'
-import { checkOrigin, REPORTABLE, visitorCampaign } from './published.ts'
+import { checkAccepting, checkOrigin, isPreview, visitorCampaign } from './published.ts'
 
 export const LeadSubmissionBody = Input(
   {
@@ -109,11 +108,19 @@ export const LeadSubmissionHeaders = Type.Object({
 })
 
 export const LeadAccepted = Type.Object(
-  { status: Type.Literal('accepted') },
+  {
+    status: Type.Literal('accepted'),
+    preview: Type.Optional(
+      Type.Literal(true, {
+        description: 'the campaign is in test: the lead was checked, not stored or delivered',
+      }),
+    ),
+  },
   { description: 'The lead is stored (nothing about it is echoed back)' },
 )
 
 const ACCEPTED = { status: 'accepted' as const }
+const PREVIEW = { status: 'accepted' as const, preview: true as const }
 
 /**
  * The largest submission a form allows is about 37 KB (10 fields of 1,000 characters of 3 UTF-8
@@ -344,7 +351,9 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Called by the popup script on a customer’s page: the Origin must be the campaign’s site. The fields are ' +
           'checked against the form of the campaign’s variant. The same email on the same campaign updates its lead. ' +
-          'Answered 202 once the lead and its delivery to the team’s integrations are stored.',
+          'Answered 202 once the lead and its delivery to the team’s integrations are stored. A campaign in test ' +
+          '(preview) checks the lead and answers `preview: true` without storing, counting or delivering it; a paused ' +
+          'campaign takes leads for 5 minutes after its pause (pages already open), then answers 409 CAMPAIGN_PAUSED.',
         headers: LeadSubmissionHeaders,
         body: LeadSubmissionBody,
         response: {
@@ -366,7 +375,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const campaign = await visitorCampaign(app, campaignId)
       if (!campaign) throw new NotFound('Campaign')
       checkOrigin(request, campaign)
-      if (!REPORTABLE.has(campaign.status)) throw new CampaignNotAccepting(campaign.id, campaign.status)
+      checkAccepting(campaign)
       // A page opened before its variant was removed still sends that variant: the person's lead
       // is kept, under the variant they saw, checked against the campaign's first lead form.
       const variant = campaign.variants.find((candidate) => candidate.id === body.variantId) ?? {
@@ -391,6 +400,9 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       const checked = checkLead(variant.form, body)
       if (checked.problems) throw invalidInput(checked.problems)
+      // A campaign in test shows only to its team: its form is tried out, not a lead to keep,
+      // count, export or deliver. Checked like any other, answered, and stored nowhere.
+      if (isPreview(campaign)) return reply.code(202).send(PREVIEW)
 
       const key = request.headers['idempotency-key']
       const idempotency = key === undefined ? null : { key, hash: submissionHash({ ...body, campaignId }) }
