@@ -204,12 +204,22 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Fresh page view ids cost nothing to make: what one address adds to a site's impressions is
       // bounded, past which its impressions are taken and not counted (a visitor's popup still works).
       const stored: StoredEvent[] = []
+      const allowed = new Map<string, boolean>()
       for (const event of counted) {
         if (event.type === 'impression') {
-          try {
-            await impressionAllowance(`${request.edge.clientKey}:${event.siteId}`)
-          } catch (error) {
-            if ((error as { code?: string }).code !== 'RATE_LIMITED') throw error
+          // Repeats of one impression in a batch spend nothing more: they share its answer.
+          let allow = allowed.get(event.eventId)
+          if (allow === undefined) {
+            allow = await impressionAllowance(`${request.edge.clientKey}:${event.siteId}`).then(
+              () => true,
+              (error: { code?: string }) => {
+                if (error.code !== 'RATE_LIMITED') throw error
+                return false
+              },
+            )
+            allowed.set(event.eventId, allow)
+          }
+          if (!allow) {
             ignored++
             continue
           }
