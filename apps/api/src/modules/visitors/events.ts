@@ -122,6 +122,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['visitors'],
         operationId: 'sendVisitorEvents',
         summary: 'Report what visitors saw and did; answered once the events are durably stored',
+        description:
+          'Each eventId counts once (its UUIDv7 time is the day it counts on); an impression counts once per ' +
+          'campaign and page view (pageViewId), and one client address adds a limited number of impressions ' +
+          'to a site per hour (beyond: `ignored`). Campaigns in test are preview traffic: taken, never counted. ' +
+          'A paused campaign takes events for 5 minutes after its pause, then 409 CAMPAIGN_PAUSED. In production ' +
+          'only requests through the edge are taken (403 NOT_THROUGH_EDGE).',
         body: EventBatch,
         response: {
           202: EventsAccepted,
