@@ -126,6 +126,18 @@ export const CampaignNotAccepting = createError<[string, string]>(
   409,
 )
 
+export const CampaignPaused = createError<[string, string, number]>(
+  'CAMPAIGN_PAUSED',
+  'Campaign %s was paused at %s: it takes leads and events for %d minutes after a pause (pages already open), none now',
+  409,
+)
+
+export const NotThroughEdge = createError(
+  'NOT_THROUGH_EDGE',
+  'Visitor events are taken only through the edge (the popup script sends them there), not directly',
+  403,
+)
+
 export const IdempotencyKeyReused = createError(
   'IDEMPOTENCY_KEY_REUSED',
   'This Idempotency-Key was already used for a different submission; use a new key for a new submission',

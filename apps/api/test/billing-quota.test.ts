@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -8,6 +7,7 @@ import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { eventually } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
+import { uuidv7 } from './helpers/visitor-ids.ts'
 
 // The free plan's 5,000 impressions a month, with the default 10 % grace.
 const app = await buildTestApp(t, { JOBS_POLL_SECONDS: '0.5' }, { worker: true })
@@ -53,13 +53,12 @@ const setImpressions = (n: number) =>
     .execute()
 
 t.test('impressions come from ingested events', async (t) => {
-  const at = new Date().toISOString()
   const events = Array.from({ length: 10 }, () => ({
-    eventId: randomUUID(),
+    eventId: uuidv7(),
+    pageViewId: uuidv7(),
     campaignId: created.id,
     variantId,
     type: 'impression',
-    at,
   }))
   const res = await app.inject({
     method: 'POST',
@@ -71,37 +70,69 @@ t.test('impressions come from ingested events', async (t) => {
   t.equal(await usage(), 10)
 })
 
-t.test('80 % and 100 %: the owners are told once each; past the grace no campaigns are served', async (t) => {
-  t.equal((await document()).campaigns?.length, 1)
-  await setImpressions(4100)
-  await check()
-  await eventually(async () => (await mails(/used 80%/)) > 0, 10000, 'the 80 % email')
-  await check()
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  t.equal(await mails(/used 80%/), 1, 'told once at 80 %')
-  await setImpressions(5200)
-  await check()
-  await eventually(async () => (await mails(/used all its impressions/)) > 0, 10000, 'the 100 % email')
-  await check()
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  t.equal(await mails(/used all its impressions/), 1, 'told once at 100 %')
-  t.equal(await mails(/used 80%/), 1, 'and not again at 80 %')
-  t.equal((await document()).campaigns?.length, 1, 'still served within the grace (10 %)')
-  await setImpressions(5600)
-  await check()
-  t.equal((await document()).campaigns, undefined, 'the public document has no campaigns')
-  const edge = JSON.parse(
-    await readFile(path.join(app.config.STORAGE_DIR, 'domains/shop.example.json'), 'utf8'),
-  )
-  t.equal(edge.campaigns, undefined, 'nor the object the edge serves')
-  const audit = await app.db
-    .selectFrom('audit_events')
-    .select('action')
-    .where('team_id', '=', teamId)
-    .where('action', '=', 'billing.campaigns_suspended')
-    .execute()
-  t.equal(audit.length, 1)
-})
+t.test(
+  '80 % and 100 %: the owners are told once each; only past the grace period are no campaigns served',
+  async (t) => {
+    const billing = async () =>
+      (await app.inject({ url: `/v1/teams/${teamId}/billing`, headers: ann.headers })).json().usage
+        .impressions
+    t.equal((await document()).campaigns?.length, 1)
+    t.match(await billing(), { state: 'ok', graceEndsAt: null, upgradeTo: null })
+    await setImpressions(4100)
+    await check()
+    await eventually(async () => (await mails(/used 80%/)) > 0, 10000, 'the 80 % email')
+    await check()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.equal(await mails(/used 80%/), 1, 'told once at 80 %')
+    t.match(await billing(), { state: 'warning', upgradeTo: { id: 'pro' } }, 'the upgrade is offered')
+    await setImpressions(5200)
+    await check()
+    await eventually(async () => (await mails(/used all its impressions/)) > 0, 10000, 'the 100 % email')
+    await check()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.equal(await mails(/used all its impressions/), 1, 'told once at 100 %')
+    t.equal(await mails(/used 80%/), 1, 'and not again at 80 %')
+    t.equal((await document()).campaigns?.length, 1, 'still served within the grace (10 %)')
+    await setImpressions(5600)
+    await check()
+    t.equal((await document()).campaigns?.length, 1, 'past the margin, still served during the grace period')
+    const over = await billing()
+    t.match(over, { state: 'over', suspendedAt: null, upgradeTo: { id: 'pro', name: 'Pro' } })
+    t.ok(Date.parse(over.graceEndsAt) > Date.now() + 6 * 86_400_000, 'the grace period runs 7 days')
+
+    // The grace period ends with the team still past the quota and its margin (a subscription's
+    // period, so that eight days ago is still this period whatever today's date).
+    await app.db
+      .updateTable('teams')
+      .set({
+        subscription_status: 'active',
+        current_period_start: new Date(Date.now() - 20 * 86_400_000),
+        impressions_100_notified_at: new Date(Date.now() - 8 * 86_400_000),
+      })
+      .where('id', '=', teamId)
+      .execute()
+    await check()
+    t.equal((await document()).campaigns, undefined, 'the public document has no campaigns')
+    const edge = JSON.parse(
+      await readFile(path.join(app.config.STORAGE_DIR, 'domains/shop.example.json'), 'utf8'),
+    )
+    t.equal(edge.campaigns, undefined, 'nor the object the edge serves')
+    await eventually(async () => (await mails(/stopped showing/)) === 1, 10000, 'the owners are told')
+    t.match(await billing(), { state: 'suspended', suspendedAt: String })
+    const audit = await app.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('team_id', '=', teamId)
+      .where('action', '=', 'billing.campaigns_suspended')
+      .execute()
+    t.equal(audit.length, 1)
+    await app.db
+      .updateTable('teams')
+      .set({ subscription_status: null, current_period_start: null })
+      .where('id', '=', teamId)
+      .execute()
+  },
+)
 
 t.test('a new period brings the campaigns back by themselves', async (t) => {
   const lastMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 15))

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { App } from '../src/server.ts'
 import { buildTestApp } from './helpers/app.ts'
@@ -6,6 +5,7 @@ import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campa
 import { migratedDatabase } from './helpers/database.ts'
 import { eventually } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
+import { uuidv7 } from './helpers/visitor-ids.ts'
 
 /*
  * PATCH /v1/teams/:teamId/sites/:siteId: whether pages on the site's subdomains count as the
@@ -53,7 +53,8 @@ async function sendFrom(to: App, origin: string) {
     payload: {
       events: [
         {
-          eventId: randomUUID(),
+          eventId: uuidv7(),
+          pageViewId: uuidv7(),
           campaignId: c.id,
           variantId,
           type: 'impression',

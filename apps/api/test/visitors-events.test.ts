@@ -11,12 +11,20 @@ import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
+import { uuidv7 } from './helpers/visitor-ids.ts'
 
 const EDGE_SECRET = 'edge-secret-for-tests-0123456789abcdef'
 const SHOP = 'https://shop.example'
 const DAY_MS = 86_400_000
 
-type Event = { eventId: string; campaignId: string; variantId: string; type: string; at: string }
+type Event = {
+  eventId: string
+  pageViewId: string
+  campaignId: string
+  variantId: string
+  type: string
+  at: string
+}
 
 /** A team with a live campaign of two variants on shop.example, a draft there, and another site's live one. */
 async function setup(t: Test, overrides: Record<string, string | undefined> = {}) {
@@ -34,7 +42,8 @@ async function setup(t: Test, overrides: Record<string, string | undefined> = {}
   await api.walk(elsewhere.id, elsewhere.version, 'test', 'live')
   const variants = live.variants.map((variant) => variant.id)
   const event = (overrides: Partial<Event> = {}): Event => ({
-    eventId: randomUUID(),
+    eventId: uuidv7(),
+    pageViewId: uuidv7(),
     campaignId: live.id,
     variantId: variants[0] as string,
     type: 'impression',
@@ -73,7 +82,7 @@ t.test('a batch counts once: resent, and sent twice at the same moment', async (
 
   const first = await send(app, batch)
   t.equal(first.statusCode, 202, first.body)
-  t.same(first.json(), { accepted: 4, duplicates: 0 })
+  t.same(first.json(), { accepted: 4, duplicates: 0, ignored: 0 })
   const once = await written(app)
   t.match(once.stats, [
     {
@@ -100,7 +109,7 @@ t.test('a batch counts once: resent, and sent twice at the same moment', async (
 
   const again = await send(app, batch)
   t.equal(again.statusCode, 202)
-  t.same(again.json(), { accepted: 0, duplicates: 4 }, 'the resend is all duplicates')
+  t.same(again.json(), { accepted: 0, duplicates: 4, ignored: 0 }, 'the resend is all duplicates')
   t.same(await written(app), once, 'and changes nothing')
 
   // Two identical batches at once on one worker: one group, de-duplicated before the database.
@@ -113,8 +122,8 @@ t.test('a batch counts once: resent, and sent twice at the same moment', async (
   t.same(
     same.map((res) => res.json()).sort((x, y) => y.accepted - x.accepted),
     [
-      { accepted: 2, duplicates: 0 },
-      { accepted: 0, duplicates: 2 },
+      { accepted: 2, duplicates: 0, ignored: 0 },
+      { accepted: 0, duplicates: 2, ignored: 0 },
     ],
   )
 
@@ -144,31 +153,39 @@ t.test('an eventId counts once whatever day its `at` names', async (t) => {
   const [a] = variants as [string]
   const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString()
   const first = event({ variantId: a })
-  t.same((await send(app, [first])).json(), { accepted: 1, duplicates: 0 })
+  t.same((await send(app, [first])).json(), { accepted: 1, duplicates: 0, ignored: 0 })
   const once = await written(app)
 
   // Resent with a clock that moved it to another UTC day: earlier days, and the next one.
   for (const at of [daysAgo(1), daysAgo(6), new Date(Date.now() + 4 * 60_000).toISOString()]) {
     const again = await send(app, [{ ...first, at }])
     t.equal(again.statusCode, 202)
-    t.same(again.json(), { accepted: 0, duplicates: 1 }, `resent with at ${at}: a duplicate`)
+    t.same(again.json(), { accepted: 0, duplicates: 1, ignored: 0 }, `resent with at ${at}: a duplicate`)
   }
   // Upper case is the same uuid.
   const upper = await send(app, [{ ...first, eventId: first.eventId.toUpperCase(), at: daysAgo(2) }])
-  t.same(upper.json(), { accepted: 0, duplicates: 1 }, 'in upper case, on another day: a duplicate')
+  t.same(
+    upper.json(),
+    { accepted: 0, duplicates: 1, ignored: 0 },
+    'in upper case, on another day: a duplicate',
+  )
   t.same(await written(app), once, 'nothing counted again, no raw event added')
 
   // Within one batch, and across two requests of one group: counted on the first one's day only.
   const second = event({ variantId: a })
   const batch = await send(app, [second, { ...second, at: daysAgo(3) }])
-  t.same(batch.json(), { accepted: 1, duplicates: 1 }, 'twice in a batch with different days: once')
+  t.same(
+    batch.json(),
+    { accepted: 1, duplicates: 1, ignored: 0 },
+    'twice in a batch with different days: once',
+  )
   const third = event({ variantId: a })
   const group = await Promise.all([send(app, [third]), send(app, [{ ...third, at: daysAgo(4) }])])
   t.same(
     group.map((res) => res.json()).sort((x, y) => y.accepted - x.accepted),
     [
-      { accepted: 1, duplicates: 0 },
-      { accepted: 0, duplicates: 1 },
+      { accepted: 1, duplicates: 0, ignored: 0 },
+      { accepted: 0, duplicates: 1, ignored: 0 },
     ],
     'two requests at once, different days: once',
   )
@@ -176,7 +193,11 @@ t.test('an eventId counts once whatever day its `at` names', async (t) => {
   // Another worker (the other colour of a release, say) sees what this one stored.
   const other = await buildTestApp(t, { DATABASE_URL })
   await other.ready()
-  t.same((await send(other, [{ ...first, at: daysAgo(5) }])).json(), { accepted: 0, duplicates: 1 })
+  t.same((await send(other, [{ ...first, at: daysAgo(5) }])).json(), {
+    accepted: 0,
+    duplicates: 1,
+    ignored: 0,
+  })
 
   const after = await written(app)
   t.equal(after.rawEvents, 3, 'one raw event per eventId')
@@ -212,25 +233,32 @@ t.test('a batch with one bad event is refused whole, with nothing written', asyn
       field: 'body.events.1.variantId',
     },
     {
-      what: 'at more than 7 days ago',
-      bad: event({ at: new Date(Date.now() - 7 * DAY_MS - 60_000).toISOString() }),
+      what: 'eventId made more than 7 days ago',
+      bad: event({ eventId: uuidv7(Date.now() - 7 * DAY_MS - 60_000) }),
       status: 400,
       code: 'VALIDATION_ERROR',
-      field: 'body.events.1.at',
+      field: 'body.events.1.eventId',
     },
     {
-      what: 'at more than 5 minutes ahead',
-      bad: event({ at: new Date(Date.now() + 10 * 60_000).toISOString() }),
+      what: 'eventId made more than 5 minutes ahead',
+      bad: event({ eventId: uuidv7(Date.now() + 10 * 60_000) }),
       status: 400,
       code: 'VALIDATION_ERROR',
-      field: 'body.events.1.at',
+      field: 'body.events.1.eventId',
     },
     {
-      what: 'a leap second (valid date-time, no instant)',
-      bad: event({ at: '2026-06-30T23:59:60Z' }),
+      what: 'eventId not a UUIDv7 (no time in it)',
+      bad: event({ eventId: randomUUID() }),
       status: 400,
       code: 'VALIDATION_ERROR',
-      field: 'body.events.1.at',
+      field: 'body.events.1.eventId',
+    },
+    {
+      what: 'pageViewId made more than 7 days ago',
+      bad: event({ pageViewId: uuidv7(Date.now() - 8 * DAY_MS) }),
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      field: 'body.events.1.pageViewId',
     },
     {
       what: 'eventId as a urn',
@@ -338,7 +366,7 @@ t.test('group commit: 20 requests at once share a few writes, each answered 202'
   )
   t.same(
     answers.map((res) => res.json()),
-    Array(20).fill({ accepted: 2, duplicates: 0 }),
+    Array(20).fill({ accepted: 2, duplicates: 0, ignored: 0 }),
   )
   t.ok(flushes >= 1 && flushes <= 5, `far fewer writes than requests (${flushes})`)
   const { stats, rawEvents } = await written(app)
@@ -355,7 +383,7 @@ t.test(
     const { app, ann, teamId, site, event } = await setup(t, { EVENTS_GROUP_COMMIT_MS: '100' })
     const api = campaignApi(app, ann, teamId)
     const second = await newCampaign(app, ann, teamId, { siteId: site.id })
-    await api.walk(second.id, second.version, 'test')
+    await api.walk(second.id, second.version, 'test', 'live')
     const doomed = send(app, [event({ campaignId: second.id, variantId: second.variants[0]?.id })])
     const kept = send(app, [event()])
     // Both are checked and waiting in the writer's 100 ms window.
@@ -383,7 +411,7 @@ t.test('closing the app writes the events still waiting, then answers them', asy
   await app.close()
   const res = await pending
   t.equal(res.statusCode, 202)
-  t.same(res.json(), { accepted: 2, duplicates: 0 })
+  t.same(res.json(), { accepted: 2, duplicates: 0, ignored: 0 })
   const db = createDb(createPool({ DATABASE_URL, DATABASE_POOL_MAX: 1, DATABASE_STATEMENT_TIMEOUT_MS: 5000 }))
   t.teardown(() => db.destroy())
   const raw = await sql<{ n: number }>`SELECT count(*)::int AS n FROM visitor_events`.execute(db)

@@ -577,7 +577,10 @@ t.test('campaigns that take no leads', async (t) => {
   t.equal((await submit(lead(paused))).statusCode, 202, 'paused a moment ago: still accepted')
 
   const inTest = await campaign('test')
-  t.equal((await submit(lead(inTest))).statusCode, 202, 'in test: accepted')
+  const preview = await submit(lead(inTest))
+  t.equal(preview.statusCode, 202, 'in test: answered')
+  t.same(preview.json(), { status: 'accepted', preview: true }, 'as preview traffic')
+  await nothingWritten(t, inTest, 'in test (preview)')
 
   const unknown = await submit(lead('0195f3a2-7c1e-7b3a-9f10-4d2c8e6a1b23'))
   t.equal(unknown.statusCode, 404)

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { LEAD_BODY_LIMIT_BYTES } from '../src/modules/visitors/lead-intake.ts'
@@ -6,6 +5,7 @@ import type { App } from '../src/server.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { signInAs } from './helpers/session.ts'
+import { uuidv7 } from './helpers/visitor-ids.ts'
 
 /*
  * What keeps one client, or one busy site, from taking the visitor routes from everyone else:
@@ -55,7 +55,8 @@ async function setup(t: Test, overrides: Record<string, string> = {}) {
 }
 
 const event = (campaignId: string) => ({
-  eventId: randomUUID(),
+  eventId: uuidv7(),
+  pageViewId: uuidv7(),
   campaignId,
   variantId: 'a',
   type: 'impression',

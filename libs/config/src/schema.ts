@@ -269,6 +269,12 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     description: 'visitor requests (/public/v1) per client address per minute, per route',
   }),
+  VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR: Type.Integer({
+    default: 100,
+    minimum: 1,
+    description:
+      'impressions counted per client address and site per hour (beyond: accepted, not counted), so no one address can spend a team’s quota',
+  }),
   VISITOR_LIMIT_PER_SITE_PER_MINUTE: Type.Integer({
     default: 60000,
     minimum: 1,
@@ -368,7 +374,15 @@ export const ConfigSchema = Type.Object({
     default: 10,
     minimum: 0,
     maximum: 1000,
-    description: "impressions allowed past the plan's monthly quota before the sites serve no campaigns",
+    description:
+      "impressions allowed past the plan's monthly quota, after IMPRESSION_QUOTA_GRACE_DAYS, before the sites serve no campaigns",
+  }),
+  IMPRESSION_QUOTA_GRACE_DAYS: Type.Integer({
+    default: 7,
+    minimum: 0,
+    maximum: 60,
+    description:
+      'days after the owners are told the impression quota is used up before its sites serve no campaigns (if still over)',
   }),
   STRIPE_SECRET_KEY: Type.Optional(
     Type.String({

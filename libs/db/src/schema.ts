@@ -114,6 +114,7 @@ export interface CampaignsTable {
   /** Every consent version the campaign's published forms have shown, current or retired. */
   published_consent_versions: ColumnType<string[], string[] | undefined, string[]>
   paused_by_plan_at: NullableTimestamp
+  status_changed_at: NullableTimestamp
   created_by: string | null
   created_at: Timestamp
   updated_at: Timestamp

@@ -1,6 +1,11 @@
 import { escapeHtml, type MailMessage, oneLine } from '@nudge/mailer'
 
-export type BillingNoticeKind = 'payment_failed' | 'trial_will_end' | 'impressions_80' | 'impressions_100'
+export type BillingNoticeKind =
+  | 'payment_failed'
+  | 'trial_will_end'
+  | 'impressions_80'
+  | 'impressions_100'
+  | 'impressions_suspended'
 
 /** Billing news for a team's owners: a failed payment, a trial ending, the impression quota. */
 export function billingNoticeEmail(input: {
@@ -22,11 +27,15 @@ export function billingNoticeEmail(input: {
     ],
     impressions_80: [
       `nudge: ${input.teamName} has used 80% of its impressions`,
-      `The team ${input.teamName} has used 80% of this period's impressions. At 100% (and a short grace) the popups stop showing until the period renews or the plan is upgraded.`,
+      `The team ${input.teamName} has used 80% of this period's impressions. Your popups keep showing; to stay within your plan, upgrade it in the billing page.`,
     ],
     impressions_100: [
       `nudge: ${input.teamName} has used all its impressions`,
-      `The team ${input.teamName} has used all of this period's impressions. After a short grace the popups stop showing until the period renews or the plan is upgraded.`,
+      `The team ${input.teamName} has used all of this period's impressions. Your popups keep showing until ${until}; if the team is still past its quota then, they stop showing until the period renews. Upgrade the plan in the billing page to keep them showing.`,
+    ],
+    impressions_suspended: [
+      `nudge: the popups of ${input.teamName} have stopped showing`,
+      `The team ${input.teamName} is past this period's impressions and its grace has ended, so its popups no longer show. They show again when the period renews, or at once when the plan is upgraded in the billing page.`,
     ],
   }
   const [rawSubject, body] = notices[input.kind]

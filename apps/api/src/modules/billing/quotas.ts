@@ -5,7 +5,7 @@ import { planOf } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { changeStatus } from '../campaigns/service.ts'
 import { lockSiteForPublish, type PublishDeps, publishDeps, publishSite } from '../publishing/publisher.ts'
-import { impressionsSince, periodStart } from './service.ts'
+import { impressionQuota, impressionsSince, periodStart } from './service.ts'
 import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps, QUOTA_JOB } from './stripe-sync.ts'
 
 export { QUOTA_JOB }
@@ -15,15 +15,17 @@ interface QuotaDeps {
   billing: BillingDeps
   publish: PublishDeps
   gracePercent: number
+  graceDays: number
 }
 
 const SYSTEM: Actor = { type: 'system' }
 
 /**
- * Compares a team's impressions this period with its plan: tells the owners at 80 % and at 100 %
- * (once each per period), and past 100 % plus the grace stops its sites serving campaigns (the
- * documents are republished, on every worker and at the edge). Under the line again (a new
- * period, an upgrade), they come back the same way.
+ * Compares a team's impressions this period with its plan (policy: `impressionQuota`): tells the
+ * owners at 80 % and at 100 % (once each per period; the 100 % email names the grace's end), and
+ * only when the grace has ended with the team still past the quota and its margin stops its sites
+ * serving campaigns, telling the owners (the documents are republished, on every worker and at
+ * the edge). Under the line again (a new period, an upgrade), they come back the same way.
  */
 export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Promise<string> {
   const { db, jobs } = deps.billing
@@ -46,33 +48,66 @@ export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Pro
   const limit = effectivePlan(team).plan.limits.monthlyImpressions
   const start = periodStart(team)
   const used = await impressionsSince(db, teamId, start)
-  const notifiedThisPeriod = (at: Date | null) => at !== null && at >= start
+  const thisPeriod = (at: Date | null) => (at !== null && at >= start ? at : null)
+  const notified = {
+    impressions_80_notified_at: thisPeriod(team.impressions_80_notified_at),
+    impressions_100_notified_at: thisPeriod(team.impressions_100_notified_at),
+  }
   for (const [share, column, kind] of [
     [0.8, 'impressions_80_notified_at', 'impressions_80'],
     [1, 'impressions_100_notified_at', 'impressions_100'],
   ] as const) {
-    if (limit === null || used < limit * share || notifiedThisPeriod(team[column])) continue
-    await transaction(db, async (trx) => {
+    if (limit === null || used < limit * share || notified[column]) continue
+    const at = new Date()
+    const graceEndsAt =
+      kind === 'impressions_100'
+        ? new Date(at.getTime() + deps.graceDays * 86_400_000).toISOString()
+        : undefined
+    const claimed = await transaction(db, async (trx) => {
       // Once per period even with two workers checking at once: only the one that sets it sends.
       const claimed = await trx
         .updateTable('teams')
-        .set({ [column]: new Date() })
+        .set({ [column]: at })
         .where('id', '=', teamId)
         .where((eb) => eb.or([eb(column, 'is', null), eb(column, '<', start)]))
-        .returning('id')
+        .returning(column)
         .executeTakeFirst()
-      if (claimed) await jobs.send(BILLING_NOTICE_JOB, { teamId, kind }, { db: trx })
+      if (claimed) await jobs.send(BILLING_NOTICE_JOB, { teamId, kind, graceEndsAt }, { db: trx })
+      return claimed
     })
+    // The grace runs from when the owners were told, by this worker or another.
+    notified[column] = claimed
+      ? at
+      : thisPeriod(
+          (await db.selectFrom('teams').select(column).where('id', '=', teamId).executeTakeFirst())?.[
+            column
+          ] ?? null,
+        )
   }
+  const { suspend } = impressionQuota({
+    used,
+    limit,
+    usedUpNotifiedAt: notified.impressions_100_notified_at,
+    suspendedAt: team.campaigns_suspended_at,
+    graceDays: deps.graceDays,
+    gracePercent: deps.gracePercent,
+  })
+  // Suspended stays suspended until under the quota and its margin again (a new period, an
+  // upgrade): not merely because another grace would run.
   const over = limit !== null && used > limit * (1 + deps.gracePercent / 100)
   const suspended = team.campaigns_suspended_at !== null
-  if (over === suspended) return over ? 'suspended' : 'ok'
+  if (suspended ? over : !suspend) return suspended ? 'suspended' : over ? 'in grace' : 'ok'
+  const suspending = !suspended
   await transaction(db, async (trx, afterCommit) => {
-    await trx
+    const changed = await trx
       .updateTable('teams')
-      .set({ campaigns_suspended_at: over ? new Date() : null })
+      .set({ campaigns_suspended_at: suspending ? new Date() : null })
       .where('id', '=', teamId)
-      .execute()
+      .where('campaigns_suspended_at', suspending ? 'is' : 'is not', null)
+      .returning('id')
+      .executeTakeFirst()
+    // Another worker made the same change a moment ago: it republishes and tells the owners.
+    if (!changed) return
     const sites = await trx
       .selectFrom('sites')
       .select(['id', 'hostname'])
@@ -86,15 +121,17 @@ export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Pro
         campaignIds: [],
       })
     }
+    if (suspending)
+      await jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'impressions_suspended' }, { db: trx })
     await recordAudit(trx, {
       teamId,
       actor: SYSTEM,
-      action: over ? 'billing.campaigns_suspended' : 'billing.campaigns_resumed',
+      action: suspending ? 'billing.campaigns_suspended' : 'billing.campaigns_resumed',
       target: { type: 'team', id: teamId },
       data: { impressions: used, limit, periodStart: start.toISOString() },
     })
   })
-  return over ? 'suspended now' : 'resumed now'
+  return suspending ? 'suspended now' : 'resumed now'
 }
 
 /**
@@ -192,6 +229,7 @@ export const quotaJobs = async (app: FastifyInstance) => {
     billing: billingDeps(app),
     publish: publishDeps(app),
     gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
+    graceDays: app.config.IMPRESSION_QUOTA_GRACE_DAYS,
   }
   const log = app.log.child({ module: 'billing' })
   app.jobs.define<{ teamId: string }>({

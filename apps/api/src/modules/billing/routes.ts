@@ -27,7 +27,11 @@ export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Billing, ...errors },
       },
     },
-    async (request) => billingOf(app.db, teamOf(request).id),
+    async (request) =>
+      billingOf(app.db, teamOf(request).id, {
+        graceDays: app.config.IMPRESSION_QUOTA_GRACE_DAYS,
+        gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
+      }),
   )
 
   app.post(

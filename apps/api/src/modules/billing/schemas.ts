@@ -38,6 +38,21 @@ export const Billing = Type.Object(
         used: Type.Integer(),
         limit: Type.Union([Type.Integer(), Type.Null()]),
         periodStart: Type.String({ format: 'date-time' }),
+        state: Type.Union(
+          [Type.Literal('ok'), Type.Literal('warning'), Type.Literal('over'), Type.Literal('suspended')],
+          {
+            description:
+              'ok; warning (80 % used); over (100 % used: campaigns still served until graceEndsAt); suspended (the sites serve no campaigns until a new period or a bigger plan)',
+          },
+        ),
+        graceEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description:
+            'quota used up: when the sites stop serving campaigns if still past the quota and its margin',
+        }),
+        suspendedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        upgradeTo: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], {
+          description: 'from 80 % on: the smallest plan with more impressions (the upgrade to offer)',
+        }),
       }),
     }),
   },

@@ -7,8 +7,12 @@ export type EventType = 'impression' | 'close' | 'conversion'
 
 /** One validated visitor event, as the writer stores it. */
 export interface StoredEvent {
-  /** The UTC day of the event's `at`, 'YYYY-MM-DD': the day it is counted on and stored under. */
+  /**
+   * The UTC day 'YYYY-MM-DD' of the time `eventId` carries (a UUIDv7): the day it is counted on
+   * and stored under. Always the same day for the same id, so (day, eventId) is one key.
+   */
   day: string
+  /** What counts once: the event's id, or for an impression a key of its campaign and page view. */
   eventId: string
   campaignId: string
   variantId: string
@@ -125,7 +129,7 @@ export class EventWriter {
   /** Stores the group's events, each eventId once; what each request's events came to. */
   async #count(group: Waiter[]): Promise<Outcome[]> {
     // The first request to carry an event owns it; later ones (a resend in the same group, or a
-    // repeat within one batch, whatever `at` they give) are duplicates without asking the database.
+    // repeat within one batch) are duplicates without asking the database.
     const outcomes = group.map(() => ({ accepted: 0, duplicates: 0 }))
     const owners = new Map<string, { event: StoredEvent; outcome: Outcome }>()
     for (const [index, waiter] of group.entries()) {
@@ -155,12 +159,9 @@ export class EventWriter {
    * One statement, so one transaction: the raw events that are new, the daily counts of exactly
    * those, and the sites' first_seen_at. Returns the duplicate eventIds.
    *
-   * New means stored under no day at all: a resend whose `at` names another day than the first
-   * send's is found in that day's partition through the index on event_id (`stored`), and one on
-   * the same day by the primary key (ON CONFLICT DO NOTHING), which also settles two writes of one
-   * event racing each other. What that leaves: the same eventId in two uncommitted writes at once
-   * with `at`s on different days (a resend re-stamped across midnight while the first send is
-   * still in flight), which the primary key cannot see and `stored` does not yet.
+   * New means not in the primary key (day, event_id): the day is a function of the id (its
+   * UUIDv7 time, events.ts), so a resend, a repeat on another worker and two writes of one id
+   * racing each other all meet on that key, and ON CONFLICT DO NOTHING lets exactly one count.
    */
   async #store(events: StoredEvent[], siteIds: string[]): Promise<Set<string>> {
     const column = <K extends keyof StoredEvent>(name: K) => events.map((event) => event[name])
@@ -176,12 +177,6 @@ export class EventWriter {
           fresh AS (
             INSERT INTO visitor_events (day, event_id)
             SELECT b.day, b.event_id FROM batch b
-            -- A lateral probe with LIMIT is never turned into a join: one index lookup per event
-            -- and partition, whatever the group's size (a hash anti-join would read every day).
-            LEFT JOIN LATERAL (
-              SELECT true AS found FROM visitor_events v WHERE v.event_id = b.event_id LIMIT 1
-            ) stored ON true
-            WHERE stored.found IS NULL
             ORDER BY b.n
             ON CONFLICT DO NOTHING
             RETURNING event_id

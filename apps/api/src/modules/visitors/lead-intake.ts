@@ -3,7 +3,6 @@ import { type DB, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import {
-  CampaignNotAccepting,
   ErrorResponse,
   type FieldProblem,
   IdempotencyKeyReused,
@@ -22,10 +21,11 @@ import {
 } from './lead-form.ts'
 import { visitorLimits } from './limits.ts'
 import {
+  checkAccepting,
   checkOrigin,
+  isPreview,
   publishedConsentVersion,
   publishedVariant,
-  REPORTABLE,
   visitorCampaign,
 } from './published.ts'
 
@@ -116,11 +116,19 @@ export const LeadSubmissionHeaders = Type.Object({
 })
 
 export const LeadAccepted = Type.Object(
-  { status: Type.Literal('accepted') },
+  {
+    status: Type.Literal('accepted'),
+    preview: Type.Optional(
+      Type.Literal(true, {
+        description: 'the campaign is in test: the lead was checked, not stored or delivered',
+      }),
+    ),
+  },
   { description: 'The lead is stored (nothing about it is echoed back)' },
 )
 
 const ACCEPTED = { status: 'accepted' as const }
+const PREVIEW = { status: 'accepted' as const, preview: true as const }
 
 /**
  * The largest submission a form allows is about 37 KB (10 fields of 1,000 characters of 3 UTF-8
@@ -351,7 +359,9 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Called by the popup script on a customer’s page: the Origin must be the campaign’s site. The fields are ' +
           'checked against the form of the campaign’s variant. The same email on the same campaign updates its lead. ' +
-          'Answered 202 once the lead and its delivery to the team’s integrations are stored.',
+          'Answered 202 once the lead and its delivery to the team’s integrations are stored. A campaign in test ' +
+          '(preview) checks the lead and answers `preview: true` without storing, counting or delivering it; a paused ' +
+          'campaign takes leads for 5 minutes after its pause (pages already open), then answers 409 CAMPAIGN_PAUSED.',
         headers: LeadSubmissionHeaders,
         body: LeadSubmissionBody,
         response: {
@@ -373,7 +383,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const campaign = await visitorCampaign(app, campaignId)
       if (!campaign) throw new NotFound('Campaign')
       checkOrigin(request, campaign)
-      if (!REPORTABLE.has(campaign.status)) throw new CampaignNotAccepting(campaign.id, campaign.status)
+      checkAccepting(campaign)
       // Only what the campaign has shown visitors: a made-up variant would appear in its stats,
       // a made-up consent version would be stored as proof of what the person agreed to.
       const named: FieldProblem[] = []
@@ -407,6 +417,9 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       const checked = checkLead(variant.form, body)
       if (checked.problems) throw invalidInput(checked.problems)
+      // A campaign in test shows only to its team: its form is tried out, not a lead to keep,
+      // count, export or deliver. Checked like any other, answered, and stored nowhere.
+      if (isPreview(campaign)) return reply.code(202).send(PREVIEW)
 
       const key = request.headers['idempotency-key']
       const idempotency = key === undefined ? null : { key, hash: submissionHash({ ...body, campaignId }) }

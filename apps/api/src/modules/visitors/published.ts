@@ -2,7 +2,7 @@ import type { Cache } from '@nudge/cache'
 import type { AfterCommit, CampaignStatus, DB } from '@nudge/db'
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
-import { OriginNotAllowed } from '../../errors.ts'
+import { CampaignNotAccepting, CampaignPaused, OriginNotAllowed } from '../../errors.ts'
 import type { FormInput, VariantInput } from '../campaigns/content.ts'
 import { leadForm } from './lead-form.ts'
 
@@ -17,6 +17,8 @@ export interface VisitorCampaign {
   hostname: string
   allowSubdomains: boolean
   status: CampaignStatus
+  /** ISO time of the last status change (null: unknown, long ago). */
+  statusChangedAt: string | null
   variants: Array<{ id: string; form: FormInput | null }>
   /**
    * Every variant id and consent version the campaign has shown visitors, current or retired:
@@ -27,6 +29,28 @@ export interface VisitorCampaign {
 
 /** Statuses visitors may still report on: live, in preview (test), or paused a moment ago. */
 export const REPORTABLE: ReadonlySet<CampaignStatus> = new Set(['test', 'live', 'paused'])
+
+/**
+ * How long a paused campaign still takes leads and events: a page opened before the pause shows
+ * the popup until it is reloaded, and a person who typed their email there should not lose it.
+ */
+export const PAUSE_GRACE_MINUTES = 5
+
+/**
+ * Throws 409 unless visitors may report on the campaign now: live, in test (preview traffic, which
+ * the callers keep out of counts, quotas and deliveries), or paused less than PAUSE_GRACE_MINUTES ago.
+ */
+export function checkAccepting(campaign: VisitorCampaign, now = Date.now()) {
+  if (!REPORTABLE.has(campaign.status)) throw new CampaignNotAccepting(campaign.id, campaign.status)
+  if (campaign.status !== 'paused') return
+  const pausedAt = campaign.statusChangedAt ? Date.parse(campaign.statusChangedAt) : 0
+  if (now - pausedAt > PAUSE_GRACE_MINUTES * 60_000) {
+    throw new CampaignPaused(campaign.id, new Date(pausedAt).toISOString(), PAUSE_GRACE_MINUTES)
+  }
+}
+
+/** Preview traffic: a campaign in test shows only to its team; nothing of it is counted or delivered. */
+export const isPreview = (campaign: VisitorCampaign) => campaign.status === 'test'
 
 // Invalidated after every committed change to the campaign (forgetVisitorCampaign); the TTL only
 // bounds how long an entry for a campaign nobody asks about any more stays in memory.
@@ -47,6 +71,7 @@ export async function visitorCampaign(
         'campaigns.team_id',
         'campaigns.site_id',
         'campaigns.status',
+        'campaigns.status_changed_at',
         'campaigns.variants',
         'campaigns.published_variant_ids',
         'campaigns.published_consent_versions',
@@ -63,6 +88,7 @@ export async function visitorCampaign(
       hostname: row.hostname,
       allowSubdomains: row.settings.allowSubdomains === true,
       status: row.status,
+      statusChangedAt: row.status_changed_at?.toISOString() ?? null,
       variants: (row.variants as VariantInput[]).map((variant) => ({
         id: variant.id ?? '',
         form: leadForm(variant),
