@@ -39,7 +39,10 @@ export const VisitorEvent = Input({
       'a UUIDv7 made once per page load (within the last 7 days): a campaign’s impressions count once per page view',
   }),
   campaignId: Uuid,
-  variantId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,19}$' }),
+  variantId: Type.String({
+    pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
+    description: 'the variant the visitor was shown: one the campaign has published, current or retired',
+  }),
   type: Type.Union([Type.Literal('impression'), Type.Literal('close'), Type.Literal('conversion')]),
   at: Type.Optional(
     Type.String({
