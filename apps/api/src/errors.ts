@@ -134,7 +134,7 @@ export const CampaignPaused = createError<[string, string, number]>(
 
 export const NotThroughEdge = createError(
   'NOT_THROUGH_EDGE',
-  'Visitor events are taken only through the edge (the popup script sends them there), not directly',
+  'Visitor events and leads are taken only through the edge (the popup script sends them there), not directly',
   403,
 )
 

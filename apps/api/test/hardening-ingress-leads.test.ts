@@ -3,6 +3,7 @@ import t from 'tap'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { signInAs } from './helpers/session.ts'
+import { uuidv7 } from './helpers/visitor-ids.ts'
 
 /**
  * Issue 17, item 15: what a lead (and an event) may name. Any well-formed variantId was accepted
@@ -69,9 +70,7 @@ function sendEvent(campaignId: string, variantId: string) {
     url: '/public/v1/events',
     headers: { origin: ORIGIN },
     payload: {
-      events: [
-        { eventId: randomUUID(), campaignId, variantId, type: 'impression', at: new Date().toISOString() },
-      ],
+      events: [{ eventId: uuidv7(), pageViewId: uuidv7(), campaignId, variantId, type: 'impression' }],
     },
   })
 }

@@ -83,7 +83,7 @@ t.test(
     )
     t.equal(held.length, 2, 'each lead has a delivery, held')
     t.equal(bodiesFor('while-off@example.com').length, 0, 'nothing is sent to a disabled integration')
-    const erased = await call('DELETE', `/v1/teams/${teamId}/leads?email=erase-me%40example.com`)
+    const erased = await call('POST', `/v1/teams/${teamId}/leads/erase`, { email: 'erase-me@example.com' })
     t.equal(erased.statusCode, 200, erased.body)
     t.equal((await deliveriesOf(hookId, 'held')).length, 1, 'erasure cancels a held delivery')
 

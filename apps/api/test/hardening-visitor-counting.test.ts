@@ -301,7 +301,7 @@ t.test(
   },
 )
 
-t.test('in production, visitor events count only when they come through the edge', async (t) => {
+t.test('in production, visitor events and leads count only when they come through the edge', async (t) => {
   const campaign = await liveLeadCampaign(app, ann, teamId, site.id)
   const smtp = await startSmtpServer(t)
   const production = await buildTestApp(t, {
@@ -317,6 +317,7 @@ t.test('in production, visitor events count only when they come through the edge
     S3_ACCESS_KEY_ID: 'unused',
     S3_SECRET_ACCESS_KEY: 'unused',
     SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    AUDIT_HASH_KEY: 'a-production-audit-hash-key-of-32-characters',
   })
   await production.ready()
   const direct = await send(production, SHOP, [impression(campaign.id)])
@@ -330,4 +331,21 @@ t.test('in production, visitor events count only when they come through the edge
   const edge = await send(production, SHOP, [impression(campaign.id)], throughEdge('192.0.2.44'))
   t.equal(edge.statusCode, 202, edge.body)
   t.equal((await counts(campaign.id)).impressions, 1, 'through the edge: counted')
+
+  const lead = (headers: Headers) =>
+    production.inject({
+      method: 'POST',
+      url: '/public/v1/leads',
+      headers: { origin: SHOP, ...headers },
+      payload: { campaignId: campaign.id, variantId: 'a', email: 'direct@example.com', fillMs: 5000 },
+    })
+  const directLead = await lead({})
+  t.equal(directLead.statusCode, 403, 'a lead from a script that sets Origin itself')
+  t.equal(directLead.json().code, 'NOT_THROUGH_EDGE')
+  const storedLeads = () =>
+    production.db.selectFrom('leads').select('id').where('campaign_id', '=', campaign.id).execute()
+  t.equal((await storedLeads()).length, 0, 'no lead stored, none delivered')
+  const edgeLead = await lead(throughEdge('192.0.2.44'))
+  t.equal(edgeLead.statusCode, 202, edgeLead.body)
+  t.equal((await storedLeads()).length, 1, 'through the edge: stored')
 })

@@ -300,6 +300,7 @@ t.test('production with SMTP_URL: /dev/mailbox does not exist', async (t) => {
       S3_ACCESS_KEY_ID: 'unused',
       S3_SECRET_ACCESS_KEY: 'unused',
       SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+      AUDIT_HASH_KEY: 'a-production-audit-hash-key-of-32-characters',
     }),
   )
   t.equal(app.mailer.transport, 'smtp')

@@ -8,6 +8,7 @@ import {
   IdempotencyKeyReused,
   invalidInput,
   NotFound,
+  NotThroughEdge,
   VariantHasNoForm,
 } from '../../errors.ts'
 import { Input } from '../../schemas.ts'
@@ -378,6 +379,9 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      // As for events: in production only the edge's forwards, where the visitor's address is
+      // known and limited, reach a customer's leads, integrations and plan counts.
+      if (app.config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
       const body = request.body
       const campaignId = body.campaignId.toLowerCase()
       const campaign = await visitorCampaign(app, campaignId)
