@@ -185,7 +185,13 @@ t.test('body limits: events 32 KB, leads 64 KB, each a 413 that names its limit'
 
   // The largest form a lead can fill (10 fields of 1,000 characters, 3 bytes each) still fits.
   const fields = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`field${i}`, '語'.repeat(1000)]))
-  const big = JSON.stringify({ campaignId: shop, variantId: 'a', email: 'big@example.com', fields })
+  const big = JSON.stringify({
+    campaignId: shop,
+    variantId: 'a',
+    email: 'big@example.com',
+    fields,
+    fillMs: 5000,
+  })
   t.ok(big.length > 10_000 && Buffer.byteLength(big) < LEAD_BODY_LIMIT_BYTES, 'a large form')
   const fits = await app.inject({
     method: 'POST',
