@@ -50,8 +50,8 @@ export function forgetKnownHost(cache: Cache, afterCommit: AfterCommit, hostname
 }
 
 /**
- * The deepest parent domain whose site may let a subdomain in: a page on a.b.c.d.e.f.g.h.i.j.k.example
- * is checked against its own hostname and the sites of up to 10 labels it ends with.
+ * Parent domains of a page's host looked up as sites letting subdomains in: those of 2 to 10
+ * labels. A site of more labels still matches its own pages; its subdomains' are refused.
  */
 const MAX_PARENT_LABELS = 10
 
