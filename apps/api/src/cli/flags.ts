@@ -9,21 +9,6 @@
 import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
-import { cachePlugin } from '@nudge/cache'
-import { ConfigError, configPlugin, loadConfig } from '@nudge/config'
-import { dbPlugin, isUuid } from '@nudge/db'
-import { loggerOptions, loggingPlugin } from '@nudge/logging'
-import Fastify from 'fastify'
-import {
-  disableFlag,
-  enableForTeam,
-  type FlagDeps,
-  flagChanges,
-  getFlag,
-  listFlags,
-  rollOut,
-  setFlag,
-} from '../modules/flags/service.ts'
 
 const usage = `usage: npm run flags -- <command>
   list                          every flag definition
@@ -35,6 +20,8 @@ const usage = `usage: npm run flags -- <command>
   disable KEY                   kill switch: off everywhere (the code's default)
 Changes reach every worker within a second. env: DATABASE_URL
 `
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}`)
@@ -65,6 +52,8 @@ if (values.help) {
 }
 const [command, key, ...extra] = positionals
 if (!command) fail('a command is required')
+const COMMANDS = ['list', 'get', 'history', 'set', 'rollout', 'enable', 'disable']
+if (!COMMANDS.includes(command)) fail(`unknown command: ${command}`)
 if (extra.length > 0) fail(`unexpected arguments: ${extra.join(' ')}`)
 const needsKey = command !== 'list'
 if (needsKey && !key) fail(`${command} needs the flag's KEY`)
@@ -84,10 +73,18 @@ if (command === 'set') {
   if (values.percent === undefined || !Number.isInteger(percent) || percent < 0 || percent > 100)
     fail('rollout needs --percent N, a whole number from 0 to 100')
 } else if (command === 'enable') {
-  if (!values.team || !isUuid(values.team)) fail('enable needs --team TEAM_ID (a team id, a UUID)')
-} else if (!['list', 'get', 'history', 'disable'].includes(command)) {
-  fail(`unknown command: ${command}`)
+  if (!values.team || !UUID.test(values.team)) fail('enable needs --team TEAM_ID (a team id, a UUID)')
 }
+
+// Loaded once the arguments are known to be usable: a mistyped command answers at once.
+const { cachePlugin } = await import('@nudge/cache')
+const { ConfigError, configPlugin, loadConfig } = await import('@nudge/config')
+const { dbPlugin } = await import('@nudge/db')
+const { loggerOptions, loggingPlugin } = await import('@nudge/logging')
+const { default: Fastify } = await import('fastify')
+const { disableFlag, enableForTeam, flagChanges, getFlag, listFlags, rollOut, setFlag } = await import(
+  '../modules/flags/service.ts'
+)
 
 let config: ReturnType<typeof loadConfig>
 try {
@@ -105,7 +102,7 @@ await app.register(dbPlugin)
 await app.register(cachePlugin)
 await app.ready()
 // This process evaluates nothing: the workers reload on the broadcast.
-const deps: FlagDeps = { db: app.db, cache: app.cache, flags: { reload: () => Promise.resolve() } }
+const deps = { db: app.db, cache: app.cache, flags: { reload: () => Promise.resolve() } }
 const actor = `cli:${userInfo().username}@${hostname()}`
 const flagKey = key ?? ''
 
