@@ -20,7 +20,7 @@ t.test('fractional rollouts bucket whole teams: within 2 % over 10,000 teams, st
     for (const teamId of teams) {
       // Different members, roles and plans of one team always get the team's answer.
       const context = { teamId, userId: randomUUID(), role: 'viewer', plan: 'free' }
-      if (await app.flags.boolean('new-editor', false, context)) chosen.add(teamId)
+      if (app.flags.boolean('new-editor', false, context)) chosen.add(teamId)
     }
     return chosen
   }
@@ -38,11 +38,7 @@ t.test('fractional rollouts bucket whole teams: within 2 % over 10,000 teams, st
   )
   const at100 = await on(100)
   t.equal(at100.size, teams.length, '100 %: every team')
-  t.equal(
-    await app.flags.boolean('new-editor', false, { userId: randomUUID() }),
-    false,
-    'no team: the default',
-  )
+  t.equal(app.flags.boolean('new-editor', false, { userId: randomUUID() }), false, 'no team: the default')
 })
 
 t.test(
@@ -63,23 +59,31 @@ t.test(
         },
       }),
     )
-    t.equal(await app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'pro', role: 'admin' }), true)
-    t.equal(await app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'pro', role: 'editor' }), false)
-    t.equal(await app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'free', role: 'owner' }), false)
+    t.equal(app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'pro', role: 'admin' }), true)
+    t.equal(app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'pro', role: 'editor' }), false)
+    t.equal(app.flags.boolean('pro-admins', false, { teamId: pro, plan: 'free', role: 'owner' }), false)
+    // The OpenFeature client of the app evaluates through the same provider, with the same answers.
+    const viaClient = await app.flags.client.getBooleanDetails('pro-admins', false, {
+      targetingKey: pro,
+      teamId: pro,
+      plan: 'pro',
+      role: 'admin',
+    })
+    t.match(viaClient, { value: true, variant: 'on', reason: 'TARGETING_MATCH' })
 
     const named = randomUUID()
     const user = await signInAs(app, 'named@example.com')
     const own = await personalTeam(app, user)
     await ops.ok(ops.enable('early-access', own))
-    t.equal(await app.flags.boolean('early-access', false, { teamId: own }), true, 'the named team')
-    t.equal(await app.flags.boolean('early-access', false, { teamId: named }), false, 'any other team')
+    t.equal(app.flags.boolean('early-access', false, { teamId: own }), true, 'the named team')
+    t.equal(app.flags.boolean('early-access', false, { teamId: named }), false, 'any other team')
     const unknownTeam = await ops.enable('early-access', randomUUID())
     t.equal(unknownTeam.statusCode, 404, 'a team that does not exist is refused')
 
-    t.equal(await app.flags.boolean('never-defined', true, { teamId: own }), true, 'unknown: the default')
+    t.equal(app.flags.boolean('never-defined', true, { teamId: own }), true, 'unknown: the default')
     await ops.ok(ops.disable('early-access'))
-    t.equal(await app.flags.boolean('early-access', false, { teamId: own }), false, 'disabled: the default')
-    t.equal(await app.flags.boolean('early-access', true, { teamId: named }), true, 'whatever the default is')
+    t.equal(app.flags.boolean('early-access', false, { teamId: own }), false, 'disabled: the default')
+    t.equal(app.flags.boolean('early-access', true, { teamId: named }), true, 'whatever the default is')
   },
 )
 
@@ -120,5 +124,5 @@ t.test('a definition flagd could not use is refused with the reason, and nothing
     .execute()
   await ops.ok(ops.rollout('checkout', 100))
   t.equal(app.flags.state().flags, 1, 'only the valid flag is held')
-  t.equal(await app.flags.boolean('checkout', false, { teamId: randomUUID() }), true)
+  t.equal(app.flags.boolean('checkout', false, { teamId: randomUUID() }), true)
 })

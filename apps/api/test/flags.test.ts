@@ -80,7 +80,7 @@ t.test('a change reaches every worker within a second', async (t) => {
   const everywhere = (value: boolean) =>
     within(1000, async () => {
       for (const app of [writer, ...others]) {
-        if ((await app.flags.boolean('fast', false, { teamId })) !== value) return false
+        if (app.flags.boolean('fast', false, { teamId }) !== value) return false
       }
       return true
     })
@@ -110,7 +110,7 @@ t.test(
     )
     await early.ready()
     t.equal(early.flags.state().status, 'defaults')
-    t.equal(await early.flags.boolean('visible', true, { teamId: randomUUID() }), true, 'the code default')
+    t.equal(early.flags.boolean('visible', true, { teamId: randomUUID() }), true, 'the code default')
     const said = logs.lines.find((line) => String(line.msg).includes('feature flags could not be loaded'))
     t.ok(said, 'the log says flags are at their defaults')
     t.equal(said?.level, 50)

@@ -41,8 +41,11 @@ export interface FlagsState {
 export interface Flags {
   /** The OpenFeature client of this app instance (its own domain), for any flag type. */
   client: Client
-  /** A boolean flag for this context; `fallback` when the flag is unknown, disabled or cannot be evaluated. No I/O. */
-  boolean(key: string, fallback: boolean, context: FlagContext): Promise<boolean>
+  /**
+   * A boolean flag for this context; `fallback` when the flag is unknown, disabled or cannot be
+   * evaluated. Synchronous, no I/O: the same provider the OpenFeature client uses, called directly.
+   */
+  boolean(key: string, fallback: boolean, context: FlagContext): boolean
   /** Enabled flags whose metadata has `name: true`, evaluated for this context. No I/O. */
   evaluateMarked(name: 'clientVisible' | 'published', context: FlagContext): Record<string, JsonValue>
   /** Reads every definition from PostgreSQL again (what an invalidation triggers). */
@@ -144,7 +147,7 @@ export const flagsPlugin = fp(
 
     app.decorate('flags', {
       client,
-      boolean: (key, fallback, context) => client.getBooleanValue(key, fallback, evaluationContext(context)),
+      boolean: (key, fallback, context) => provider.booleanValue(key, fallback, evaluationContext(context)),
       evaluateMarked: (name, context) =>
         provider.evaluateAll(evaluationContext(context), (metadata) => metadata[name] === true),
       reload,

@@ -24,7 +24,7 @@ export async function checkReleasedTrigger(
 ) {
   if (targeting?.trigger?.type !== 'tab-return') return
   const context = await requestFlagContext(deps, request)
-  if (await deps.flags.boolean(TAB_RETURN_TRIGGER_FLAG, false, context)) return
+  if (deps.flags.boolean(TAB_RETURN_TRIGGER_FLAG, false, context)) return
   throw invalidInput([
     {
       field: 'body.targeting.trigger.type',
