@@ -43,6 +43,12 @@ t.test('every change is audited: who, before, after', async (t) => {
   t.equal(disabled.before.state, 'ENABLED')
   t.equal(disabled.after.state, 'DISABLED')
   t.equal((await ops.ok(ops.get('audited'))).updatedBy, 'service:ops')
+  // The same definition with its keys in another order (jsonb keeps none) is no change either.
+  await ops.ok(ops.set('reordered', BOOLEAN_OFF))
+  await ops.ok(
+    ops.set('reordered', { defaultVariant: 'off', variants: { off: false, on: true }, state: 'ENABLED' }),
+  )
+  t.equal((await ops.ok(ops.changes('reordered'))).changes.length, 1, 'a reordered definition is no change')
   const erase = app.db.deleteFrom('feature_flag_changes').execute()
   await t.rejects(erase, /append-only/, 'the audit cannot be erased')
 })

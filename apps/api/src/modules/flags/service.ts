@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { Cache } from '@nudge/cache'
 import { type DB, transaction } from '@nudge/db'
 import { definitionProblem, FLAGS_INVALIDATION_KEY, type FlagDefinition, type Flags } from '@nudge/flags'
@@ -108,7 +109,8 @@ async function change(
     const after = next(before)
     const problem = definitionProblem(key, after)
     if (problem) throw flagInvalid(key, problem)
-    if (current && JSON.stringify(before) === JSON.stringify(after)) return current
+    // jsonb does not keep key order: compare values, so a change that changes nothing is not recorded.
+    if (current && isDeepStrictEqual(before, after)) return current
     const saved = await flags.saveFlag(trx, key, after, actor)
     await flags.recordChange(trx, { key, actor, before, after })
     afterCommit(() => deps.cache.del(FLAGS_INVALIDATION_KEY))
