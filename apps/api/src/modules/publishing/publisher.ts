@@ -89,7 +89,8 @@ export async function publishSite(
       .execute()
     desired.set(
       objectKey.domain(site.hostname),
-      domainDocument(site, live, await publishedFeatures(deps, site.team_id)),
+      // Read through this transaction: a second connection per publish could exhaust the pool.
+      domainDocument(site, live, await publishedFeatures({ ...deps, db: trx }, site.team_id)),
     )
   } else {
     desired.set(objectKey.domain(scope.hostname), null)
