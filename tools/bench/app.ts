@@ -8,6 +8,7 @@ import { signedInUser } from '@nudge/auth'
 import { loadConfig } from '@nudge/config'
 import { verifySession } from 'supertokens-node/recipe/session/framework/fastify'
 import { requestFlagContext } from '../../apps/api/src/modules/flags/context.ts'
+import { Me } from '../../apps/api/src/modules/users/schemas.ts'
 import { getProfile, userIdForSuperTokensUser } from '../../apps/api/src/modules/users/service.ts'
 import { buildApp } from '../../apps/api/src/server.ts'
 
@@ -22,12 +23,17 @@ app.get('/bench/me-sdk', { preHandler: verifySession() as never }, async (reques
 })
 /** The flag the bench defines (run.ts) with a targeting rule, so each request runs flagd's evaluator. */
 const BENCH_FLAG = 'bench-me-flag'
-app.get('/bench/me-flag', { preHandler: app.authenticate }, async (request) => {
-  const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
-  if (!profile) throw app.httpErrors.notFound('User not found')
-  const on = app.flags.boolean(BENCH_FLAG, false, await requestFlagContext(app, request))
-  return on ? { ...profile, name: profile.name ?? 'flagged' } : profile
-})
+// Same session check and response schema as GET /v1/me: the difference between the rows is the flag.
+app.get(
+  '/bench/me-flag',
+  { preHandler: app.authenticate, schema: { response: { 200: Me } } },
+  async (request) => {
+    const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
+    if (!profile) throw app.httpErrors.notFound('User not found')
+    const on = app.flags.boolean(BENCH_FLAG, false, await requestFlagContext(app, request))
+    return on ? { ...profile, name: profile.name ?? 'flagged' } : profile
+  },
+)
 await app.listen({ port: config.PORT, host: config.HOST })
 process.on('SIGTERM', () => {
   app.close().then(() => process.exit(0))
