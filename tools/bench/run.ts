@@ -175,6 +175,38 @@ const endpoints: Endpoint[] = [
     },
   },
   {
+    name: 'app GET /v1/me + a flag evaluated (bench/me-flag)',
+    target: 'app',
+    path: '/bench/me-flag',
+    // The flag has a targeting rule on the user, so every request runs flagd's evaluator; the
+    // notification makes the running API reload its definitions, as a change through the CLI would.
+    setup: async ({ baseUrl, databaseUrl }) => {
+      const definition = {
+        state: 'ENABLED',
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        targeting: { if: [{ in: [{ var: 'userId' }, [randomUUID()]] }, 'on', 'off'] },
+      }
+      const db = new pg.Client({ connectionString: databaseUrl })
+      await db.connect()
+      try {
+        await db.query(
+          `INSERT INTO feature_flags (key, definition, updated_by) VALUES ('bench-me-flag', $1, 'bench')
+           ON CONFLICT (key) DO UPDATE SET definition = EXCLUDED.definition`,
+          [JSON.stringify(definition)],
+        )
+        await db.query(`SELECT pg_notify('nudge_cache_invalidate', 'flags:definitions')`)
+      } finally {
+        await db.end()
+      }
+      return {
+        headers: {
+          authorization: `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`,
+        },
+      }
+    },
+  },
+  {
     name: 'app GET /v1/me (SDK verifySession)',
     target: 'app',
     path: '/bench/me-sdk',

@@ -2,6 +2,7 @@ import { cachePlugin } from '@nudge/cache'
 import { configPlugin } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
 import { edgePlugin } from '@nudge/edge'
+import { flagsPlugin } from '@nudge/flags'
 import { jobsPlugin } from '@nudge/jobs'
 import { loggingPlugin } from '@nudge/logging'
 import { mailerPlugin } from '@nudge/mailer'
@@ -15,6 +16,7 @@ import { quotaJobs } from './modules/billing/quotas.ts'
 import { billingRoutes } from './modules/billing/routes.ts'
 import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
+import { flagRoutes } from './modules/flags/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
 import { integrationJobs } from './modules/integrations/jobs.ts'
 import { integrationRoutes } from './modules/integrations/routes.ts'
@@ -48,6 +50,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(errorHandlerPlugin)
   await instance.register(dbPlugin)
   await instance.register(cachePlugin)
+  await instance.register(flagsPlugin)
   await instance.register(edgePlugin)
   await instance.register(mailerPlugin)
   await instance.register(storagePlugin)
@@ -81,4 +84,5 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(integrationJobs)
   await instance.register(operationsRoutes)
   await instance.register(maintenanceJobs)
+  await instance.register(flagRoutes)
 }

@@ -182,3 +182,17 @@ export const AlreadySubscribed = createError(
   'The team already has a subscription; change its plan in the billing portal',
   409,
 )
+
+/** Feature flags (operators' routes and CLI, modules/flags). */
+export const FlagNotFound = createError<[string]>('FLAG_NOT_FOUND', 'Flag %s not found', 404)
+const FlagInvalid = createError<[string, string]>(
+  'FLAG_INVALID',
+  'The definition of flag %s is refused: %s',
+  400,
+)
+/** 400 naming what flagd (or our rules) finds wrong with a definition; nothing was written. */
+export function flagInvalid(key: string, problem: string) {
+  return Object.assign(new FlagInvalid(key, problem), { details: [{ field: 'body', message: problem }] })
+}
+/** rollout/enable write a rule of their own shape; a flag with hand-written targeting is changed with `set`. */
+export const FlagNotManaged = createError<[string]>('FLAG_NOT_MANAGED', '%s', 409)

@@ -143,7 +143,7 @@ t.test('schema errors name the field, one error per mistake', async (t) => {
   const wrongTrigger = campaign()
   ;(wrongTrigger.targeting.trigger as Record<string, unknown>).type = 'hover'
   t.same(validateBody(wrongTrigger), [
-    'body.targeting.trigger.type must be one of: delay, scroll, exit-intent, click, inactivity',
+    'body.targeting.trigger.type must be one of: delay, scroll, exit-intent, click, inactivity, tab-return',
   ])
 
   const bounds = campaign()

@@ -1,7 +1,7 @@
 import { createSigner } from 'fast-jwt'
 
-/** Callers allowed to hold service tokens: the Cloudflare Worker and Cloudflare Cron. */
-export const SERVICE_AUDIENCES = ['worker', 'cron'] as const
+/** Callers allowed to hold service tokens: the Cloudflare Worker, Cloudflare Cron and operators (ops). */
+export const SERVICE_AUDIENCES = ['worker', 'cron', 'ops'] as const
 export type ServiceAudience = (typeof SERVICE_AUDIENCES)[number]
 
 export const SERVICE_ISSUER = 'nudge'

@@ -42,6 +42,12 @@ export interface Cache {
   /** A counter shared by all workers (memcached), per worker without it; starts at 1 per window. */
   incr(key: string, windowSeconds: number): Promise<number>
   health(): Promise<CacheHealth>
+  /**
+   * Calls `listener` in this worker whenever `key` is invalidated (by this worker or another), and
+   * after a gap in the invalidation channel (anything may have changed). For in-memory state that
+   * is not a cache entry but must follow the same invalidations. Returns the unsubscribe.
+   */
+  onInvalidate(key: string, listener: () => void): () => void
 }
 
 /** ±10% so entries written together do not all expire (and reload) together. */
@@ -66,6 +72,7 @@ export class TwoLevelCache implements Cache {
   private readonly bus: InvalidationBus | undefined
   private readonly log: FastifyBaseLogger
   private readonly prefix: string
+  private readonly listeners = new Map<string, Set<() => void>>()
   /** Bumped by every invalidation; a load that saw it change must not store what it read. */
   private epoch = 0
 
@@ -100,6 +107,31 @@ export class TwoLevelCache implements Cache {
     this.local.delete(key)
     // Callers arriving from now on must not join a load that started before the invalidation.
     this.inflight.delete(key)
+    const listeners = this.listeners.get(key)
+    if (listeners) for (const listener of listeners) this.notify(listener, key)
+  }
+
+  onInvalidate(appKey: string, listener: () => void): () => void {
+    const key = bounded(appKey)
+    let listeners = this.listeners.get(key)
+    if (!listeners) {
+      listeners = new Set()
+      this.listeners.set(key, listeners)
+    }
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+      if (listeners.size === 0) this.listeners.delete(key)
+    }
+  }
+
+  /** A listener's failure is its own: the invalidation itself has happened. */
+  private notify(listener: () => void, key: string) {
+    try {
+      listener()
+    } catch (error) {
+      this.log.error({ err: error, key }, 'an invalidation listener failed')
+    }
   }
 
   /** An invalidation from another worker: if our memcached link is down, its copy may be stale too. */
@@ -112,6 +144,8 @@ export class TwoLevelCache implements Cache {
     this.epoch++
     this.local.clear()
     this.inflight.clear()
+    for (const [key, listeners] of this.listeners)
+      for (const listener of listeners) this.notify(listener, key)
   }
 
   async get<T>(key: string): Promise<T | undefined> {

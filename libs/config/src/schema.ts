@@ -137,6 +137,12 @@ export const ConfigSchema = Type.Object({
     minimum: 100,
     description: 'longest wait for in-flight requests on shutdown',
   }),
+  FLAGS_RELOAD_SECONDS: Type.Integer({
+    default: 30,
+    minimum: 1,
+    description:
+      'feature flags are re-read from PostgreSQL this often, should a change notification be missed (changes arrive within a second)',
+  }),
   DRAIN_MS: Type.Integer({
     default: 1500,
     minimum: 0,

@@ -249,6 +249,24 @@ export interface VisitorEventsTable {
 }
 
 /** The database as the app sees it; grows with each migration. */
+/** One flagd flag object per key (see libs/flags), validated before it is written. */
+export interface FeatureFlagsTable {
+  key: string
+  definition: ColumnType<Record<string, unknown>, string, string>
+  updated_at: Timestamp
+  updated_by: string
+}
+
+/** Append-only: who changed which flag, from what to what (null: the flag did not exist). */
+export interface FeatureFlagChangesTable {
+  id: string
+  flag_key: string
+  actor: string
+  before: ColumnType<Record<string, unknown> | null, string | null, never>
+  after: ColumnType<Record<string, unknown> | null, string | null, never>
+  created_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 export interface DB {
   users: UsersTable
   teams: TeamsTable
@@ -269,6 +287,8 @@ export interface DB {
   integration_delivery_attempts: IntegrationDeliveryAttemptsTable
   outbound_rate_windows: OutboundRateWindowsTable
   stripe_events: StripeEventsTable
+  feature_flags: FeatureFlagsTable
+  feature_flag_changes: FeatureFlagChangesTable
 }
 
 export type User = Selectable<UsersTable>

@@ -8,6 +8,7 @@ import { cachePlugin } from '@nudge/cache'
 import { ConfigError, configPlugin, loadConfig } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
 import { edgePlugin } from '@nudge/edge'
+import { flagsPlugin } from '@nudge/flags'
 import { loggerOptions, loggingPlugin } from '@nudge/logging'
 import { storagePlugin } from '@nudge/storage'
 import Fastify from 'fastify'
@@ -40,6 +41,8 @@ await app.register(configPlugin, { config })
 await app.register(loggingPlugin)
 await app.register(dbPlugin)
 await app.register(cachePlugin)
+// Site documents list the features released to their team.
+await app.register(flagsPlugin)
 await app.register(edgePlugin)
 await app.register(storagePlugin)
 await app.ready()

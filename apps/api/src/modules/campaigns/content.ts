@@ -254,12 +254,16 @@ export const UrlRule = Input(
 )
 export type UrlRuleInput = Static<typeof UrlRule>
 
-export const TriggerType = Type.Enum(['delay', 'scroll', 'exit-intent', 'click', 'inactivity'], {
-  description:
-    'delay: `seconds` after the page loads (0 to 600) | scroll: past `percent` of the page (1 to 100) | ' +
-    'exit-intent: the pointer leaves towards the browser bar | click: on an element matching `selector` | ' +
-    'inactivity: no interaction for `seconds` (1 to 3600)',
-})
+export const TriggerType = Type.Enum(
+  ['delay', 'scroll', 'exit-intent', 'click', 'inactivity', 'tab-return'],
+  {
+    description:
+      'delay: `seconds` after the page loads (0 to 600) | scroll: past `percent` of the page (1 to 100) | ' +
+      'exit-intent: the pointer leaves towards the browser bar | click: on an element matching `selector` | ' +
+      'inactivity: no interaction for `seconds` (1 to 3600) | ' +
+      'tab-return: the visitor comes back to the page’s tab (released gradually: flag campaign-trigger-tab-return)',
+  },
+)
 
 export const Trigger = Input(
   {

@@ -11,6 +11,7 @@ import {
 } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
+import { checkReleasedTrigger } from '../flags/released.ts'
 import { objectKey } from '../publishing/documents.ts'
 import { publishDeps } from '../publishing/publisher.ts'
 import { TeamParams } from '../teams/schemas.ts'
@@ -89,6 +90,7 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      await checkReleasedTrigger(app, request, request.body.targeting)
       const campaign = await createCampaign(deps, {
         teamId: teamOf(request).id,
         campaign: request.body as CampaignInput,
@@ -157,6 +159,7 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      await checkReleasedTrigger(app, request, request.body.targeting)
       const campaign = await updateCampaign(deps, {
         teamId: teamOf(request).id,
         campaignId: request.params.campaignId,

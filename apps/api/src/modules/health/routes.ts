@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse } from '../../errors.ts'
 import { Alive, Readiness, Timing } from './schemas.ts'
-import { cacheRoundTrip, checkCache, checkDatabase } from './service.ts'
+import { cacheRoundTrip, checkCache, checkDatabase, flagsCheck } from './service.ts'
 
 /** Liveness, readiness and load-time checks for operators, monitors and the deploy tool. */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,7 +21,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config,
       schema: {
         tags: ['health'],
-        summary: 'PostgreSQL and the cache are reachable (503 naming the database when it is not)',
+        summary:
+          'PostgreSQL and the cache are reachable (503 naming the database when it is not); whether feature flags are loaded',
         response: { 200: Readiness, 503: Readiness },
       },
     },
@@ -30,7 +31,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ready = database.status === 'up'
       return reply.code(ready ? 200 : 503).send({
         status: ready ? ('ready' as const) : ('unavailable' as const),
-        checks: { database, ...cache },
+        checks: { database, ...cache, flags: flagsCheck(app.flags.state()) },
       })
     },
   )

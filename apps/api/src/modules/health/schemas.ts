@@ -16,6 +16,15 @@ export const Readiness = Type.Object({
     database: Check,
     memcached: Check,
     cacheInvalidation: Check,
+    flags: Type.Object({
+      status: Type.Union([Type.Literal('loaded'), Type.Literal('defaults')], {
+        description: 'defaults: the definitions could not be read yet; every flag is at its code default',
+      }),
+      flags: Type.Integer({ description: 'definitions held in memory' }),
+      loadedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        description: 'the last successful read',
+      }),
+    }),
   }),
 })
 

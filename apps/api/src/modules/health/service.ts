@@ -1,5 +1,6 @@
 import type { Cache } from '@nudge/cache'
 import type { DB } from '@nudge/db'
+import type { FlagsState } from '@nudge/flags'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 
@@ -30,4 +31,9 @@ export async function cacheRoundTrip(cache: Cache): Promise<number> {
   await cache.set(key, start, 10)
   await cache.get(key)
   return performance.now() - start
+}
+
+/** Flags at their defaults degrade features, not the API: reported, never a reason to be unready. Why is logged. */
+export function flagsCheck(state: FlagsState) {
+  return { status: state.status, flags: state.flags, loadedAt: state.loadedAt?.toISOString() ?? null }
 }

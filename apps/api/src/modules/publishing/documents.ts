@@ -19,13 +19,17 @@ export const OBJECT_CONTENT_TYPE = 'application/json; charset=utf-8'
 /** Browsers re-check within a minute; Cloudflare keeps it until a publish purges it. */
 export const OBJECT_CACHE_CONTROL = 'public, max-age=60'
 
-/** domains/{hostname}.json: the site and the ids (with versions, for cache busting) of its live campaigns. */
+/**
+ * domains/{hostname}.json: the site and the ids (with versions, for cache busting) of its live
+ * campaigns, and the released features (flags marked published that are on for its team).
+ */
 export function domainDocument(
   site: Pick<Site, 'id' | 'hostname'>,
   live: Array<Pick<Campaign, 'id' | 'version'>>,
+  features: string[] = [],
 ): Buffer {
   const campaigns = [...live].sort((a, b) => (a.id < b.id ? -1 : 1)).map((c) => ({ id: c.id, v: c.version }))
-  return toBytes({ site: site.id, hostname: site.hostname, campaigns })
+  return toBytes({ site: site.id, hostname: site.hostname, campaigns, features })
 }
 
 type Published = Pick<
@@ -43,9 +47,13 @@ export function campaignDocument(campaign: Published): Buffer {
  * embedded as its campaigns/production object holds it, so a visitor's browser needs one request.
  * A string: it is cached and sent as it is, never serialised per request.
  */
-export function siteDocument(site: Pick<Site, 'id' | 'hostname'>, live: Published[]): string {
+export function siteDocument(
+  site: Pick<Site, 'id' | 'hostname'>,
+  live: Published[],
+  features: string[] = [],
+): string {
   const campaigns = [...live].sort((a, b) => (a.id < b.id ? -1 : 1)).map(publishedCampaign)
-  return toJson({ site: site.id, hostname: site.hostname, campaigns })
+  return toJson({ site: site.id, hostname: site.hostname, campaigns, features })
 }
 
 function publishedCampaign(campaign: Published) {

@@ -1,10 +1,12 @@
 import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type DB, transaction } from '@nudge/db'
 import type { EdgeCache } from '@nudge/edge'
+import type { Flags } from '@nudge/flags'
 import { contentEtag, type ObjectStorage } from '@nudge/storage'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { forgetCampaignList } from '../campaigns/list-cache.ts'
+import { publishedFeatures } from '../flags/released.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
 import { forgetSiteDocument } from '../visitors/site-document.ts'
 import {
@@ -23,6 +25,8 @@ export interface PublishDeps {
   storage: ObjectStorage
   edgeCache: EdgeCache
   log: FastifyBaseLogger
+  /** The released features in each site document (none without it). */
+  flags?: Pick<Flags, 'evaluateMarked'> | undefined
 }
 
 /** What a publish did to the edge: keys written and deleted, and the cache purge. */
@@ -72,7 +76,7 @@ export async function publishSite(
   const desired = new Map<string, Buffer | null>()
   const site = await trx
     .selectFrom('sites')
-    .select(['id', 'hostname'])
+    .select(['id', 'hostname', 'team_id'])
     .where('id', '=', scope.siteId)
     .executeTakeFirst()
   if (site) {
@@ -85,7 +89,11 @@ export async function publishSite(
       .where('campaigns.status', '=', 'live')
       .where('teams.campaigns_suspended_at', 'is', null)
       .execute()
-    desired.set(objectKey.domain(site.hostname), domainDocument(site, live))
+    desired.set(
+      objectKey.domain(site.hostname),
+      // Read through this transaction: a second connection per publish could exhaust the pool.
+      domainDocument(site, live, await publishedFeatures({ ...deps, db: trx }, site.team_id)),
+    )
   } else {
     desired.set(objectKey.domain(scope.hostname), null)
   }
@@ -300,6 +308,14 @@ export function publishDeps(app: {
   storage: ObjectStorage
   edgeCache: EdgeCache
   log: FastifyBaseLogger
+  flags?: Flags
 }): PublishDeps {
-  return { db: app.db, cache: app.cache, storage: app.storage, edgeCache: app.edgeCache, log: app.log }
+  return {
+    db: app.db,
+    cache: app.cache,
+    storage: app.storage,
+    edgeCache: app.edgeCache,
+    log: app.log,
+    flags: app.flags,
+  }
 }

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Cache } from '@nudge/cache'
 import type { AfterCommit, DB } from '@nudge/db'
+import type { Flags } from '@nudge/flags'
 import type { FastifyReply } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { ErrorResponse, NotFound } from '../../errors.ts'
 import { CampaignType } from '../campaigns/content.ts'
+import { publishedFeatures } from '../flags/released.ts'
 import { campaignDocument, OBJECT_CONTENT_TYPE, siteDocument } from '../publishing/documents.ts'
 import { visitorLimits } from './limits.ts'
 
@@ -16,7 +18,7 @@ import { visitorLimits } from './limits.ts'
  * document in the cache does no query and no serialisation, it sends bytes built once per publish.
  */
 
-type Deps = { db: Kysely<DB>; cache: Cache }
+type Deps = { db: Kysely<DB>; cache: Cache; flags?: Pick<Flags, 'evaluateMarked'> }
 
 // Dropped after every publish of the site (forgetSiteDocument); the TTL bounds how long a worker
 // that missed an invalidation (the bus down) serves an old document.
@@ -167,7 +169,7 @@ function cachedDocument(deps: Deps, hostname: string): Promise<CachedDocument> {
     if (!(await knownHost(deps, hostname)).site) throw new UnknownSite()
     const site = await deps.db
       .selectFrom('sites')
-      .select(['id', 'hostname'])
+      .select(['id', 'hostname', 'team_id'])
       .where('hostname', '=', hostname)
       .executeTakeFirst()
     if (!site) throw new UnknownSite()
@@ -181,7 +183,7 @@ function cachedDocument(deps: Deps, hostname: string): Promise<CachedDocument> {
       .where('campaigns.status', '=', 'live')
       .where('teams.campaigns_suspended_at', 'is', null)
       .execute()
-    const body = siteDocument(site, live)
+    const body = siteDocument(site, live, await publishedFeatures(deps, site.team_id))
     return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
   })
 }
@@ -240,6 +242,12 @@ const SiteDocument = Type.Object(
     site: Type.String({ format: 'uuid' }),
     hostname: Type.String(),
     campaigns: Type.Optional(Type.Array(PublishedCampaign, { description: 'absent when none is live' })),
+    features: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'released features: flags marked published that are on for the site’s team, as of its last publish; absent when none',
+      }),
+    ),
   },
   {
     $id: 'SiteDocument',
@@ -265,7 +273,7 @@ const PreviewParams = Type.Object({
 })
 
 export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps: Deps = { db: app.db, cache: app.cache }
+  const deps: Deps = { db: app.db, cache: app.cache, flags: app.flags }
   app.get(
     '/public/v1/sites/:hostname',
     {

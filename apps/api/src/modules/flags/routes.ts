@@ -1,0 +1,177 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
+import { TeamParams } from '../teams/schemas.ts'
+import { requestFlagContext } from './context.ts'
+import {
+  Flag,
+  FlagChangeList,
+  FlagDefinitionInput,
+  FlagList,
+  FlagParams,
+  RolloutInput,
+  TeamEnableInput,
+  TeamFlags,
+} from './schemas.ts'
+import {
+  disableFlag,
+  enableForTeam,
+  type FlagDeps,
+  flagChanges,
+  getFlag,
+  listFlags,
+  rollOut,
+  setFlag,
+} from './service.ts'
+
+/** Who changed a flag through the routes: the service token's audience (operators hold `ops` tokens). */
+function actorOf(request: FastifyRequest): string {
+  return `service:${request.serviceCaller?.audience ?? 'unknown'}`
+}
+
+/**
+ * Operators' flag routes (service token, audience ops) and the dashboard's view of its team's
+ * client-visible flags. The CLI (`npm run flags`) runs the same service.
+ */
+export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps: FlagDeps = { db: app.db, cache: app.cache, flags: app.flags }
+  const internal = {
+    preHandler: app.authenticateService(['ops']),
+  }
+  const tags = ['internal']
+  const security = [{ service: [] }]
+  const errors = { 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse }
+  const writeErrors = { 400: ErrorResponse, ...errors, 409: ErrorResponse }
+
+  app.get(
+    '/internal/v1/flags',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'listFlags',
+        summary: 'Every feature flag definition',
+        response: { 200: FlagList, ...errors },
+      },
+    },
+    async () => ({ flags: await listFlags(deps) }),
+  )
+
+  app.get(
+    '/internal/v1/flags/:key',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'getFlag',
+        summary: 'One feature flag definition',
+        params: FlagParams,
+        response: { 200: Flag, 400: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => getFlag(deps, request.params.key),
+  )
+
+  app.get(
+    '/internal/v1/flags/:key/changes',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'listFlagChanges',
+        summary: 'Who changed the flag, from what to what (newest first)',
+        params: FlagParams,
+        response: { 200: FlagChangeList, 400: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => ({ changes: await flagChanges(deps, request.params.key) }),
+  )
+
+  app.put(
+    '/internal/v1/flags/:key',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'setFlag',
+        summary: 'Create or replace a flag (refused with 400 naming the problem when flagd could not use it)',
+        params: FlagParams,
+        body: FlagDefinitionInput,
+        response: { 200: Flag, ...writeErrors },
+      },
+    },
+    async (request) => setFlag(deps, request.params.key, request.body, actorOf(request)),
+  )
+
+  app.post(
+    '/internal/v1/flags/:key/rollout',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'rollOutFlag',
+        summary: 'Turn a boolean flag on for a percentage of teams (creates it, off, when new)',
+        params: FlagParams,
+        body: RolloutInput,
+        response: { 200: Flag, ...writeErrors },
+      },
+    },
+    async (request) => rollOut(deps, request.params.key, request.body.percent, actorOf(request)),
+  )
+
+  app.post(
+    '/internal/v1/flags/:key/teams',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'enableFlagForTeam',
+        summary: 'Turn a boolean flag on for one team (creates it, off for everyone else, when new)',
+        params: FlagParams,
+        body: TeamEnableInput,
+        response: { 200: Flag, ...writeErrors },
+      },
+    },
+    async (request) => enableForTeam(deps, request.params.key, request.body.teamId, actorOf(request)),
+  )
+
+  app.post(
+    '/internal/v1/flags/:key/disable',
+    {
+      ...internal,
+      schema: {
+        tags,
+        security,
+        operationId: 'disableFlag',
+        summary: 'Kill switch: every evaluation gets the default in the code (off), within a second',
+        params: FlagParams,
+        response: { 200: Flag, ...writeErrors },
+      },
+    },
+    async (request) => disableFlag(deps, request.params.key, actorOf(request)),
+  )
+
+  app.get(
+    '/v1/teams/:teamId/flags',
+    {
+      config: { permission: 'team:read' },
+      schema: {
+        tags: ['teams'],
+        operationId: 'getTeamFlags',
+        summary: 'The flags the dashboard may read (clientVisible), evaluated for this team and you',
+        security: sessionSecurity,
+        params: TeamParams,
+        response: { 200: TeamFlags, ...SessionRouteErrors },
+      },
+    },
+    async (request) => ({
+      flags: app.flags.evaluateMarked('clientVisible', await requestFlagContext(app, request)),
+    }),
+  )
+}
