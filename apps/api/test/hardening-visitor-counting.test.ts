@@ -4,7 +4,13 @@ import t from 'tap'
 import { QUOTA_JOB } from '../src/modules/billing/quotas.ts'
 import type { App } from '../src/server.ts'
 import { buildTestApp } from './helpers/app.ts'
-import { addSite, campaignApi, liveLeadCampaign, newCampaign, personalTeam } from './helpers/campaigns.ts'
+import {
+  addSite,
+  campaignApi,
+  leadFormCampaign,
+  liveLeadCampaign,
+  personalTeam,
+} from './helpers/campaigns.ts'
 import { eventually } from './helpers/receiver.ts'
 import { signInAs } from './helpers/session.ts'
 import { startSmtpServer } from './helpers/smtp.ts'
@@ -202,23 +208,7 @@ t.test('an eventId counts once when two workers race it with `at` on different d
 })
 
 t.test('a campaign in test is preview traffic: not counted, stored, charged or delivered', async (t) => {
-  const created = await newCampaign(app, ann, teamId, {
-    siteId: site.id,
-    variants: [
-      {
-        id: 'a',
-        name: 'Form',
-        weight: 100,
-        steps: [
-          {
-            blocks: [{ type: 'text', text: 'Join' }],
-            buttons: [{ label: 'Join', action: 'submit' }],
-            form: { fields: [{ name: 'email', type: 'email', label: 'Email', required: true }] },
-          },
-        ],
-      },
-    ],
-  })
+  const created = await leadFormCampaign(app, ann, teamId, site.id)
   t.equal((await api.walk(created.id, created.version, 'test')).status, 'test')
   const preview = created
   const usage = async () =>

@@ -47,9 +47,9 @@ export async function newCampaign(
   return res.json()
 }
 
-/** A live campaign on `siteId` whose one variant ('a') is a form with a required email field. */
-export async function liveLeadCampaign(app: Injectable, who: Who, teamId: string, siteId: string) {
-  const campaign = await newCampaign(app, who, teamId, {
+/** A draft campaign on `siteId` whose one variant ('a') is a form with a required email field. */
+export function leadFormCampaign(app: Injectable, who: Who, teamId: string, siteId: string) {
+  return newCampaign(app, who, teamId, {
     siteId,
     variants: [
       {
@@ -66,6 +66,11 @@ export async function liveLeadCampaign(app: Injectable, who: Who, teamId: string
       },
     ],
   })
+}
+
+/** The same campaign, live. */
+export async function liveLeadCampaign(app: Injectable, who: Who, teamId: string, siteId: string) {
+  const campaign = await leadFormCampaign(app, who, teamId, siteId)
   await campaignApi(app, who, teamId).walk(campaign.id, campaign.version, 'test', 'live')
   return campaign
 }
