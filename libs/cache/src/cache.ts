@@ -39,8 +39,8 @@ export interface Cache {
    * wins over a load that started before it: that load's result is not stored.
    */
   wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: WrapOptions): Promise<T>
-  /** A counter shared by all workers (memcached), per worker without it; starts at 1 per window. */
-  incr(key: string, windowSeconds: number): Promise<number>
+  /** A counter shared by all workers (memcached), per worker without it; adds `by` (1), from 0 per window. */
+  incr(key: string, windowSeconds: number, by?: number): Promise<number>
   health(): Promise<CacheHealth>
   /**
    * Calls `listener` in this worker whenever `key` is invalidated (by this worker or another), and
@@ -212,18 +212,21 @@ export class TwoLevelCache implements Cache {
     return loading
   }
 
-  async incr(appKey: string, windowSeconds: number): Promise<number> {
+  async incr(appKey: string, windowSeconds: number, by = 1): Promise<number> {
     const key = bounded(appKey)
     if (this.memcached) {
       const start = performance.now()
-      const shared = await this.memcached.increment(this.prefix + key, windowSeconds)
+      const shared = await this.memcached.increment(this.prefix + key, windowSeconds, by)
       recordTiming('cache', performance.now() - start)
       if (shared !== UNAVAILABLE) return shared
     }
     const counter = this.counters.get(key)
-    if (counter) return ++counter.count
-    this.counters.set(key, { count: 1 }, { ttl: windowSeconds * 1000 })
-    return 1
+    if (counter) {
+      counter.count += by
+      return counter.count
+    }
+    this.counters.set(key, { count: by }, { ttl: windowSeconds * 1000 })
+    return by
   }
 
   async health(): Promise<CacheHealth> {

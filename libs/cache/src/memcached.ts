@@ -94,9 +94,9 @@ export class Memcached {
   }
 
   /** Atomic counter: the first call in a window creates it at 1 with the window's expiry. */
-  async increment(key: string, ttlSeconds: number): Promise<Result<number>> {
+  async increment(key: string, ttlSeconds: number, by = 1): Promise<Result<number>> {
     return this.call(async () => {
-      const { value } = await this.client.increment(key, 1, { initial: 1, expires: ttlSeconds })
+      const { value } = await this.client.increment(key, by, { initial: by, expires: ttlSeconds })
       if (value === null || value === undefined) throw new Error('memcached increment returned no value')
       return Number(value)
     })

@@ -17,10 +17,18 @@ export interface LimitOptions {
 /** Counts one hit for `key` (any string: it is hashed) and throws the API's 429 past `max`. */
 export type Limit = (key: string) => Promise<void>
 
+/**
+ * Counts `wanted` hits for `key` at once, with one round trip, and answers how many of them fit
+ * under `max` in this window (the first ones); never throws for being over.
+ */
+export type Allowance = (key: string, wanted: number) => Promise<number>
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** A named limit counted like the per-route ones (memcached across workers), for non-route events. */
     limiter(name: string, options: LimitOptions): Limit
+    /** The same count, for a batch of hits that are taken or not one by one (e.g. impressions). */
+    allowance(name: string, options: Omit<LimitOptions, 'what'>): Allowance
     /** Cloudflare's cache of the published objects: their public URLs, and purging them after a publish. */
     readonly edgeCache: EdgeCache
   }
@@ -75,6 +83,16 @@ export const edgePlugin = fp(
       return async (key) => {
         const { current, ttl } = await counter.hit(digest(key).toString('base64url'), windowMs)
         if (current > options.max) throw rateLimited(options.what, ttl / 1000)
+      }
+    })
+
+    app.decorate('allowance', (name: string, options: Omit<LimitOptions, 'what'>): Allowance => {
+      const counter = new WindowCounter(app.cache, `limit:${name}`)
+      const windowMs = options.windowSeconds * 1000
+      return async (key, wanted) => {
+        if (wanted <= 0) return 0
+        const { current } = await counter.hit(digest(key).toString('base64url'), windowMs, wanted)
+        return Math.max(0, Math.min(wanted, options.max - (current - wanted)))
       }
     })
 

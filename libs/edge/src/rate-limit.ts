@@ -42,11 +42,15 @@ export class WindowCounter {
     this.namespace = namespace
   }
 
-  /** This key's count in the current window (1 for the first hit) and the ms until it resets. */
-  async hit(key: string, windowMs: number): Promise<{ current: number; ttl: number }> {
+  /** This key's count in the current window after `hits` more (1) and the ms until it resets. */
+  async hit(key: string, windowMs: number, hits = 1): Promise<{ current: number; ttl: number }> {
     const now = Date.now()
     const window = Math.floor(now / windowMs)
-    const current = await this.cache.incr(`${this.namespace}:${key}:${window}`, Math.ceil(windowMs / 1000))
+    const current = await this.cache.incr(
+      `${this.namespace}:${key}:${window}`,
+      Math.ceil(windowMs / 1000),
+      hits,
+    )
     return { current, ttl: (window + 1) * windowMs - now }
   }
 }

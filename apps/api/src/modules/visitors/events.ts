@@ -91,7 +91,7 @@ export const EventsAccepted = Type.Object({
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { perClient, perSite } = visitorLimits(app)
-  const impressionAllowance = app.limiter('visitor-impressions', {
+  const impressionAllowance = app.allowance('visitor-impressions', {
     max: app.config.VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR,
     windowSeconds: 3600,
   })
@@ -221,26 +221,24 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for (const siteId of new Set(counted.map((event) => event.siteId))) await perSite(siteId)
       // Fresh page view ids cost nothing to make: what one address adds to a site's impressions is
       // bounded, past which its impressions are taken and not counted (a visitor's popup still works).
-      const stored: StoredEvent[] = []
-      const allowed = new Map<string, boolean>()
+      // One count per site for the whole batch; repeats of one impression in a batch spend nothing
+      // more. Within a site the first impressions are the ones that fit.
+      const impressionsBySite = new Map<string, Set<string>>()
       for (const event of counted) {
-        if (event.type === 'impression') {
-          // Repeats of one impression in a batch spend nothing more: they share its answer.
-          let allow = allowed.get(event.eventId)
-          if (allow === undefined) {
-            allow = await impressionAllowance(`${request.edge.clientKey}:${event.siteId}`).then(
-              () => true,
-              (error: { code?: string }) => {
-                if (error.code !== 'RATE_LIMITED') throw error
-                return false
-              },
-            )
-            allowed.set(event.eventId, allow)
-          }
-          if (!allow) {
-            ignored++
-            continue
-          }
+        if (event.type !== 'impression') continue
+        const keys = impressionsBySite.get(event.siteId) ?? new Set<string>()
+        impressionsBySite.set(event.siteId, keys.add(event.eventId))
+      }
+      const allowed = new Set<string>()
+      for (const [siteId, keys] of impressionsBySite) {
+        const fit = await impressionAllowance(`${request.edge.clientKey}:${siteId}`, keys.size)
+        for (const key of [...keys].slice(0, fit)) allowed.add(key)
+      }
+      const stored: StoredEvent[] = []
+      for (const event of counted) {
+        if (event.type === 'impression' && !allowed.has(event.eventId)) {
+          ignored++
+          continue
         }
         stored.push(event)
       }
