@@ -119,3 +119,39 @@ t.test('the disabled email says leads meanwhile are kept and sent on re-activati
   t.ok(notice, 'the owner was emailed')
   t.match(notice?.text, /kept/i, 'it says new leads are kept')
 })
+
+t.test(
+  'a person erased while an integration that received them is disabled is told when it is active again',
+  async (t) => {
+    const campaign = await liveLeadCampaign(app, ann, teamId, site.id)
+    const created = await call('POST', `/v1/teams/${teamId}/integrations`, {
+      kind: 'webhook',
+      name: 'Stopped CRM',
+      url: receiver.url,
+    })
+    const hookId = created.json().id as string
+    await call('PUT', `/v1/teams/${teamId}/campaigns/${campaign.id}/integrations/${hookId}`, {})
+    receiver.answer(() => ({ status: 200 }))
+    await submitLead(campaign.id, 'told-later@example.com')
+    await eventually(async () => (await deliveriesOf(hookId, 'succeeded')).length === 1, 10000, 'received')
+
+    // The receiver goes away (410): the integration is disabled, and then the person asks to be erased.
+    receiver.answer(() => ({ status: 410 }))
+    await submitLead(campaign.id, 'the-last-straw@example.com')
+    await eventually(async () => (await integration(hookId)).status === 'disabled', 10000, 'disabled')
+    const erased = await call('POST', `/v1/teams/${teamId}/leads/erase`, { email: 'told-later@example.com' })
+    t.equal(erased.statusCode, 200, erased.body)
+    t.match(erased.json(), { erased: 1, integrationsTold: 1 }, 'the disabled integration is to be told too')
+    t.equal((await deliveriesOf(hookId, 'held')).length, 1, 'its erasure notice is held')
+
+    receiver.answer(() => ({ status: 200 }))
+    const resumed = await call('PATCH', `/v1/teams/${teamId}/integrations/${hookId}`, { status: 'active' })
+    t.equal(resumed.statusCode, 200)
+    await eventually(
+      async () =>
+        receiver.received.some((r) => r.body.includes('lead.erased') && r.body.includes('told-later')),
+      10000,
+      'the receiver is told of the erasure once it is active again',
+    )
+  },
+)

@@ -150,8 +150,7 @@ export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
             lead_id: lead.id,
             source_id: row.id,
             event,
-            // A stopped (paused or disabled) integration keeps its leads until it is active again.
-            status: link.status === 'active' ? ('pending' as const) : ('held' as const),
+            status: startingStatus(link.status),
             payload:
               link.kind === 'webhook'
                 ? webhookPayload(event, lead as LeadForDelivery, now)
@@ -522,12 +521,17 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
   })
 }
 
+/** A stopped (paused or disabled) integration keeps what it is sent until it is active again. */
+function startingStatus(integrationStatus: string): 'pending' | 'held' {
+  return integrationStatus === 'active' ? 'pending' : 'held'
+}
+
 /**
  * Tells each integration that received a person that they were erased, in the erasure's
  * transaction: a `lead.erased` webhook event (signed like every delivery), or a subscriber delete
  * at Mailerlite. Each is a delivery with its own retries, made after any attempt still in flight
  * could have landed (`inFlightMs`), so a late upsert does not bring the subscriber back. Held while
- * the integration is paused, like leads. Returns how many were queued.
+ * the integration is stopped, like leads. Returns how many were queued.
  */
 export async function enqueueErasures(
   trx: Transaction<DB>,
@@ -547,7 +551,7 @@ export async function enqueueErasures(
         lead_id: null,
         source_id: null,
         event: 'lead.erased' as const,
-        status: receiver.status === 'paused' ? ('held' as const) : ('pending' as const),
+        status: startingStatus(receiver.status),
         payload:
           receiver.kind === 'webhook'
             ? erasedWebhookPayload(receiver, now)

@@ -179,8 +179,9 @@ export interface ErasureReceiver {
 
 /**
  * The integrations the leads were sent to, one row per (integration, lead), for telling them of
- * an erasure. Disabled integrations are left out: nothing reaches them any more. Run before the
- * deliveries are cancelled (which ends the in-flight ones) and the leads deleted.
+ * an erasure, whatever the integration's status (a stopped one keeps what it is sent, and gets it
+ * when it is active again). Run after lockLeadDeliveries and before the deliveries are cancelled
+ * (which ends the in-flight ones) and the leads deleted.
  */
 export async function erasureReceivers(
   db: Kysely<DB>,
@@ -206,7 +207,6 @@ export async function erasureReceivers(
     .where('d.lead_id', 'in', leadIds)
     .where('d.attempts', '>', 0)
     .where('d.event', 'in', ['lead.created', 'lead.updated'])
-    .where('i.status', '<>', 'disabled')
     .groupBy(['d.team_id', 'd.integration_id', 'i.kind', 'i.status', 'l.id', 'l.email', 'l.campaign_id'])
     .orderBy('d.integration_id')
     .orderBy('l.id')
@@ -218,6 +218,22 @@ export async function erasureReceivers(
  * holds the person's data) is cleared, along with what receivers answered. Runs before the leads
  * are deleted (which then sets lead_id null).
  */
+/**
+ * Locks the leads' deliveries, so no attempt is claimed between reading who received the leads and
+ * cancelling what is left: a claim that committed first is seen (attempts, in flight), a later one
+ * waits and finds its delivery cancelled.
+ */
+export async function lockLeadDeliveries(db: Kysely<DB>, teamId: string, leadIds: string[]) {
+  if (leadIds.length === 0) return
+  await db
+    .selectFrom('integration_deliveries')
+    .select('id')
+    .where('team_id', '=', teamId)
+    .where('lead_id', 'in', leadIds)
+    .forUpdate()
+    .execute()
+}
+
 export async function cancelLeadDeliveries(db: Kysely<DB>, teamId: string, leadIds: string[]) {
   if (leadIds.length === 0) return
   await db

@@ -10,9 +10,12 @@ export interface LeadFilters {
   search?: string | undefined
 }
 
-/** `search` as a LIKE pattern that matches its text anywhere, % and _ included. */
+/**
+ * `search` as a LIKE pattern that matches its text anywhere, % and _ included; NFKC-folded as
+ * stored emails are, for the list and the export alike.
+ */
 function containing(search: string): string {
-  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  return `%${search.normalize('NFKC').replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
 /** The team's leads that pass the filters, newest first (the order of leads_team_page_idx). */

@@ -79,8 +79,7 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       checkRange(request.query)
       const limit = request.query.limit ?? 20
-      const search = request.query.search?.normalize('NFKC')
-      const rows = await listLeads(app.db, teamOf(request).id, { ...request.query, search, limit })
+      const rows = await listLeads(app.db, teamOf(request).id, { ...request.query, limit })
       return toPage(rows, limit, toLead)
     },
   )

@@ -7,7 +7,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { NotFound } from '../../errors.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { enqueueErasures } from '../integrations/delivery.ts'
-import { cancelLeadDeliveries, erasureReceivers } from '../integrations/repository.ts'
+import { cancelLeadDeliveries, erasureReceivers, lockLeadDeliveries } from '../integrations/repository.ts'
 import { normalEmail } from '../visitors/lead-form.ts'
 import { FIXED_COLUMNS, formColumns, line, text } from './csv.ts'
 import * as leads from './repository.ts'
@@ -38,6 +38,7 @@ export function emailHash(key: string, email: string): string {
  * by cascade). Campaign statistics are aggregates and keep counting them.
  */
 async function eraseLocked(trx: Transaction<DB>, deps: ErasureDeps, teamId: string, leadIds: string[]) {
+  await lockLeadDeliveries(trx, teamId, leadIds)
   const receivers = await erasureReceivers(trx, teamId, leadIds)
   await cancelLeadDeliveries(trx, teamId, leadIds)
   const integrationsTold = await enqueueErasures(trx, deps.jobs, receivers, deps.inFlightMs)
