@@ -102,7 +102,7 @@ export const flagsPlugin = fp(
 
     const state: FlagsState = { status: 'defaults', flags: 0, loadedAt: null, error: null }
     let running: Promise<void> | undefined
-    let again = false
+    let next: Promise<void> | undefined
     let closed = false
 
     async function load() {
@@ -123,21 +123,23 @@ export const flagsPlugin = fp(
       }
     }
 
-    /** One read at a time; a change heard during a read triggers one more read after it. */
+    /**
+     * One read at a time. A caller while a read runs gets the read after it (one, shared by every
+     * such caller): the running one may have started before the change the caller heard of.
+     */
     function reload(): Promise<void> {
       if (closed) return Promise.resolve()
-      if (running) {
-        again = true
+      if (!running) {
+        running = load().finally(() => {
+          running = undefined
+        })
         return running
       }
-      running = load().finally(() => {
-        running = undefined
-        if (again && !closed) {
-          again = false
-          void reload()
-        }
+      next ??= running.then(() => {
+        next = undefined
+        return reload()
       })
-      return running
+      return next
     }
 
     await reload()

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
+import { isUuid } from '@nudge/db'
 
 const usage = `usage: npm run flags -- <command>
   list                          every flag definition
@@ -20,8 +21,6 @@ const usage = `usage: npm run flags -- <command>
   disable KEY                   kill switch: off everywhere (the code's default)
 Changes reach every worker within a second. env: DATABASE_URL
 `
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}`)
@@ -73,7 +72,7 @@ if (command === 'set') {
   if (values.percent === undefined || !Number.isInteger(percent) || percent < 0 || percent > 100)
     fail('rollout needs --percent N, a whole number from 0 to 100')
 } else if (command === 'enable') {
-  if (!values.team || !UUID.test(values.team)) fail('enable needs --team TEAM_ID (a team id, a UUID)')
+  if (!values.team || !isUuid(values.team)) fail('enable needs --team TEAM_ID (a team id, a UUID)')
 }
 
 // Loaded once the arguments are known to be usable: a mistyped command answers at once.

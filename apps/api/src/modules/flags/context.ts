@@ -2,27 +2,21 @@ import { signedInUser } from '@nudge/auth'
 import type { Cache } from '@nudge/cache'
 import type { DB } from '@nudge/db'
 import type { FlagContext } from '@nudge/flags'
-import { effectivePlan } from '@nudge/payments'
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
+import { planOf } from '../../plan-limits.ts'
 
 // Targeting by plan may lag a plan change by this long; plan limits themselves never use it.
 const PLAN_TTL_SECONDS = 60
 const planKey = (teamId: string) => `flags:team-plan:${teamId}`
 
-/** The plan in effect for the team, as targeting sees it (cached: see PLAN_TTL_SECONDS). */
-async function planForFlags(
-  deps: { db: Kysely<DB>; cache: Cache },
-  teamId: string,
-): Promise<string | undefined> {
-  return deps.cache.wrap(planKey(teamId), PLAN_TTL_SECONDS, async () => {
-    const team = await deps.db
-      .selectFrom('teams')
-      .select(['plan', 'subscription_status', 'trial_ends_at', 'payment_grace_ends_at', 'current_period_end'])
-      .where('id', '=', teamId)
-      .executeTakeFirst()
-    return team ? effectivePlan(team).plan.id : undefined
-  })
+/** The plan in effect for the team, as targeting sees it per request (cached: see PLAN_TTL_SECONDS). */
+function planForFlags(deps: { db: Kysely<DB>; cache: Cache }, teamId: string): Promise<string> {
+  return deps.cache.wrap(
+    planKey(teamId),
+    PLAN_TTL_SECONDS,
+    async () => (await planOf(deps.db, teamId)).plan.id,
+  )
 }
 
 /** Flag context of a request: its team (under /v1/teams/:teamId), the caller's role there, the user, the plan. */
@@ -36,10 +30,11 @@ export async function requestFlagContext(
   return { teamId: team.id, role: team.role, userId, plan: await planForFlags(deps, team.id) }
 }
 
-/** Flag context of visitors' routes and publishing: the site's team (no user, no role). */
-export async function teamFlagContext(
-  deps: { db: Kysely<DB>; cache: Cache },
-  teamId: string,
-): Promise<FlagContext> {
-  return { teamId, plan: await planForFlags(deps, teamId) }
+/**
+ * Flag context of publishing and of the site document: the site's team (no user, no role), with the
+ * plan read now, since what is built from it is kept until the next publish (a plan change
+ * republishes, and must not bake in the plan it replaced).
+ */
+export async function teamFlagContext(deps: { db: Kysely<DB> }, teamId: string): Promise<FlagContext> {
+  return { teamId, plan: (await planOf(deps.db, teamId)).plan.id }
 }

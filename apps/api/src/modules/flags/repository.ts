@@ -1,17 +1,22 @@
 import type { DB } from '@nudge/db'
 import { newId } from '@nudge/db'
 import type { FlagDefinition } from '@nudge/flags'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+
+// Keeps changes to one flag in order even when the first creates it (no row to lock yet).
+const FLAG_LOCK_NAMESPACE = 7_001_002
 
 export async function listFlags(db: Kysely<DB>) {
   return db.selectFrom('feature_flags').selectAll().orderBy('key').execute()
 }
 
-/** The flag's row, locked for the rest of the transaction when `lock` (changes are read-modify-write). */
-export async function findFlag(db: Kysely<DB>, key: string, lock = false) {
-  let query = db.selectFrom('feature_flags').selectAll().where('key', '=', key)
-  if (lock) query = query.forUpdate()
-  return query.executeTakeFirst()
+export async function findFlag(db: Kysely<DB>, key: string) {
+  return db.selectFrom('feature_flags').selectAll().where('key', '=', key).executeTakeFirst()
+}
+
+/** Serialises changes to one key for the rest of the transaction (changes are read-modify-write). */
+export async function lockFlagKey(db: Kysely<DB>, key: string) {
+  await sql`SELECT pg_advisory_xact_lock(${FLAG_LOCK_NAMESPACE}, hashtext(${key}))`.execute(db)
 }
 
 export async function saveFlag(db: Kysely<DB>, key: string, definition: FlagDefinition, actor: string) {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Cache } from '@nudge/cache'
 import { type DB, transaction } from '@nudge/db'
 import { definitionProblem, FLAGS_INVALIDATION_KEY, type FlagDefinition, type Flags } from '@nudge/flags'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { FlagNotFound, FlagNotManaged, flagInvalid, NotFound } from '../../errors.ts'
 import * as flags from './repository.ts'
 import { type Rollout, rolloutOf, withRollout } from './rollout.ts'
@@ -93,9 +93,6 @@ function managed(key: string, definition: FlagDefinition | null): Rollout {
   return rollout
 }
 
-// Keeps changes to one flag in order even when the first creates it (no row to lock yet).
-const FLAG_LOCK_NAMESPACE = 7_001_002
-
 async function change(
   deps: FlagDeps,
   key: string,
@@ -103,8 +100,8 @@ async function change(
   next: (before: FlagDefinition | null) => FlagDefinition,
 ): Promise<FlagView> {
   const row = await transaction(deps.db, async (trx, afterCommit) => {
-    await sql`SELECT pg_advisory_xact_lock(${FLAG_LOCK_NAMESPACE}, hashtext(${key}))`.execute(trx)
-    const current = await flags.findFlag(trx, key, true)
+    await flags.lockFlagKey(trx, key)
+    const current = await flags.findFlag(trx, key)
     const before = (current?.definition as unknown as FlagDefinition | undefined) ?? null
     const after = next(before)
     const problem = definitionProblem(key, after)
