@@ -1,4 +1,4 @@
-export { loggableUrl, loggerOptions, redactPaths, requestIdFrom } from './logger.ts'
+export { loggerOptions, redactPaths, requestIdFrom } from './logger.ts'
 export { loggingPlugin, type Observe } from './plugin.ts'
 export {
   currentTimings,

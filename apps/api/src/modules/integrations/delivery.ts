@@ -210,8 +210,11 @@ interface Outcome {
  * A claim whose worker died (still 'delivering' past the timeout) is taken over with the same
  * webhook-id and the same payload.
  */
+/** How long after its claim an attempt can still be running: past it, its worker is taken as dead. */
+export const claimStaleMs = (timeoutMs: number) => timeoutMs + 5000
+
 export async function attemptDelivery(deps: DeliveryDeps, job: AttemptJob): Promise<void> {
-  const staleMs = deps.timeoutMs + 5000
+  const staleMs = claimStaleMs(deps.timeoutMs)
   const claim = await transaction(deps.db, async (trx) => {
     const row = (await trx
       .selectFrom('integration_deliveries as d')

@@ -5,6 +5,7 @@ import { actorOf } from '../../actor.ts'
 import { ErrorResponse, invalidInput, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
+import { claimStaleMs } from '../integrations/delivery.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { emailProblem } from '../visitors/lead-form.ts'
 import { listLeads } from './repository.ts'
@@ -59,7 +60,7 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     jobs: app.jobs,
     auditHashKey: app.config.AUDIT_HASH_KEY,
     // An attempt's claim is taken over after the timeout and 5 s (see attemptDelivery).
-    inFlightMs: app.config.WEBHOOK_TIMEOUT_MS + 5000,
+    inFlightMs: claimStaleMs(app.config.WEBHOOK_TIMEOUT_MS),
   }
 
   app.get(

@@ -1,10 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
-
-// Text from a query string that ends up in SQL: control characters (C0, DEL, C1) are refused
-// rather than searched for (PostgreSQL cannot even store NUL).
-const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
+import { Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
 
 export const LeadParams = Input({
   teamId: Type.String({ format: 'uuid' }),

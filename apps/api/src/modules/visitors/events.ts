@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { ErrorResponse, type FieldProblem, invalidInput, NotFound, NotThroughEdge } from '../../errors.ts'
+import { ErrorResponse, type FieldProblem, invalidInput, NotFound } from '../../errors.ts'
 import { Input } from '../../schemas.ts'
 import { impressionKey, utcDay, uuidv7Time } from './event-ids.ts'
 import { ensureEventPartitions } from './event-partitions.ts'
@@ -10,6 +10,7 @@ import { visitorLimits } from './limits.ts'
 import {
   checkAccepting,
   checkOrigin,
+  checkThroughEdge,
   isPreview,
   publishedVariant,
   type VisitorCampaign,
@@ -152,9 +153,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      // Impressions spend a team's quota: in production only the edge's forwards count, where the
-      // visitor's address is known and limited, not a script's that writes any Origin it likes.
-      if (app.config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
+      checkThroughEdge(app.config, request)
       const { events } = request.body
       const ids = [...new Set(events.map((event) => event.campaignId.toLowerCase()))]
       const found = await Promise.all(ids.map((id) => visitorCampaign(app, id)))

@@ -8,7 +8,6 @@ import {
   IdempotencyKeyReused,
   invalidInput,
   NotFound,
-  NotThroughEdge,
   VariantHasNoForm,
 } from '../../errors.ts'
 import { Input } from '../../schemas.ts'
@@ -24,6 +23,7 @@ import { visitorLimits } from './limits.ts'
 import {
   checkAccepting,
   checkOrigin,
+  checkThroughEdge,
   isPreview,
   publishedConsentVersion,
   publishedVariant,
@@ -379,9 +379,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      // As for events: in production only the edge's forwards, where the visitor's address is
-      // known and limited, reach a customer's leads, integrations and plan counts.
-      if (app.config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
+      checkThroughEdge(app.config, request)
       const body = request.body
       const campaignId = body.campaignId.toLowerCase()
       const campaign = await visitorCampaign(app, campaignId)

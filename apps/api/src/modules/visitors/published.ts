@@ -2,7 +2,7 @@ import type { Cache } from '@nudge/cache'
 import type { AfterCommit, CampaignStatus, DB } from '@nudge/db'
 import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
-import { CampaignNotAccepting, CampaignPaused, OriginNotAllowed } from '../../errors.ts'
+import { CampaignNotAccepting, CampaignPaused, NotThroughEdge, OriginNotAllowed } from '../../errors.ts'
 import type { FormInput, VariantInput } from '../campaigns/content.ts'
 import { leadForm } from './lead-form.ts'
 
@@ -141,6 +141,15 @@ export function originMatches(
     return false
   }
   return host === site.hostname || (site.allowSubdomains && host.endsWith(`.${site.hostname}`))
+}
+
+/**
+ * Throws 403 NOT_THROUGH_EDGE for a visitor write that did not come through the edge, in
+ * production: visitors' reports spend a team's quota and reach its leads and integrations, and
+ * only at the edge is the visitor's address known and limited (a script writes any Origin it likes).
+ */
+export function checkThroughEdge(config: { NODE_ENV: string }, request: FastifyRequest) {
+  if (config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
 }
 
 /** Throws 403 ORIGIN_NOT_ALLOWED unless the request comes from a page of the site. */
