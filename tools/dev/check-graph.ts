@@ -1,9 +1,11 @@
 /**
- * Checks the Nx project graph: apps depend on libs, libs never on apps or tools, no cycles.
+ * Checks the Nx project graph (apps depend on libs, libs never on apps or tools, no cycles) and,
+ * inside the API, that the layering points one way: modules may import plugins and libs, but
+ * `apps/api/src/plugins` imports no module (a plugin is registered before every module).
  *   node tools/dev/check-graph.ts
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { root } from './paths.ts'
@@ -44,6 +46,23 @@ function visit(name: string, trail: string[]) {
 }
 for (const name of Object.keys(graph.nodes)) visit(name, [])
 
+const pluginsDir = path.join(root, 'apps/api/src/plugins')
+const modulesDir = path.join(root, 'apps/api/src/modules')
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm
+for (const file of readdirSync(pluginsDir, { recursive: true, encoding: 'utf8' })) {
+  if (!file.endsWith('.ts')) continue
+  const source = readFileSync(path.join(pluginsDir, file), 'utf8')
+  for (const [, specifier] of source.matchAll(IMPORT)) {
+    if (!specifier?.startsWith('.')) continue
+    const target = path.resolve(path.dirname(path.join(pluginsDir, file)), specifier)
+    if (target.startsWith(`${modulesDir}${path.sep}`)) {
+      problems.push(
+        `apps/api/src/plugins/${file} imports ${path.relative(root, target)} (plugins import no module)`,
+      )
+    }
+  }
+}
+
 for (const name of Object.keys(graph.nodes).sort()) {
   process.stdout.write(`${name} -> ${edges(name).sort().join(', ') || '(none)'}\n`)
 }
@@ -51,4 +70,4 @@ if (problems.length) {
   process.stderr.write(`project graph problems:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
   process.exit(1)
 }
-process.stdout.write('project graph: apps -> libs, no cycles\n')
+process.stdout.write('project graph: apps -> libs, no cycles; api plugins import no module\n')

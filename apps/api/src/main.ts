@@ -1,18 +1,9 @@
-import { ConfigError, loadConfig } from '@nudge/config'
+import { loadConfigOrExit } from '@nudge/config'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './server.ts'
 
 // Fail before listening, naming every bad variable, so a broken deploy never takes traffic.
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message)
-    process.exit(1)
-  }
-  throw error
-}
+const config = loadConfigOrExit(process.env)
 
 const app = await buildApp(config)
 

@@ -1,5 +1,5 @@
 import { isUuid } from '@nudge/db'
-import { type RawBuilder, type SqlBool, sql } from 'kysely'
+import { type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { type TSchema, Type } from 'typebox'
 import { InvalidCursor } from './errors.ts'
 import { Input } from './schemas.ts'
@@ -53,6 +53,28 @@ export function decodeCursor(cursor: string): Position {
 export function after(cursor: string, createdAt: string, id: string): RawBuilder<SqlBool> {
   const position = decodeCursor(cursor)
   return sql<SqlBool>`(${sql.ref(createdAt)}, ${sql.ref(id)}) < (${position.createdAt}, ${position.id})`
+}
+
+/** What a list route passes down to its repository. */
+export interface PageRequest {
+  limit: number
+  cursor?: string | undefined
+}
+
+/**
+ * The keyset page of a list query over a table with `created_at` and `id`: newest first,
+ * `limit + 1` rows (`toPage` turns the extra one into `nextCursor`), after the cursor if any.
+ * Every repository's list goes through it, so every list pages the same way.
+ */
+export function page<Tables, From extends keyof Tables, Row>(
+  select: SelectQueryBuilder<Tables, From, Row>,
+  request: PageRequest,
+): SelectQueryBuilder<Tables, From, Row> {
+  const paged = select
+    .orderBy(sql.ref('created_at'), 'desc')
+    .orderBy(sql.ref('id'), 'desc')
+    .limit(request.limit + 1)
+  return request.cursor ? paged.where(after(request.cursor, 'created_at', 'id')) : paged
 }
 
 /** Takes `limit + 1` rows, returns `limit` of them and the cursor to the rest, if any. */

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@nudge/config'
+import { loadConfigOrExit } from '@nudge/config'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './server.ts'
 
@@ -6,16 +6,7 @@ import { buildApp } from './server.ts'
 // the cron schedules (libs/jobs). On SIGINT/SIGTERM (pm2 stop/reload) the jobs in progress
 // finish within SHUTDOWN_GRACE_MS; any still running then stay claimed until they expire and
 // another worker runs them again, so a job is never lost.
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message)
-    process.exit(1)
-  }
-  throw error
-}
+const config = loadConfigOrExit(process.env)
 
 const app = await buildApp(config, { worker: true })
 

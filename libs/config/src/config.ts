@@ -187,3 +187,18 @@ export function durationsMs(value: string): number[] {
     return Number(amount) * (unit[suffix] ?? Number.NaN)
   })
 }
+
+/**
+ * `loadConfig` for a process's entry point (the API, the worker, the CLIs): a bad environment
+ * prints the ConfigError's list of problems (and the usage, for a CLI) and exits; the process
+ * never starts half-configured.
+ */
+export function loadConfigOrExit(env: Env, exit: { code?: number; usage?: string } = {}): Config {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\n${exit.usage ?? ''}`)
+    process.exit(exit.code ?? 1)
+  }
+}

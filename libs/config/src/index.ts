@@ -5,6 +5,7 @@ export {
   durationsMs,
   list,
   loadConfig,
+  loadConfigOrExit,
   readSettings,
 } from './config.ts'
 export { configPlugin } from './plugin.ts'

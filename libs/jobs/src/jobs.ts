@@ -131,11 +131,15 @@ export class Jobs {
     return this.boss.send(name, data, { ...rest, ...(db ? { db: fromKysely(db) } : {}) })
   }
 
-  /** Many jobs of one kind in one statement. */
-  async insert(name: string, items: Array<{ data: object } & Omit<SendOptions, 'db'>>, db?: Executor) {
+  /** Many jobs of one kind in one statement; `db: trx` as for `send`. */
+  async insert(
+    name: string,
+    items: Array<{ data: object } & Omit<SendOptions, 'db'>>,
+    options: { db?: Executor } = {},
+  ) {
     if (items.length === 0) return
     await this.#startedWithin()
-    await this.boss.insert(name, items, db ? { db: fromKysely(db) } : {})
+    await this.boss.insert(name, items, options.db ? { db: fromKysely(options.db) } : {})
   }
 
   /**

@@ -77,7 +77,7 @@ if (command === 'set') {
 
 // Loaded once the arguments are known to be usable: a mistyped command answers at once.
 const { cachePlugin } = await import('@nudge/cache')
-const { ConfigError, configPlugin, loadConfig } = await import('@nudge/config')
+const { configPlugin, loadConfigOrExit } = await import('@nudge/config')
 const { dbPlugin } = await import('@nudge/db')
 const { loggerOptions, loggingPlugin } = await import('@nudge/logging')
 const { default: Fastify } = await import('fastify')
@@ -85,13 +85,7 @@ const { disableFlag, enableForTeam, flagChanges, getFlag, listFlags, rollOut, se
   '../modules/flags/service.ts'
 )
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig({ LOG_LEVEL: 'warn', ...process.env })
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
-}
+const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2, usage })
 
 // Only the layers a change goes through: the database and the invalidation broadcast.
 const app = Fastify(loggerOptions(config))

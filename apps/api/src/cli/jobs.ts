@@ -3,7 +3,7 @@
  * the operator's view of the job queue (pg-boss, schema pgboss) and its dead letters.
  * env: DATABASE_URL (development: the embedded PostgreSQL)
  */
-import { ConfigError, loadConfig } from '@nudge/config'
+import { loadConfigOrExit } from '@nudge/config'
 import { queueSummaries } from '@nudge/jobs'
 import { PgBoss } from 'pg-boss'
 
@@ -20,16 +20,7 @@ if (!command || command === '--help' || command === 'help') {
   process.exit(command ? 0 : 2)
 }
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig({ LOG_LEVEL: 'warn', ...process.env })
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`)
-    process.exit(2)
-  }
-  throw error
-}
+const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2 })
 if (!config.DATABASE_URL) {
   process.stderr.write('DATABASE_URL is not set\n')
   process.exit(2)

@@ -5,7 +5,7 @@
  * env: DATABASE_URL, and S3_* / CLOUDFLARE_* as for the API
  */
 import { cachePlugin } from '@nudge/cache'
-import { ConfigError, configPlugin, loadConfig } from '@nudge/config'
+import { configPlugin, loadConfigOrExit } from '@nudge/config'
 import { dbPlugin } from '@nudge/db'
 import { edgePlugin } from '@nudge/edge'
 import { flagsPlugin } from '@nudge/flags'
@@ -24,16 +24,7 @@ env: DATABASE_URL (development: the embedded PostgreSQL), S3_* or STORAGE_DIR, C
   process.exit(0)
 }
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig({ LOG_LEVEL: 'warn', ...process.env })
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`)
-    process.exit(2)
-  }
-  throw error
-}
+const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2 })
 
 // Only the layers a publish goes through: no routes, no sign-in, no mailer.
 const app = Fastify(loggerOptions(config))

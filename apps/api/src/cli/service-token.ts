@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from '@nudge/auth'
-import { ConfigError, loadConfig } from '@nudge/config'
+import { loadConfigOrExit } from '@nudge/config'
 
 const usage = `usage: npm run token:service -- --aud <${SERVICE_AUDIENCES.join('|')}> [--ttl SECONDS]
 Prints an HS256 service token signed with SERVICE_JWT_SECRET.
@@ -23,13 +23,7 @@ if (values.help) {
   process.stdout.write(usage)
   process.exit(0)
 }
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
-}
+const config = loadConfigOrExit(process.env, { code: 2, usage })
 const audience = SERVICE_AUDIENCES.find((known) => known === values.aud)
 if (!audience) fail(`--aud must be one of: ${SERVICE_AUDIENCES.join(', ')}`)
 const ttl = Number(values.ttl ?? config.SERVICE_JWT_MAX_AGE_SECONDS)

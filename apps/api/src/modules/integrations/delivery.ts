@@ -167,7 +167,7 @@ export async function relayOutbox(deps: DeliveryDeps): Promise<number> {
         await deps.jobs.insert(
           DELIVERY_JOB,
           created.filter((d) => d.status === 'pending').map((d) => attemptJob(d)),
-          trx,
+          { db: trx },
         )
       }
       await trx
@@ -246,7 +246,7 @@ export async function attemptDelivery(deps: DeliveryDeps, job: AttemptJob): Prom
         // Not an attempt: the account's minute is used up (by any of our workers).
         const startAfter = new Date(Date.now() + wait + Math.random() * 1000)
         await setDelivery(trx, row.id, { status: 'retrying', next_attempt_at: startAfter })
-        await deps.jobs.insert(DELIVERY_JOB, [attemptJob(row, startAfter)], trx)
+        await deps.jobs.insert(DELIVERY_JOB, [attemptJob(row, startAfter)], { db: trx })
         return undefined
       }
     }
@@ -489,7 +489,7 @@ export async function recordOutcome(deps: DeliveryDeps, delivery: Claimed, outco
     if (retry) {
       const startAfter = new Date(Date.now() + delay)
       await setDelivery(trx, delivery.id, { ...last, status: 'retrying', next_attempt_at: startAfter })
-      await deps.jobs.insert(DELIVERY_JOB, [attemptJob(delivery, startAfter)], trx)
+      await deps.jobs.insert(DELIVERY_JOB, [attemptJob(delivery, startAfter)], { db: trx })
     } else {
       await setDelivery(trx, delivery.id, {
         ...last,
@@ -569,7 +569,7 @@ export async function enqueueErasures(
   await jobs.insert(
     DELIVERY_JOB,
     created.filter((d) => d.status === 'pending').map((d) => attemptJob(d, startAfter)),
-    trx,
+    { db: trx },
   )
   return created.length
 }

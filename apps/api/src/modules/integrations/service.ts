@@ -192,7 +192,7 @@ export async function updateIntegration(
       await deps.jobs.insert(
         DELIVERY_JOB,
         held.map((d) => attemptJob(d)),
-        trx,
+        { db: trx },
       )
       redelivered = held.length
     }
@@ -394,7 +394,7 @@ export async function redeliver(
       .where('id', '=', delivery.id)
       .returningAll()
       .executeTakeFirstOrThrow()
-    await deps.jobs.insert(DELIVERY_JOB, [attemptJob(updated)], trx)
+    await deps.jobs.insert(DELIVERY_JOB, [attemptJob(updated)], { db: trx })
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,
@@ -426,7 +426,7 @@ export async function redeliverFailed(
     await deps.jobs.insert(
       DELIVERY_JOB,
       failed.map((d) => attemptJob(d)),
-      trx,
+      { db: trx },
     )
     await recordAudit(trx, {
       teamId: input.teamId,

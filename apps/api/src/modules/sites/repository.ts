@@ -1,6 +1,6 @@
 import { type DB, newId } from '@nudge/db'
 import type { Kysely } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 
 export async function insertSite(db: Kysely<DB>, input: { teamId: string; hostname: string }) {
   return db
@@ -19,20 +19,8 @@ export async function findSite(db: Kysely<DB>, teamId: string, siteId: string) {
     .executeTakeFirst()
 }
 
-export async function listSites(
-  db: Kysely<DB>,
-  teamId: string,
-  query: { limit: number; cursor?: string | undefined },
-) {
-  let select = db
-    .selectFrom('sites')
-    .selectAll()
-    .where('team_id', '=', teamId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit + 1)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  return select.execute()
+export async function listSites(db: Kysely<DB>, teamId: string, request: PageRequest) {
+  return page(db.selectFrom('sites').selectAll().where('team_id', '=', teamId), request).execute()
 }
 
 export async function deleteSite(db: Kysely<DB>, siteId: string) {
