@@ -100,3 +100,27 @@ export function httpErrorFromDatabase(error: unknown): DatabaseHttpError | undef
   }
   return undefined
 }
+
+/** The PostgreSQL error codes code outside this file branches on, by name. */
+const VIOLATIONS = {
+  unique: '23505',
+  foreignKey: '23503',
+} as const
+const RETRYABLE = new Set(['40P01', '40001']) // deadlock detected, serialization failure
+
+/** A unique (`unique`) or foreign-key (`foreignKey`) violation, of `constraint` when given. */
+export function isViolation(error: unknown, kind: keyof typeof VIOLATIONS, constraint?: string): boolean {
+  const err = error as PgError | null
+  return (
+    !!err &&
+    typeof err === 'object' &&
+    err.code === VIOLATIONS[kind] &&
+    (constraint === undefined || err.constraint === constraint)
+  )
+}
+
+/** A deadlock or serialization failure: the transaction can be run again as it was. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as PgError | null)?.code
+  return typeof code === 'string' && RETRYABLE.has(code)
+}

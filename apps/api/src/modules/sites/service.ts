@@ -1,5 +1,5 @@
 import type { Cache } from '@nudge/cache'
-import { type DB, type Site, transaction } from '@nudge/db'
+import { type DB, isViolation, type Site, transaction } from '@nudge/db'
 import type { Kysely, Transaction } from 'kysely'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
@@ -14,11 +14,6 @@ import * as sites from './repository.ts'
 /** The tag a customer pastes into their pages: the Worker serves the script, which reads the site's document. */
 export function installSnippet(edgeUrl: string, site: Pick<Site, 'id'>): string {
   return `<script async src="${edgeUrl}/nudge.js" data-site="${site.id}"></script>`
-}
-
-function isHostnameConflict(error: unknown): boolean {
-  const pg = error as { code?: string; constraint?: string }
-  return pg.code === '23505' && pg.constraint === 'sites_hostname_key'
 }
 
 /**
@@ -48,7 +43,7 @@ export async function createSite(
       return site
     })
   } catch (error) {
-    if (isHostnameConflict(error)) throw new HostnameTaken(hostname)
+    if (isViolation(error, 'unique', 'sites_hostname_key')) throw new HostnameTaken(hostname)
     throw error
   }
 }

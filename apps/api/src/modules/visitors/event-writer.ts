@@ -1,4 +1,4 @@
-import { type DB, httpErrorFromDatabase } from '@nudge/db'
+import { type DB, httpErrorFromDatabase, isRetryableConflict } from '@nudge/db'
 import type { FastifyBaseLogger } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { EventsNotStored } from '../../errors.ts'
@@ -208,8 +208,7 @@ export class EventWriter {
         return new Set(rows.map((row) => row.event_id))
       } catch (error) {
         // Another worker's write took the same rows in another order: the statement did nothing.
-        const code = (error as { code?: string }).code
-        if (attempt >= RETRIES || (code !== '40P01' && code !== '40001')) throw error
+        if (attempt >= RETRIES || !isRetryableConflict(error)) throw error
       }
     }
   }

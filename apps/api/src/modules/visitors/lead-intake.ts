@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type DB, newId } from '@nudge/db'
+import { type DB, isViolation, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import {
@@ -331,11 +331,6 @@ function leadWriter(db: Kysely<DB>, onStored: () => void) {
     })
 }
 
-function isViolation(error: unknown, code: string, constraint?: string): boolean {
-  const err = error as { code?: unknown; constraint?: unknown } | null
-  return !!err && err.code === code && (constraint === undefined || err.constraint === constraint)
-}
-
 /** The visitor's browser sends a lead from a campaign's form. */
 export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { perClient, perSite } = visitorLimits(app)
@@ -435,7 +430,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       try {
         ;({ earlierHash } = await store({ target, lead: checked.lead, idempotency }))
       } catch (error) {
-        if (idempotency && isViolation(error, '23505', 'lead_submissions_pkey')) {
+        if (idempotency && isViolation(error, 'unique', 'lead_submissions_pkey')) {
           // A concurrent request with the same key committed first: answer as it was answered.
           const winner = await app.db
             .selectFrom('lead_submissions')
@@ -445,7 +440,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
             .executeTakeFirst()
           earlierHash = winner?.request_hash ?? null
           if (!earlierHash) throw error
-        } else if (isViolation(error, '23503')) {
+        } else if (isViolation(error, 'foreignKey')) {
           // The campaign was deleted a moment ago.
           throw new NotFound('Campaign')
         } else {
