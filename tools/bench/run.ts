@@ -11,8 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { newId } from '@nudge/db'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { impressionKey } from '../../apps/api/src/modules/visitors/event-ids.ts'
 import { freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
 import { summariseProfiles } from './profile.ts'
@@ -107,22 +109,26 @@ const endpoints: Endpoint[] = [
     path: '/public/v1/events',
     method: 'POST',
     itemsPerRequest: 10,
-    // Every request carries 10 new event ids: each is written (group commit), none de-duplicated.
+    // Every request carries 10 new events, each of its own page view (UUIDv7 ids, as the popup
+    // script makes them): each is written (group commit), none de-duplicated.
     setup: async ({ baseUrl }) => {
       const visitor = await liveCampaignSite(baseUrl)
       const types = ['impression', 'impression', 'impression', 'close', 'conversion'] as const
       return {
         headers: { origin: visitor.origin, 'content-type': 'application/json' },
         makeBody: () => {
-          const at = new Date().toISOString()
           const events = Array.from({ length: 10 }, (_, i) => ({
-            eventId: randomUUID(),
+            eventId: newId(),
+            pageViewId: newId(),
             campaignId: visitor.campaignId,
             variantId: visitor.variantId,
             type: types[i % types.length],
-            at,
           }))
-          return { body: JSON.stringify({ events }), keys: events.map((event) => event.eventId) }
+          // An impression is stored under its campaign and page view's key, any other event under its id.
+          const keys = events.map((event) =>
+            event.type === 'impression' ? impressionKey(event.campaignId, event.pageViewId) : event.eventId,
+          )
+          return { body: JSON.stringify({ events }), keys }
         },
         // An event is stored when its raw row is: the same statement counts it.
         durable: {
@@ -433,6 +439,7 @@ async function main(): Promise<void> {
         RATE_LIMIT_MAX: '1000000000',
         HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
         VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
+        VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR: '1000000000',
         // Every row signs in afresh from 127.0.0.1: keep the sign-in link limits out of the way too.
         AUTH_LINK_LIMIT_PER_IP: '1000000',
         VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
@@ -490,12 +497,19 @@ async function main(): Promise<void> {
       p50: result.latency.p50,
       p99: result.latency.p99,
       non2xx: result.non2xx,
+      statusCodes: result.statusCodeStats ?? {},
       errors: result.errors,
       timeouts: result.timeouts,
       ...(endpoint.itemsPerRequest ? { itemsPerRequest: endpoint.itemsPerRequest } : {}),
     })
   }
   out(`\n${table(rows)}\n`)
+  for (const row of rows.filter((r) => r.non2xx > 0)) {
+    const statuses = Object.entries(row.statusCodes)
+      .map(([status, stat]) => `${status}: ${stat?.count ?? 0}`)
+      .join(', ')
+    out(`WARNING ${row.name}: ${row.non2xx} answers were not 2xx (${statuses}); the row measures failures\n`)
+  }
   for (const row of rows.filter((r) => r.itemsPerRequest)) {
     out(`${row.name}: ${(row.rps * (row.itemsPerRequest ?? 1)).toFixed(0)} items/s\n`)
   }
@@ -531,6 +545,8 @@ interface Row {
   p50: number
   p99: number
   non2xx: number
+  /** How many answers of each status: says what a row with non-2xx answers measured instead. */
+  statusCodes: Partial<Record<string, { count?: number | undefined }>>
   errors: number
   timeouts: number
   itemsPerRequest?: number
