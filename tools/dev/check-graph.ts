@@ -1,7 +1,8 @@
 /**
  * Checks the Nx project graph (apps depend on libs, libs never on apps or tools, no cycles) and,
  * inside the API, that the layering points one way: modules may import plugins and libs, but
- * `apps/api/src/plugins` imports no module (a plugin is registered before every module).
+ * `apps/api/src/plugins` imports no module (a plugin is registered before every module); and
+ * that every query of the API is in a repository (`repository.ts` or `*-repository.ts`).
  *   node tools/dev/check-graph.ts
  */
 import { execFileSync } from 'node:child_process'
@@ -66,8 +67,21 @@ for (const file of readdirSync(pluginsDir, { recursive: true, encoding: 'utf8' }
 for (const name of Object.keys(graph.nodes).sort()) {
   process.stdout.write(`${name} -> ${edges(name).sort().join(', ') || '(none)'}\n`)
 }
+// A query is Kysely's builder or raw `sql`; pagination.ts builds the one keyset condition.
+const QUERY = /\.(?:selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(|\bsql(?:<[^>]*>)?`|\.transaction\(\)/
+const apiSrc = path.join(root, 'apps/api/src')
+for (const file of readdirSync(apiSrc, { recursive: true, encoding: 'utf8' })) {
+  if (!file.endsWith('.ts') || /(^|[/-])repository\.ts$/.test(file) || file === 'pagination.ts') continue
+  const lines = readFileSync(path.join(apiSrc, file), 'utf8').split('\n')
+  lines.forEach((line, index) => {
+    if (QUERY.test(line) && !line.trimStart().startsWith('*') && !line.trimStart().startsWith('//')) {
+      problems.push(`apps/api/src/${file}:${index + 1} runs a query outside a repository`)
+    }
+  })
+}
+
 if (problems.length) {
   process.stderr.write(`project graph problems:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
   process.exit(1)
 }
-process.stdout.write('project graph: apps -> libs, no cycles; api plugins import no module\n')
+process.stdout.write('project graph: apps -> libs, no cycles; api plugins import no module, queries only in repositories\n')
