@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
-import { type DB, type DeliveryStatus, type Integration, type IntegrationDelivery, newId } from '@nudge/db'
+import { type DeliveryStatus, type Integration, type IntegrationDelivery, newId } from '@nudge/db'
 import { MailerliteError } from '@nudge/marketing'
-import type { Kysely } from 'kysely'
-import { type Deps, inTransaction } from '../../deps.ts'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import {
   DeliveryNotRedeliverable,
   IntegrationCredentialsRejected,
@@ -125,9 +124,9 @@ export async function connectIntegration(
   return { integration, ...(shownSecret ? { shownSecret } : {}) }
 }
 
-async function lockTeamIntegration(db: Kysely<DB>, teamId: string, integrationId: string) {
-  const row = await integrations.lockIntegration(db, integrationId)
-  if (!row || row.team_id !== teamId) throw new NotFound('Integration')
+async function lockTeamIntegration(tx: TxDeps, input: { teamId: string; integrationId: string }) {
+  const row = await integrations.lockIntegration(tx.db, input.integrationId)
+  if (!row || row.team_id !== input.teamId) throw new NotFound('Integration')
   return row
 }
 
@@ -166,7 +165,7 @@ export async function updateIntegration(
       })
   }
   return inTransaction(deps, async (tx) => {
-    const row = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const row = await lockTeamIntegration(tx, input)
     const values: Parameters<typeof integrations.updateIntegration>[2] = {}
     if (body.name !== undefined) values.name = body.name.trim()
     if (url !== undefined) values.url = url
@@ -228,7 +227,7 @@ export async function rotateWebhookSecret(
   },
 ) {
   return inTransaction(deps, async (tx) => {
-    const row = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const row = await lockTeamIntegration(tx, input)
     if (row.kind !== 'webhook')
       throw invalidInput([{ field: 'params.integrationId', message: 'only webhooks have signing secrets' }])
     const stored = JSON.parse(
@@ -269,7 +268,7 @@ export async function deleteIntegration(
   input: { teamId: string; integrationId: string; actor: Actor },
 ) {
   await inTransaction(deps, async (tx) => {
-    const row = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const row = await lockTeamIntegration(tx, input)
     await integrations.deleteIntegration(tx.db, row.id)
     await recordAudit(tx.db, {
       teamId: input.teamId,
@@ -327,7 +326,7 @@ export async function linkCampaign(
   await inTransaction(deps, async (tx) => {
     const campaign = await findCampaign(tx.db, input.teamId, input.campaignId)
     if (!campaign) throw new NotFound('Campaign')
-    const row = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const row = await lockTeamIntegration(tx, input)
     const { body } = input
     if (row.kind === 'mailerlite' && !body.groupId)
       throw invalidInput([
@@ -383,7 +382,7 @@ export async function redeliver(
   input: { teamId: string; integrationId: string; deliveryId: string; actor: Actor },
 ) {
   return inTransaction(deps, async (tx) => {
-    const integration = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const integration = await lockTeamIntegration(tx, input)
     if (integration.status !== 'active') throw new IntegrationNotActive(integration.status)
     const delivery = await deliveries.lockDelivery(tx.db, integration.id, input.deliveryId)
     if (!delivery) throw new NotFound('Delivery')
@@ -412,7 +411,7 @@ export async function redeliverFailed(
   input: { teamId: string; integrationId: string; actor: Actor },
 ) {
   return inTransaction(deps, async (tx) => {
-    const integration = await lockTeamIntegration(tx.db, input.teamId, input.integrationId)
+    const integration = await lockTeamIntegration(tx, input)
     if (integration.status !== 'active') throw new IntegrationNotActive(integration.status)
     const failed = await deliveries.requeueFailedDeliveries(tx.db, integration.id)
     await tx.jobs.insert(
