@@ -12,7 +12,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { attemptJob, DELIVERY_JOB } from '@nudge/api/src/modules/integrations/delivery.ts'
+import { attemptJob, DELIVERY_JOB } from '@nudge/api/src/modules/integrations/delivery-attempts.ts'
 import {
   DEV_SECRETS_KEYRING,
   encryptSecret,

@@ -18,10 +18,9 @@ import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
 import { flagRoutes } from './modules/flags/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
-import { integrationJobs } from './modules/integrations/jobs.ts'
-import { integrationRoutes } from './modules/integrations/routes.ts'
+import { integrationsModule } from './modules/integrations/index.ts'
 import { inviteRoutes } from './modules/invites/routes.ts'
-import { leadRoutes } from './modules/leads/routes.ts'
+import { leadsModule } from './modules/leads/index.ts'
 import { maintenanceJobs } from './modules/operations/jobs.ts'
 import { operationsRoutes } from './modules/operations/routes.ts'
 import { publishingRoutes } from './modules/publishing/routes.ts'
@@ -74,14 +73,13 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(siteDocumentRoutes)
   await instance.register(eventRoutes)
   await instance.register(leadIntakeRoutes)
-  await instance.register(leadRoutes)
+  await instance.register(leadsModule)
   await instance.register(statsRoutes)
-  await instance.register(integrationRoutes)
+  await instance.register(integrationsModule)
   await instance.register(billingRoutes)
   await instance.register(stripeWebhookRoutes)
   await instance.register(billingJobs)
   await instance.register(quotaJobs)
-  await instance.register(integrationJobs)
   await instance.register(operationsRoutes)
   await instance.register(maintenanceJobs)
   await instance.register(flagRoutes)

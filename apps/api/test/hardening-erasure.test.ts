@@ -3,7 +3,9 @@ import { startMailerliteStandIn } from '@nudge/mailerlite-stand-in'
 import { sql } from 'kysely'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
-import { attemptDelivery, deliveryDeps, relayOutbox } from '../src/modules/integrations/delivery.ts'
+import { depsOf } from '../src/deps.ts'
+import { attemptDelivery } from '../src/modules/integrations/delivery-attempts.ts'
+import { relayOutbox } from '../src/modules/integrations/outbox-relay.ts'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { eventually, startReceiver } from './helpers/receiver.ts'
@@ -36,7 +38,7 @@ const app = await buildTestApp(
   { logStream: logs.stream },
 )
 await app.ready()
-const deps = deliveryDeps(app)
+const deps = depsOf(app, 'integrations')
 const ann = await signInAs(app, 'ann@example.com')
 const teamId = await personalTeam(app, ann)
 const site = await addSite(app, ann, teamId, 'shop.example')

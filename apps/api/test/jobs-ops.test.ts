@@ -5,8 +5,9 @@ import { signServiceToken } from '@nudge/auth'
 import { DEV_SERVICE_JWT_SECRET } from '@nudge/config'
 import { newId } from '@nudge/db'
 import t from 'tap'
-import { deliveryDeps, reencryptSecrets } from '../src/modules/integrations/delivery.ts'
+import { depsOf } from '../src/deps.ts'
 import { decryptSecret, encryptSecret, keyIdOf, parseKeyring } from '../src/modules/integrations/secrets.ts'
+import { reencryptSecrets } from '../src/modules/integrations/secrets-rotation.ts'
 import { buildTestApp } from './helpers/app.ts'
 
 const run = promisify(execFile)
@@ -90,7 +91,7 @@ t.test('a new encryption key: stored secrets move to it and stay readable', asyn
       secret_last4: '-key',
     })
     .execute()
-  const deps = deliveryDeps(app)
+  const deps = depsOf(app, 'integrations')
   t.equal(await reencryptSecrets(deps), 1)
   const row = await app.db
     .selectFrom('integrations')

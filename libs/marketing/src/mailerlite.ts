@@ -196,5 +196,3 @@ export function createMailerliteClient(options: MailerliteClientOptions) {
   }
   return client
 }
-
-export type MailerliteClient = ReturnType<typeof createMailerliteClient>

@@ -1,15 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import {
-  type AttemptJob,
-  attemptDelivery,
-  DELIVERY_JOB,
-  deliveryDeps,
-  NOTICE_JOB,
-  OUTBOX_JOB,
-  reencryptSecrets,
-  relayOutbox,
-  sendNotice,
-} from './delivery.ts'
+import { depsOf } from '../../deps.ts'
+import { type AttemptJob, attemptDelivery, DELIVERY_JOB } from './delivery-attempts.ts'
+import { OUTBOX_JOB, relayOutbox } from './outbox-relay.ts'
+import { reencryptSecrets } from './secrets-rotation.ts'
+import { deliverySettings } from './settings.ts'
+import { NOTICE_JOB, type StopNotice, sendNotice } from './stop-notice.ts'
 
 /**
  * The integrations' jobs: relaying stored leads into deliveries (woken after each lead batch, and
@@ -17,8 +12,8 @@ import {
  * integration stopped.
  */
 export const integrationJobs = async (app: FastifyInstance) => {
-  const deps = deliveryDeps(app)
-  const expireInSeconds = Math.ceil(deps.timeoutMs / 1000) + 5
+  const deps = depsOf(app, 'integrations')
+  const expireInSeconds = Math.ceil(deliverySettings(deps.config).timeoutMs / 1000) + 5
   app.jobs.define({
     name: OUTBOX_JOB,
     cron: '* * * * *',
@@ -54,7 +49,7 @@ export const integrationJobs = async (app: FastifyInstance) => {
       await reencryptSecrets(deps)
     },
   })
-  app.jobs.define<{ integrationId: string; status: string; reason: string }>({
+  app.jobs.define<StopNotice>({
     name: NOTICE_JOB,
     deadLetter: true,
     queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true },

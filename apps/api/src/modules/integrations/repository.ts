@@ -1,6 +1,6 @@
-import { type DB, type DeliveryStatus, type IntegrationKind, newId } from '@nudge/db'
+import { type DB, type IntegrationKind, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 
 export async function insertIntegration(
   db: Kysely<DB>,
@@ -49,20 +49,8 @@ export async function lockIntegration(db: Kysely<DB>, integrationId: string) {
     .executeTakeFirst()
 }
 
-export async function listIntegrations(
-  db: Kysely<DB>,
-  teamId: string,
-  query: { limit: number; cursor?: string | undefined },
-) {
-  let select = db
-    .selectFrom('integrations')
-    .selectAll()
-    .where('team_id', '=', teamId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit + 1)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  return select.execute()
+export async function listIntegrations(db: Kysely<DB>, teamId: string, request: PageRequest) {
+  return page(db.selectFrom('integrations').selectAll().where('team_id', '=', teamId), request).execute()
 }
 
 export async function updateIntegration(
@@ -129,136 +117,65 @@ export async function listCampaignIntegrations(db: Kysely<DB>, teamId: string, c
     .execute()
 }
 
-export async function listDeliveries(
+/**
+ * Pauses or disables the integration if it is active; returns it if it changed (so whoever
+ * stopped it tells the team once).
+ */
+export async function stopActiveIntegration(
   db: Kysely<DB>,
   integrationId: string,
-  query: { limit: number; cursor?: string | undefined; status?: DeliveryStatus | undefined },
+  status: 'paused' | 'disabled',
+  reason: string,
 ) {
-  let select = db
-    .selectFrom('integration_deliveries')
-    .selectAll()
-    .where('integration_id', '=', integrationId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit + 1)
-  if (query.status) select = select.where('status', '=', query.status)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  return select.execute()
-}
-
-export async function findDelivery(db: Kysely<DB>, integrationId: string, deliveryId: string) {
   return db
-    .selectFrom('integration_deliveries')
-    .selectAll()
-    .where('integration_id', '=', integrationId)
-    .where('id', '=', deliveryId)
+    .updateTable('integrations')
+    .set({ status, status_reason: reason, updated_at: sql`date_trunc('milliseconds', now())` })
+    .where('id', '=', integrationId)
+    .where('status', '=', 'active')
+    .returning(['id'])
     .executeTakeFirst()
 }
 
-export async function listAttempts(db: Kysely<DB>, deliveryId: string) {
+export async function resetConsecutiveFailures(db: Kysely<DB>, integrationId: string) {
+  await db
+    .updateTable('integrations')
+    .set({ consecutive_failures: 0 })
+    .where('id', '=', integrationId)
+    .where('consecutive_failures', '>', 0)
+    .execute()
+}
+
+/** One more lead in a row that could not be delivered; returns the count and the status. */
+export async function countConsecutiveFailure(db: Kysely<DB>, integrationId: string) {
   return db
-    .selectFrom('integration_delivery_attempts')
-    .selectAll()
-    .where('delivery_id', '=', deliveryId)
-    .orderBy('attempt')
-    .execute()
+    .updateTable('integrations')
+    .set({ consecutive_failures: sql`consecutive_failures + 1` })
+    .where('id', '=', integrationId)
+    .returning(['consecutive_failures', 'status'])
+    .executeTakeFirst()
 }
 
-/** An integration that received a lead (an attempt was made), and what its erasure needs. */
-export interface ErasureReceiver {
-  team_id: string
-  integration_id: string
-  kind: IntegrationKind
-  status: 'active' | 'paused' | 'disabled'
-  lead_id: string
-  email: string
-  campaign_id: string | null
-  /** an attempt of the lead's was under way: it may still land */
-  in_flight: boolean
-}
-
-/**
- * The integrations the leads were sent to, one row per (integration, lead), for telling them of
- * an erasure, whatever the integration's status (a stopped one keeps what it is sent, and gets it
- * when it is active again). Run after lockLeadDeliveries and before the deliveries are cancelled
- * (which ends the in-flight ones) and the leads deleted.
- */
-export async function erasureReceivers(
-  db: Kysely<DB>,
-  teamId: string,
-  leadIds: string[],
-): Promise<ErasureReceiver[]> {
-  if (leadIds.length === 0) return []
+/** The integration with its team's name (what a notice about it says). */
+export async function findIntegrationWithTeam(db: Kysely<DB>, integrationId: string) {
   return db
-    .selectFrom('integration_deliveries as d')
-    .innerJoin('integrations as i', 'i.id', 'd.integration_id')
-    .innerJoin('leads as l', 'l.id', 'd.lead_id')
-    .select([
-      'd.team_id',
-      'd.integration_id',
-      'i.kind',
-      'i.status',
-      'l.id as lead_id',
-      'l.email',
-      'l.campaign_id',
-      sql<boolean>`bool_or(d.status = 'delivering')`.as('in_flight'),
-    ])
-    .where('d.team_id', '=', teamId)
-    .where('d.lead_id', 'in', leadIds)
-    .where('d.attempts', '>', 0)
-    .where('d.event', 'in', ['lead.created', 'lead.updated'])
-    .groupBy(['d.team_id', 'd.integration_id', 'i.kind', 'i.status', 'l.id', 'l.email', 'l.campaign_id'])
-    .orderBy('d.integration_id')
-    .orderBy('l.id')
-    .execute()
+    .selectFrom('integrations')
+    .innerJoin('teams', 'teams.id', 'integrations.team_id')
+    .select(['integrations.id', 'integrations.name', 'integrations.team_id', 'teams.name as team_name'])
+    .where('integrations.id', '=', integrationId)
+    .executeTakeFirst()
 }
 
-/**
- * Erasure: the leads' deliveries still to run are cancelled, and every payload of theirs (which
- * holds the person's data) is cleared, along with what receivers answered. Runs before the leads
- * are deleted (which then sets lead_id null).
- */
-/**
- * Locks the leads' deliveries, so no attempt is claimed between reading who received the leads and
- * cancelling what is left: a claim that committed first is seen (attempts, in flight), a later one
- * waits and finds its delivery cancelled.
- */
-export async function lockLeadDeliveries(db: Kysely<DB>, teamId: string, leadIds: string[]) {
-  if (leadIds.length === 0) return
-  await db
-    .selectFrom('integration_deliveries')
-    .select('id')
-    .where('team_id', '=', teamId)
-    .where('lead_id', 'in', leadIds)
-    .forUpdate()
-    .execute()
+export async function listSecrets(db: Kysely<DB>) {
+  return db.selectFrom('integrations').select(['id', 'secret']).execute()
 }
 
-export async function cancelLeadDeliveries(db: Kysely<DB>, teamId: string, leadIds: string[]) {
-  if (leadIds.length === 0) return
-  await db
-    .updateTable('integration_deliveries')
-    .set({
-      status: sql`CASE WHEN status IN ('pending', 'retrying', 'held', 'delivering', 'failed') THEN 'cancelled' ELSE status END`,
-      payload: null,
-      next_attempt_at: null,
-      last_error: sql`CASE WHEN status IN ('pending', 'retrying', 'held', 'delivering', 'failed') THEN 'the lead was erased' ELSE last_error END`,
-      updated_at: sql`now()`,
-    })
-    .where('team_id', '=', teamId)
-    .where('lead_id', 'in', leadIds)
-    .execute()
-  await db
-    .updateTable('integration_delivery_attempts')
-    .set({ response_body: null })
-    .where(
-      'delivery_id',
-      'in',
-      db
-        .selectFrom('integration_deliveries')
-        .select('id')
-        .where('team_id', '=', teamId)
-        .where('lead_id', 'in', leadIds),
-    )
-    .execute()
+/** Replaces the stored secret only if it is still `current`; returns how many rows changed (0 or 1). */
+export async function replaceSecret(db: Kysely<DB>, integrationId: string, current: string, secret: string) {
+  const result = await db
+    .updateTable('integrations')
+    .set({ secret })
+    .where('id', '=', integrationId)
+    .where('secret', '=', current)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
 }

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { IntegrationDelivery, Integration as IntegrationRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
-import { ErrorResponse, NotFound, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
+import { depsOf } from '../../deps.ts'
+import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
-import { deliveryDeps } from './delivery.ts'
-import * as integrations from './repository.ts'
 import {
   CampaignIntegration,
   CampaignIntegrationInput,
@@ -31,9 +30,15 @@ import {
   SecretRotation,
 } from './schemas.ts'
 import {
+  type Attempt,
   connectIntegration,
   deleteIntegration,
+  getDelivery,
+  getIntegration,
   linkCampaign,
+  listCampaignIntegrations,
+  listDeliveries,
+  listIntegrations,
   mailerliteFields,
   mailerliteGroups,
   overlapUntil,
@@ -57,7 +62,7 @@ const upstream = { 502: ErrorResponse }
  * secret once, in the answer that created it.
  */
 export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = deliveryDeps(app)
+  const deps = depsOf(app, 'integrations')
   const toIntegration = (row: IntegrationRow) => ({
     id: row.id,
     kind: row.kind,
@@ -83,9 +88,9 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     createdAt: row.created_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,
   })
-  const withAttempts = async (row: IntegrationDelivery) => ({
-    ...toDelivery(row),
-    attemptLog: (await integrations.listAttempts(app.db, row.id)).map((a) => ({
+  const withAttempts = ({ delivery, attempts }: { delivery: IntegrationDelivery; attempts: Attempt[] }) => ({
+    ...toDelivery(delivery),
+    attemptLog: attempts.map((a) => ({
       attempt: a.attempt,
       at: a.at.toISOString(),
       responseStatus: a.response_status,
@@ -94,9 +99,7 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       error: a.error,
     })),
   })
-  const toCampaignIntegration = (
-    row: Awaited<ReturnType<typeof integrations.listCampaignIntegrations>>[number],
-  ) => {
+  const toCampaignIntegration = (row: Awaited<ReturnType<typeof listCampaignIntegrations>>[number]) => {
     const settings = row.settings as { groupId?: string; fieldMap?: Record<string, string> }
     return {
       campaignId: row.campaign_id,
@@ -152,9 +155,9 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 20
-      const rows = await integrations.listIntegrations(app.db, teamOf(request).id, {
-        limit,
-        cursor: request.query.cursor,
+      const rows = await listIntegrations(deps, {
+        teamId: teamOf(request).id,
+        page: { limit, cursor: request.query.cursor },
       })
       return toPage(rows, limit, toIntegration)
     },
@@ -174,8 +177,10 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const row = await integrations.findIntegration(app.db, teamOf(request).id, request.params.integrationId)
-      if (!row) throw new NotFound('Integration')
+      const row = await getIntegration(deps, {
+        teamId: teamOf(request).id,
+        integrationId: request.params.integrationId,
+      })
       return toIntegration(row)
     },
   )
@@ -268,7 +273,10 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      items: await mailerliteGroups(deps, teamOf(request).id, request.params.integrationId),
+      items: await mailerliteGroups(deps, {
+        teamId: teamOf(request).id,
+        integrationId: request.params.integrationId,
+      }),
     }),
   )
 
@@ -286,7 +294,10 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      items: await mailerliteFields(deps, teamOf(request).id, request.params.integrationId),
+      items: await mailerliteFields(deps, {
+        teamId: teamOf(request).id,
+        integrationId: request.params.integrationId,
+      }),
     }),
   )
 
@@ -304,12 +315,11 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const delivery = await testIntegration(deps, {
+      const tested = await testIntegration(deps, {
         teamId: teamOf(request).id,
         integrationId: request.params.integrationId,
       })
-      if (!delivery) throw new NotFound('Integration')
-      return withAttempts(delivery)
+      return withAttempts(tested)
     },
   )
 
@@ -328,12 +338,11 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const row = await integrations.findIntegration(app.db, teamOf(request).id, request.params.integrationId)
-      if (!row) throw new NotFound('Integration')
       const limit = request.query.limit ?? 20
-      const rows = await integrations.listDeliveries(app.db, row.id, {
-        limit,
-        cursor: request.query.cursor,
+      const rows = await listDeliveries(deps, {
+        teamId: teamOf(request).id,
+        integrationId: request.params.integrationId,
+        page: { limit, cursor: request.query.cursor },
         status: request.query.status as IntegrationDelivery['status'] | undefined,
       })
       return toPage(rows, limit, toDelivery)
@@ -354,11 +363,12 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const row = await integrations.findIntegration(app.db, teamOf(request).id, request.params.integrationId)
-      if (!row) throw new NotFound('Integration')
-      const delivery = await integrations.findDelivery(app.db, row.id, request.params.deliveryId)
-      if (!delivery) throw new NotFound('Delivery')
-      return withAttempts(delivery)
+      const found = await getDelivery(deps, {
+        teamId: teamOf(request).id,
+        integrationId: request.params.integrationId,
+        deliveryId: request.params.deliveryId,
+      })
+      return withAttempts(found)
     },
   )
 
@@ -425,11 +435,10 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const rows = await integrations.listCampaignIntegrations(
-        app.db,
-        teamOf(request).id,
-        request.params.campaignId,
-      )
+      const rows = await listCampaignIntegrations(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+      })
       return { items: rows.map(toCampaignIntegration) }
     },
   )
@@ -449,18 +458,14 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const teamId = teamOf(request).id
-      await linkCampaign(deps, {
-        teamId,
+      const link = await linkCampaign(deps, {
+        teamId: teamOf(request).id,
         campaignId: request.params.campaignId,
         integrationId: request.params.integrationId,
         actor: actorOf(request),
         body: request.body ?? {},
       })
-      const rows = await integrations.listCampaignIntegrations(app.db, teamId, request.params.campaignId)
-      const row = rows.find((r) => r.integration_id === request.params.integrationId)
-      if (!row) throw new NotFound('Campaign integration')
-      return toCampaignIntegration(row)
+      return toCampaignIntegration(link)
     },
   )
 

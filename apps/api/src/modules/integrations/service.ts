@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { type DB, type Integration, newId, transaction } from '@nudge/db'
-import { createMailerliteClient, MailerliteError } from '@nudge/marketing'
-import type { Kysely } from 'kysely'
+import { type DeliveryStatus, type Integration, type IntegrationDelivery, newId } from '@nudge/db'
+import { MailerliteError } from '@nudge/marketing'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import {
   DeliveryNotRedeliverable,
   IntegrationCredentialsRejected,
@@ -10,29 +10,21 @@ import {
   invalidInput,
   NotFound,
 } from '../../errors.ts'
+import type { PageRequest } from '../../pagination.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { findCampaign } from '../campaigns/repository.ts'
-import {
-  attemptJob,
-  DELIVERY_JOB,
-  type DeliveryDeps,
-  recordOutcome,
-  send,
-  type WebhookSecrets,
-} from './delivery.ts'
+import { attemptJob, DELIVERY_JOB, recordOutcome, send } from './delivery-attempts.ts'
+import * as deliveries from './delivery-repository.ts'
 import { checkWebhookUrl } from './outbound.ts'
 import { mailerlitePayload, sampleLead, webhookPayload } from './payloads.ts'
 import * as integrations from './repository.ts'
 import { decryptSecret, encryptSecret, lastFour } from './secrets.ts'
-import { generateWebhookSecret } from './webhook-signing.ts'
+import { deliverySettings, mailerliteClient } from './settings.ts'
+import { generateWebhookSecret, type WebhookSecrets } from './webhook-signing.ts'
 
 /** Mailerlite accounts are told apart by their key, never stored in the clear for it. */
 const accountKeyOf = (apiKey: string) => createHash('sha256').update(apiKey).digest('hex').slice(0, 32)
-
-function mailerlite(deps: DeliveryDeps, apiKey: string) {
-  return createMailerliteClient({ apiKey, baseUrl: deps.mailerliteUrl, timeoutMs: deps.timeoutMs })
-}
 
 /** A Mailerlite failure while a person waits: their key refused is theirs to fix, the rest is ours (502). */
 function mailerliteProblem(error: unknown, field: string | null): Error {
@@ -49,14 +41,24 @@ function mailerliteProblem(error: unknown, field: string | null): Error {
 }
 
 /** Refused webhook addresses are the sender's to fix: a 400 naming the field and the reason. */
-async function checkedUrl(deps: DeliveryDeps, url: string, field: string): Promise<string> {
-  const check = await checkWebhookUrl(url, deps.policy)
+async function checkedUrl(deps: Deps, url: string, field: string): Promise<string> {
+  const check = await checkWebhookUrl(url, deliverySettings(deps.config).policy)
   if (!check.ok) throw invalidInput([{ field, message: check.reason }])
   return check.url.toString()
 }
 
+export async function listIntegrations(deps: Deps, input: { teamId: string; page: PageRequest }) {
+  return integrations.listIntegrations(deps.db, input.teamId, input.page)
+}
+
+export async function getIntegration(deps: Deps, input: { teamId: string; integrationId: string }) {
+  const row = await integrations.findIntegration(deps.db, input.teamId, input.integrationId)
+  if (!row) throw new NotFound('Integration')
+  return row
+}
+
 export async function connectIntegration(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: {
     teamId: string
     actor: Actor
@@ -76,12 +78,12 @@ export async function connectIntegration(
       ...(body.secret ? [{ field: 'body.secret', message: 'is for webhooks only' }] : []),
     ]
     if (problems.length > 0 || !body.apiKey) throw invalidInput(problems)
-    await mailerlite(deps, body.apiKey)
+    await mailerliteClient(deps.config, body.apiKey)
       .listGroups({ limit: 1 })
       .catch((error: unknown) => {
         throw mailerliteProblem(error, 'body.apiKey')
       })
-    secret = encryptSecret(deps.keyring, body.apiKey)
+    secret = encryptSecret(deliverySettings(deps.config).keyring, body.apiKey)
     last4 = lastFour(body.apiKey)
     accountKey = accountKeyOf(body.apiKey)
   } else {
@@ -93,12 +95,15 @@ export async function connectIntegration(
     url = await checkedUrl(deps, body.url, 'body.url')
     const signing = body.secret ?? generateWebhookSecret()
     if (!body.secret) shownSecret = signing
-    secret = encryptSecret(deps.keyring, JSON.stringify({ current: signing } satisfies WebhookSecrets))
+    secret = encryptSecret(
+      deliverySettings(deps.config).keyring,
+      JSON.stringify({ current: signing } satisfies WebhookSecrets),
+    )
     last4 = lastFour(signing)
   }
-  const integration = await transaction(deps.db, async (trx) => {
-    await checkPlanLimit(trx, input.teamId, 'integrations')
-    const row = await integrations.insertIntegration(trx, {
+  const integration = await inTransaction(deps, async (tx) => {
+    await checkPlanLimit(tx.db, input.teamId, 'integrations')
+    const row = await integrations.insertIntegration(tx.db, {
       teamId: input.teamId,
       kind: body.kind,
       name: body.name.trim(),
@@ -107,7 +112,7 @@ export async function connectIntegration(
       secretLast4: last4,
       accountKey,
     })
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'integration.created',
@@ -119,9 +124,9 @@ export async function connectIntegration(
   return { integration, ...(shownSecret ? { shownSecret } : {}) }
 }
 
-async function lockTeamIntegration(trx: Kysely<DB>, teamId: string, integrationId: string) {
-  const row = await integrations.lockIntegration(trx, integrationId)
-  if (!row || row.team_id !== teamId) throw new NotFound('Integration')
+async function lockTeamIntegration(tx: TxDeps, input: { teamId: string; integrationId: string }) {
+  const row = await integrations.lockIntegration(tx.db, input.integrationId)
+  if (!row || row.team_id !== input.teamId) throw new NotFound('Integration')
   return row
 }
 
@@ -130,7 +135,7 @@ async function lockTeamIntegration(trx: Kysely<DB>, teamId: string, integrationI
  * also after a 410 disabled it) sends everything held while it was stopped.
  */
 export async function updateIntegration(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: {
     teamId: string
     integrationId: string
@@ -153,19 +158,19 @@ export async function updateIntegration(
   // Outside the transaction: DNS and Mailerlite may take seconds.
   const url = body.url ? await checkedUrl(deps, body.url, 'body.url') : undefined
   if (body.apiKey) {
-    await mailerlite(deps, body.apiKey)
+    await mailerliteClient(deps.config, body.apiKey)
       .listGroups({ limit: 1 })
       .catch((error: unknown) => {
         throw mailerliteProblem(error, 'body.apiKey')
       })
   }
-  return transaction(deps.db, async (trx) => {
-    const row = await lockTeamIntegration(trx, input.teamId, input.integrationId)
+  return inTransaction(deps, async (tx) => {
+    const row = await lockTeamIntegration(tx, input)
     const values: Parameters<typeof integrations.updateIntegration>[2] = {}
     if (body.name !== undefined) values.name = body.name.trim()
     if (url !== undefined) values.url = url
     if (body.apiKey) {
-      values.secret = encryptSecret(deps.keyring, body.apiKey)
+      values.secret = encryptSecret(deliverySettings(deps.config).keyring, body.apiKey)
       values.secret_last4 = lastFour(body.apiKey)
       values.account_key = accountKeyOf(body.apiKey)
     }
@@ -179,24 +184,18 @@ export async function updateIntegration(
       values.status_reason = null
       values.consecutive_failures = 0
     }
-    const updated = await integrations.updateIntegration(trx, row.id, values)
+    const updated = await integrations.updateIntegration(tx.db, row.id, values)
     let redelivered = 0
     if (resuming) {
-      const held = await trx
-        .updateTable('integration_deliveries')
-        .set({ status: 'pending', next_attempt_at: null, updated_at: new Date() })
-        .where('integration_id', '=', row.id)
-        .where('status', '=', 'held')
-        .returning(['id', 'attempts'])
-        .execute()
-      await deps.jobs.insert(
+      const held = await deliveries.releaseHeldDeliveries(tx.db, row.id)
+      await tx.jobs.insert(
         DELIVERY_JOB,
         held.map((d) => attemptJob(d)),
-        { db: trx },
+        { db: tx.db },
       )
       redelivered = held.length
     }
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: resuming ? 'integration.resumed' : 'integration.updated',
@@ -218,7 +217,7 @@ export async function updateIntegration(
  * `overlapHours`, so receivers can switch without refusing a delivery.
  */
 export async function rotateWebhookSecret(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: {
     teamId: string
     integrationId: string
@@ -227,22 +226,24 @@ export async function rotateWebhookSecret(
     secret?: string | undefined
   },
 ) {
-  return transaction(deps.db, async (trx) => {
-    const row = await lockTeamIntegration(trx, input.teamId, input.integrationId)
+  return inTransaction(deps, async (tx) => {
+    const row = await lockTeamIntegration(tx, input)
     if (row.kind !== 'webhook')
       throw invalidInput([{ field: 'params.integrationId', message: 'only webhooks have signing secrets' }])
-    const stored = JSON.parse(decryptSecret(deps.keyring, row.secret)) as WebhookSecrets
+    const stored = JSON.parse(
+      decryptSecret(deliverySettings(deps.config).keyring, row.secret),
+    ) as WebhookSecrets
     const next = input.secret ?? generateWebhookSecret()
     const until = new Date(Date.now() + input.overlapHours * 3600 * 1000)
     const secrets: WebhookSecrets = {
       current: next,
       ...(input.overlapHours > 0 ? { previous: { secret: stored.current, until: until.toISOString() } } : {}),
     }
-    const updated = await integrations.updateIntegration(trx, row.id, {
-      secret: encryptSecret(deps.keyring, JSON.stringify(secrets)),
+    const updated = await integrations.updateIntegration(tx.db, row.id, {
+      secret: encryptSecret(deliverySettings(deps.config).keyring, JSON.stringify(secrets)),
       secret_last4: lastFour(next),
     })
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'integration.secret_rotated',
@@ -254,20 +255,22 @@ export async function rotateWebhookSecret(
 }
 
 /** Until when a webhook's previous secret still signs (null: none). */
-export function overlapUntil(deps: DeliveryDeps, row: Integration): string | null {
+export function overlapUntil(deps: Deps, row: Integration): string | null {
   if (row.kind !== 'webhook') return null
-  const { previous } = JSON.parse(decryptSecret(deps.keyring, row.secret)) as WebhookSecrets
+  const { previous } = JSON.parse(
+    decryptSecret(deliverySettings(deps.config).keyring, row.secret),
+  ) as WebhookSecrets
   return previous && Date.parse(previous.until) > Date.now() ? previous.until : null
 }
 
 export async function deleteIntegration(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: { teamId: string; integrationId: string; actor: Actor },
 ) {
-  await transaction(deps.db, async (trx) => {
-    const row = await lockTeamIntegration(trx, input.teamId, input.integrationId)
-    await integrations.deleteIntegration(trx, row.id)
-    await recordAudit(trx, {
+  await inTransaction(deps, async (tx) => {
+    const row = await lockTeamIntegration(tx, input)
+    await integrations.deleteIntegration(tx.db, row.id)
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'integration.deleted',
@@ -277,17 +280,17 @@ export async function deleteIntegration(
   })
 }
 
-async function mailerliteOf(deps: DeliveryDeps, teamId: string, integrationId: string) {
-  const row = await integrations.findIntegration(deps.db, teamId, integrationId)
+async function mailerliteOf(deps: Deps, input: { teamId: string; integrationId: string }) {
+  const row = await integrations.findIntegration(deps.db, input.teamId, input.integrationId)
   if (!row) throw new NotFound('Integration')
   if (row.kind !== 'mailerlite')
     throw invalidInput([{ field: 'params.integrationId', message: 'is not a Mailerlite integration' }])
-  return mailerlite(deps, decryptSecret(deps.keyring, row.secret))
+  return mailerliteClient(deps.config, decryptSecret(deliverySettings(deps.config).keyring, row.secret))
 }
 
 /** The Mailerlite account's groups, for the dashboard's picker (first 1000 by name). */
-export async function mailerliteGroups(deps: DeliveryDeps, teamId: string, integrationId: string) {
-  const client = await mailerliteOf(deps, teamId, integrationId)
+export async function mailerliteGroups(deps: Deps, input: { teamId: string; integrationId: string }) {
+  const client = await mailerliteOf(deps, input)
   try {
     const groups = await client.listGroups({ limit: 1000 })
     return groups.map((g) => ({ id: String(g.id), name: g.name, activeCount: g.active_count ?? 0 }))
@@ -296,8 +299,8 @@ export async function mailerliteGroups(deps: DeliveryDeps, teamId: string, integ
   }
 }
 
-export async function mailerliteFields(deps: DeliveryDeps, teamId: string, integrationId: string) {
-  const client = await mailerliteOf(deps, teamId, integrationId)
+export async function mailerliteFields(deps: Deps, input: { teamId: string; integrationId: string }) {
+  const client = await mailerliteOf(deps, input)
   try {
     const fields = await client.listFields()
     return fields.map((f) => ({ key: f.key, name: f.name, type: f.type }))
@@ -306,9 +309,12 @@ export async function mailerliteFields(deps: DeliveryDeps, teamId: string, integ
   }
 }
 
-/** Connects an integration to a campaign (or changes how): its leads go there from now on. */
+/**
+ * Connects an integration to a campaign (or changes how): its leads go there from now on.
+ * Returns the link as it is now.
+ */
 export async function linkCampaign(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: {
     teamId: string
     campaignId: string
@@ -317,10 +323,10 @@ export async function linkCampaign(
     body: { groupId?: string; fieldMap?: Record<string, string> }
   },
 ) {
-  return transaction(deps.db, async (trx) => {
-    const campaign = await findCampaign(trx, input.teamId, input.campaignId)
+  await inTransaction(deps, async (tx) => {
+    const campaign = await findCampaign(tx.db, input.teamId, input.campaignId)
     if (!campaign) throw new NotFound('Campaign')
-    const row = await lockTeamIntegration(trx, input.teamId, input.integrationId)
+    const row = await lockTeamIntegration(tx, input)
     const { body } = input
     if (row.kind === 'mailerlite' && !body.groupId)
       throw invalidInput([
@@ -331,13 +337,13 @@ export async function linkCampaign(
         { field: body.groupId ? 'body.groupId' : 'body.fieldMap', message: 'is for Mailerlite only' },
       ])
     const settings = row.kind === 'mailerlite' ? { groupId: body.groupId, fieldMap: body.fieldMap ?? {} } : {}
-    await integrations.upsertCampaignIntegration(trx, {
+    await integrations.upsertCampaignIntegration(tx.db, {
       teamId: input.teamId,
       campaignId: campaign.id,
       integrationId: row.id,
       settings,
     })
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'campaign.integration_connected',
@@ -345,18 +351,22 @@ export async function linkCampaign(
       data: { integrationId: row.id, ...settings },
     })
   })
+  const links = await integrations.listCampaignIntegrations(deps.db, input.teamId, input.campaignId)
+  const link = links.find((r) => r.integration_id === input.integrationId)
+  if (!link) throw new NotFound('Campaign integration')
+  return link
 }
 
 export async function unlinkCampaign(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: { teamId: string; campaignId: string; integrationId: string; actor: Actor },
 ) {
-  await transaction(deps.db, async (trx) => {
-    const campaign = await findCampaign(trx, input.teamId, input.campaignId)
+  await inTransaction(deps, async (tx) => {
+    const campaign = await findCampaign(tx.db, input.teamId, input.campaignId)
     if (!campaign) throw new NotFound('Campaign')
-    const removed = await integrations.deleteCampaignIntegration(trx, campaign.id, input.integrationId)
+    const removed = await integrations.deleteCampaignIntegration(tx.db, campaign.id, input.integrationId)
     if (!removed) throw new NotFound('Campaign integration')
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'campaign.integration_disconnected',
@@ -368,19 +378,13 @@ export async function unlinkCampaign(
 
 /** Sends one delivery again, now, with the same webhook-id and payload. */
 export async function redeliver(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: { teamId: string; integrationId: string; deliveryId: string; actor: Actor },
 ) {
-  return transaction(deps.db, async (trx) => {
-    const integration = await lockTeamIntegration(trx, input.teamId, input.integrationId)
+  return inTransaction(deps, async (tx) => {
+    const integration = await lockTeamIntegration(tx, input)
     if (integration.status !== 'active') throw new IntegrationNotActive(integration.status)
-    const delivery = await trx
-      .selectFrom('integration_deliveries')
-      .selectAll()
-      .where('id', '=', input.deliveryId)
-      .where('integration_id', '=', integration.id)
-      .forUpdate()
-      .executeTakeFirst()
+    const delivery = await deliveries.lockDelivery(tx.db, integration.id, input.deliveryId)
     if (!delivery) throw new NotFound('Delivery')
     if (delivery.payload === null)
       throw new DeliveryNotRedeliverable('The lead of this delivery was erased: there is nothing to send')
@@ -388,14 +392,9 @@ export async function redeliver(
       throw new DeliveryNotRedeliverable('Test deliveries are not redelivered; send another test')
     if (delivery.status === 'delivering' || delivery.status === 'pending')
       throw new DeliveryNotRedeliverable(`This delivery is ${delivery.status} already`)
-    const updated = await trx
-      .updateTable('integration_deliveries')
-      .set({ status: 'pending', next_attempt_at: null, completed_at: null, updated_at: new Date() })
-      .where('id', '=', delivery.id)
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await deps.jobs.insert(DELIVERY_JOB, [attemptJob(updated)], { db: trx })
-    await recordAudit(trx, {
+    const updated = await deliveries.requeueDelivery(tx.db, delivery.id)
+    await tx.jobs.insert(DELIVERY_JOB, [attemptJob(updated)], { db: tx.db })
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'integration.redelivered',
@@ -408,27 +407,19 @@ export async function redeliver(
 
 /** Sends every failed delivery of the integration again. */
 export async function redeliverFailed(
-  deps: DeliveryDeps,
+  deps: Deps,
   input: { teamId: string; integrationId: string; actor: Actor },
 ) {
-  return transaction(deps.db, async (trx) => {
-    const integration = await lockTeamIntegration(trx, input.teamId, input.integrationId)
+  return inTransaction(deps, async (tx) => {
+    const integration = await lockTeamIntegration(tx, input)
     if (integration.status !== 'active') throw new IntegrationNotActive(integration.status)
-    const failed = await trx
-      .updateTable('integration_deliveries')
-      .set({ status: 'pending', next_attempt_at: null, completed_at: null, updated_at: new Date() })
-      .where('integration_id', '=', integration.id)
-      .where('status', '=', 'failed')
-      .where('payload', 'is not', null)
-      .where('event', '<>', 'test')
-      .returning(['id', 'attempts'])
-      .execute()
-    await deps.jobs.insert(
+    const failed = await deliveries.requeueFailedDeliveries(tx.db, integration.id)
+    await tx.jobs.insert(
       DELIVERY_JOB,
       failed.map((d) => attemptJob(d)),
-      { db: trx },
+      { db: tx.db },
     )
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'integration.redelivered_failed',
@@ -443,26 +434,22 @@ export async function redeliverFailed(
  * Sends a sample lead through the integration now and answers with what happened: the attempt
  * is in the delivery log as a 'test' delivery, never retried and never counted against it.
  */
-export async function testIntegration(deps: DeliveryDeps, input: { teamId: string; integrationId: string }) {
+export async function testIntegration(deps: Deps, input: { teamId: string; integrationId: string }) {
   const row = await integrations.findIntegration(deps.db, input.teamId, input.integrationId)
   if (!row) throw new NotFound('Integration')
   const now = new Date()
   const lead = sampleLead(now)
   const payload = row.kind === 'webhook' ? webhookPayload('test', lead, now) : mailerlitePayload(lead, {})
-  const delivery = await deps.db
-    .insertInto('integration_deliveries')
-    .values({
-      id: newId(),
-      team_id: row.team_id,
-      integration_id: row.id,
-      event: 'test',
-      status: 'delivering',
-      attempts: 1,
-      claimed_at: now,
-      payload,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
+  const delivery = await deliveries.insertTestDelivery(deps.db, {
+    id: newId(),
+    team_id: row.team_id,
+    integration_id: row.id,
+    event: 'test',
+    status: 'delivering',
+    attempts: 1,
+    claimed_at: now,
+    payload,
+  })
   const claimed = {
     ...delivery,
     kind: row.kind,
@@ -471,6 +458,35 @@ export async function testIntegration(deps: DeliveryDeps, input: { teamId: strin
     account_key: row.account_key,
   }
   const outcome = await send(deps, claimed)
-  await recordOutcome(deps, claimed, outcome)
-  return integrations.findDelivery(deps.db, row.id, delivery.id)
+  await recordOutcome(deps, { delivery: claimed, outcome })
+  // The integration may have been deleted meanwhile, its deliveries with it.
+  const tested = await deliveries.findDelivery(deps.db, row.id, delivery.id)
+  if (!tested) throw new NotFound('Integration')
+  return { delivery: tested, attempts: await deliveries.listAttempts(deps.db, tested.id) }
+}
+
+/** The delivery log of the team's integration, newest first, optionally of one status. */
+export async function listDeliveries(
+  deps: Deps,
+  input: { teamId: string; integrationId: string; page: PageRequest; status?: DeliveryStatus | undefined },
+) {
+  const integration = await getIntegration(deps, input)
+  return deliveries.listDeliveries(deps.db, integration.id, { ...input.page, status: input.status })
+}
+
+/** A delivery of the team's integration, with its attempts. */
+export async function getDelivery(
+  deps: Deps,
+  input: { teamId: string; integrationId: string; deliveryId: string },
+): Promise<{ delivery: IntegrationDelivery; attempts: Attempt[] }> {
+  const integration = await getIntegration(deps, input)
+  const delivery = await deliveries.findDelivery(deps.db, integration.id, input.deliveryId)
+  if (!delivery) throw new NotFound('Delivery')
+  return { delivery, attempts: await deliveries.listAttempts(deps.db, delivery.id) }
+}
+
+export type Attempt = Awaited<ReturnType<typeof deliveries.listAttempts>>[number]
+
+export async function listCampaignIntegrations(deps: Deps, input: { teamId: string; campaignId: string }) {
+  return integrations.listCampaignIntegrations(deps.db, input.teamId, input.campaignId)
 }

@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 
-const SECRET = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/
-
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
 export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`
 }
 
-export function isWebhookSecret(value: string): boolean {
-  return SECRET.test(value)
+/** A webhook integration's signing secrets: the current one first, then one still overlapping. */
+export interface WebhookSecrets {
+  current: string
+  previous?: { secret: string; until: string } | undefined
+}
+
+export function activeWebhookSecrets(stored: string, now = Date.now()): string[] {
+  const secrets = JSON.parse(stored) as WebhookSecrets
+  const overlapping =
+    secrets.previous && Date.parse(secrets.previous.until) > now ? [secrets.previous.secret] : []
+  return [secrets.current, ...overlapping]
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DB } from '@nudge/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 import type { VariantInput } from '../campaigns/content.ts'
 
 export interface LeadFilters {
@@ -18,13 +18,9 @@ function containing(search: string): string {
   return `%${search.normalize('NFKC').replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
-/** The team's leads that pass the filters, newest first (the order of leads_team_page_idx). */
+/** The team's leads that pass the filters. */
 function filteredLeads(db: Kysely<DB>, teamId: string, filters: LeadFilters) {
-  let select = db
-    .selectFrom('leads')
-    .where('team_id', '=', teamId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
+  let select = db.selectFrom('leads').where('team_id', '=', teamId)
   if (filters.campaignId) select = select.where('campaign_id', '=', filters.campaignId)
   if (filters.from) select = select.where('created_at', '>=', new Date(filters.from))
   if (filters.to) select = select.where('created_at', '<', new Date(filters.to))
@@ -33,16 +29,8 @@ function filteredLeads(db: Kysely<DB>, teamId: string, filters: LeadFilters) {
   return select
 }
 
-export async function listLeads(
-  db: Kysely<DB>,
-  teamId: string,
-  query: LeadFilters & { limit: number; cursor?: string | undefined },
-) {
-  let select = filteredLeads(db, teamId, query)
-    .selectAll()
-    .limit(query.limit + 1)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  return select.execute()
+export async function listLeads(db: Kysely<DB>, teamId: string, filters: LeadFilters, request: PageRequest) {
+  return page(filteredLeads(db, teamId, filters).selectAll(), request).execute()
 }
 
 /** What a row of the export needs. */
@@ -79,18 +67,22 @@ export async function openLeadCursor(
   batchSize: number,
   idleTimeoutMs: number,
 ): Promise<LeadCursor> {
-  const query = filteredLeads(db, teamId, filters).select([
-    'id',
-    'campaign_id',
-    'variant_id',
-    'email',
-    'fields',
-    'consent',
-    'consent_version',
-    'country',
-    'page_url',
-    'created_at',
-  ])
+  // Newest first, as the list pages (the order of leads_team_page_idx).
+  const query = filteredLeads(db, teamId, filters)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .select([
+      'id',
+      'campaign_id',
+      'variant_id',
+      'email',
+      'fields',
+      'consent',
+      'consent_version',
+      'country',
+      'page_url',
+      'created_at',
+    ])
   // Kysely hands a transaction to a callback: the callback waits for `release`, keeping the
   // transaction (and the cursor in it) open between the caller's fetches.
   const opened = Promise.withResolvers<Transaction<DB>>()

@@ -2,13 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Lead as LeadRow } from '@nudge/db'
 import { rateLimited } from '@nudge/edge'
 import { actorOf } from '../../actor.ts'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, invalidInput, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
-import { claimStaleMs } from '../integrations/delivery.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { emailProblem } from '../visitors/lead-form.ts'
-import { listLeads } from './repository.ts'
 import {
   LeadCsv,
   LeadErasureBody,
@@ -18,7 +17,7 @@ import {
   LeadQuery,
   LeadsErased,
 } from './schemas.ts'
-import { type ErasureDeps, eraseLead, eraseLeadsByEmail, exportLeads } from './service.ts'
+import { eraseLead, eraseLeadsByEmail, exportLeads, listLeads } from './service.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -55,13 +54,7 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // worker, so exports never starve the rest of the API of connections.
   const maxExports = Math.max(1, Math.floor(app.config.DATABASE_POOL_MAX / 4))
   let exporting = 0
-  const erasure: ErasureDeps = {
-    db: app.db,
-    jobs: app.jobs,
-    auditHashKey: app.config.AUDIT_HASH_KEY,
-    // An attempt's claim is taken over after the timeout and 5 s (see attemptDelivery).
-    inFlightMs: claimStaleMs(app.config.WEBHOOK_TIMEOUT_MS),
-  }
+  const deps = depsOf(app, 'leads')
 
   app.get(
     '/v1/teams/:teamId/leads',
@@ -79,8 +72,8 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       checkRange(request.query)
-      const limit = request.query.limit ?? 20
-      const rows = await listLeads(app.db, teamOf(request).id, { ...request.query, limit })
+      const { limit = 20, cursor, ...filters } = request.query
+      const rows = await listLeads(deps, { teamId: teamOf(request).id, filters, page: { limit, cursor } })
       return toPage(rows, limit, toLead)
     },
   )
@@ -111,7 +104,11 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       exporting += 1
       let body: Awaited<ReturnType<typeof exportLeads>>
       try {
-        body = await exportLeads(app.db, request.log, teamOf(request).id, request.query)
+        body = await exportLeads(deps, {
+          teamId: teamOf(request).id,
+          filters: request.query,
+          log: request.log,
+        })
       } catch (error) {
         exporting -= 1
         throw error
@@ -151,7 +148,7 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await eraseLead(erasure, {
+      await eraseLead(deps, {
         teamId: teamOf(request).id,
         leadId: request.params.leadId,
         actor: actorOf(request),
@@ -183,7 +180,7 @@ export const leadRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!email) throw invalidInput([{ field: 'body.email', message: 'is required' }])
       const problem = emailProblem(email)
       if (problem) throw invalidInput([{ field: 'body.email', message: problem }])
-      return eraseLeadsByEmail(erasure, { teamId: teamOf(request).id, email, actor: actorOf(request) })
+      return eraseLeadsByEmail(deps, { teamId: teamOf(request).id, email, actor: actorOf(request) })
     },
   )
 }

@@ -1,25 +1,21 @@
 import { createHmac } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { type DB, transaction } from '@nudge/db'
-import type { Jobs } from '@nudge/jobs'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely, Transaction } from 'kysely'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import { NotFound } from '../../errors.ts'
+import type { PageRequest } from '../../pagination.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
-import { enqueueErasures } from '../integrations/delivery.ts'
-import { cancelLeadDeliveries, erasureReceivers, lockLeadDeliveries } from '../integrations/repository.ts'
+import { eraseLeadDeliveries } from '../integrations/lead-erasure.ts'
 import { normalEmail } from '../visitors/lead-form.ts'
 import { FIXED_COLUMNS, formColumns, line, text } from './csv.ts'
 import * as leads from './repository.ts'
 
-/** What an erasure needs beyond the database. */
-export interface ErasureDeps {
-  db: Kysely<DB>
-  jobs: Jobs
-  /** AUDIT_HASH_KEY */
-  auditHashKey: string
-  /** How long a delivery attempt under way may still land (the integrations' timeout and a margin). */
-  inFlightMs: number
+/** The team's leads that pass the filters, newest first. */
+export async function listLeads(
+  deps: Deps,
+  input: { teamId: string; filters: leads.LeadFilters; page: PageRequest },
+) {
+  return leads.listLeads(deps.db, input.teamId, input.filters, input.page)
 }
 
 /**
@@ -37,31 +33,28 @@ export function emailHash(key: string, email: string): string {
  * run and clear the log's copies, then delete them (their outbox rows and idempotency records go
  * by cascade). Campaign statistics are aggregates and keep counting them.
  */
-async function eraseLocked(trx: Transaction<DB>, deps: ErasureDeps, teamId: string, leadIds: string[]) {
-  await lockLeadDeliveries(trx, teamId, leadIds)
-  const receivers = await erasureReceivers(trx, teamId, leadIds)
-  await cancelLeadDeliveries(trx, teamId, leadIds)
-  const integrationsTold = await enqueueErasures(trx, deps.jobs, receivers, deps.inFlightMs)
-  const erased = await leads.deleteLeads(trx, teamId, leadIds)
+async function eraseLocked(tx: TxDeps, input: { teamId: string; leadIds: string[] }) {
+  const integrationsTold = await eraseLeadDeliveries(tx, input)
+  const erased = await leads.deleteLeads(tx.db, input.teamId, input.leadIds)
   return { erased, integrationsTold }
 }
 
 /** Erases one lead, with its pending deliveries and idempotency records (by cascade). */
-export async function eraseLead(deps: ErasureDeps, input: { teamId: string; leadId: string; actor: Actor }) {
-  return transaction(deps.db, async (trx) => {
-    const locked = await leads.lockLead(trx, input.teamId, input.leadId)
+export async function eraseLead(deps: Deps, input: { teamId: string; leadId: string; actor: Actor }) {
+  return inTransaction(deps, async (tx) => {
+    const locked = await leads.lockLead(tx.db, input.teamId, input.leadId)
     if (!locked) throw new NotFound('Lead')
-    const { erased, integrationsTold } = await eraseLocked(trx, deps, input.teamId, [locked.id])
+    const { erased, integrationsTold } = await eraseLocked(tx, { teamId: input.teamId, leadIds: [locked.id] })
     const [lead] = erased
     if (!lead) throw new NotFound('Lead')
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'lead.erased',
       target: { type: 'lead', id: lead.id },
       data: {
         campaignId: lead.campaign_id,
-        emailHmac: emailHash(deps.auditHashKey, locked.email),
+        emailHmac: emailHash(deps.config.AUDIT_HASH_KEY, locked.email),
         integrationsTold,
       },
     })
@@ -75,22 +68,19 @@ export async function eraseLead(deps: ErasureDeps, input: { teamId: string; lead
  * audited once, even when there was nothing to erase (the request itself is what a
  * data-protection officer is asked about).
  */
-export async function eraseLeadsByEmail(
-  deps: ErasureDeps,
-  input: { teamId: string; email: string; actor: Actor },
-) {
-  return transaction(deps.db, async (trx) => {
+export async function eraseLeadsByEmail(deps: Deps, input: { teamId: string; email: string; actor: Actor }) {
+  return inTransaction(deps, async (tx) => {
     const email = normalEmail(input.email)
-    const leadIds = await leads.leadIdsByEmail(trx, input.teamId, email)
-    const { erased, integrationsTold } = await eraseLocked(trx, deps, input.teamId, leadIds)
-    await recordAudit(trx, {
+    const leadIds = await leads.leadIdsByEmail(tx.db, input.teamId, email)
+    const { erased, integrationsTold } = await eraseLocked(tx, { teamId: input.teamId, leadIds })
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'lead.erased_by_email',
       target: { type: 'lead', id: null },
       data: {
         count: erased.length,
-        emailHmac: emailHash(deps.auditHashKey, email),
+        emailHmac: emailHash(deps.config.AUDIT_HASH_KEY, email),
         integrationsTold,
         leads: erased.map((lead) => ({ id: lead.id, campaignId: lead.campaign_id })),
       },
@@ -113,12 +103,11 @@ const EXPORT_IDLE_TIMEOUT_MS = 5 * 60 * 1000
  * the download unfinished and is logged, since the 200 and the header row are already sent.
  */
 export async function exportLeads(
-  db: Kysely<DB>,
-  log: FastifyBaseLogger,
-  teamId: string,
-  filters: leads.LeadFilters,
+  deps: Deps,
+  input: { teamId: string; filters: leads.LeadFilters; log: FastifyBaseLogger },
 ): Promise<Readable> {
-  const campaigns = await leads.findExportCampaigns(db, teamId, filters.campaignId)
+  const { teamId, filters, log } = input
+  const campaigns = await leads.findExportCampaigns(deps.db, teamId, filters.campaignId)
   if (filters.campaignId && campaigns.length === 0) throw new NotFound('Campaign')
   const columns = formColumns(campaigns)
   const names = new Map(
@@ -146,7 +135,13 @@ export async function exportLeads(
     ])
   }
 
-  const cursor = await leads.openLeadCursor(db, teamId, filters, EXPORT_BATCH_ROWS, EXPORT_IDLE_TIMEOUT_MS)
+  const cursor = await leads.openLeadCursor(
+    deps.db,
+    teamId,
+    filters,
+    EXPORT_BATCH_ROWS,
+    EXPORT_IDLE_TIMEOUT_MS,
+  )
   let first: leads.ExportRow[]
   try {
     first = await cursor.next()

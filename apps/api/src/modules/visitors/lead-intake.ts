@@ -11,7 +11,7 @@ import {
   VariantHasNoForm,
 } from '../../errors.ts'
 import { Input } from '../../schemas.ts'
-import { OUTBOX_JOB } from '../integrations/delivery.ts'
+import { OUTBOX_JOB } from '../integrations/outbox-relay.ts'
 import {
   type CheckedLead,
   checkLead,
