@@ -21,7 +21,11 @@ env: DATABASE_URL (development: the embedded PostgreSQL), S3_* or STORAGE_DIR, C
   process.exit(0)
 }
 
-const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2 })
+const env: NodeJS.ProcessEnv = { LOG_LEVEL: 'warn', ...process.env }
+// The layers include the mailer, and a republish sends no email: outside production, without an
+// SMTP_URL, the dev mailbox stands in (production has SMTP_URL, as config requires).
+if (!env.SMTP_URL && env.NODE_ENV !== 'production') env.DEV_MAILBOX ??= 'true'
+const config = loadConfigOrExit(env, { code: 2 })
 
 // The app's layers (the same list, see layers.ts), without its plugins, routes or job handlers.
 const app = Fastify(loggerOptions(config))
