@@ -1,15 +1,6 @@
-import { cachePlugin } from '@nudge/cache'
-import { configPlugin } from '@nudge/config'
-import { dbPlugin } from '@nudge/db'
-import { edgePlugin } from '@nudge/edge'
-import { flagsPlugin } from '@nudge/flags'
-import { jobsPlugin } from '@nudge/jobs'
-import { loggingPlugin } from '@nudge/logging'
-import { mailerPlugin } from '@nudge/mailer'
-import { marketingPlugin } from '@nudge/marketing'
-import { paymentsPlugin } from '@nudge/payments'
-import { storagePlugin } from '@nudge/storage'
 import type { FastifyPluginAsync } from 'fastify'
+import { depsOf } from './deps.ts'
+import { registerLayers } from './layers.ts'
 import { auditRoutes } from './modules/audit/routes.ts'
 import { billingJobs } from './modules/billing/jobs.ts'
 import { quotaJobs } from './modules/billing/quotas.ts'
@@ -23,7 +14,7 @@ import { inviteRoutes } from './modules/invites/routes.ts'
 import { leadsModule } from './modules/leads/index.ts'
 import { maintenanceJobs } from './modules/operations/jobs.ts'
 import { operationsRoutes } from './modules/operations/routes.ts'
-import { publishingRoutes } from './modules/publishing/routes.ts'
+import { publishingModule } from './modules/publishing/index.ts'
 import { siteRoutes } from './modules/sites/routes.ts'
 import { statsRoutes } from './modules/stats/routes.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
@@ -31,10 +22,10 @@ import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
 import { eventRoutes } from './modules/visitors/events.ts'
 import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
+import { visitorOrigins } from './modules/visitors/origin.ts'
 import { siteDocumentRoutes } from './modules/visitors/site-document.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
-import { errorHandlerPlugin } from './plugins/error-handler.ts'
 import { httpPlugin } from './plugins/http.ts'
 import { teamAccessPlugin } from './plugins/team-access.ts'
 import type { AppConfig } from './server.ts'
@@ -44,20 +35,9 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   instance,
   { config, worker },
 ) => {
-  await instance.register(configPlugin, { config })
-  await instance.register(loggingPlugin)
-  await instance.register(errorHandlerPlugin)
-  await instance.register(dbPlugin)
-  await instance.register(cachePlugin)
-  await instance.register(flagsPlugin)
-  await instance.register(edgePlugin)
-  await instance.register(mailerPlugin)
-  await instance.register(storagePlugin)
-  await instance.register(jobsPlugin, { worker })
-  await instance.register(marketingPlugin)
-  await instance.register(paymentsPlugin)
+  await registerLayers(instance, { config, worker })
   await instance.register(signInPlugin)
-  await instance.register(httpPlugin)
+  await instance.register(httpPlugin, { visitorOrigins: visitorOrigins(depsOf(instance, 'visitors')) })
   await instance.register(teamAccessPlugin)
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
@@ -69,7 +49,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(auditRoutes)
   await instance.register(siteRoutes)
   await instance.register(campaignRoutes)
-  await instance.register(publishingRoutes)
+  await instance.register(publishingModule)
   await instance.register(siteDocumentRoutes)
   await instance.register(eventRoutes)
   await instance.register(leadIntakeRoutes)

@@ -1,6 +1,6 @@
 import { type AfterCommit, type DB, transaction } from '@nudge/db'
 import type { FastifyInstance } from 'fastify'
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 
 /**
  * What every service reaches the layers through: the app's decorators (their types live beside
@@ -30,7 +30,15 @@ export type Deps = Pick<
  * `afterCommit` registers work (cache forgetting, edge purges) for after the commit. A function
  * that must run inside its caller's transaction takes `TxDeps` instead of `Deps`.
  */
-export type TxDeps = Omit<Deps, 'db'> & { db: Transaction<DB>; afterCommit: AfterCommit }
+export type TxDeps = Omit<Deps, 'db'> & {
+  db: Transaction<DB>
+  afterCommit: AfterCommit
+  /**
+   * The app's database outside the transaction, for after-commit work that still queries (an edge
+   * purge's bookkeeping): by then the transaction is over and `db` refuses queries.
+   */
+  pool: Kysely<DB>
+}
 
 /**
  * The decorators, copied by name (a Fastify instance inherits its parent's decorators through its
@@ -63,7 +71,7 @@ export function depsOf(app: Deps, module?: string): Deps {
 export function inTransaction<T>(deps: Deps, work: (tx: TxDeps) => Promise<T>): Promise<T> {
   return transaction(
     deps.db,
-    (trx, afterCommit) => work({ ...depsOf(deps), db: trx, afterCommit }),
+    (trx, afterCommit) => work({ ...depsOf(deps), db: trx, afterCommit, pool: deps.db }),
     (error) => {
       deps.log.error({ err: error }, 'after-commit work failed (the change itself is committed)')
       deps.observe.noticeError(error as Error)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createDb, createPool } from '@nudge/db'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
+import { depsOf } from '../src/deps.ts'
 import { FULL_CAMPAIGN_EXAMPLE } from '../src/modules/campaigns/content.ts'
 import { ensureEventPartitions } from '../src/modules/visitors/event-partitions.ts'
 import { eventWriterOf } from '../src/modules/visitors/events.ts'
@@ -450,7 +451,7 @@ t.test('a write that fails answers 503 to every waiting request, and writes noth
     EVENTS_GROUP_COMMIT_MS: '20',
   })
   await cut.ready()
-  await visitorCampaign({ db: app.db, cache: cut.cache }, live.id)
+  await visitorCampaign({ ...depsOf(app), cache: cut.cache }, { campaignId: live.id })
   const down = await Promise.all(Array.from({ length: 10 }, () => send(cut, [event()])))
   t.same(
     down.map((res) => res.statusCode),

@@ -4,16 +4,13 @@
  *   npm run republish            (development: the embedded PostgreSQL and the STORAGE_DIR folder)
  * env: DATABASE_URL, and S3_* / CLOUDFLARE_* as for the API
  */
-import { cachePlugin } from '@nudge/cache'
-import { configPlugin, loadConfigOrExit } from '@nudge/config'
-import { dbPlugin } from '@nudge/db'
-import { edgePlugin } from '@nudge/edge'
-import { flagsPlugin } from '@nudge/flags'
-import { loggerOptions, loggingPlugin } from '@nudge/logging'
-import { storagePlugin } from '@nudge/storage'
+import { loadConfigOrExit } from '@nudge/config'
+import { loggerOptions } from '@nudge/logging'
 import Fastify from 'fastify'
-import { publishDeps, republishAll } from '../modules/publishing/publisher.ts'
-import { toReport } from '../modules/publishing/routes.ts'
+import { depsOf } from '../deps.ts'
+import { registerLayers } from '../layers.ts'
+import { toRepublishReport } from '../modules/publishing/schemas.ts'
+import { republishAll } from '../modules/publishing/service.ts'
 
 if (process.argv.includes('--help')) {
   process.stdout.write(`usage: npm run republish
@@ -24,22 +21,19 @@ env: DATABASE_URL (development: the embedded PostgreSQL), S3_* or STORAGE_DIR, C
   process.exit(0)
 }
 
-const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2 })
+const env: NodeJS.ProcessEnv = { LOG_LEVEL: 'warn', ...process.env }
+// The layers include the mailer, and a republish sends no email: outside production, without an
+// SMTP_URL, the dev mailbox stands in (production has SMTP_URL, as config requires).
+if (!env.SMTP_URL && env.NODE_ENV !== 'production') env.DEV_MAILBOX ??= 'true'
+const config = loadConfigOrExit(env, { code: 2 })
 
-// Only the layers a publish goes through: no routes, no sign-in, no mailer.
+// The app's layers (the same list, see layers.ts), without its plugins, routes or job handlers.
 const app = Fastify(loggerOptions(config))
-await app.register(configPlugin, { config })
-await app.register(loggingPlugin)
-await app.register(dbPlugin)
-await app.register(cachePlugin)
-// Site documents list the features released to their team.
-await app.register(flagsPlugin)
-await app.register(edgePlugin)
-await app.register(storagePlugin)
+await registerLayers(app, { config, worker: false })
 await app.ready()
 let code = 0
 try {
-  const report = toReport(await republishAll(publishDeps(app)))
+  const report = toRepublishReport(await republishAll(depsOf(app, 'publishing')))
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 } catch (error) {
   process.stderr.write(`republish failed: ${(error as Error).message}\n`)

@@ -7,7 +7,20 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 import { OriginNotAllowed } from '../errors.ts'
-import { knownHost, originHost } from '../modules/visitors/site-document.ts'
+
+/**
+ * Which pages may call `/public/v1`: a question about sites, answered by the module that knows
+ * them (visitors/origin.ts), passed in by app.ts since a plugin imports no module.
+ */
+export interface VisitorOrigins {
+  /** The host of an `Origin` header, lower case and bounded; null when it has none a site could match. */
+  hostOf(origin: string): string | null
+  /**
+   * Whether pages on this host may call `/public/v1` (cached); `beforeQuery` runs before a
+   * database read, not before a cached answer.
+   */
+  allows(host: string, beforeQuery?: () => Promise<void>): Promise<boolean>
+}
 
 /**
  * HTTP basics every route gets: security headers, CORS (the dashboard's, and per site for the
@@ -15,7 +28,7 @@ import { knownHost, originHost } from '../modules/visitors/site-document.ts'
  * knows the client's real address.
  */
 export const httpPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, { visitorOrigins }: { visitorOrigins: VisitorOrigins }) => {
     const { config } = app
     await app.register(sensible)
     // helmet's security headers. A JSON API needs no Content-Security-Policy (/docs sets its own
@@ -55,7 +68,6 @@ export const httpPlugin = fp(
       maxAge: 600,
     }
     const refused: FastifyCorsOptions = { ...visitorCors, origin: false }
-    const hosts = { db: app.db, cache: app.cache }
     // Which origins may call /public/v1 is a database question for every Origin not asked about
     // lately, and anyone can make up Origins: each client's lookups are counted before they are
     // made, as its visitor requests are (a flood of made-up Origins gets 429, not a query each).
@@ -74,8 +86,8 @@ export const httpPlugin = fp(
       const checked = async () => {
         await originLookups(request.edge.clientKey)
         const origin = request.headers.origin
-        const host = origin === undefined ? null : originHost(origin)
-        if (host === null || !(await knownHost(hosts, host)).origin) throw new OriginNotAllowed()
+        const host = origin === undefined ? null : visitorOrigins.hostOf(origin)
+        if (host === null || !(await visitorOrigins.allows(host))) throw new OriginNotAllowed()
       }
       checked().then(() => done(), done)
     })
@@ -83,13 +95,13 @@ export const httpPlugin = fp(
       delegator: (request, callback) => {
         if (!isVisitorPath(request.url)) return callback(null, dashboardCors)
         const origin = request.headers.origin
-        const host = origin === undefined ? null : originHost(origin)
+        const host = origin === undefined ? null : visitorOrigins.hostOf(origin)
         if (origin === undefined || host === null) return callback(null, refused)
         // A preflight was counted by the hook above; other requests count the lookups that
         // reach the database (an Origin the cache already answers costs nothing).
         const counted = request.method === 'OPTIONS' ? undefined : () => originLookups(request.edge.clientKey)
-        knownHost(hosts, host, counted).then(
-          (known) => callback(null, known.origin ? { ...visitorCors, origin } : refused),
+        visitorOrigins.allows(host, counted).then(
+          (allowed) => callback(null, allowed ? { ...visitorCors, origin } : refused),
           (error: Error) => callback(error),
         )
       },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Campaign as CampaignRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
+import { depsOf } from '../../deps.ts'
 import {
   CampaignConflict,
   ErrorResponse,
@@ -13,7 +14,6 @@ import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { checkReleasedTrigger } from '../flags/released.ts'
 import { objectKey } from '../publishing/documents.ts'
-import { publishDeps } from '../publishing/publisher.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import type { FrequencyInput, ScheduleInput, TargetingInput, VariantInput } from './content.ts'
 import { firstCampaignPage, toSummary } from './list-cache.ts'
@@ -73,7 +73,7 @@ function toCampaign(row: CampaignRow) {
  * lifecycle that publishes to the edge, duplication and preview of the test version.
  */
 export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = publishDeps(app)
+  const deps = depsOf(app)
 
   app.post(
     '/v1/teams/:teamId/campaigns',

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { Cache } from '@nudge/cache'
 import { type AfterCommit, type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
 import type { Transaction } from 'kysely'
+import type { Deps } from '../../deps.ts'
 import {
   CampaignConflict,
   type FieldProblem,
@@ -13,7 +14,8 @@ import {
 } from '../../errors.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
-import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import { lockSiteForPublish } from '../publishing/repository.ts'
+import { publishSite } from '../publishing/service.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
 import {
   DEFAULT_FREQUENCY,
@@ -119,16 +121,19 @@ async function lockCampaign(trx: Transaction<DB>, teamId: string, campaignId: st
 async function republishCampaign(
   trx: Transaction<DB>,
   afterCommit: AfterCommit,
-  deps: PublishDeps,
+  deps: Deps,
   site: { id: string; hostname: string } | undefined,
   campaignId: string,
 ) {
   if (!site) return
-  await publishSite(trx, afterCommit, deps, {
-    siteId: site.id,
-    hostname: site.hostname,
-    campaignIds: [campaignId],
-  })
+  await publishSite(
+    { ...deps, db: trx, afterCommit, pool: deps.db },
+    {
+      siteId: site.id,
+      hostname: site.hostname,
+      campaignIds: [campaignId],
+    },
+  )
 }
 
 /** After a change to campaigns commits: the team's list and visitors' view of each, on every worker. */
@@ -146,7 +151,7 @@ export function forgetCampaign(
 async function addCampaign(
   trx: Transaction<DB>,
   afterCommit: AfterCommit,
-  deps: PublishDeps,
+  deps: Deps,
   input: { teamId: string; actor: Actor },
   content: CampaignContent & { siteId: string | null },
   audit: Record<string, unknown> = {},
@@ -168,7 +173,7 @@ async function addCampaign(
 }
 
 export async function createCampaign(
-  deps: PublishDeps,
+  deps: Deps,
   input: { teamId: string; campaign: CampaignInput; actor: Actor },
 ): Promise<Campaign> {
   const content: CampaignContent = {
@@ -193,7 +198,7 @@ export async function createCampaign(
  * test or live is republished in the same transaction: if the upload fails, nothing changes.
  */
 export async function updateCampaign(
-  deps: PublishDeps,
+  deps: Deps,
   input: {
     teamId: string
     campaignId: string
@@ -250,7 +255,7 @@ export async function updateCampaign(
  * (test object, production object, the site's list of live campaigns), all or nothing.
  */
 export async function changeStatus(
-  deps: PublishDeps,
+  deps: Deps,
   input: {
     teamId: string
     campaignId: string
@@ -293,7 +298,7 @@ export async function changeStatus(
 
 /** A draft copy of a campaign (same site, content, targeting), named "… (copy)". */
 export async function duplicateCampaign(
-  deps: PublishDeps,
+  deps: Deps,
   input: { teamId: string; campaignId: string; actor: Actor },
 ): Promise<Campaign> {
   return transaction(deps.db, async (trx, afterCommit) => {
@@ -315,7 +320,7 @@ export async function duplicateCampaign(
 
 /** Deletes a draft or archived campaign; one that visitors may see must be paused and archived first. */
 export async function deleteCampaign(
-  deps: PublishDeps,
+  deps: Deps,
   input: { teamId: string; campaignId: string; ifMatch: string | undefined; actor: Actor },
 ) {
   await transaction(deps.db, async (trx, afterCommit) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
-import { publishDeps, republishAll } from '../publishing/publisher.ts'
+import { depsOf } from '../../deps.ts'
+import { republishAll } from '../publishing/service.ts'
 import { ensureEventPartitions } from '../visitors/event-partitions.ts'
 import { pruneLeadSubmissions } from '../visitors/lead-submissions.ts'
 
@@ -20,7 +21,7 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
     cron: '15 3 * * *',
     queue: { retryLimit: 3, retryDelay: 300, expireInSeconds: 3600 },
     handler: async () => {
-      const report = await republishAll(publishDeps(app))
+      const report = await republishAll(depsOf(app))
       log.info(
         { sites: report.sites, written: report.written.length, deleted: report.deleted.length },
         'nightly republish',

@@ -1,25 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse } from '../../errors.ts'
-import { publishDeps, republishAll } from './publisher.ts'
-
-// Enough for an operator to see what happened; the counts are always complete.
-const LISTED_KEYS = 1000
-
-export const RepublishReport = Type.Object({
-  sites: Type.Integer({ description: 'sites rebuilt' }),
-  written: Type.Integer({ description: 'objects whose content changed and were written' }),
-  deleted: Type.Integer({ description: 'objects removed (nothing in the database accounts for them)' }),
-  unchanged: Type.Integer(),
-  purged: Type.Integer({ description: 'URLs purged from the Cloudflare cache' }),
-  purgePending: Type.Integer({ description: 'URLs whose purge failed, retried by the next publish' }),
-  writtenKeys: Type.Array(Type.String(), { description: `the first ${LISTED_KEYS} keys written` }),
-  deletedKeys: Type.Array(Type.String(), { description: `the first ${LISTED_KEYS} keys deleted` }),
-})
+import { RepublishReport, toRepublishReport } from './schemas.ts'
+import { republishAll } from './service.ts'
 
 /** Republish-all, for Cloudflare Cron (service token) and operators (`npm run republish`). */
 export const publishingRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = publishDeps(app)
+  const deps = depsOf(app, 'publishing')
   app.post(
     '/internal/v1/republish',
     {
@@ -44,20 +31,7 @@ export const publishingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { sites: report.sites, written: report.written.length, deleted: report.deleted.length },
         'republished',
       )
-      return toReport(report)
+      return toRepublishReport(report)
     },
   )
-}
-
-export function toReport(report: Awaited<ReturnType<typeof republishAll>>) {
-  return {
-    sites: report.sites,
-    written: report.written.length,
-    deleted: report.deleted.length,
-    unchanged: report.unchanged,
-    purged: report.purged,
-    purgePending: report.purgePending,
-    writtenKeys: report.written.slice(0, LISTED_KEYS),
-    deletedKeys: report.deleted.slice(0, LISTED_KEYS),
-  }
 }

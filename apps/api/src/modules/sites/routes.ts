@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Site as SiteRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, NotFound, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
-import { publishDeps } from '../publishing/publisher.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import * as sites from './repository.ts'
 import { NewSite, Site, SitePage, SiteParams, SitePatch, SiteQuery } from './schemas.ts'
@@ -17,7 +17,7 @@ const publishErrors = { 502: ErrorResponse, 503: ErrorResponse }
 
 /** The hostnames a team's popups run on, with the snippet to install on each. */
 export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = publishDeps(app)
+  const deps = depsOf(app)
   const toSite = (row: SiteRow) => ({
     id: row.id,
     hostname: row.hostname,

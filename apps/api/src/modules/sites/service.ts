@@ -1,13 +1,15 @@
 import type { Cache } from '@nudge/cache'
 import { type DB, isViolation, type Site, transaction } from '@nudge/db'
 import type { Kysely, Transaction } from 'kysely'
+import type { Deps } from '../../deps.ts'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
 import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
-import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
+import { lockSiteForPublish } from '../publishing/repository.ts'
+import { publishSite } from '../publishing/service.ts'
+import { forgetKnownHost } from '../visitors/origin.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
-import { forgetKnownHost } from '../visitors/site-document.ts'
 import { normaliseHostname } from './hostname.ts'
 import * as sites from './repository.ts'
 
@@ -20,10 +22,7 @@ export function installSnippet(edgeUrl: string, site: Pick<Site, 'id'>): string 
  * Adds a site and publishes its (empty) domain document, so the edge answers for it from the
  * start. One hostname belongs to one team; the 409 does not say which.
  */
-export async function createSite(
-  deps: PublishDeps,
-  input: { teamId: string; hostname: string; actor: Actor },
-) {
+export async function createSite(deps: Deps, input: { teamId: string; hostname: string; actor: Actor }) {
   const normalised = normaliseHostname(input.hostname)
   if ('problem' in normalised) throw invalidInput([{ field: 'body.hostname', message: normalised.problem }])
   const { hostname } = normalised
@@ -32,7 +31,10 @@ export async function createSite(
       await checkPlanLimit(trx, input.teamId, 'sites')
       const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
       await lockSiteForPublish(trx, site.id)
-      await publishSite(trx, afterCommit, deps, { siteId: site.id, hostname, campaignIds: [] })
+      await publishSite(
+        { ...deps, db: trx, afterCommit, pool: deps.db },
+        { siteId: site.id, hostname, campaignIds: [] },
+      )
       await recordAudit(trx, {
         teamId: input.teamId,
         actor: input.actor,
@@ -52,7 +54,7 @@ export async function createSite(
  * Deletes a site. Its campaigns stay (with their leads and stats) as unpublished drafts without
  * a site; their edge objects and the site's document are deleted in the same publish.
  */
-export async function deleteSite(deps: PublishDeps, input: { teamId: string; siteId: string; actor: Actor }) {
+export async function deleteSite(deps: Deps, input: { teamId: string; siteId: string; actor: Actor }) {
   await transaction(deps.db, async (trx, afterCommit) => {
     const site = await lockSiteForPublish(trx, input.siteId)
     if (!site || site.team_id !== input.teamId) throw new NotFound('Site')
@@ -64,11 +66,14 @@ export async function deleteSite(deps: PublishDeps, input: { teamId: string; sit
       detached.map((campaign) => campaign.id),
     )
     await sites.deleteSite(trx, site.id)
-    await publishSite(trx, afterCommit, deps, {
-      siteId: site.id,
-      hostname: site.hostname,
-      campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
-    })
+    await publishSite(
+      { ...deps, db: trx, afterCommit, pool: deps.db },
+      {
+        siteId: site.id,
+        hostname: site.hostname,
+        campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
+      },
+    )
     await recordAudit(trx, {
       teamId: input.teamId,
       actor: input.actor,

@@ -7,10 +7,9 @@ import { impressionKey, utcDay, uuidv7Time } from './event-ids.ts'
 import { ensureEventPartitions } from './event-partitions.ts'
 import { EventWriter, type StoredEvent } from './event-writer.ts'
 import { visitorLimits } from './limits.ts'
+import { checkOrigin, checkThroughEdge } from './origin.ts'
 import {
   checkAccepting,
-  checkOrigin,
-  checkThroughEdge,
   isPreview,
   publishedVariant,
   type VisitorCampaign,
@@ -156,7 +155,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkThroughEdge(app.config, request)
       const { events } = request.body
       const ids = [...new Set(events.map((event) => event.campaignId.toLowerCase()))]
-      const found = await Promise.all(ids.map((id) => visitorCampaign(app, id)))
+      const found = await Promise.all(ids.map((id) => visitorCampaign(app, { campaignId: id })))
       const campaigns = new Map<string, VisitorCampaign>()
       for (const [index, campaign] of found.entries()) {
         if (!campaign) throw new NotFound(`Campaign ${ids[index]}`)

@@ -20,10 +20,9 @@ import {
   submissionHash,
 } from './lead-form.ts'
 import { visitorLimits } from './limits.ts'
+import { checkOrigin, checkThroughEdge } from './origin.ts'
 import {
   checkAccepting,
-  checkOrigin,
-  checkThroughEdge,
   isPreview,
   publishedConsentVersion,
   publishedVariant,
@@ -377,7 +376,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkThroughEdge(app.config, request)
       const body = request.body
       const campaignId = body.campaignId.toLowerCase()
-      const campaign = await visitorCampaign(app, campaignId)
+      const campaign = await visitorCampaign(app, { campaignId })
       if (!campaign) throw new NotFound('Campaign')
       checkOrigin(request, campaign)
       checkAccepting(campaign)

@@ -1,9 +1,9 @@
 import type { Cache } from '@nudge/cache'
-import type { AfterCommit, CampaignStatus, DB } from '@nudge/db'
-import type { FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
-import { CampaignNotAccepting, CampaignPaused, NotThroughEdge, OriginNotAllowed } from '../../errors.ts'
+import type { AfterCommit, CampaignStatus } from '@nudge/db'
+import type { Deps } from '../../deps.ts'
+import { CampaignNotAccepting, CampaignPaused } from '../../errors.ts'
 import type { FormInput, VariantInput } from '../campaigns/content.ts'
+import { findVisitorCampaign } from './campaign-repository.ts'
 import { leadForm } from './lead-form.ts'
 
 /**
@@ -59,27 +59,11 @@ const campaignKey = (campaignId: string) => `visitor:campaign:${campaignId}`
 
 /** The campaign as visitors' reports see it, or null when it does not exist or has no site. */
 export async function visitorCampaign(
-  deps: { db: Kysely<DB>; cache: Cache },
-  campaignId: string,
+  deps: Deps,
+  { campaignId }: { campaignId: string },
 ): Promise<VisitorCampaign | null> {
   return deps.cache.wrap(campaignKey(campaignId), CAMPAIGN_TTL_SECONDS, async () => {
-    const row = await deps.db
-      .selectFrom('campaigns')
-      .innerJoin('sites', 'sites.id', 'campaigns.site_id')
-      .select([
-        'campaigns.id',
-        'campaigns.team_id',
-        'campaigns.site_id',
-        'campaigns.status',
-        'campaigns.status_changed_at',
-        'campaigns.variants',
-        'campaigns.published_variant_ids',
-        'campaigns.published_consent_versions',
-        'sites.hostname',
-        'sites.settings',
-      ])
-      .where('campaigns.id', '=', campaignId)
-      .executeTakeFirst()
+    const row = await findVisitorCampaign(deps.db, campaignId)
     if (!row?.site_id) return null
     return {
       id: row.id,
@@ -121,38 +105,4 @@ export function publishedConsentVersion(campaign: VisitorCampaign, version: stri
 /** After a change to a campaign commits (content, status, site): visitors' view of it, on every worker. */
 export function forgetVisitorCampaign(cache: Cache, afterCommit: AfterCommit, campaignId: string) {
   afterCommit(() => cache.del(campaignKey(campaignId)))
-}
-
-/**
- * The page a visitor's browser is on must belong to the campaign's site: the `Origin` header
- * (which browsers set on every cross-origin request and scripts cannot forge) names its host.
- */
-export function originMatches(
-  origin: string | undefined,
-  site: { hostname: string; allowSubdomains: boolean },
-) {
-  if (!origin) return false
-  let host: string
-  try {
-    const url = new URL(origin)
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return false
-    host = url.hostname.toLowerCase()
-  } catch {
-    return false
-  }
-  return host === site.hostname || (site.allowSubdomains && host.endsWith(`.${site.hostname}`))
-}
-
-/**
- * Throws 403 NOT_THROUGH_EDGE for a visitor write that did not come through the edge, in
- * production: visitors' reports spend a team's quota and reach its leads and integrations, and
- * only at the edge is the visitor's address known and limited (a script writes any Origin it likes).
- */
-export function checkThroughEdge(config: { NODE_ENV: string }, request: FastifyRequest) {
-  if (config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
-}
-
-/** Throws 403 ORIGIN_NOT_ALLOWED unless the request comes from a page of the site. */
-export function checkOrigin(request: FastifyRequest, site: { hostname: string; allowSubdomains: boolean }) {
-  if (!originMatches(request.headers.origin, site)) throw new OriginNotAllowed()
 }

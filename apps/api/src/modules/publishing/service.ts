@@ -1,14 +1,9 @@
-import type { Cache } from '@nudge/cache'
-import { type AfterCommit, type DB, transaction } from '@nudge/db'
-import type { EdgeCache } from '@nudge/edge'
-import type { Flags } from '@nudge/flags'
-import { contentEtag, type ObjectStorage } from '@nudge/storage'
-import type { FastifyBaseLogger } from 'fastify'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { contentEtag } from '@nudge/storage'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import { forgetCampaignList } from '../campaigns/list-cache.ts'
 import { publishedFeatures } from '../flags/released.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
-import { forgetSiteDocument } from '../visitors/site-document.ts'
+import { forgetSiteDocument } from '../visitors/site-document-service.ts'
 import {
   campaignDocument,
   domainDocument,
@@ -18,16 +13,7 @@ import {
   objectKey,
   publishedTerms,
 } from './documents.ts'
-
-export interface PublishDeps {
-  db: Kysely<DB>
-  cache: Cache
-  storage: ObjectStorage
-  edgeCache: EdgeCache
-  log: FastifyBaseLogger
-  /** The released features in each site document (none without it). */
-  flags?: Pick<Flags, 'evaluateMarked'> | undefined
-}
+import * as publishing from './repository.ts'
 
 /** What a publish did to the edge: keys written and deleted, and the cache purge. */
 export interface PublishReport {
@@ -44,63 +30,31 @@ export function emptyReport(): PublishReport {
   return { written: [], deleted: [], unchanged: 0, purged: 0, purgePending: 0 }
 }
 
-// Every publish holds this lock shared; republish's sweep holds it exclusively, so it never
-// deletes an object that a publish in flight has just written for a row not yet committed.
-const PUBLISH_LOCK = 7_001_001
-
-/**
- * Locks a site for publishing, in the caller's transaction. Every change that alters what the
- * edge serves for a site takes this lock first (then the campaign's row), so publishes of one
- * site run one after another and each builds from the state the one before it committed: the
- * last to write is the last to commit, and the edge is never older than the database says.
- */
-export async function lockSiteForPublish(trx: Transaction<DB>, siteId: string) {
-  await sql`SELECT pg_advisory_xact_lock_shared(${PUBLISH_LOCK})`.execute(trx)
-  return trx.selectFrom('sites').selectAll().where('id', '=', siteId).forUpdate().executeTakeFirst()
-}
-
 /**
  * Brings the edge objects of a site (its domain document) and of the given campaigns to what
- * the database says inside `trx`, which must hold the site's lock (`lockSiteForPublish`).
- * Only objects whose bytes differ are written; objects that should not exist are deleted.
- * A storage failure throws (STORAGE_FAILED, 502): the caller's transaction rolls back, so a
- * campaign's status and published version stay as they were. Records each campaign's
- * published version. Once the transaction commits, purges the changed URLs (see `purge`).
+ * the database says inside the caller's transaction, which must hold the site's lock
+ * (`lockSiteForPublish`). Only objects whose bytes differ are written; objects that should not
+ * exist are deleted. A storage failure throws (STORAGE_FAILED, 502): the caller's transaction
+ * rolls back, so a campaign's status and published version stay as they were. Records each
+ * campaign's published version. Once the transaction commits, purges the changed URLs (see `purge`).
  */
 export async function publishSite(
-  trx: Transaction<DB>,
-  afterCommit: AfterCommit,
-  deps: PublishDeps,
+  tx: TxDeps,
   scope: { siteId: string; hostname: string; campaignIds: string[] },
 ): Promise<PublishReport> {
   const desired = new Map<string, Buffer | null>()
-  const site = await trx
-    .selectFrom('sites')
-    .select(['id', 'hostname', 'team_id'])
-    .where('id', '=', scope.siteId)
-    .executeTakeFirst()
+  const site = await publishing.findSite(tx.db, scope.siteId)
   if (site) {
-    // A team past its impression quota (and the grace) serves no campaigns until it is back under.
-    const live = await trx
-      .selectFrom('campaigns')
-      .innerJoin('teams', 'teams.id', 'campaigns.team_id')
-      .select(['campaigns.id', 'campaigns.version'])
-      .where('campaigns.site_id', '=', site.id)
-      .where('campaigns.status', '=', 'live')
-      .where('teams.campaigns_suspended_at', 'is', null)
-      .execute()
+    const live = await publishing.listLiveCampaigns(tx.db, site.id)
     desired.set(
       objectKey.domain(site.hostname),
       // Read through this transaction: a second connection per publish could exhaust the pool.
-      domainDocument(site, live, await publishedFeatures({ ...deps, db: trx }, site.team_id)),
+      domainDocument(site, live, await publishedFeatures(tx, site.team_id)),
     )
   } else {
     desired.set(objectKey.domain(scope.hostname), null)
   }
-  const campaigns =
-    scope.campaignIds.length > 0
-      ? await trx.selectFrom('campaigns').selectAll().where('id', 'in', scope.campaignIds).execute()
-      : []
+  const campaigns = await publishing.findCampaigns(tx.db, scope.campaignIds)
   for (const id of scope.campaignIds) {
     const campaign = campaigns.find((row) => row.id === id)
     const onSite = campaign && site && campaign.site_id === site.id
@@ -109,11 +63,13 @@ export async function publishSite(
     desired.set(objectKey.test(id), status === 'test' && campaign ? campaignDocument(campaign) : null)
   }
 
-  const report = await syncObjects(deps, desired)
+  const report = await syncObjects(tx, desired)
   // The API's copy of the document (and a cached "no such site" for a site just added), before
   // the purge: after-commit work runs in order, and Cloudflare may be slow.
-  forgetSiteDocument(deps.cache, afterCommit, scope.hostname)
-  afterCommit(() => purge(deps, [...report.written, ...report.deleted], report))
+  forgetSiteDocument(tx.cache, tx.afterCommit, scope.hostname)
+  // After the commit the transaction is over: the purge's bookkeeping queries the pool.
+  const afterwards = { ...tx, db: tx.pool }
+  tx.afterCommit(() => purge(afterwards, [...report.written, ...report.deleted], report))
 
   for (const campaign of campaigns) {
     const publishedVersion =
@@ -122,26 +78,18 @@ export async function publishSite(
     const variantIds = terms && remembered(campaign.published_variant_ids, terms.variantIds)
     const consentVersions = terms && remembered(campaign.published_consent_versions, terms.consentVersions)
     if (variantIds || consentVersions) {
-      await trx
-        .updateTable('campaigns')
-        .set({
-          ...(variantIds && { published_variant_ids: variantIds }),
-          ...(consentVersions && { published_consent_versions: consentVersions }),
-        })
-        .where('id', '=', campaign.id)
-        .execute()
-      forgetVisitorCampaign(deps.cache, afterCommit, campaign.id)
+      await publishing.updatePublishedTerms(tx.db, campaign.id, {
+        variantIds: variantIds ?? undefined,
+        consentVersions: consentVersions ?? undefined,
+      })
+      forgetVisitorCampaign(tx.cache, tx.afterCommit, campaign.id)
     }
     if (campaign.published_version === publishedVersion) continue
-    await trx
-      .updateTable('campaigns')
-      .set({
-        published_version: publishedVersion,
-        published_at: publishedVersion === null ? null : new Date(),
-      })
-      .where('id', '=', campaign.id)
-      .execute()
-    forgetCampaignList(deps.cache, afterCommit, campaign.team_id)
+    await publishing.updatePublishedVersion(tx.db, campaign.id, {
+      version: publishedVersion,
+      at: publishedVersion === null ? null : new Date(),
+    })
+    forgetCampaignList(tx.cache, tx.afterCommit, campaign.team_id)
   }
   return report
 }
@@ -161,7 +109,10 @@ function remembered(earlier: string[], current: string[]): string[] | null {
 }
 
 /** Writes or deletes each key whose stored bytes differ from the desired ones (null = absent). */
-async function syncObjects(deps: PublishDeps, desired: Map<string, Buffer | null>): Promise<PublishReport> {
+async function syncObjects(
+  deps: Pick<Deps, 'storage'>,
+  desired: Map<string, Buffer | null>,
+): Promise<PublishReport> {
   const report = emptyReport()
   const current = await Promise.all([...desired.keys()].map((key) => deps.storage.etag(key)))
   const toDelete: string[] = []
@@ -192,7 +143,7 @@ async function syncObjects(deps: PublishDeps, desired: Map<string, Buffer | null
  * A failed purge does not undo the publish (storage and database agree; only Cloudflare's copy
  * is stale): its URLs are kept and purged by the next publish or republish.
  */
-async function purge(deps: PublishDeps, keys: string[], report: PublishReport) {
+async function purge(deps: Deps, keys: string[], report: PublishReport) {
   if (!deps.edgeCache.enabled) return
   // After the commit, an error has no request to fail: it is logged, and the cache expires by itself.
   await purgeOrKeep(deps, keys, report).catch((error: unknown) => {
@@ -200,24 +151,17 @@ async function purge(deps: PublishDeps, keys: string[], report: PublishReport) {
   })
 }
 
-async function purgeOrKeep(deps: PublishDeps, keys: string[], report: PublishReport) {
-  const pending = (await deps.db.selectFrom('edge_purges_pending').select('url').execute()).map(
-    (row) => row.url,
-  )
+async function purgeOrKeep(deps: Deps, keys: string[], report: PublishReport) {
+  const pending = await publishing.listPendingPurges(deps.db)
   const urls = [...new Set([...keys.map((key) => deps.edgeCache.urlOf(key)), ...pending])]
   if (urls.length === 0) return
   try {
     await deps.edgeCache.purge(urls)
-    if (pending.length > 0)
-      await deps.db.deleteFrom('edge_purges_pending').where('url', 'in', pending).execute()
+    if (pending.length > 0) await publishing.deletePendingPurges(deps.db, pending)
     report.purged = urls.length
   } catch (error) {
     deps.log.warn({ err: error, urls: urls.length }, 'cache purge failed; kept for the next publish')
-    await deps.db
-      .insertInto('edge_purges_pending')
-      .values(urls.map((url) => ({ url })))
-      .onConflict((oc) => oc.column('url').doNothing())
-      .execute()
+    await publishing.addPendingPurges(deps.db, urls)
     report.purgePending = urls.length
   }
 }
@@ -227,7 +171,7 @@ async function purgeOrKeep(deps: PublishDeps, keys: string[], report: PublishRep
  * objects nothing accounts for (a site or campaign removed while storage was unreachable).
  * Running it twice in a row writes nothing the second time.
  */
-export async function republishAll(deps: PublishDeps): Promise<PublishReport & { sites: number }> {
+export async function republishAll(deps: Deps): Promise<PublishReport & { sites: number }> {
   const total = { ...emptyReport(), sites: 0 }
   const add = (report: PublishReport) => {
     total.written.push(...report.written)
@@ -241,24 +185,15 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
   }
   let after: string | null = null
   for (;;) {
-    let query = deps.db.selectFrom('sites').select('id').orderBy('id').limit(100)
-    if (after) query = query.where('id', '>', after)
-    const ids = (await query.execute()).map((row) => row.id)
+    const ids = await publishing.listSiteIdsAfter(deps.db, after, 100)
     if (ids.length === 0) break
     after = ids.at(-1) ?? null
     for (const id of ids) {
-      const report = await transaction(deps.db, async (trx, afterCommit) => {
-        const site = await lockSiteForPublish(trx, id)
+      const report = await inTransaction(deps, async (tx) => {
+        const site = await publishing.lockSiteForPublish(tx.db, id)
         if (!site) return emptyReport()
-        const campaignIds = (
-          await trx
-            .selectFrom('campaigns')
-            .select('id')
-            .where('site_id', '=', id)
-            .where('status', 'in', ['test', 'live'])
-            .execute()
-        ).map((row) => row.id)
-        return publishSite(trx, afterCommit, deps, { siteId: id, hostname: site.hostname, campaignIds })
+        const campaignIds = await publishing.listPublishedCampaignIds(tx.db, id)
+        return publishSite(tx, { siteId: id, hostname: site.hostname, campaignIds })
       })
       add(report)
       total.sites++
@@ -269,19 +204,14 @@ export async function republishAll(deps: PublishDeps): Promise<PublishReport & {
 }
 
 /** Deletes stored objects that no site or published campaign accounts for. */
-async function sweep(deps: PublishDeps): Promise<PublishReport> {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    await sql`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK})`.execute(trx)
+async function sweep(deps: Deps): Promise<PublishReport> {
+  return inTransaction(deps, async (tx) => {
+    await publishing.lockAllPublishing(tx.db)
     const expected = new Set<string>()
-    for (const site of await trx.selectFrom('sites').select('hostname').execute()) {
-      expected.add(objectKey.domain(site.hostname))
+    for (const hostname of await publishing.listHostnames(tx.db)) {
+      expected.add(objectKey.domain(hostname))
     }
-    const published = await trx
-      .selectFrom('campaigns')
-      .select(['id', 'status'])
-      .where('status', 'in', ['test', 'live'])
-      .where('site_id', 'is not', null)
-      .execute()
+    const published = await publishing.listPublishedCampaigns(tx.db)
     for (const campaign of published) {
       expected.add(
         campaign.status === 'live' ? objectKey.production(campaign.id) : objectKey.test(campaign.id),
@@ -296,26 +226,7 @@ async function sweep(deps: PublishDeps): Promise<PublishReport> {
     const report = emptyReport()
     if (orphans.length > 0) await deps.storage.delete(orphans)
     report.deleted = orphans
-    afterCommit(() => purge(deps, orphans, report))
+    tx.afterCommit(() => purge(deps, orphans, report))
     return report
   })
-}
-
-/** The layers a publish goes through, from the app's decorators. */
-export function publishDeps(app: {
-  db: Kysely<DB>
-  cache: Cache
-  storage: ObjectStorage
-  edgeCache: EdgeCache
-  log: FastifyBaseLogger
-  flags?: Flags
-}): PublishDeps {
-  return {
-    db: app.db,
-    cache: app.cache,
-    storage: app.storage,
-    edgeCache: app.edgeCache,
-    log: app.log,
-    flags: app.flags,
-  }
 }

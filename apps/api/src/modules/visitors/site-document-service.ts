@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto'
+import type { AfterCommit } from '@nudge/db'
+import type { Deps } from '../../deps.ts'
+import { NotFound } from '../../errors.ts'
+import { publishedFeatures } from '../flags/released.ts'
+import { campaignDocument, siteDocument } from '../publishing/documents.ts'
+import { findCampaignInTest, listLiveCampaigns } from '../publishing/repository.ts'
+import { forgetKnownHost, knownHost } from './origin.ts'
+import { findSiteByHostname } from './site-repository.ts'
+
+/**
+ * What `GET /public/v1/sites/:hostname` serves: the site's document with its live campaigns, for
+ * the Worker's cache misses and for local development. The hot path of the product: a request that
+ * finds the document in the cache does no query and no serialisation, it sends bytes built once
+ * per publish.
+ */
+
+// Dropped after every publish of the site (forgetSiteDocument); the TTL bounds how long a worker
+// that missed an invalidation (the bus down) serves an old document.
+const DOCUMENT_TTL_SECONDS = 300
+const documentKey = (hostname: string) => `visitor:site-document:${hostname}`
+
+export interface CachedDocument {
+  body: string
+  /** Strong: the same bytes always give the same tag, on every worker. */
+  etag: string
+}
+
+/** After a publish of the site commits (or its creation or deletion): every worker drops both entries. */
+export function forgetSiteDocument(cache: Deps['cache'], afterCommit: AfterCommit, hostname: string) {
+  afterCommit(() => cache.del(documentKey(hostname)))
+  forgetKnownHost(cache, afterCommit, hostname)
+}
+
+/**
+ * The hostname as sites store it, the cheap way (no punycode, no URL parsing): anything that
+ * cannot be a stored hostname is null, and is answered 404 without touching cache or database.
+ */
+function storedHostname(raw: string): string | null {
+  if (raw.length > 254) return null
+  let hostname = raw.toLowerCase()
+  if (hostname.endsWith('.')) hostname = hostname.slice(0, -1)
+  return hostname.length <= 253 && HOSTNAME.test(hostname) ? hostname : null
+}
+/** Letters, digits and hyphens, in labels separated by single dots. */
+const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
+
+/** Thrown inside the cache's load (so nothing is stored); answered as a fresh 404 per request. */
+class UnknownSite extends Error {}
+
+/**
+ * The site's document for a hostname as a visitor's page names it: the cached one, else built from
+ * the database (and cached until the site's next publish). 404 for a hostname that is no site's.
+ */
+export async function cachedSiteDocument(deps: Deps, input: { hostname: string }): Promise<CachedDocument> {
+  const hostname = storedHostname(input.hostname)
+  if (hostname === null) throw new NotFound('Site')
+  try {
+    return await deps.cache.wrap(documentKey(hostname), DOCUMENT_TTL_SECONDS, async () => {
+      // A name nobody registered is remembered briefly under its own key: a scan of made-up
+      // hostnames reaches the database once per name, not once per request.
+      if (!(await knownHost(deps, hostname)).site) throw new UnknownSite()
+      const site = await findSiteByHostname(deps.db, hostname)
+      if (!site) throw new UnknownSite()
+      // publishSite drops this cache entry on every worker when the live campaigns change (a team
+      // past its impression quota included).
+      const live = await listLiveCampaigns(deps.db, site.id)
+      const body = siteDocument(site, live, await publishedFeatures(deps, site.team_id))
+      return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
+    })
+  } catch (error) {
+    if (error instanceof UnknownSite) throw new NotFound('Site')
+    throw error
+  }
+}
+
+/**
+ * A campaign in test on the site, as campaigns/test/{id}.json holds it, read fresh every time (an
+ * edit shows on the next preview). 404 otherwise, the same for every reason.
+ */
+export async function previewDocument(
+  deps: Deps,
+  input: { hostname: string; campaignId: string },
+): Promise<Buffer> {
+  const hostname = storedHostname(input.hostname)
+  if (hostname === null) throw new NotFound('Campaign')
+  const campaign = await findCampaignInTest(deps.db, hostname, input.campaignId)
+  if (!campaign) throw new NotFound('Campaign')
+  return campaignDocument(campaign)
+}

@@ -1,0 +1,15 @@
+import type { DB } from '@nudge/db'
+import type { Kysely } from 'kysely'
+
+/** The sites among these hostnames, with the settings that say whether their subdomains are let in. */
+export async function findSitesByHostname(db: Kysely<DB>, hostnames: string[]) {
+  return db.selectFrom('sites').select(['hostname', 'settings']).where('hostname', 'in', hostnames).execute()
+}
+
+export async function findSiteByHostname(db: Kysely<DB>, hostname: string) {
+  return db
+    .selectFrom('sites')
+    .select(['id', 'hostname', 'team_id'])
+    .where('hostname', '=', hostname)
+    .executeTakeFirst()
+}
