@@ -1,10 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
+import type { FastifyInstance } from 'fastify'
+import { depsOf } from '../../deps.ts'
+import {
+  ErrorResponse,
+  InvalidStripeSignature,
+  NotFound,
+  SessionRouteErrors,
+  sessionSecurity,
+} from '../../errors.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { Billing, CheckoutRequest, RedirectUrl } from './schemas.ts'
-import { billingOf } from './service.ts'
-import { billingDeps, openPortal, startCheckout } from './stripe-sync.ts'
+import { billingOf, openPortal, startCheckout } from './service.ts'
+import { applyStripeEvent } from './stripe-sync.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -13,7 +21,7 @@ const stripeErrors = { 502: ErrorResponse, 503: ErrorResponse }
 
 /** The team's plan and what it uses of it; checkout and the billing portal, through Stripe. */
 export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = billingDeps(app)
+  const deps = depsOf(app, 'billing')
   app.get(
     '/v1/teams/:teamId/billing',
     {
@@ -27,11 +35,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Billing, ...errors },
       },
     },
-    async (request) =>
-      billingOf(app.db, teamOf(request).id, {
-        graceDays: app.config.IMPRESSION_QUOTA_GRACE_DAYS,
-        gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
-      }),
+    async (request) => billingOf(deps, { teamId: teamOf(request).id }),
   )
 
   app.post(
@@ -71,6 +75,54 @@ export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: RedirectUrl, ...errors, ...stripeErrors },
       },
     },
-    async (request, reply) => reply.code(201).send(await openPortal(deps, teamOf(request).id)),
+    async (request, reply) => reply.code(201).send(await openPortal(deps, { teamId: teamOf(request).id })),
+  )
+}
+
+/**
+ * `POST /webhooks/stripe`: Stripe's events, verified on the raw bytes with the signing secret
+ * (a forged or replayed-old signature is a 400 and writes nothing). This plugin keeps its own
+ * body parser; every other route keeps the JSON one.
+ */
+export const stripeWebhookRoutes = async (app: FastifyInstance) => {
+  const deps = depsOf(app, 'billing')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  )
+  app.post(
+    '/webhooks/stripe',
+    {
+      config: { rateLimit: false },
+      schema: {
+        tags: ['webhooks'],
+        operationId: 'stripeWebhook',
+        summary: 'Stripe events (signed): subscriptions, checkouts, invoices',
+        response: {
+          200: { type: 'object', properties: { received: { type: 'boolean' }, result: { type: 'string' } } },
+          400: ErrorResponse,
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      if (!deps.payments.enabled) throw new NotFound('Route')
+      const signature = request.headers['stripe-signature']
+      if (typeof signature !== 'string' || !Buffer.isBuffer(request.body))
+        throw new InvalidStripeSignature('A signed JSON body is required (Stripe-Signature header)')
+      let event: ReturnType<typeof deps.payments.stripe.webhooks.constructEvent>
+      try {
+        event = deps.payments.stripe.webhooks.constructEvent(
+          request.body,
+          signature,
+          deps.payments.webhookSecret,
+        )
+      } catch {
+        throw new InvalidStripeSignature('The Stripe signature does not match, or it is too old')
+      }
+      const result = await applyStripeEvent(deps, { event })
+      request.log.info({ event: event.id, type: event.type, result }, 'Stripe event')
+      return { received: true, result }
+    },
   )
 }

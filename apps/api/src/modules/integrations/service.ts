@@ -10,7 +10,7 @@ import {
   invalidInput,
   NotFound,
 } from '../../errors.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { findCampaign } from '../campaigns/repository.ts'
 import {
@@ -97,7 +97,7 @@ export async function connectIntegration(
     last4 = lastFour(signing)
   }
   const integration = await transaction(deps.db, async (trx) => {
-    await checkPlanLimit(trx, input.teamId, 'integrations')
+    await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'integrations' })
     const row = await integrations.insertIntegration(trx, {
       teamId: input.teamId,
       kind: body.kind,

@@ -2,7 +2,7 @@ import type { Cache } from '@nudge/cache'
 import { type DB, isViolation, type Site, transaction } from '@nudge/db'
 import type { Kysely, Transaction } from 'kysely'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
 import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
@@ -29,7 +29,7 @@ export async function createSite(
   const { hostname } = normalised
   try {
     return await transaction(deps.db, async (trx, afterCommit) => {
-      await checkPlanLimit(trx, input.teamId, 'sites')
+      await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'sites' })
       const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
       await lockSiteForPublish(trx, site.id)
       await publishSite(trx, afterCommit, deps, { siteId: site.id, hostname, campaignIds: [] })
