@@ -44,9 +44,7 @@ export async function checkImpressionQuota(deps: Deps, input: { teamId: string }
     if (limit === null || used < limit * share || notified[column]) continue
     const at = new Date()
     const graceEndsAt =
-      kind === 'impressions_100'
-        ? new Date(at.getTime() + graceDays * 86_400_000).toISOString()
-        : undefined
+      kind === 'impressions_100' ? new Date(at.getTime() + graceDays * 86_400_000).toISOString() : undefined
     const claimed = await inTransaction(deps, async (tx) => {
       // Once per period even with two workers checking at once: only the one that sets it sends.
       const claimed = await billing.claimQuotaNotice(tx.db, teamId, column, at, start)
@@ -174,7 +172,10 @@ export async function checkEveryTeamsPlanLimits(deps: Deps) {
       try {
         await checkPlanLimits(deps, { teamId: team.id })
       } catch (error) {
-        deps.log.warn({ err: error, teamId: team.id }, 'plan limits not enforced for a team; next round retries')
+        deps.log.warn(
+          { err: error, teamId: team.id },
+          'plan limits not enforced for a team; next round retries',
+        )
       }
     }
     after = teams.at(-1)?.id ?? after

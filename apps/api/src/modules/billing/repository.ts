@@ -20,7 +20,12 @@ export async function findTeamPlan(db: Kysely<DB>, teamId: string) {
 export async function findTeamBilling(db: Kysely<DB>, teamId: string) {
   return db
     .selectFrom('teams')
-    .select([...PLAN_COLUMNS, 'cancel_at_period_end', 'impressions_100_notified_at', 'campaigns_suspended_at'])
+    .select([
+      ...PLAN_COLUMNS,
+      'cancel_at_period_end',
+      'impressions_100_notified_at',
+      'campaigns_suspended_at',
+    ])
     .where('id', '=', teamId)
     .executeTakeFirst()
 }
@@ -42,7 +47,8 @@ export async function setStripeCustomer(db: Kysely<DB>, teamId: string, customer
 const count = sql<number>`count(*)::int`.as('n')
 
 export async function countSites(db: Kysely<DB>, teamId: string) {
-  return (await db.selectFrom('sites').select(count).where('team_id', '=', teamId).executeTakeFirstOrThrow()).n
+  return (await db.selectFrom('sites').select(count).where('team_id', '=', teamId).executeTakeFirstOrThrow())
+    .n
 }
 
 export async function countLiveCampaigns(db: Kysely<DB>, teamId: string) {
@@ -108,7 +114,12 @@ export async function recordStripeEvent(db: Kysely<DB>, event: { id: string; typ
 
 /** The team with this Stripe customer, locked (by id: teams' `lockTeam`). */
 export async function lockTeamByCustomer(db: Kysely<DB>, customerId: string) {
-  return db.selectFrom('teams').selectAll().where('stripe_customer_id', '=', customerId).forUpdate().executeTakeFirst()
+  return db
+    .selectFrom('teams')
+    .selectAll()
+    .where('stripe_customer_id', '=', customerId)
+    .forUpdate()
+    .executeTakeFirst()
 }
 
 /** Stripe's subscription as the team's billing state. */
@@ -173,7 +184,10 @@ export async function claimQuotaNotice(
 }
 
 export async function findQuotaNotice(db: Kysely<DB>, teamId: string, column: QuotaNotice) {
-  return (await db.selectFrom('teams').select(column).where('id', '=', teamId).executeTakeFirst())?.[column] ?? null
+  return (
+    (await db.selectFrom('teams').select(column).where('id', '=', teamId).executeTakeFirst())?.[column] ??
+    null
+  )
 }
 
 /**
@@ -220,7 +234,11 @@ export async function liveCampaigns(db: Kysely<DB>, teamId: string) {
 }
 
 export async function markPausedByPlan(db: Kysely<DB>, campaignId: string) {
-  await db.updateTable('campaigns').set({ paused_by_plan_at: new Date() }).where('id', '=', campaignId).execute()
+  await db
+    .updateTable('campaigns')
+    .set({ paused_by_plan_at: new Date() })
+    .where('id', '=', campaignId)
+    .execute()
 }
 
 /** Campaigns the plan paused, oldest pause first. */

@@ -11,8 +11,8 @@ import {
   statusTransitionNotAllowed,
   VersionRequired,
 } from '../../errors.ts'
-import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { lockSiteForPublish, type PublishDeps, publishSite } from '../publishing/publisher.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
 import {

@@ -10,7 +10,11 @@ const planKey = (teamId: string) => `flags:team-plan:${teamId}`
 
 /** The plan in effect for the team, as targeting sees it per request (cached: see PLAN_TTL_SECONDS). */
 function planForFlags(deps: Deps, teamId: string): Promise<string> {
-  return deps.cache.wrap(planKey(teamId), PLAN_TTL_SECONDS, async () => (await planOf(deps, { teamId })).plan.id)
+  return deps.cache.wrap(
+    planKey(teamId),
+    PLAN_TTL_SECONDS,
+    async () => (await planOf(deps, { teamId })).plan.id,
+  )
 }
 
 /** Flag context of a request: its team (under /v1/teams/:teamId), the caller's role there, the user, the plan. */

@@ -4,8 +4,8 @@ import { type Deps, inTransaction } from '../../deps.ts'
 import { FlagNotFound, FlagNotManaged, flagInvalid, NotFound } from '../../errors.ts'
 import { findTeam } from '../teams/repository.ts'
 import * as flags from './repository.ts'
-import type { FlagRow } from './schemas.ts'
 import { type Rollout, rolloutOf, withRollout } from './rollout.ts'
+import type { FlagRow } from './schemas.ts'
 
 /*
  * Operators' changes to feature flags, for the CLI (`npm run flags`) and /internal/v1/flags alike.

@@ -10,8 +10,8 @@ import {
   invalidInput,
   NotFound,
 } from '../../errors.ts'
-import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { findCampaign } from '../campaigns/repository.ts'
 import {
   attemptJob,

@@ -13,8 +13,8 @@ import {
   RoleNotAllowed,
 } from '../../errors.ts'
 import { canGrant } from '../../permissions.ts'
-import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import * as teams from '../teams/repository.ts'
 import { forgetMembership } from '../teams/service.ts'
 import { inviteEmail, inviteLink } from './invite-email.ts'
