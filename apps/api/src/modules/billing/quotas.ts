@@ -59,8 +59,8 @@ export async function checkImpressionQuota(deps: Deps, input: { teamId: string }
     limit,
     usedUpNotifiedAt: notified.impressions_100_notified_at,
     suspendedAt: team.campaigns_suspended_at,
-    graceDays: graceDays,
-    gracePercent: gracePercent,
+    graceDays,
+    gracePercent,
   })
   // Suspended stays suspended until under the quota and its margin again (a new period, an
   // upgrade): not merely because another grace would run.

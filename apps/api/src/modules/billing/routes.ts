@@ -11,13 +11,42 @@ import {
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { Billing, CheckoutRequest, RedirectUrl } from './schemas.ts'
-import { billingOf, openPortal, startCheckout } from './service.ts'
+import { type BillingView, billingOf, openPortal, startCheckout } from './service.ts'
 import { applyStripeEvent } from './stripe-sync.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
 // Stripe failing (502) or not configured on this server (503).
 const stripeErrors = { 502: ErrorResponse, 503: ErrorResponse }
+
+function toBilling({ team, plan, status, usage, impressions }: BillingView) {
+  const { limits } = plan
+  return {
+    plan: { id: plan.id, name: plan.name, removeBranding: limits.removeBranding },
+    status,
+    trialEndsAt: status === 'trialing' ? (team.trial_ends_at?.toISOString() ?? null) : null,
+    currentPeriodEnd: team.current_period_end?.toISOString() ?? null,
+    cancelAtPeriodEnd: team.cancel_at_period_end,
+    graceEndsAt: status === 'past_due' ? (team.payment_grace_ends_at?.toISOString() ?? null) : null,
+    usage: {
+      sites: { used: usage.sites, limit: limits.sites },
+      liveCampaigns: { used: usage.liveCampaigns, limit: limits.liveCampaigns },
+      members: { used: usage.members, limit: limits.members },
+      integrations: { used: usage.integrations, limit: limits.integrations },
+      impressions: {
+        used: usage.impressions,
+        limit: limits.monthlyImpressions,
+        periodStart: impressions.periodStart.toISOString(),
+        state: impressions.state,
+        graceEndsAt: impressions.graceEndsAt?.toISOString() ?? null,
+        suspendedAt: team.campaigns_suspended_at?.toISOString() ?? null,
+        upgradeTo: impressions.upgrade
+          ? { id: impressions.upgrade.id, name: impressions.upgrade.name }
+          : null,
+      },
+    },
+  }
+}
 
 /** The team's plan and what it uses of it; checkout and the billing portal, through Stripe. */
 export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -35,7 +64,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Billing, ...errors },
       },
     },
-    async (request) => billingOf(deps, { teamId: teamOf(request).id }),
+    async (request) => toBilling(await billingOf(deps, { teamId: teamOf(request).id })),
   )
 
   app.post(

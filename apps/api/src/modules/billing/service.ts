@@ -77,7 +77,7 @@ export function upgradeFor(plan: Plan): Plan | null {
   return bigger[0] ?? null
 }
 
-/** The team's plan, status and use of every limit, as the dashboard's billing page shows them. */
+/** The team's plan, status and use of every limit, for the dashboard's billing page (`toBilling`). */
 export async function billingOf(deps: Deps, input: { teamId: string }) {
   const { db, config } = deps
   const { teamId } = input
@@ -104,29 +104,15 @@ export async function billingOf(deps: Deps, input: { teamId: string }) {
   })
   const upgrade = state === 'ok' ? null : upgradeFor(plan)
   return {
-    plan: { id: plan.id, name: plan.name, removeBranding: limits.removeBranding },
+    team,
+    plan,
     status,
-    trialEndsAt: status === 'trialing' ? (team.trial_ends_at?.toISOString() ?? null) : null,
-    currentPeriodEnd: team.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: team.cancel_at_period_end,
-    graceEndsAt: status === 'past_due' ? (team.payment_grace_ends_at?.toISOString() ?? null) : null,
-    usage: {
-      sites: { used: sites, limit: limits.sites },
-      liveCampaigns: { used: liveCampaigns, limit: limits.liveCampaigns },
-      members: { used: members, limit: limits.members },
-      integrations: { used: integrations, limit: limits.integrations },
-      impressions: {
-        used: impressions,
-        limit: limits.monthlyImpressions,
-        periodStart: start.toISOString(),
-        state,
-        graceEndsAt: graceEndsAt?.toISOString() ?? null,
-        suspendedAt: team.campaigns_suspended_at?.toISOString() ?? null,
-        upgradeTo: upgrade ? { id: upgrade.id, name: upgrade.name } : null,
-      },
-    },
+    usage: { sites, liveCampaigns, members, integrations, impressions },
+    impressions: { periodStart: start, state, graceEndsAt, upgrade },
   }
 }
+
+export type BillingView = Awaited<ReturnType<typeof billingOf>>
 
 /** The billing page of the team in the dashboard: where Stripe sends people back, and emails link. */
 export function billingPage(deps: Deps, teamId: string) {
