@@ -1,22 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { depsOf } from './deps.ts'
 import { registerLayers } from './layers.ts'
-import { auditRoutes } from './modules/audit/routes.ts'
-import { billingJobs } from './modules/billing/jobs.ts'
-import { quotaJobs } from './modules/billing/quotas.ts'
-import { billingRoutes } from './modules/billing/routes.ts'
-import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
+import { auditModule } from './modules/audit/index.ts'
+import { billingModule } from './modules/billing/index.ts'
 import { campaignRoutes } from './modules/campaigns/routes.ts'
-import { flagRoutes } from './modules/flags/routes.ts'
-import { healthRoutes } from './modules/health/routes.ts'
+import { flagsModule } from './modules/flags/index.ts'
+import { healthModule } from './modules/health/index.ts'
 import { integrationsModule } from './modules/integrations/index.ts'
 import { inviteRoutes } from './modules/invites/routes.ts'
 import { leadsModule } from './modules/leads/index.ts'
-import { maintenanceJobs } from './modules/operations/jobs.ts'
-import { operationsRoutes } from './modules/operations/routes.ts'
+import { operationsModule } from './modules/operations/index.ts'
 import { publishingModule } from './modules/publishing/index.ts'
 import { siteRoutes } from './modules/sites/routes.ts'
-import { statsRoutes } from './modules/stats/routes.ts'
+import { statsModule } from './modules/stats/index.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
@@ -42,11 +38,11 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 
-  await instance.register(healthRoutes)
+  await instance.register(healthModule)
   await instance.register(userRoutes)
   await instance.register(teamRoutes)
   await instance.register(inviteRoutes)
-  await instance.register(auditRoutes)
+  await instance.register(auditModule)
   await instance.register(siteRoutes)
   await instance.register(campaignRoutes)
   await instance.register(publishingModule)
@@ -54,13 +50,9 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(eventRoutes)
   await instance.register(leadIntakeRoutes)
   await instance.register(leadsModule)
-  await instance.register(statsRoutes)
+  await instance.register(statsModule)
   await instance.register(integrationsModule)
-  await instance.register(billingRoutes)
-  await instance.register(stripeWebhookRoutes)
-  await instance.register(billingJobs)
-  await instance.register(quotaJobs)
-  await instance.register(operationsRoutes)
-  await instance.register(maintenanceJobs)
-  await instance.register(flagRoutes)
+  await instance.register(billingModule)
+  await instance.register(operationsModule)
+  await instance.register(flagsModule)
 }

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { isUuid } from '@nudge/db'
+import type { Flags } from '@nudge/flags'
 
 const usage = `usage: npm run flags -- <command>
   list                          every flag definition
@@ -81,9 +82,11 @@ const { configPlugin, loadConfigOrExit } = await import('@nudge/config')
 const { dbPlugin } = await import('@nudge/db')
 const { loggerOptions, loggingPlugin } = await import('@nudge/logging')
 const { default: Fastify } = await import('fastify')
+const { depsOf } = await import('../deps.ts')
 const { disableFlag, enableForTeam, flagChanges, getFlag, listFlags, rollOut, setFlag } = await import(
   '../modules/flags/service.ts'
 )
+const { toFlag, toFlagChange } = await import('../modules/flags/schemas.ts')
 
 const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, { code: 2, usage })
 
@@ -94,27 +97,28 @@ await app.register(loggingPlugin)
 await app.register(dbPlugin)
 await app.register(cachePlugin)
 await app.ready()
-// This process evaluates nothing: the workers reload on the broadcast.
-const deps = { db: app.db, cache: app.cache, flags: { reload: () => Promise.resolve() } }
+// This process evaluates nothing (it has no flags layer to reload): the workers reload on the broadcast.
+const flags = { reload: () => Promise.resolve() } as Pick<Flags, 'reload'> as Flags
+const deps = { ...depsOf(app, 'flags'), flags }
 const actor = `cli:${userInfo().username}@${hostname()}`
 const flagKey = key ?? ''
 
 async function run(): Promise<unknown> {
   switch (command) {
     case 'list':
-      return { flags: await listFlags(deps) }
+      return { flags: (await listFlags(deps)).map(toFlag) }
     case 'get':
-      return getFlag(deps, flagKey)
+      return toFlag(await getFlag(deps, { key: flagKey }))
     case 'history':
-      return { changes: await flagChanges(deps, flagKey) }
+      return { changes: (await flagChanges(deps, { key: flagKey })).map(toFlagChange) }
     case 'set':
-      return setFlag(deps, flagKey, definition, actor)
+      return toFlag(await setFlag(deps, { key: flagKey, definition, actor }))
     case 'rollout':
-      return rollOut(deps, flagKey, percent, actor)
+      return toFlag(await rollOut(deps, { key: flagKey, percent, actor }))
     case 'enable':
-      return enableForTeam(deps, flagKey, values.team ?? '', actor)
+      return toFlag(await enableForTeam(deps, { key: flagKey, teamId: values.team ?? '', actor }))
     default:
-      return disableFlag(deps, flagKey, actor)
+      return toFlag(await disableFlag(deps, { key: flagKey, actor }))
   }
 }
 

@@ -1,6 +1,6 @@
 import { type DB, newId } from '@nudge/db'
 import type { Kysely } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 
 /** Who did it: a signed-in user (with the address they came from), or the system or Stripe. */
 export type Actor = { type: 'user'; id: string; ip: string | null } | { type: 'system' | 'stripe' }
@@ -35,25 +35,15 @@ export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<vo
     .execute()
 }
 
+/** A page of the team's audit log, newest first, of one action or one user's if asked. */
 export async function listAuditEvents(
   db: Kysely<DB>,
   teamId: string,
-  query: {
-    limit: number
-    cursor?: string | undefined
-    action?: string | undefined
-    actorId?: string | undefined
-  },
+  filter: { action?: string | undefined; actorId?: string | undefined },
+  request: PageRequest,
 ) {
-  let select = db
-    .selectFrom('audit_events')
-    .selectAll()
-    .where('team_id', '=', teamId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit + 1)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  if (query.action) select = select.where('action', '=', query.action)
-  if (query.actorId) select = select.where('actor_id', '=', query.actorId)
-  return select.execute()
+  let select = db.selectFrom('audit_events').selectAll().where('team_id', '=', teamId)
+  if (filter.action) select = select.where('action', '=', filter.action)
+  if (filter.actorId) select = select.where('actor_id', '=', filter.actorId)
+  return page(select, request).execute()
 }

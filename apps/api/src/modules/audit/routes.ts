@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AuditEvent as AuditRow } from '@nudge/db'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, SessionErrorResponse } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { TeamParams } from '../teams/schemas.ts'
-import { listAuditEvents } from './repository.ts'
 import { AuditPage, AuditQuery } from './schemas.ts'
+import { auditEvents } from './service.ts'
 
 function toAuditEvent(row: AuditRow) {
   return {
@@ -19,6 +20,7 @@ function toAuditEvent(row: AuditRow) {
 }
 
 export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'audit')
   app.get(
     '/v1/teams/:teamId/audit-events',
     {
@@ -41,7 +43,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 20
-      const rows = await listAuditEvents(app.db, request.params.teamId, { ...request.query, limit })
+      const rows = await auditEvents(deps, { ...request.query, teamId: request.params.teamId, limit })
       return toPage(rows, limit, toAuditEvent)
     },
   )

@@ -1,5 +1,8 @@
 import { escapeHtml, type MailMessage, oneLine } from '@nudge/mailer'
 
+/** The job that sends a billing notice, sent in the transaction that decided it (jobs.ts runs it). */
+export const BILLING_NOTICE_JOB = 'billing.notice'
+
 export type BillingNoticeKind =
   | 'payment_failed'
   | 'trial_will_end'

@@ -1,24 +1,18 @@
-import { transaction } from '@nudge/db'
 import { effectivePlan } from '@nudge/payments'
-import type { FastifyInstance } from 'fastify'
-import { type Deps, depsOf } from '../../deps.ts'
-import { planOf } from '../../plan-limits.ts'
+import { type Deps, inTransaction } from '../../deps.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { changeStatus } from '../campaigns/service.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
 import { publishSite } from '../publishing/service.ts'
-import { impressionQuota, impressionsSince, periodStart } from './service.ts'
-import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps, QUOTA_JOB } from './stripe-sync.ts'
+import { BILLING_NOTICE_JOB } from './notice-email.ts'
+import { planOf } from './plan-limits.ts'
+import * as billing from './repository.ts'
+import { impressionQuota, periodStart } from './service.ts'
 
-export { QUOTA_JOB }
+/** One team's plan limits, impression quota and trial notice, checked now (jobs.ts runs it). */
+export const QUOTA_JOB = 'billing.impression-quota'
+/** Every team's, every five minutes. */
 export const QUOTAS_JOB = 'billing.impression-quotas'
-
-interface QuotaDeps {
-  billing: BillingDeps
-  publish: Deps
-  gracePercent: number
-  graceDays: number
-}
 
 const SYSTEM: Actor = { type: 'system' }
 
@@ -29,27 +23,16 @@ const SYSTEM: Actor = { type: 'system' }
  * serving campaigns, telling the owners (the documents are republished, on every worker and at
  * the edge). Under the line again (a new period, an upgrade), they come back the same way.
  */
-export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Promise<string> {
-  const { db, jobs } = deps.billing
-  const team = await db
-    .selectFrom('teams')
-    .select([
-      'plan',
-      'subscription_status',
-      'trial_ends_at',
-      'payment_grace_ends_at',
-      'current_period_end',
-      'current_period_start',
-      'impressions_80_notified_at',
-      'impressions_100_notified_at',
-      'campaigns_suspended_at',
-    ])
-    .where('id', '=', teamId)
-    .executeTakeFirst()
+export async function checkImpressionQuota(deps: Deps, input: { teamId: string }): Promise<string> {
+  const { db, config } = deps
+  const { teamId } = input
+  const graceDays = config.IMPRESSION_QUOTA_GRACE_DAYS
+  const gracePercent = config.IMPRESSION_QUOTA_GRACE_PERCENT
+  const team = await billing.findTeamQuota(db, teamId)
   if (!team) return 'no team'
   const limit = effectivePlan(team).plan.limits.monthlyImpressions
   const start = periodStart(team)
-  const used = await impressionsSince(db, teamId, start)
+  const used = await billing.impressionsSince(db, teamId, start)
   const thisPeriod = (at: Date | null) => (at !== null && at >= start ? at : null)
   const notified = {
     impressions_80_notified_at: thisPeriod(team.impressions_80_notified_at),
@@ -62,73 +45,44 @@ export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Pro
     if (limit === null || used < limit * share || notified[column]) continue
     const at = new Date()
     const graceEndsAt =
-      kind === 'impressions_100'
-        ? new Date(at.getTime() + deps.graceDays * 86_400_000).toISOString()
-        : undefined
-    const claimed = await transaction(db, async (trx) => {
+      kind === 'impressions_100' ? new Date(at.getTime() + graceDays * 86_400_000).toISOString() : undefined
+    const claimed = await inTransaction(deps, async (tx) => {
       // Once per period even with two workers checking at once: only the one that sets it sends.
-      const claimed = await trx
-        .updateTable('teams')
-        .set({ [column]: at })
-        .where('id', '=', teamId)
-        .where((eb) => eb.or([eb(column, 'is', null), eb(column, '<', start)]))
-        .returning(column)
-        .executeTakeFirst()
-      if (claimed) await jobs.send(BILLING_NOTICE_JOB, { teamId, kind, graceEndsAt }, { db: trx })
+      const claimed = await billing.claimQuotaNotice(tx.db, teamId, column, at, start)
+      if (claimed) await tx.jobs.send(BILLING_NOTICE_JOB, { teamId, kind, graceEndsAt }, { db: tx.db })
       return claimed
     })
     // The grace runs from when the owners were told, by this worker or another.
-    notified[column] = claimed
-      ? at
-      : thisPeriod(
-          (await db.selectFrom('teams').select(column).where('id', '=', teamId).executeTakeFirst())?.[
-            column
-          ] ?? null,
-        )
+    notified[column] = claimed ? at : thisPeriod(await billing.findQuotaNotice(db, teamId, column))
   }
   const { suspend } = impressionQuota({
     used,
     limit,
     usedUpNotifiedAt: notified.impressions_100_notified_at,
     suspendedAt: team.campaigns_suspended_at,
-    graceDays: deps.graceDays,
-    gracePercent: deps.gracePercent,
+    graceDays,
+    gracePercent,
   })
   // Suspended stays suspended until under the quota and its margin again (a new period, an
   // upgrade): not merely because another grace would run.
-  const over = limit !== null && used > limit * (1 + deps.gracePercent / 100)
+  const over = limit !== null && used > limit * (1 + gracePercent / 100)
   const suspended = team.campaigns_suspended_at !== null
   if (suspended ? over : !suspend) return suspended ? 'suspended' : over ? 'in grace' : 'ok'
   const suspending = !suspended
-  await transaction(db, async (trx, afterCommit) => {
-    const changed = await trx
-      .updateTable('teams')
-      .set({ campaigns_suspended_at: suspending ? new Date() : null })
-      .where('id', '=', teamId)
-      .where('campaigns_suspended_at', suspending ? 'is' : 'is not', null)
-      .returning('id')
-      .executeTakeFirst()
+  await inTransaction(deps, async (tx) => {
     // Another worker made the same change a moment ago: it republishes and tells the owners.
-    if (!changed) return
-    const sites = await trx
-      .selectFrom('sites')
-      .select(['id', 'hostname'])
-      .where('team_id', '=', teamId)
-      .execute()
-    for (const site of sites) {
-      await lockSiteForPublish(trx, site.id)
-      await publishSite(
-        { ...deps.publish, db: trx, afterCommit, pool: deps.publish.db },
-        {
-          siteId: site.id,
-          hostname: site.hostname,
-          campaignIds: [],
-        },
-      )
+    if (!(await billing.setCampaignsSuspended(tx.db, teamId, suspending))) return
+    for (const site of await billing.teamSites(tx.db, teamId)) {
+      await lockSiteForPublish(tx.db, site.id)
+      await publishSite(tx, {
+        siteId: site.id,
+        hostname: site.hostname,
+        campaignIds: [],
+      })
     }
     if (suspending)
-      await jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'impressions_suspended' }, { db: trx })
-    await recordAudit(trx, {
+      await tx.jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'impressions_suspended' }, { db: tx.db })
+    await recordAudit(tx.db, {
       teamId,
       actor: SYSTEM,
       action: suspending ? 'billing.campaigns_suspended' : 'billing.campaigns_resumed',
@@ -145,52 +99,33 @@ export async function checkImpressionQuota(deps: QuotaDeps, teamId: string): Pro
  * again, oldest pause first. Changes go through the campaigns' own status change (published,
  * audited as the system). Returns how many were paused and resumed.
  */
-export async function enforceLiveCampaignLimit(deps: QuotaDeps, teamId: string) {
-  const { db } = deps.billing
-  const { plan } = await planOf(db, teamId)
+export async function enforceLiveCampaignLimit(deps: Deps, input: { teamId: string }) {
+  const { db } = deps
+  const { teamId } = input
+  const { plan } = await planOf(deps, { teamId })
   const limit = plan.limits.liveCampaigns
-  const live = await db
-    .selectFrom('campaigns')
-    .select(['id', 'version'])
-    .where('team_id', '=', teamId)
-    .where('status', '=', 'live')
-    .orderBy('published_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute()
+  const live = await billing.liveCampaigns(db, teamId)
   let paused = 0
   let resumed = 0
   if (limit !== null && live.length > limit) {
     for (const campaign of live.slice(0, live.length - limit)) {
-      await changeStatus(deps.publish, {
+      await changeStatus(deps, {
         teamId,
         campaignId: campaign.id,
         ifMatch: `"${campaign.version}"`,
         status: 'paused',
         actor: SYSTEM,
       })
-      await db
-        .updateTable('campaigns')
-        .set({ paused_by_plan_at: new Date() })
-        .where('id', '=', campaign.id)
-        .execute()
+      await billing.markPausedByPlan(db, campaign.id)
       paused++
     }
     return { paused, resumed }
   }
   const room = limit === null ? Number.POSITIVE_INFINITY : limit - live.length
   if (room <= 0) return { paused, resumed }
-  const waiting = await db
-    .selectFrom('campaigns')
-    .select(['id', 'version'])
-    .where('team_id', '=', teamId)
-    .where('status', '=', 'paused')
-    .where('paused_by_plan_at', 'is not', null)
-    .orderBy('paused_by_plan_at')
-    .orderBy('id')
-    .limit(Math.min(room, 1000))
-    .execute()
+  const waiting = await billing.campaignsPausedByPlan(db, teamId, Math.min(room, 1000))
   for (const campaign of waiting) {
-    await changeStatus(deps.publish, {
+    await changeStatus(deps, {
       teamId,
       campaignId: campaign.id,
       ifMatch: `"${campaign.version}"`,
@@ -206,90 +141,44 @@ export async function enforceLiveCampaignLimit(deps: QuotaDeps, teamId: string) 
 const TRIAL_NOTICE_DAYS = 3
 
 /** Tells a team's owners once that its trial ends within TRIAL_NOTICE_DAYS. */
-export async function noticeTrialEnd(deps: QuotaDeps, teamId: string): Promise<boolean> {
-  const { db, jobs } = deps.billing
-  const { status, team } = await planOf(db, teamId)
+export async function noticeTrialEnd(deps: Deps, input: { teamId: string }): Promise<boolean> {
+  const { teamId } = input
+  const { status, team } = await planOf(deps, { teamId })
   const endsAt = team.trial_ends_at?.getTime() ?? 0
   if (status !== 'trialing' || endsAt - Date.now() > TRIAL_NOTICE_DAYS * 86_400_000) return false
-  return transaction(db, async (trx) => {
-    const claimed = await trx
-      .updateTable('teams')
-      .set({ trial_notice_sent_at: new Date() })
-      .where('id', '=', teamId)
-      .where('trial_notice_sent_at', 'is', null)
-      .returning('id')
-      .executeTakeFirst()
-    if (claimed) await jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'trial_will_end' }, { db: trx })
-    return Boolean(claimed)
+  return inTransaction(deps, async (tx) => {
+    const claimed = await billing.claimTrialNotice(tx.db, teamId)
+    if (claimed) await tx.jobs.send(BILLING_NOTICE_JOB, { teamId, kind: 'trial_will_end' }, { db: tx.db })
+    return claimed
   })
 }
 
+/** The plan's live-campaign limit, the impression quota and the trial's end notice of one team. */
+export async function checkPlanLimits(deps: Deps, input: { teamId: string }) {
+  await enforceLiveCampaignLimit(deps, input)
+  await checkImpressionQuota(deps, input)
+  await noticeTrialEnd(deps, input)
+}
+
 /**
- * The plan's live-campaign limit, the impression quota and the trial's end notice, every five
- * minutes for every team with campaigns or a trial ending (a trial ends by the clock), and at
- * once for a team whose plan changed.
+ * `checkPlanLimits` for every team with campaigns or a trial ending (a trial ends by the clock),
+ * in batches. One team's failure (a campaign changed meanwhile: 412) must not stop the round.
  */
-export const quotaJobs = async (app: FastifyInstance) => {
-  const deps: QuotaDeps = {
-    billing: billingDeps(app),
-    publish: depsOf(app),
-    gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
-    graceDays: app.config.IMPRESSION_QUOTA_GRACE_DAYS,
-  }
-  const log = app.log.child({ module: 'billing' })
-  app.jobs.define<{ teamId: string }>({
-    name: QUOTA_JOB,
-    queue: { retryLimit: 3, retryDelay: 30 },
-    handler: async ([job]) => {
-      if (!job) return
-      await enforceLiveCampaignLimit(deps, job.data.teamId)
-      await checkImpressionQuota(deps, job.data.teamId)
-      await noticeTrialEnd(deps, job.data.teamId)
-    },
-  })
-  app.jobs.define({
-    name: QUOTAS_JOB,
-    cron: '*/5 * * * *',
-    queue: { retryLimit: 1, expireInSeconds: 600 },
-    handler: async () => {
-      let after = ''
-      for (;;) {
-        const teams = await app.db
-          .selectFrom('teams')
-          .select('id')
-          .where('id', '>', after || '00000000-0000-0000-0000-000000000000')
-          .where((eb) =>
-            eb.or([
-              eb('campaigns_suspended_at', 'is not', null),
-              eb.and([
-                eb('trial_notice_sent_at', 'is', null),
-                eb('trial_ends_at', '>', new Date()),
-                eb('trial_ends_at', '<', new Date(Date.now() + TRIAL_NOTICE_DAYS * 86_400_000)),
-              ]),
-              eb.exists(
-                eb.selectFrom('campaigns').select('id').whereRef('campaigns.team_id', '=', 'teams.id'),
-              ),
-            ]),
-          )
-          .orderBy('id')
-          .limit(200)
-          .execute()
-        if (teams.length === 0) return
-        for (const team of teams) {
-          // One team's failure (a campaign changed meanwhile: 412) must not stop the round.
-          try {
-            await enforceLiveCampaignLimit(deps, team.id)
-            await checkImpressionQuota(deps, team.id)
-            await noticeTrialEnd(deps, team.id)
-          } catch (error) {
-            log.warn(
-              { err: error, teamId: team.id },
-              'plan limits not enforced for a team; next round retries',
-            )
-          }
-        }
-        after = teams.at(-1)?.id ?? after
+export async function checkEveryTeamsPlanLimits(deps: Deps) {
+  let after = '00000000-0000-0000-0000-000000000000'
+  for (;;) {
+    const teams = await billing.teamsToCheck(deps.db, after, TRIAL_NOTICE_DAYS * 86_400_000, 200)
+    if (teams.length === 0) return
+    for (const team of teams) {
+      try {
+        await checkPlanLimits(deps, { teamId: team.id })
+      } catch (error) {
+        deps.log.warn(
+          { err: error, teamId: team.id },
+          'plan limits not enforced for a team; next round retries',
+        )
       }
-    },
-  })
+    }
+    after = teams.at(-1)?.id ?? after
+  }
 }

@@ -1,7 +1,11 @@
-import type { DB } from '@nudge/db'
-import { PLANS, type Plan } from '@nudge/payments'
-import { type Kysely, sql } from 'kysely'
-import { planOf, usageOf } from '../../plan-limits.ts'
+import { dashboardOrigin } from '@nudge/config'
+import { effectivePlan, type Interval, PLANS, type Plan, type PlanId } from '@nudge/payments'
+import { type Deps, inTransaction } from '../../deps.ts'
+import { AlreadySubscribed, BillingNotConfigured, NotFound, PaymentsUnavailable } from '../../errors.ts'
+import { lockTeam, memberEmails } from '../teams/repository.ts'
+import { type BillingNoticeKind, billingNoticeEmail } from './notice-email.ts'
+import { usageOf } from './plan-limits.ts'
+import * as billing from './repository.ts'
 
 /** Where the current billing period began: the subscription's period, else the UTC month. */
 export function periodStart(
@@ -14,18 +18,6 @@ export function periodStart(
   )
     return team.current_period_start
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1))
-}
-
-/** Impressions the team's campaigns had since `from` (UTC days: the day `from` falls in counts whole). */
-export async function impressionsSince(db: Kysely<DB>, teamId: string, from: Date): Promise<number> {
-  const row = await db
-    .selectFrom('campaign_stats_daily as s')
-    .innerJoin('campaigns as c', 'c.id', 's.campaign_id')
-    .select(sql<number>`coalesce(sum(s.impressions), 0)::bigint`.as('n'))
-    .where('c.team_id', '=', teamId)
-    .where('s.day', '>=', from.toISOString().slice(0, 10))
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
 }
 
 /** How the impression quota stands: under 80 %, past it (warned), used up (in grace), or suspended. */
@@ -85,34 +77,20 @@ export function upgradeFor(plan: Plan): Plan | null {
   return bigger[0] ?? null
 }
 
-/** The team's plan, status and use of every limit, as the dashboard's billing page shows them. */
-export async function billingOf(
-  db: Kysely<DB>,
-  teamId: string,
-  quota: { graceDays: number; gracePercent: number },
-) {
-  const { plan, status } = await planOf(db, teamId)
-  const team = await db
-    .selectFrom('teams')
-    .select([
-      'trial_ends_at',
-      'current_period_start',
-      'current_period_end',
-      'cancel_at_period_end',
-      'payment_grace_ends_at',
-      'subscription_status',
-      'impressions_100_notified_at',
-      'campaigns_suspended_at',
-    ])
-    .where('id', '=', teamId)
-    .executeTakeFirstOrThrow()
+/** The team's plan, status and use of every limit, for the dashboard's billing page (`toBilling`). */
+export async function billingOf(deps: Deps, input: { teamId: string }) {
+  const { db, config } = deps
+  const { teamId } = input
+  const team = await billing.findTeamBilling(db, teamId)
+  if (!team) throw new NotFound('Team')
+  const { plan, status } = effectivePlan(team)
   const start = periodStart(team)
   const [sites, liveCampaigns, members, integrations, impressions] = await Promise.all([
     usageOf(db, teamId, 'sites'),
     usageOf(db, teamId, 'liveCampaigns'),
     usageOf(db, teamId, 'members'),
     usageOf(db, teamId, 'integrations'),
-    impressionsSince(db, teamId, start),
+    billing.impressionsSince(db, teamId, start),
   ])
   const { limits } = plan
   const usedUp = team.impressions_100_notified_at
@@ -121,30 +99,113 @@ export async function billingOf(
     limit: limits.monthlyImpressions,
     usedUpNotifiedAt: usedUp && usedUp >= start ? usedUp : null,
     suspendedAt: team.campaigns_suspended_at,
-    ...quota,
+    graceDays: config.IMPRESSION_QUOTA_GRACE_DAYS,
+    gracePercent: config.IMPRESSION_QUOTA_GRACE_PERCENT,
   })
   const upgrade = state === 'ok' ? null : upgradeFor(plan)
   return {
-    plan: { id: plan.id, name: plan.name, removeBranding: limits.removeBranding },
+    team,
+    plan,
     status,
-    trialEndsAt: status === 'trialing' ? (team.trial_ends_at?.toISOString() ?? null) : null,
-    currentPeriodEnd: team.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: team.cancel_at_period_end,
-    graceEndsAt: status === 'past_due' ? (team.payment_grace_ends_at?.toISOString() ?? null) : null,
-    usage: {
-      sites: { used: sites, limit: limits.sites },
-      liveCampaigns: { used: liveCampaigns, limit: limits.liveCampaigns },
-      members: { used: members, limit: limits.members },
-      integrations: { used: integrations, limit: limits.integrations },
-      impressions: {
-        used: impressions,
-        limit: limits.monthlyImpressions,
-        periodStart: start.toISOString(),
-        state,
-        graceEndsAt: graceEndsAt?.toISOString() ?? null,
-        suspendedAt: team.campaigns_suspended_at?.toISOString() ?? null,
-        upgradeTo: upgrade ? { id: upgrade.id, name: upgrade.name } : null,
-      },
-    },
+    usage: { sites, liveCampaigns, members, integrations, impressions },
+    impressions: { periodStart: start, state, graceEndsAt, upgrade },
+  }
+}
+
+export type BillingView = Awaited<ReturnType<typeof billingOf>>
+
+/** The billing page of the team in the dashboard: where Stripe sends people back, and emails link. */
+export function billingPage(deps: Deps, teamId: string) {
+  return `${dashboardOrigin(deps.config)}/teams/${teamId}/billing`
+}
+
+function enabled(deps: Deps) {
+  if (!deps.payments.enabled) throw new BillingNotConfigured()
+}
+
+/** A Stripe failure while a person waits: ours to report as 502, with Stripe's words for the log. */
+function stripeProblem(deps: Deps, error: unknown): Error {
+  deps.log.warn({ err: error }, 'Stripe call failed')
+  return new PaymentsUnavailable('Stripe could not be reached or refused the request; try again shortly')
+}
+
+/**
+ * The team's Stripe customer, created the first time. The team row stays locked while Stripe
+ * creates it, and the create carries an idempotency key per team: two clicks at once make one
+ * customer.
+ */
+async function customerOf(deps: Deps, teamId: string): Promise<string> {
+  return inTransaction(deps, async (tx) => {
+    const team = await lockTeam(tx.db, teamId)
+    if (!team) throw new NotFound('Team')
+    if (team.stripe_customer_id) return team.stripe_customer_id
+    const [owner] = await memberEmails(tx.db, teamId, ['owner'])
+    const customer = await deps.payments.stripe.customers
+      .create(
+        { name: team.name, ...(owner ? { email: owner } : {}), metadata: { team_id: teamId } },
+        { idempotencyKey: `nudge-customer-${teamId}` },
+      )
+      .catch((error: unknown) => {
+        throw stripeProblem(deps, error)
+      })
+    await billing.setStripeCustomer(tx.db, teamId, customer.id)
+    return customer.id
+  })
+}
+
+/** A Stripe Checkout Session for a paid plan: the dashboard sends the person to its `url`. */
+export async function startCheckout(deps: Deps, input: { teamId: string; plan: PlanId; interval: Interval }) {
+  enabled(deps)
+  // A second subscription would bill the team twice: plan changes go through the portal.
+  const current = await billing.findSubscriptionStatus(deps.db, input.teamId)
+  if (
+    current?.subscription_status &&
+    !['canceled', 'incomplete_expired'].includes(current.subscription_status)
+  )
+    throw new AlreadySubscribed()
+  const customer = await customerOf(deps, input.teamId)
+  const back = billingPage(deps, input.teamId)
+  const session = await deps.payments.stripe.checkout.sessions
+    .create({
+      mode: 'subscription',
+      customer,
+      client_reference_id: input.teamId,
+      line_items: [{ price: deps.payments.priceId(input.plan, input.interval), quantity: 1 }],
+      success_url: `${back}?checkout=success`,
+      cancel_url: `${back}?checkout=canceled`,
+      subscription_data: { metadata: { team_id: input.teamId } },
+      metadata: { team_id: input.teamId },
+    })
+    .catch((error: unknown) => {
+      throw stripeProblem(deps, error)
+    })
+  return { id: session.id, url: session.url ?? '' }
+}
+
+/** A Billing Portal session: change the card or the plan, cancel. */
+export async function openPortal(deps: Deps, input: { teamId: string }) {
+  enabled(deps)
+  const customer = await customerOf(deps, input.teamId)
+  const session = await deps.payments.stripe.billingPortal.sessions
+    .create({ customer, return_url: billingPage(deps, input.teamId) })
+    .catch((error: unknown) => {
+      throw stripeProblem(deps, error)
+    })
+  return { url: session.url }
+}
+
+/** Emails a billing notice to the team's owners (the job sent in the transaction that decided it). */
+export async function sendBillingNotice(
+  deps: Deps,
+  input: { teamId: string; kind: BillingNoticeKind; graceEndsAt?: string | undefined },
+) {
+  const { teamId, kind, graceEndsAt } = input
+  const teamName = await billing.findTeamName(deps.db, teamId)
+  if (teamName === undefined) return
+  const owners = await memberEmails(deps.db, teamId, ['owner'])
+  for (const email of owners) {
+    await deps.mailer.send(
+      billingNoticeEmail({ to: email, teamName, kind, graceEndsAt, link: billingPage(deps, teamId) }),
+    )
   }
 }

@@ -12,8 +12,8 @@ import {
   statusTransitionNotAllowed,
   VersionRequired,
 } from '../../errors.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
 import { publishSite } from '../publishing/service.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
@@ -277,7 +277,7 @@ export async function changeStatus(
         'The campaign has no site: choose a site for it before it goes to test or live',
       )
     }
-    if (to === 'live') await checkPlanLimit(trx, input.teamId, 'liveCampaigns')
+    if (to === 'live') await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'liveCampaigns' })
     const updated = await campaigns.updateCampaign(trx, campaign.id, {
       status: to,
       version: campaign.version + 1,

@@ -1,8 +1,6 @@
-import type { Cache } from '@nudge/cache'
-import type { DB } from '@nudge/db'
 import type { Flags } from '@nudge/flags'
 import type { FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
+import type { Deps } from '../../deps.ts'
 import { invalidInput } from '../../errors.ts'
 import { requestFlagContext, teamFlagContext } from './context.ts'
 
@@ -14,11 +12,9 @@ import { requestFlagContext, teamFlagContext } from './context.ts'
 /** The tab-return campaign trigger (the visitor comes back to the page's tab) while it is dark. */
 export const TAB_RETURN_TRIGGER_FLAG = 'campaign-trigger-tab-return'
 
-type FlagDeps = { db: Kysely<DB>; cache: Cache; flags: Pick<Flags, 'boolean' | 'evaluateMarked'> }
-
 /** 400 naming the field when the input uses a trigger type the team does not have yet. */
 export async function checkReleasedTrigger(
-  deps: FlagDeps,
+  deps: Deps,
   request: FastifyRequest,
   targeting: { trigger?: { type?: string } | undefined } | undefined,
 ) {
@@ -36,10 +32,11 @@ export async function checkReleasedTrigger(
 /**
  * Flags marked `published` that are on for the team: listed as `features` in the site's published
  * document, so the popup script can switch dark-shipped behaviour on per team. Read at publish time:
- * a flag change reaches a site's document on its next publish (or `npm run republish`).
+ * a flag change reaches a site's document on its next publish (or `npm run republish`). Takes
+ * what publishing's and the site document's callers have (none without flags).
  */
 export async function publishedFeatures(
-  deps: { db: Kysely<DB>; cache: Cache; flags?: Pick<Flags, 'evaluateMarked'> | undefined },
+  deps: Pick<Deps, 'db'> & { flags?: Pick<Flags, 'evaluateMarked'> | undefined },
   teamId: string,
 ): Promise<string[]> {
   if (!deps.flags) return []

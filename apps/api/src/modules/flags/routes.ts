@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { requestFlagContext } from './context.ts'
@@ -12,17 +13,10 @@ import {
   RolloutInput,
   TeamEnableInput,
   TeamFlags,
+  toFlag,
+  toFlagChange,
 } from './schemas.ts'
-import {
-  disableFlag,
-  enableForTeam,
-  type FlagDeps,
-  flagChanges,
-  getFlag,
-  listFlags,
-  rollOut,
-  setFlag,
-} from './service.ts'
+import { disableFlag, enableForTeam, flagChanges, getFlag, listFlags, rollOut, setFlag } from './service.ts'
 
 /** Who changed a flag through the routes: the service token's audience (operators hold `ops` tokens). */
 function actorOf(request: FastifyRequest): string {
@@ -34,7 +28,7 @@ function actorOf(request: FastifyRequest): string {
  * client-visible flags. The CLI (`npm run flags`) runs the same service.
  */
 export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps: FlagDeps = { db: app.db, cache: app.cache, flags: app.flags }
+  const deps = depsOf(app, 'flags')
   const internal = {
     preHandler: app.authenticateService(['ops']),
   }
@@ -55,7 +49,7 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: FlagList, ...errors },
       },
     },
-    async () => ({ flags: await listFlags(deps) }),
+    async () => ({ flags: (await listFlags(deps)).map(toFlag) }),
   )
 
   app.get(
@@ -71,7 +65,7 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Flag, 400: ErrorResponse, ...errors },
       },
     },
-    async (request) => getFlag(deps, request.params.key),
+    async (request) => toFlag(await getFlag(deps, { key: request.params.key })),
   )
 
   app.get(
@@ -87,7 +81,9 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: FlagChangeList, 400: ErrorResponse, ...errors },
       },
     },
-    async (request) => ({ changes: await flagChanges(deps, request.params.key) }),
+    async (request) => ({
+      changes: (await flagChanges(deps, { key: request.params.key })).map(toFlagChange),
+    }),
   )
 
   app.put(
@@ -104,7 +100,10 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Flag, ...writeErrors },
       },
     },
-    async (request) => setFlag(deps, request.params.key, request.body, actorOf(request)),
+    async (request) =>
+      toFlag(
+        await setFlag(deps, { key: request.params.key, definition: request.body, actor: actorOf(request) }),
+      ),
   )
 
   app.post(
@@ -121,7 +120,14 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Flag, ...writeErrors },
       },
     },
-    async (request) => rollOut(deps, request.params.key, request.body.percent, actorOf(request)),
+    async (request) =>
+      toFlag(
+        await rollOut(deps, {
+          key: request.params.key,
+          percent: request.body.percent,
+          actor: actorOf(request),
+        }),
+      ),
   )
 
   app.post(
@@ -138,7 +144,14 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Flag, ...writeErrors },
       },
     },
-    async (request) => enableForTeam(deps, request.params.key, request.body.teamId, actorOf(request)),
+    async (request) =>
+      toFlag(
+        await enableForTeam(deps, {
+          key: request.params.key,
+          teamId: request.body.teamId,
+          actor: actorOf(request),
+        }),
+      ),
   )
 
   app.post(
@@ -154,7 +167,7 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Flag, ...writeErrors },
       },
     },
-    async (request) => disableFlag(deps, request.params.key, actorOf(request)),
+    async (request) => toFlag(await disableFlag(deps, { key: request.params.key, actor: actorOf(request) })),
   )
 
   app.get(
@@ -171,7 +184,7 @@ export const flagRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      flags: app.flags.evaluateMarked('clientVisible', await requestFlagContext(app, request)),
+      flags: app.flags.evaluateMarked('clientVisible', await requestFlagContext(deps, request)),
     }),
   )
 }

@@ -1,6 +1,7 @@
-import { FLAG_KEY_PATTERN } from '@nudge/flags'
+import { FLAG_KEY_PATTERN, type FlagDefinition } from '@nudge/flags'
 import { Type } from 'typebox'
 import { Input } from '../../schemas.ts'
+import type { listChanges, listFlags } from './repository.ts'
 
 const Key = Type.String({
   pattern: FLAG_KEY_PATTERN,
@@ -111,3 +112,27 @@ export const TeamFlags = Type.Object({
       'each enabled flag marked clientVisible, evaluated for this team and the caller: key → value (absent: not released)',
   }),
 })
+
+export type FlagRow = Awaited<ReturnType<typeof listFlags>>[number]
+type FlagChangeRow = Awaited<ReturnType<typeof listChanges>>[number]
+
+/** A flag as the routes and the CLI show it. */
+export function toFlag(row: FlagRow) {
+  return {
+    key: row.key,
+    definition: row.definition as unknown as FlagDefinition,
+    updatedAt: row.updated_at.toISOString(),
+    updatedBy: row.updated_by,
+  }
+}
+
+export function toFlagChange(row: FlagChangeRow) {
+  return {
+    id: row.id,
+    flagKey: row.flag_key,
+    actor: row.actor,
+    before: row.before as unknown as FlagDefinition | null,
+    after: row.after as unknown as FlagDefinition | null,
+    at: row.created_at.toISOString(),
+  }
+}

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse } from '../../errors.ts'
 import { Alive, Readiness, Timing } from './schemas.ts'
 import { cacheRoundTrip, checkCache, checkDatabase, flagsCheck } from './service.ts'
 
 /** Liveness, readiness and load-time checks for operators, monitors and the deploy tool. */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'health')
   // Monitors and load balancers poll these; they touch nothing but a `SELECT 1`.
   const config = { rateLimit: false as const }
 
@@ -26,12 +28,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Readiness, 503: Readiness },
       },
     },
-    async (request, reply) => {
-      const [database, cache] = await Promise.all([checkDatabase(app.db, request.log), checkCache(app.cache)])
+    async (_request, reply) => {
+      const [database, cache] = await Promise.all([checkDatabase(deps), checkCache(deps)])
       const ready = database.status === 'up'
       return reply.code(ready ? 200 : 503).send({
         status: ready ? ('ready' as const) : ('unavailable' as const),
-        checks: { database, ...cache, flags: flagsCheck(app.flags.state()) },
+        checks: { database, ...cache, flags: flagsCheck(deps) },
       })
     },
   )
@@ -49,9 +51,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const start = performance.now()
-      const database = await checkDatabase(app.db, request.log)
+      const database = await checkDatabase(deps)
       if (database.status === 'down') throw app.httpErrors.serviceUnavailable('The database is unavailable')
-      const cacheMs = await cacheRoundTrip(app.cache)
+      const cacheMs = await cacheRoundTrip(deps)
       request.log.debug({ dbMs: database.ms, cacheMs }, 'timing check')
       return { dbMs: database.ms, cacheMs, totalMs: performance.now() - start }
     },

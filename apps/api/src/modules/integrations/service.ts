@@ -11,8 +11,8 @@ import {
   NotFound,
 } from '../../errors.ts'
 import type { PageRequest } from '../../pagination.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { findCampaign } from '../campaigns/repository.ts'
 import { attemptJob, DELIVERY_JOB, recordOutcome, send } from './delivery-attempts.ts'
 import * as deliveries from './delivery-repository.ts'
@@ -102,7 +102,7 @@ export async function connectIntegration(
     last4 = lastFour(signing)
   }
   const integration = await inTransaction(deps, async (tx) => {
-    await checkPlanLimit(tx.db, input.teamId, 'integrations')
+    await checkPlanLimit(tx, { teamId: input.teamId, resource: 'integrations' })
     const row = await integrations.insertIntegration(tx.db, {
       teamId: input.teamId,
       kind: body.kind,

@@ -13,8 +13,8 @@ import {
   RoleNotAllowed,
 } from '../../errors.ts'
 import { canGrant } from '../../permissions.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import * as teams from '../teams/repository.ts'
 import { forgetMembership } from '../teams/service.ts'
 import { inviteEmail, inviteLink } from './invite-email.ts'
@@ -78,7 +78,7 @@ export async function createInvite(
         data: { email: previous.email, role: previous.role, reason: 'replaced' },
       })
     }
-    await checkPlanLimit(trx, input.teamId, 'members')
+    await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'members' })
     const token = newToken()
     const expiresAt = new Date(Date.now() + input.ttlDays * DAY_MS)
     const invite = await invites.insertInvite(trx, {

@@ -3,8 +3,8 @@ import { type DB, isViolation, type Site, transaction } from '@nudge/db'
 import type { Kysely, Transaction } from 'kysely'
 import type { Deps } from '../../deps.ts'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
-import { checkPlanLimit } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
+import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
 import { publishSite } from '../publishing/service.ts'
@@ -28,7 +28,7 @@ export async function createSite(deps: Deps, input: { teamId: string; hostname: 
   const { hostname } = normalised
   try {
     return await transaction(deps.db, async (trx, afterCommit) => {
-      await checkPlanLimit(trx, input.teamId, 'sites')
+      await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'sites' })
       const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
       await lockSiteForPublish(trx, site.id)
       await publishSite(

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { depsOf } from '../../deps.ts'
 import { SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { CampaignParams } from '../campaigns/schemas.ts'
@@ -7,6 +8,7 @@ import { campaignStats } from './service.ts'
 
 /** What visitors did with a campaign, for the dashboard. */
 export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'stats')
   app.get(
     '/v1/teams/:teamId/campaigns/:campaignId/stats',
     {
@@ -25,6 +27,11 @@ export const statsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: CampaignStats, ...SessionRouteErrors },
       },
     },
-    async (request) => campaignStats(app.db, teamOf(request).id, request.params.campaignId, request.query),
+    async (request) =>
+      campaignStats(deps, {
+        ...request.query,
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+      }),
   )
 }

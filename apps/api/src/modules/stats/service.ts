@@ -1,5 +1,4 @@
-import type { DB } from '@nudge/db'
-import type { Kysely } from 'kysely'
+import type { Deps } from '../../deps.ts'
 import { invalidInput, NotFound } from '../../errors.ts'
 import { findCampaign } from '../campaigns/repository.ts'
 import { statsRange } from './range.ts'
@@ -38,13 +37,19 @@ type StoredVariant = { id: string; name: string; weight: number }
  * totals, per variant (each UTC day present), per country, and the comparison of the variants.
  */
 export async function campaignStats(
-  db: Kysely<DB>,
-  teamId: string,
-  campaignId: string,
-  query: { from?: string | undefined; to?: string | undefined; tz?: string | undefined },
-  now = new Date(),
+  deps: Deps,
+  input: {
+    teamId: string
+    campaignId: string
+    from?: string | undefined
+    to?: string | undefined
+    tz?: string | undefined
+    now?: Date
+  },
 ) {
-  const range = statsRange(query, now)
+  const { db } = deps
+  const { teamId, campaignId, now = new Date() } = input
+  const range = statsRange(input, now)
   if (Array.isArray(range)) throw invalidInput(range)
   const campaign = await findCampaign(db, teamId, campaignId)
   if (!campaign) throw new NotFound('Campaign')

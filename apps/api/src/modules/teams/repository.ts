@@ -54,8 +54,10 @@ export async function findTeam(db: Kysely<DB>, teamId: string) {
 }
 
 /**
- * Locks the team row for the rest of the transaction: membership changes of one team run one
- * at a time, so two owners demoting each other at once cannot leave it with none.
+ * Locks the team row for the rest of the transaction, and returns it (its plan columns too): the
+ * one lock on a team. Membership changes of one team run one at a time, so two owners demoting
+ * each other at once cannot leave it with none; a plan limit is checked under it, so two requests
+ * cannot both take the last slot; Stripe's events for a team apply one at a time.
  */
 export async function lockTeam(db: Kysely<DB>, teamId: string) {
   return db.selectFrom('teams').selectAll().where('id', '=', teamId).forUpdate().executeTakeFirst()
