@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse } from '../../errors.ts'
+import { ErrorResponse, ServiceUnavailable } from '../../errors.ts'
 import { Alive, Readiness, Timing } from './schemas.ts'
 import { cacheRoundTrip, checkCache, checkDatabase, flagsCheck } from './service.ts'
 
@@ -50,7 +50,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const start = performance.now()
       const database = await checkDatabase(app.db, request.log)
-      if (database.status === 'down') throw app.httpErrors.serviceUnavailable('The database is unavailable')
+      if (database.status === 'down') throw new ServiceUnavailable('The database is unavailable')
       const cacheMs = await cacheRoundTrip(app.cache)
       request.log.debug({ dbMs: database.ms, cacheMs }, 'timing check')
       return { dbMs: database.ms, cacheMs, totalMs: performance.now() - start }
