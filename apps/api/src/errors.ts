@@ -91,6 +91,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 
 const errorCodes: ReadonlySet<string> = new Set(ERROR_CODES)
 
+/** Whether an error's code is one of ours; the error handler answers any other by its status. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && errorCodes.has(code)
 }
