@@ -7,6 +7,7 @@
 import { signedInUser } from '@nudge/auth'
 import { loadConfig } from '@nudge/config'
 import { verifySession } from 'supertokens-node/recipe/session/framework/fastify'
+import { NotFound } from '../../apps/api/src/errors.ts'
 import { requestFlagContext } from '../../apps/api/src/modules/flags/context.ts'
 import { Me } from '../../apps/api/src/modules/users/schemas.ts'
 import { getProfile, userIdForSuperTokensUser } from '../../apps/api/src/modules/users/service.ts'
@@ -18,7 +19,7 @@ app.get('/bench/me-sdk', { preHandler: verifySession() as never }, async (reques
   const session = (request as unknown as { session: { getUserId(): string } }).session
   const id = await userIdForSuperTokensUser(app.db, app.cache, session.getUserId())
   const profile = id ? await getProfile(app.db, app.cache, id) : undefined
-  if (!profile) throw app.httpErrors.notFound('User not found')
+  if (!profile) throw new NotFound('User')
   return profile
 })
 /** The flag the bench defines (run.ts) with a targeting rule, so each request runs flagd's evaluator. */
@@ -29,7 +30,7 @@ app.get(
   { preHandler: app.authenticate, schema: { response: { 200: Me } } },
   async (request) => {
     const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
-    if (!profile) throw app.httpErrors.notFound('User not found')
+    if (!profile) throw new NotFound('User')
     const on = app.flags.boolean(BENCH_FLAG, false, await requestFlagContext(app, request))
     return on ? { ...profile, name: profile.name ?? 'flagged' } : profile
   },

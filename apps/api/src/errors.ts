@@ -1,5 +1,100 @@
 import createError from '@fastify/error'
+import { ForbiddenError, NotFoundError, ValidationError } from '@nudge/auth'
 import { Type } from 'typebox'
+
+/**
+ * Every code the API can answer, in one list: what clients branch on, and the enum of
+ * `ErrorResponse.code` in the OpenAPI. The libs define the errors they raise (a lib cannot import
+ * the app) and this file re-exports them, so the API imports every error from here. A code is
+ * defined once: a `createError` in this file or in one lib (error-catalogue.test.ts checks both).
+ */
+export const ERROR_CODES = [
+  // Fastify's own errors, by status (the error handler's fallback table), and the generic answers.
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'NOT_ACCEPTABLE',
+  'CONFLICT',
+  'PRECONDITION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'UNPROCESSABLE_ENTITY',
+  'INTERNAL_ERROR',
+  'SERVICE_UNAVAILABLE',
+  // Input: schema validation and the rules a schema cannot express; list cursors.
+  'VALIDATION_ERROR',
+  'INVALID_CURSOR',
+  // Limits and load: per-client limits (libs/edge), load shedding (plugins/http.ts).
+  'RATE_LIMITED',
+  'OVERLOADED',
+  // PostgreSQL errors a request can run into (libs/db errors.ts; CONFLICT above is a unique key).
+  'REFERENCE_CONFLICT',
+  'MISSING_FIELD',
+  'INVALID_VALUE',
+  'CONCURRENT_UPDATE',
+  'DATABASE_TIMEOUT',
+  'DATABASE_UNAVAILABLE',
+  // Sign-in and service tokens (libs/auth).
+  'AUTH_BAD_REQUEST',
+  'AUTH_UNAVAILABLE',
+  'INVALID_SERVICE_TOKEN',
+  // Outside services the libs talk to: jobs, mail, object storage, Cloudflare.
+  'JOBS_UNAVAILABLE',
+  'MAIL_UNAVAILABLE',
+  'EMAIL_REJECTED',
+  'STORAGE_FAILED',
+  'PURGE_FAILED',
+  // Teams, roles and invites.
+  'LAST_OWNER',
+  'ROLE_NOT_ALLOWED',
+  'ALREADY_MEMBER',
+  'INVITE_EMAIL_MISMATCH',
+  'INVITE_EXPIRED',
+  'INVITE_REVOKED',
+  'INVITE_USED',
+  'TEAM_HAS_SUBSCRIPTION',
+  // Sites.
+  'HOSTNAME_TAKEN',
+  // Campaigns: status changes and versioned edits.
+  'STATUS_TRANSITION_NOT_ALLOWED',
+  'VERSION_REQUIRED',
+  'VERSION_CONFLICT',
+  'CAMPAIGN_CONFLICT',
+  // Visitors' events and leads.
+  'ORIGIN_NOT_ALLOWED',
+  'CAMPAIGN_NOT_ACCEPTING',
+  'CAMPAIGN_PAUSED',
+  'NOT_THROUGH_EDGE',
+  'IDEMPOTENCY_KEY_REUSED',
+  'VARIANT_HAS_NO_LEAD_FORM',
+  'EVENTS_NOT_STORED',
+  // Integrations and their deliveries.
+  'INTEGRATION_UNAVAILABLE',
+  'INTEGRATION_CREDENTIALS_REJECTED',
+  'INTEGRATION_NOT_ACTIVE',
+  'DELIVERY_NOT_REDELIVERABLE',
+  // Plans and billing.
+  'PLAN_LIMIT',
+  'BILLING_NOT_CONFIGURED',
+  'PAYMENTS_UNAVAILABLE',
+  'INVALID_SIGNATURE',
+  'ALREADY_SUBSCRIBED',
+  // Feature flags (operators).
+  'FLAG_NOT_FOUND',
+  'FLAG_INVALID',
+  'FLAG_NOT_MANAGED',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+const errorCodes: ReadonlySet<string> = new Set(ERROR_CODES)
+
+/** Whether an error's code is one of ours; the error handler answers any other by its status. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && errorCodes.has(code)
+}
 
 /**
  * The one error vocabulary of the API. Every 4xx/5xx body has this shape; `code` is stable
@@ -8,12 +103,33 @@ import { Type } from 'typebox'
 export const ErrorResponse = Type.Object(
   {
     statusCode: Type.Integer(),
-    code: Type.String(),
+    // A plain string enum (not a union of literals): the serializer writes it as a string.
+    code: Type.Unsafe<ErrorCode>({ type: 'string', enum: [...ERROR_CODES] }),
     message: Type.String(),
     details: Type.Optional(Type.Unknown()),
   },
   { $id: 'ErrorResponse', description: 'Error' },
 )
+
+// The errors the libs raise, so that this file is the API's one import place for errors. The
+// codes FORBIDDEN, NOT_FOUND and VALIDATION_ERROR are libs/auth's: this file words its own
+// messages for them (NotFound, Forbidden, invalidInput below).
+export {
+  AuthRequestRejected,
+  AuthUnavailable,
+  ForbiddenError,
+  InvalidServiceToken,
+  NotFoundError,
+  NotSignedIn,
+  ServiceNotAllowed,
+  UnknownTenant,
+  UnsupportedContentType,
+  ValidationError,
+} from '@nudge/auth'
+export { PurgeFailed, RateLimited, rateLimited } from '@nudge/edge'
+export { JobsUnavailableError } from '@nudge/jobs'
+export { MailUnavailableError, RecipientRejectedError } from '@nudge/mailer'
+export { StorageFailed } from '@nudge/storage'
 
 /**
  * 401 from a session check: SuperTokens' own wire format, which the dashboard's frontend SDK
@@ -35,9 +151,38 @@ export const SessionRouteErrors = {
 /** OpenAPI security of routes that need a session. */
 export const sessionSecurity = [{ session: [] }]
 
-export const NotFound = createError<[string]>('NOT_FOUND', '%s not found', 404)
+/** 404 of a thing by name: `new NotFound('Site')` says "Site not found". */
+export class NotFound extends NotFoundError {
+  constructor(what: string) {
+    super(`${what} not found`)
+  }
+}
 
-export const Forbidden = createError<[string]>('FORBIDDEN', 'Your role in this team does not allow %s', 403)
+/** 403 of a team role that does not allow an action (plugins/team-access.ts). */
+export class Forbidden extends ForbiddenError {
+  constructor(action: string) {
+    super(`Your role in this team does not allow ${action}`)
+  }
+}
+
+/** 503 of a dependency that is down, for a route that checks it rather than failing on it. */
+export const ServiceUnavailable = createError<[string]>('SERVICE_UNAVAILABLE', '%s', 503)
+
+/**
+ * 503 of load shedding (plugins/http.ts), with retry-after. Not logged: shedding is the server
+ * working as meant, and a log line per refused request would add to the load.
+ */
+export const Overloaded = createError<[type: string, value: number | undefined]>(
+  'OVERLOADED',
+  'Server overloaded (%s: %s); retry shortly',
+  503,
+)
+export function overloaded(type: string, value: number | undefined, retryAfterSeconds: number) {
+  return Object.assign(new Overloaded(type, value), {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  })
+}
+
 export const LastOwner = createError<[string]>(
   'LAST_OWNER',
   'A team keeps at least one owner: %s; make someone else owner first',
@@ -70,11 +215,11 @@ export interface FieldProblem {
   message: string
 }
 
-const ValidationFailed = createError<[string]>('VALIDATION_ERROR', 'Invalid request: %s', 400)
-
 /** The 400 of a rule the schema cannot express, in the same shape as schema validation errors. */
 export function invalidInput(problems: FieldProblem[]) {
-  const error = new ValidationFailed(problems.map((p) => `${p.field} ${p.message}`).join('; '))
+  const error = new ValidationError(
+    `Invalid request: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+  )
   return Object.assign(error, { details: problems })
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
+import { UnsupportedContentType, ValidationError } from './errors.ts'
 
 // The core decodes these and answers 400 for anything else; the SDK would turn that into a 500.
 // deviceId is standard base64 (the core issues 43 characters and "="), linkCode URL-safe base64.
@@ -27,13 +28,10 @@ const AuthBody = Type.Object({
 /** Query parameters are single strings to the SDK (`?email=a&email=b` would be an array). */
 const AuthQuery = Type.Record(Type.String(), Type.String({ maxLength: 2048 }))
 
+/** Carries the schema's errors as Fastify's own validation does: the error handler names each field. */
 function invalid(context: 'body' | 'querystring', schema: TSchema, value: unknown) {
   const validation = Value.Errors(schema, value)
-  return Object.assign(new Error(`Invalid ${context}`), {
-    statusCode: 400,
-    validation,
-    validationContext: context,
-  })
+  return Object.assign(new ValidationError(`Invalid ${context}`), { validation, validationContext: context })
 }
 
 /**
@@ -46,10 +44,7 @@ export function checkAuthInput(request: FastifyRequest): void {
   const type = request.headers['content-type']
   if (type && !/^application\/(json|x-www-form-urlencoded)\s*(;|$)/i.test(type)) {
     // The SDK reads JSON or form bodies only; with any other type it finds no body at all.
-    throw Object.assign(new Error('Unsupported content-type: send application/json'), {
-      statusCode: 415,
-      code: 'UNSUPPORTED_MEDIA_TYPE',
-    })
+    throw new UnsupportedContentType()
   }
   if (body === undefined) {
     // The SDK reads fields off the body of every POST it serves; without one it meets a TypeError.
@@ -58,9 +53,7 @@ export function checkAuthInput(request: FastifyRequest): void {
     return
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw Object.assign(new Error('Invalid body: must be a JSON object'), {
-      statusCode: 400,
-      code: 'VALIDATION_ERROR',
+    throw Object.assign(new ValidationError('Invalid body: must be a JSON object'), {
       details: [{ field: 'body', message: 'must be a JSON object' }],
     })
   }

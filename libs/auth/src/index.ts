@@ -1,4 +1,17 @@
-export { isAuthError, replyToAuthError } from './errors.ts'
+export {
+  AuthRequestRejected,
+  AuthUnavailable,
+  ForbiddenError,
+  InvalidServiceToken,
+  isAuthError,
+  NotFoundError,
+  NotSignedIn,
+  replyToAuthError,
+  ServiceNotAllowed,
+  UnknownTenant,
+  UnsupportedContentType,
+  ValidationError,
+} from './errors.ts'
 export { magicLinkEmail } from './magic-link-email.ts'
 export {
   type AuthPluginOptions,

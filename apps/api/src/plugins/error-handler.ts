@@ -2,10 +2,21 @@ import { isAuthError, replyToAuthError } from '@nudge/auth'
 import { httpErrorFromDatabase } from '@nudge/db'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ErrorResponse, type FieldProblem, SessionErrorResponse } from '../errors.ts'
+import type { Static } from 'typebox'
+import {
+  type ErrorCode,
+  ErrorResponse,
+  type FieldProblem,
+  isErrorCode,
+  Overloaded,
+  SessionErrorResponse,
+} from '../errors.ts'
 import { PATTERN_MESSAGES } from '../schemas.ts'
 
 const MAX_LISTED_PROBLEMS = 20
+
+/** An answer's body: its code is one of the catalogue's. */
+type ErrorBody = Static<typeof ErrorResponse>
 
 /** "body/email" style paths from AJV turned into "body.email", one entry per offending field. */
 export function fieldProblems(
@@ -40,11 +51,12 @@ export const errorHandlerPlugin = fp(
     app.addSchema(SessionErrorResponse)
 
     app.setNotFoundHandler((request, reply) => {
-      reply.code(404).send({
+      const body: ErrorBody = {
         statusCode: 404,
         code: 'NOT_FOUND',
         message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
-      })
+      }
+      reply.code(404).send(body)
     })
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
@@ -54,32 +66,44 @@ export const errorHandlerPlugin = fp(
         const all = fieldProblems(error.validation, error.validationContext)
         const details = all.slice(0, MAX_LISTED_PROBLEMS)
         const more = all.length - details.length
-        return reply.code(400).send({
+        const body: ErrorBody = {
           statusCode: 400,
           code: 'VALIDATION_ERROR',
           message: `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
           details,
-        })
+        }
+        return reply.code(400).send(body)
+      }
+      // Our errors carry a catalogue code; anything else (Fastify's FST_ codes, a library's own)
+      // is answered with the code of its status.
+      const ourCode = isErrorCode(error.code) ? error.code : undefined
+      const { details, headers } = error as FastifyError & {
+        details?: unknown
+        headers?: Record<string, string>
       }
       // Errors that already carry an HTTP status are not database errors, whatever their code: a
       // client that hangs up mid-body is an ECONNRESET too, and Fastify answers it with a 400.
       const database = error.statusCode === undefined ? httpErrorFromDatabase(error) : undefined
       const statusCode =
         database?.statusCode ?? (error.statusCode && error.statusCode >= 400 ? error.statusCode : 500)
+      // retry-after and the like; on a 5xx only from an error of ours (OVERLOADED).
+      if (headers && (ourCode || statusCode < 500)) reply.headers(headers)
       if (statusCode >= 500) {
-        request.log.error({ err: error }, 'request failed')
-        app.observe.noticeError(error, { requestId: request.id })
+        if (!(error instanceof Overloaded)) {
+          request.log.error({ err: error }, 'request failed')
+          app.observe.noticeError(error, { requestId: request.id })
+        }
         // Errors we raised on purpose (a statusCode and our own code) carry a message written
         // for the client; anything else may hold internals and gets the generic answer.
-        const ours = error.statusCode !== undefined && error.code && !error.code.startsWith('FST_')
+        const meant = ourCode !== undefined && error.statusCode !== undefined
         return reply.code(statusCode).send({
           statusCode,
           code:
             database?.code ??
-            (ours ? error.code : statusCode === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'),
+            (meant ? ourCode : statusCode === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'),
           message:
             database?.message ??
-            (ours ? error.message : 'Something went wrong on our side; it has been logged'),
+            (meant ? error.message : 'Something went wrong on our side; it has been logged'),
         })
       }
       if (database) {
@@ -88,31 +112,28 @@ export const errorHandlerPlugin = fp(
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         // Routes have limits of their own (visitors' events and leads: a few KB): say which applies.
         const limitBytes = request.routeOptions.bodyLimit
-        return reply.code(413).send({
+        const body: ErrorBody = {
           statusCode: 413,
           code: codeFor(413),
           message: `The request body is larger than the ${limitBytes} bytes this route accepts`,
           details: { limitBytes },
-        })
+        }
+        return reply.code(413).send(body)
       }
-      const body: Record<string, unknown> = {
+      const body: ErrorBody = {
         statusCode,
-        code: error.code && !error.code.startsWith('FST_') ? error.code : codeFor(statusCode),
+        code: ourCode ?? codeFor(statusCode),
         message: error.message,
       }
-      const { details, headers } = error as FastifyError & {
-        details?: unknown
-        headers?: Record<string, string>
-      }
       if (details !== undefined) body.details = details
-      if (headers) reply.headers(headers)
       return reply.code(statusCode).send(body)
     })
   },
   { name: 'error-handler', dependencies: ['logging'], fastify: '5.x' },
 )
 
-const codes: Record<number, string> = {
+/** The code of a status, for errors without one of ours (Fastify's own, a library's). */
+const codes: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
@@ -127,6 +148,6 @@ const codes: Record<number, string> = {
   429: 'RATE_LIMITED',
 }
 
-function codeFor(statusCode: number): string {
+function codeFor(statusCode: number): ErrorCode {
   return codes[statusCode] ?? 'BAD_REQUEST'
 }

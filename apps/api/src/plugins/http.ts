@@ -1,12 +1,11 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
-import sensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import { authCorsHeaders } from '@nudge/auth'
 import { list } from '@nudge/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
-import { OriginNotAllowed } from '../errors.ts'
+import { OriginNotAllowed, overloaded } from '../errors.ts'
 
 /**
  * Which pages may call `/public/v1`: a question about sites, answered by the module that knows
@@ -30,7 +29,6 @@ export interface VisitorOrigins {
 export const httpPlugin = fp(
   async (app: FastifyInstance, { visitorOrigins }: { visitorOrigins: VisitorOrigins }) => {
     const { config } = app
-    await app.register(sensible)
     // helmet's security headers. A JSON API needs no Content-Security-Policy (/docs sets its own
     // through swagger-ui's staticCSP), and without one every header is the same on every
     // response: computed once here, not per request.
@@ -121,6 +119,7 @@ export const httpPlugin = fp(
     // for a second or more): a worker fresh from `pm2 reload` would shed its first requests
     // (check:reload saw 1,903 of them). Readings older than serving are not load.
     const sampleIntervalMs = 1000
+    const retryAfterSeconds = 5
     let servingSince = Number.POSITIVE_INFINITY
     app.addHook('onListen', async () => {
       servingSince = Date.now()
@@ -128,18 +127,12 @@ export const httpPlugin = fp(
     await app.register(underPressure, {
       maxEventLoopDelay: config.LOAD_SHED_EVENT_LOOP_DELAY_MS,
       sampleInterval: sampleIntervalMs,
-      retryAfter: 5,
+      retryAfter: retryAfterSeconds,
       exposeStatusRoute: false,
-      pressureHandler: (_request, reply, type, value) => {
+      // A rejected promise is how under-pressure hands an error on, to the one error handler.
+      pressureHandler: async (_request, _reply, type, value) => {
         if (Date.now() - servingSince < 2 * sampleIntervalMs) return
-        reply
-          .code(503)
-          .header('retry-after', '5')
-          .send({
-            statusCode: 503,
-            code: 'OVERLOADED',
-            message: `Server overloaded (${type}: ${value}); retry shortly`,
-          })
+        throw overloaded(type, value, retryAfterSeconds)
       },
     })
   },

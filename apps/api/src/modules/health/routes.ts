@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { depsOf } from '../../deps.ts'
-import { ErrorResponse } from '../../errors.ts'
+import { ErrorResponse, ServiceUnavailable } from '../../errors.ts'
 import { Alive, Readiness, Timing } from './schemas.ts'
 import { cacheRoundTrip, checkCache, checkDatabase, flagsCheck } from './service.ts'
 
@@ -52,7 +52,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const start = performance.now()
       const database = await checkDatabase(deps)
-      if (database.status === 'down') throw app.httpErrors.serviceUnavailable('The database is unavailable')
+      if (database.status === 'down') throw new ServiceUnavailable('The database is unavailable')
       const cacheMs = await cacheRoundTrip(deps)
       request.log.debug({ dbMs: database.ms, cacheMs }, 'timing check')
       return { dbMs: database.ms, cacheMs, totalMs: performance.now() - start }
