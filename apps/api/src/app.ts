@@ -15,20 +15,21 @@ import { billingJobs } from './modules/billing/jobs.ts'
 import { quotaJobs } from './modules/billing/quotas.ts'
 import { billingRoutes } from './modules/billing/routes.ts'
 import { stripeWebhookRoutes } from './modules/billing/webhook.ts'
-import { campaignRoutes } from './modules/campaigns/routes.ts'
+import { campaignsModule } from './modules/campaigns/index.ts'
 import { flagRoutes } from './modules/flags/routes.ts'
 import { healthRoutes } from './modules/health/routes.ts'
 import { integrationJobs } from './modules/integrations/jobs.ts'
 import { integrationRoutes } from './modules/integrations/routes.ts'
-import { inviteRoutes } from './modules/invites/routes.ts'
+import { invitesModule } from './modules/invites/index.ts'
 import { leadRoutes } from './modules/leads/routes.ts'
 import { maintenanceJobs } from './modules/operations/jobs.ts'
 import { operationsRoutes } from './modules/operations/routes.ts'
 import { publishingRoutes } from './modules/publishing/routes.ts'
-import { siteRoutes } from './modules/sites/routes.ts'
+import { sitesModule } from './modules/sites/index.ts'
 import { statsRoutes } from './modules/stats/routes.ts'
-import { teamRoutes } from './modules/teams/routes.ts'
-import { userRoutes } from './modules/users/routes.ts'
+import { teamsModule } from './modules/teams/index.ts'
+import { membershipRole } from './modules/teams/service.ts'
+import { usersModule } from './modules/users/index.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
 import { eventRoutes } from './modules/visitors/events.ts'
 import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
@@ -59,17 +60,17 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(paymentsPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin)
-  await instance.register(teamAccessPlugin)
+  await instance.register(teamAccessPlugin, { roleOf: (input) => membershipRole(instance, input) })
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 
   await instance.register(healthRoutes)
-  await instance.register(userRoutes)
-  await instance.register(teamRoutes)
-  await instance.register(inviteRoutes)
+  await instance.register(usersModule)
+  await instance.register(teamsModule)
+  await instance.register(invitesModule)
   await instance.register(auditRoutes)
-  await instance.register(siteRoutes)
-  await instance.register(campaignRoutes)
+  await instance.register(sitesModule)
+  await instance.register(campaignsModule)
   await instance.register(publishingRoutes)
   await instance.register(siteDocumentRoutes)
   await instance.register(eventRoutes)
