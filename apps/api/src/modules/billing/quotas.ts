@@ -1,10 +1,11 @@
 import { transaction } from '@nudge/db'
 import { effectivePlan } from '@nudge/payments'
 import type { FastifyInstance } from 'fastify'
+import { type Deps, depsOf } from '../../deps.ts'
 import { planOf } from '../../plan-limits.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { changeStatus } from '../campaigns/service.ts'
-import { lockSiteForPublish, type PublishDeps, publishDeps, publishSite } from '../publishing/publisher.ts'
+import { lockSiteForPublish, publishSite } from '../publishing/publisher.ts'
 import { impressionQuota, impressionsSince, periodStart } from './service.ts'
 import { BILLING_NOTICE_JOB, type BillingDeps, billingDeps, QUOTA_JOB } from './stripe-sync.ts'
 
@@ -13,7 +14,7 @@ export const QUOTAS_JOB = 'billing.impression-quotas'
 
 interface QuotaDeps {
   billing: BillingDeps
-  publish: PublishDeps
+  publish: Deps
   gracePercent: number
   graceDays: number
 }
@@ -227,7 +228,7 @@ export async function noticeTrialEnd(deps: QuotaDeps, teamId: string): Promise<b
 export const quotaJobs = async (app: FastifyInstance) => {
   const deps: QuotaDeps = {
     billing: billingDeps(app),
-    publish: publishDeps(app),
+    publish: depsOf(app, 'billing'),
     gracePercent: app.config.IMPRESSION_QUOTA_GRACE_PERCENT,
     graceDays: app.config.IMPRESSION_QUOTA_GRACE_DAYS,
   }

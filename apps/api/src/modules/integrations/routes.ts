@@ -4,6 +4,7 @@ import { actorOf } from '../../actor.ts'
 import { ErrorResponse, NotFound, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
+import { CampaignParams } from '../campaigns/schemas.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { deliveryDeps } from './delivery.ts'
 import * as integrations from './repository.ts'
@@ -12,7 +13,6 @@ import {
   CampaignIntegrationInput,
   CampaignIntegrationParams,
   CampaignIntegrations,
-  CampaignParams,
   Delivery,
   DeliveryPage,
   DeliveryParams,
