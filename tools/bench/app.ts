@@ -17,8 +17,8 @@ const config = loadConfig(process.env)
 const app = await buildApp(config)
 app.get('/bench/me-sdk', { preHandler: verifySession() as never }, async (request) => {
   const session = (request as unknown as { session: { getUserId(): string } }).session
-  const id = await userIdForSuperTokensUser(app.db, app.cache, session.getUserId())
-  const profile = id ? await getProfile(app.db, app.cache, id) : undefined
+  const id = await userIdForSuperTokensUser(app, { supertokensUserId: session.getUserId() })
+  const profile = id ? await getProfile(app, { userId: id }) : undefined
   if (!profile) throw new NotFound('User')
   return profile
 })
@@ -29,7 +29,7 @@ app.get(
   '/bench/me-flag',
   { preHandler: app.authenticate, schema: { response: { 200: Me } } },
   async (request) => {
-    const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
+    const profile = await getProfile(app, { userId: signedInUser(request).id })
     if (!profile) throw new NotFound('User')
     const on = app.flags.boolean(BENCH_FLAG, false, await requestFlagContext(app, request))
     return on ? { ...profile, name: profile.name ?? 'flagged' } : profile

@@ -68,7 +68,8 @@ for (const name of Object.keys(graph.nodes).sort()) {
   process.stdout.write(`${name} -> ${edges(name).sort().join(', ') || '(none)'}\n`)
 }
 // A query is Kysely's builder or raw `sql`; pagination.ts builds the one keyset condition.
-const QUERY = /\.(?:selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(|\bsql(?:<[^>]*>)?`|\.transaction\(\)/
+const QUERY =
+  /\.(?:selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(|\bsql(?:<[^>]*>)?`|\.transaction\(\)/
 const apiSrc = path.join(root, 'apps/api/src')
 for (const file of readdirSync(apiSrc, { recursive: true, encoding: 'utf8' })) {
   if (!file.endsWith('.ts') || /(^|[/-])repository\.ts$/.test(file) || file === 'pagination.ts') continue
@@ -84,4 +85,6 @@ if (problems.length) {
   process.stderr.write(`project graph problems:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
   process.exit(1)
 }
-process.stdout.write('project graph: apps -> libs, no cycles; api plugins import no module, queries only in repositories\n')
+process.stdout.write(
+  'project graph: apps -> libs, no cycles; api plugins import no module, queries only in repositories\n',
+)

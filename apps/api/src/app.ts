@@ -3,18 +3,19 @@ import { depsOf } from './deps.ts'
 import { registerLayers } from './layers.ts'
 import { auditModule } from './modules/audit/index.ts'
 import { billingModule } from './modules/billing/index.ts'
-import { campaignRoutes } from './modules/campaigns/routes.ts'
+import { campaignsModule } from './modules/campaigns/index.ts'
 import { flagsModule } from './modules/flags/index.ts'
 import { healthModule } from './modules/health/index.ts'
 import { integrationsModule } from './modules/integrations/index.ts'
-import { inviteRoutes } from './modules/invites/routes.ts'
+import { invitesModule } from './modules/invites/index.ts'
 import { leadsModule } from './modules/leads/index.ts'
 import { operationsModule } from './modules/operations/index.ts'
 import { publishingModule } from './modules/publishing/index.ts'
-import { siteRoutes } from './modules/sites/routes.ts'
+import { sitesModule } from './modules/sites/index.ts'
 import { statsModule } from './modules/stats/index.ts'
-import { teamRoutes } from './modules/teams/routes.ts'
-import { userRoutes } from './modules/users/routes.ts'
+import { teamsModule } from './modules/teams/index.ts'
+import { membershipRole } from './modules/teams/service.ts'
+import { usersModule } from './modules/users/index.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
 import { eventRoutes } from './modules/visitors/events.ts'
 import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
@@ -34,17 +35,17 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await registerLayers(instance, { config, worker })
   await instance.register(signInPlugin)
   await instance.register(httpPlugin, { visitorOrigins: visitorOrigins(depsOf(instance, 'visitors')) })
-  await instance.register(teamAccessPlugin)
+  await instance.register(teamAccessPlugin, { roleOf: (input) => membershipRole(instance, input) })
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 
   await instance.register(healthModule)
-  await instance.register(userRoutes)
-  await instance.register(teamRoutes)
-  await instance.register(inviteRoutes)
+  await instance.register(usersModule)
+  await instance.register(teamsModule)
+  await instance.register(invitesModule)
   await instance.register(auditModule)
-  await instance.register(siteRoutes)
-  await instance.register(campaignRoutes)
+  await instance.register(sitesModule)
+  await instance.register(campaignsModule)
   await instance.register(publishingModule)
   await instance.register(siteDocumentRoutes)
   await instance.register(eventRoutes)

@@ -8,12 +8,13 @@ import { app } from './app.ts'
 
 export type AppConfig = Config
 
+/** The built API, as `buildApp` returns it. */
+export type App = Awaited<ReturnType<typeof buildApp>>
+
 /**
  * Builds the whole API for a given config: what `main.ts` listens with and what every test
  * calls. Nothing is read from process.env here.
  */
-export type App = Awaited<ReturnType<typeof buildApp>>
-
 export async function buildApp(
   config: AppConfig,
   {

@@ -3,6 +3,7 @@ import supertokens from 'supertokens-node'
 import t from 'tap'
 import { buildTestApp } from './helpers/app.ts'
 import { migratedDatabase } from './helpers/database.ts'
+import { addMember, createTeam } from './helpers/teams.ts'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 interface SignedIn {
@@ -51,19 +52,6 @@ const patchMe = (app: App, user: SignedIn, payload: unknown) =>
   })
 const deleteMe = (app: App, user: SignedIn) =>
   app.inject({ method: 'DELETE', url: '/v1/me', headers: user.headers })
-
-async function createTeam(app: App, user: SignedIn, name: string): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/teams', headers: user.headers, payload: { name } })
-  if (res.statusCode !== 201) throw new Error(`team not created: ${res.body}`)
-  return res.json().id
-}
-
-/** A second member, added directly (invites are another module's work). */
-async function addMember(app: App, teamId: string, userId: string, role: string) {
-  await sql`INSERT INTO team_members (team_id, user_id, role) VALUES (${teamId}, ${userId}, ${role})`.execute(
-    app.db,
-  )
-}
 
 async function teamsOf(app: App, user: SignedIn) {
   const res = await app.inject({ url: '/v1/teams', headers: user.headers })

@@ -12,6 +12,7 @@ import { addSite, campaignApi, newCampaign, objectsIn, personalTeam } from './he
 import { dashboard } from './helpers/dashboard.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
+import { addMember, createTeam } from './helpers/teams.ts'
 
 /*
  * The sites and campaigns routes and republish, attacked: path variants, hostile bodies and
@@ -57,19 +58,6 @@ function raw(app: App, who: Who, method: Method, url: string, body: string, head
 
 const fields = (res: LightMyRequestResponse) =>
   ((res.json().details ?? []) as Array<{ field: string }>).map((detail) => detail.field)
-
-async function createTeam(app: App, who: Who, name: string) {
-  const res = await send(app, who, 'POST', '/v1/teams', { name })
-  if (res.statusCode !== 201) throw new Error(`team not created: ${res.body}`)
-  return res.json().id as string
-}
-
-/** A member added straight in the table, before their first request to the team (nothing cached). */
-async function addMember(app: App, teamId: string, userId: string, role: string) {
-  await sql`INSERT INTO team_members (team_id, user_id, role) VALUES (${teamId}, ${userId}, ${role})`.execute(
-    app.db,
-  )
-}
 
 /** Signs in through the magic link in cookie mode, as a dashboard on the API's own site would. */
 async function cookieSignIn(app: App, email: string) {

@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { signInAs } from './helpers/session.ts'
+import { createTeam } from './helpers/teams.ts'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 type Headers = Record<string, string>
@@ -30,17 +31,6 @@ async function inviteTokenFor(app: App, to: string): Promise<string> {
   return link[1]
 }
 
-async function createTeam(app: App, owner: Signed, name = 'Growth'): Promise<string> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/teams',
-    headers: owner.headers,
-    payload: { name },
-  })
-  if (res.statusCode !== 201) throw new Error(`team not created: ${res.body}`)
-  return res.json().id as string
-}
-
 function invite(app: App, by: Signed, teamId: string, email: string, role = 'editor') {
   return app.inject({
     method: 'POST',
@@ -54,8 +44,8 @@ function accept(app: App, user: Signed, token: string) {
   return app.inject({ method: 'POST', url: '/v1/invites/accept', headers: user.headers, payload: { token } })
 }
 
-/** Invites `email` and has them accept: a member with `role`. */
-async function addMember(app: App, owner: Signed, teamId: string, email: string, role: string) {
+/** Invites `email` and has them accept: a member with `role`, as a real invitee joins. */
+async function inviteMember(app: App, owner: Signed, teamId: string, email: string, role: string) {
   const invited = await invite(app, owner, teamId, email, role)
   if (invited.statusCode !== 201) throw new Error(`invite failed: ${invited.body}`)
   const user = await signIn(app, email)
@@ -203,9 +193,9 @@ t.test('an owner invites, the invitee signs in with the magic link and accepts',
 t.test('refusals: each with its status and code, and nothing written', async (t) => {
   const app = await buildTestApp(t, MANY_SIGN_INS)
   const owner = await signIn(app, 'owner@example.com')
-  const teamId = await createTeam(app, owner)
-  const admin = await addMember(app, owner, teamId, 'admin@example.com', 'admin')
-  const viewer = await addMember(app, owner, teamId, 'viewer@example.com', 'viewer')
+  const teamId = await createTeam(app, owner, 'Growth')
+  const admin = await inviteMember(app, owner, teamId, 'admin@example.com', 'admin')
+  const viewer = await inviteMember(app, owner, teamId, 'viewer@example.com', 'viewer')
   const stranger = await signIn(app, 'stranger@example.com')
   const auditBefore = (await auditActions(app, teamId)).length
   const invitesBefore = (await app.db.selectFrom('team_invites').select('id').execute()).length
@@ -251,9 +241,9 @@ t.test('refusals: each with its status and code, and nothing written', async (t)
 t.test('accepting: mismatch, used, revoked, expired, replaced and tampered tokens', async (t) => {
   const app = await buildTestApp(t, MANY_SIGN_INS)
   const owner = await signIn(app, 'owner@example.com')
-  const teamId = await createTeam(app, owner)
-  const member = await addMember(app, owner, teamId, 'member@example.com', 'editor')
-  const admin = await addMember(app, owner, teamId, 'admin@example.com', 'admin')
+  const teamId = await createTeam(app, owner, 'Growth')
+  const member = await inviteMember(app, owner, teamId, 'member@example.com', 'editor')
+  const admin = await inviteMember(app, owner, teamId, 'admin@example.com', 'admin')
   const other = await signIn(app, 'other@example.com')
 
   // Email mismatch: someone else holding the link cannot use it.
@@ -378,7 +368,7 @@ t.test('accepting: mismatch, used, revoked, expired, replaced and tampered token
 t.test('two concurrent accepts of one invite make one membership', async (t) => {
   const app = await buildTestApp(t, MANY_SIGN_INS)
   const owner = await signIn(app, 'owner@example.com')
-  const teamId = await createTeam(app, owner)
+  const teamId = await createTeam(app, owner, 'Growth')
   await invite(app, owner, teamId, 'race@example.com', 'editor')
   const token = await inviteTokenFor(app, 'race@example.com')
   const racer = await signIn(app, 'race@example.com')
@@ -392,7 +382,7 @@ t.test('two concurrent accepts of one invite make one membership', async (t) => 
 t.test('accepting while already a member marks the invite used and keeps the role', async (t) => {
   const app = await buildTestApp(t, MANY_SIGN_INS)
   const owner = await signIn(app, 'owner@example.com')
-  const teamId = await createTeam(app, owner)
+  const teamId = await createTeam(app, owner, 'Growth')
   await invite(app, owner, teamId, 'both@example.com', 'admin')
   const token = await inviteTokenFor(app, 'both@example.com')
   const both = await signIn(app, 'both@example.com')
@@ -411,7 +401,7 @@ t.test('accepting while already a member marks the invite used and keeps the rol
 t.test('invites are limited per team', async (t) => {
   const app = await buildTestApp(t, { ...MANY_SIGN_INS, INVITE_LIMIT_PER_HOUR: '3' })
   const owner = await signIn(app, 'owner@example.com')
-  const teamId = await createTeam(app, owner)
+  const teamId = await createTeam(app, owner, 'Growth')
   const otherTeam = await createTeam(app, owner, 'Other')
   const hour = () => Math.floor(Date.now() / 3_600_000)
   const started = hour()

@@ -8,13 +8,13 @@ import type { App } from '../src/server.ts'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { addSite, newCampaign } from './helpers/campaigns.ts'
 import { signInAs } from './helpers/session.ts'
+import { addMember, createTeam } from './helpers/teams.ts'
 
 /*
  * The dashboard's side of leads: list, CSV export, erasure. Leads are written straight into the
  * tables here (the visitor's POST /public/v1/leads is another module's work and its own test's).
  */
 
-type Signed = Awaited<ReturnType<typeof signInAs>>
 type FieldSpec = { name: string; type: string; label: string; required?: boolean; options?: string[] }
 
 const emailField: FieldSpec = { name: 'email', type: 'email', label: 'Email', required: true }
@@ -32,18 +32,6 @@ function variant(id: string, name: string, weight: number, fields: FieldSpec[]) 
       },
     ],
   }
-}
-
-async function createTeam(app: App, who: Signed, name: string): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/teams', headers: who.headers, payload: { name } })
-  if (res.statusCode !== 201) throw new Error(`team not created: ${res.body}`)
-  return res.json().id
-}
-
-async function addMember(app: App, teamId: string, userId: string, role: string) {
-  await sql`INSERT INTO team_members (team_id, user_id, role) VALUES (${teamId}, ${userId}, ${role})`.execute(
-    app.db,
-  )
 }
 
 /**

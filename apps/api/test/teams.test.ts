@@ -6,21 +6,10 @@ import { can } from '../src/permissions.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { migratedDatabase } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
+import { addMember, createTeam } from './helpers/teams.ts'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
-
-async function addMember(app: App, teamId: string, userId: string, role: string) {
-  await sql`INSERT INTO team_members (team_id, user_id, role) VALUES (${teamId}, ${userId}, ${role})`.execute(
-    app.db,
-  )
-}
-
-async function createTeam(app: App, headers: Record<string, string>, name = 'Growth') {
-  const res = await app.inject({ method: 'POST', url: '/v1/teams', headers, payload: { name } })
-  if (res.statusCode !== 201) throw new Error(`team not created: ${res.body}`)
-  return res.json().id as string
-}
 
 /** Rows in every team table: what "nothing was written" is checked against. */
 async function rowCounts(app: App) {
@@ -53,7 +42,7 @@ t.test(
     const app = await buildTestApp(t, { RATE_LIMIT_MAX: '100000' })
     const owner = await signInAs(app, 'owner@example.com')
     const stranger = await signInAs(app, 'stranger@example.com')
-    const teamId = await createTeam(app, owner.headers)
+    const teamId = await createTeam(app, owner, 'Growth')
     const members: Record<string, Awaited<ReturnType<typeof signInAs>>> = {}
     for (const role of ['admin', 'editor', 'viewer']) {
       members[role] = await signInAs(app, `${role}@example.com`)
@@ -98,7 +87,7 @@ t.test('roles: last owner, admin limits, transfer of ownership, each change audi
   const owner = await signInAs(app, 'o@example.com')
   const admin = await signInAs(app, 'a@example.com')
   const editor = await signInAs(app, 'e@example.com')
-  const teamId = await createTeam(app, owner.headers)
+  const teamId = await createTeam(app, owner, 'Growth')
   await addMember(app, teamId, admin.id, 'admin')
   await addMember(app, teamId, editor.id, 'editor')
   const patch = (who: typeof owner, userId: string, role: string) =>
@@ -168,7 +157,7 @@ t.test('a demotion or removal takes effect on the very next request, on another 
   // The SDK sends sign-in emails through the app built last (one SDK per process): its mailbox.
   const owner = await signInAs(workerB, 'boss@example.com')
   const helper = await signInAs(workerB, 'helper@example.com')
-  const teamId = await createTeam(workerA, owner.headers)
+  const teamId = await createTeam(workerA, owner, 'Growth')
   await addMember(workerA, teamId, helper.id, 'admin')
   const rename = (name: string) =>
     workerB.inject({
@@ -206,7 +195,7 @@ t.test('teams: create, list, rename, delete (owners only; not with a paid subscr
     payload: { name: ' ', x: 1 },
   })
   t.equal(bad.statusCode, 400)
-  const teamId = await createTeam(app, owner.headers, 'Acme')
+  const teamId = await createTeam(app, owner, 'Acme')
   await addMember(app, teamId, viewer.id, 'viewer')
   const listed = (await app.inject({ url: '/v1/teams', headers: viewer.headers })).json().items
   t.match(
@@ -246,7 +235,7 @@ t.test('teams: create, list, rename, delete (owners only; not with a paid subscr
 t.test('the audit log is append-only', async (t) => {
   const app = await buildTestApp(t)
   const owner = await signInAs(app, 'append@example.com')
-  const teamId = await createTeam(app, owner.headers)
+  const teamId = await createTeam(app, owner, 'Growth')
   await t.rejects(
     sql`UPDATE audit_events SET action = 'x' WHERE team_id = ${teamId}`.execute(app.db),
     /append-only/,
@@ -259,7 +248,7 @@ t.test(
   async (t) => {
     const app = await buildTestApp(t)
     const owner = await signInAs(app, 'pages@example.com')
-    const teamId = await createTeam(app, owner.headers)
+    const teamId = await createTeam(app, owner, 'Growth')
     const insert = async (n: number, label: string) => {
       // Rows inserted in one statement share created_at: the id breaks the tie.
       for (let i = 0; i < n; i++) {
@@ -310,7 +299,7 @@ t.test('a member renaming themselves shows in the (cached) member list at once',
   const app = await buildTestApp(t)
   const owner = await signInAs(app, 'lister@example.com')
   const member = await signInAs(app, 'renamer@example.com')
-  const teamId = await createTeam(app, owner.headers)
+  const teamId = await createTeam(app, owner, 'Growth')
   await addMember(app, teamId, member.id, 'editor')
   const names = async () =>
     (await app.inject({ url: `/v1/teams/${teamId}/members`, headers: owner.headers }))
@@ -326,8 +315,8 @@ t.test("another team's ids get 404 through a team of one's own, and change nothi
   const alice = await signInAs(app, 'alice@example.com')
   const bob = await signInAs(app, 'bob@example.com')
   const mallory = await signInAs(app, 'mallory-member@example.com')
-  const aliceTeam = await createTeam(app, alice.headers, 'Alice')
-  const bobTeam = await createTeam(app, bob.headers, 'Bob')
+  const aliceTeam = await createTeam(app, alice, 'Alice')
+  const bobTeam = await createTeam(app, bob, 'Bob')
   await addMember(app, bobTeam, mallory.id, 'editor')
   const invite = await app.inject({
     method: 'POST',
@@ -356,7 +345,7 @@ t.test('two owners demoting each other at once: the team keeps an owner', async 
   const workerB = await buildTestApp(t, { DATABASE_URL })
   const first = await signInAs(workerB, 'first-owner@example.com')
   const second = await signInAs(workerB, 'second-owner@example.com')
-  const teamId = await createTeam(workerA, first.headers)
+  const teamId = await createTeam(workerA, first, 'Growth')
   await addMember(workerA, teamId, second.id, 'owner')
   for (let round = 0; round < 5; round++) {
     const [a, b] = await Promise.all([
@@ -384,7 +373,7 @@ t.test('two owners demoting each other at once: the team keeps an owner', async 
 t.test('the database going away: team routes answer a fast 503, never a 500', async (t) => {
   const app = await buildTestApp(t)
   const owner = await signInAs(app, 'outage@example.com')
-  const teamId = await createTeam(app, owner.headers)
+  const teamId = await createTeam(app, owner, 'Growth')
   // Another worker of the same deployment whose database is unreachable (nothing listens on port 1).
   const cut = await buildTestApp(t, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nudge' })
   for (const [method, url] of [

@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Selectable } from 'kysely'
 
 /** `timestamptz` columns: read as Date, written as Date or ISO string, defaulted by the database. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -292,10 +292,6 @@ export interface DB {
 }
 
 export type User = Selectable<UsersTable>
-export type NewUser = Insertable<UsersTable>
-export type UserUpdate = Updateable<UsersTable>
-export type Team = Selectable<TeamsTable>
-export type TeamMember = Selectable<TeamMembersTable>
 export type TeamInvite = Selectable<TeamInvitesTable>
 export type AuditEvent = Selectable<AuditEventsTable>
 export type Site = Selectable<SitesTable>

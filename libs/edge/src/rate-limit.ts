@@ -3,7 +3,7 @@ import type { Cache } from '@nudge/cache'
 
 /**
  * The one 429 of the API, for per-route limits (@fastify/rate-limit) and named limits
- * (`app.rateLimit`) alike. `headers` carries retry-after to the error handler.
+ * (`app.limiter`) alike. `headers` carries retry-after to the error handler.
  */
 export const RateLimited = createError<[string, number]>(
   'RATE_LIMITED',

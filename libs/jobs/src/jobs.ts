@@ -40,14 +40,14 @@ export interface QueueSummary {
   deadLetter: string | null
 }
 
+/** Longest a request waits for a queue still starting. */
+const READY_WAIT_MS = 2000
+
 /**
  * The durable job queue (pg-boss on our PostgreSQL, in schema `pgboss`). Every process sends;
  * only the worker process (`work()`) runs handlers, cron schedules and pg-boss maintenance.
  * Jobs sent with `db: trx` are rows of that transaction: a rollback leaves no job.
  */
-/** Longest a request waits for a queue still starting. */
-const READY_WAIT_MS = 2000
-
 export class Jobs {
   readonly boss: PgBoss
   readonly #definitions = new Map<string, JobDefinition<object>>()

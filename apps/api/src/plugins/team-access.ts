@@ -3,13 +3,15 @@ import { isUuid, type Role } from '@nudge/db'
 import type { FastifyBaseLogger, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Forbidden, NotFound } from '../errors.ts'
-import { membershipRole } from '../modules/teams/service.ts'
 import { type Action, can, isAction } from '../permissions.ts'
 
 export interface TeamAccess {
   id: string
   role: Role
 }
+
+/** The caller's role in a team, or null for a non-member (the teams module answers it). */
+export type RoleLookup = (input: { teamId: string; userId: string }) => Promise<Role | null>
 
 export interface TeamScopedRoute {
   method: string
@@ -44,9 +46,10 @@ export function teamOf(request: FastifyRequest): TeamAccess {
  * Every route under /v1/teams/:teamId gets the session check and then the permission check for
  * the action it declares: non-members get 404 (the team's existence is not revealed), members
  * whose role lacks the action get 403. A route that declares no action stops the app at start-up.
+ * `roleOf` is asked on every request: a security answer, never cached.
  */
-export const teamAccessPlugin = fp(
-  async (app) => {
+export const teamAccessPlugin = fp<{ roleOf: RoleLookup }>(
+  async (app, { roleOf }) => {
     app.decorateRequest('team', null)
     const table: TeamScopedRoute[] = []
     app.decorate('teamScopedRoutes', table)
@@ -57,7 +60,7 @@ export const teamAccessPlugin = fp(
       if (!written || !isUuid(written)) throw new NotFound('Team')
       // One spelling per team: cache keys and invalidations must meet whatever case the URL used.
       const teamId = written.toLowerCase()
-      const role = await membershipRole(app, teamId, user.id)
+      const role = await roleOf({ teamId, userId: user.id })
       if (!role) throw new NotFound('Team')
       if (!can(role, action)) throw new Forbidden(action)
       request.team = { id: teamId, role }
@@ -85,5 +88,5 @@ export const teamAccessPlugin = fp(
       route.preHandler = [app.authenticate as typeof access, access, ...own]
     })
   },
-  { name: 'team-access', dependencies: ['auth', 'db', 'cache', 'logging'], fastify: '5.x' },
+  { name: 'team-access', dependencies: ['auth', 'logging'], fastify: '5.x' },
 )

@@ -1,6 +1,6 @@
 import { type CampaignStatus, type CampaignType, type DB, newId } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 
 /** Content columns as the service holds them; written as JSON. */
 export interface CampaignContent {
@@ -88,9 +88,7 @@ export async function deleteCampaign(db: Kysely<DB>, campaignId: string) {
   await db.deleteFrom('campaigns').where('id', '=', campaignId).execute()
 }
 
-export interface CampaignFilter {
-  limit: number
-  cursor?: string | undefined
+export interface CampaignFilter extends PageRequest {
   siteId?: string | undefined
   status?: CampaignStatus | undefined
   search?: string | undefined
@@ -114,18 +112,16 @@ export async function listCampaigns(db: Kysely<DB>, teamId: string, filter: Camp
       sql<number>`jsonb_array_length(variants)`.as('variant_count'),
     ])
     .where('team_id', '=', teamId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit + 1)
-  if (filter.cursor) select = select.where(after(filter.cursor, 'created_at', 'id'))
   if (filter.siteId) select = select.where('site_id', '=', filter.siteId)
   if (filter.status) select = select.where('status', '=', filter.status)
   if (filter.search) {
     const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
     select = select.where('name', 'ilike', pattern)
   }
-  return select.execute()
+  return page(select, filter).execute()
 }
+
+export type CampaignSummaryRow = Awaited<ReturnType<typeof listCampaigns>>[number]
 
 export async function siteOfTeam(db: Kysely<DB>, teamId: string, siteId: string) {
   return db
@@ -134,4 +130,34 @@ export async function siteOfTeam(db: Kysely<DB>, teamId: string, siteId: string)
     .where('team_id', '=', teamId)
     .where('id', '=', siteId)
     .executeTakeFirst()
+}
+
+/**
+ * Campaigns of a site lose it: published or paused ones go back to draft, each gets a new
+ * version. Returns them (locked) as they were before, with their status then.
+ */
+export async function detachCampaignsFromSite(db: Kysely<DB>, siteId: string) {
+  const before = await db
+    .selectFrom('campaigns')
+    .select(['id', 'status'])
+    .where('site_id', '=', siteId)
+    .forUpdate()
+    .execute()
+  if (before.length === 0) return before
+  await db
+    .updateTable('campaigns')
+    .set((eb) => ({
+      site_id: null,
+      status: eb
+        .case()
+        .when('status', 'in', ['test', 'live', 'paused'])
+        .then('draft' as const)
+        .else(eb.ref('status'))
+        .end(),
+      version: eb('version', '+', 1),
+      updated_at: new Date(),
+    }))
+    .where('site_id', '=', siteId)
+    .execute()
+  return before
 }

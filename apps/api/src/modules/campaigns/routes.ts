@@ -2,22 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Campaign as CampaignRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
 import { depsOf } from '../../deps.ts'
-import {
-  CampaignConflict,
-  ErrorResponse,
-  invalidInput,
-  NotFound,
-  SessionRouteErrors,
-  sessionSecurity,
-} from '../../errors.ts'
-import { toPage } from '../../pagination.ts'
+import { ErrorResponse, invalidInput, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { checkReleasedTrigger } from '../flags/released.ts'
 import { objectKey } from '../publishing/documents.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import type { FrequencyInput, ScheduleInput, TargetingInput, VariantInput } from './content.ts'
-import { firstCampaignPage, toSummary } from './list-cache.ts'
-import * as campaigns from './repository.ts'
 import {
   Campaign,
   CampaignPage,
@@ -37,6 +27,9 @@ import {
   deleteCampaign,
   duplicateCampaign,
   etagOf,
+  getCampaign,
+  listCampaigns,
+  previewTarget,
   updateCampaign,
 } from './service.ts'
 
@@ -73,7 +66,7 @@ function toCampaign(row: CampaignRow) {
  * lifecycle that publishes to the edge, duplication and preview of the test version.
  */
 export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = depsOf(app)
+  const deps = depsOf(app, 'campaigns')
 
   app.post(
     '/v1/teams/:teamId/campaigns',
@@ -116,10 +109,10 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit = 20, cursor, siteId, status, search } = request.query
-      const teamId = teamOf(request).id
-      if (!cursor && !siteId && !status && !search) return firstCampaignPage(app, teamId, limit)
-      const rows = await campaigns.listCampaigns(app.db, teamId, { limit, cursor, siteId, status, search })
-      return toPage(rows, limit, toSummary)
+      return listCampaigns(deps, {
+        teamId: teamOf(request).id,
+        filter: { limit, cursor, siteId, status, search },
+      })
     },
   )
 
@@ -137,8 +130,10 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const campaign = await campaigns.findCampaign(app.db, teamOf(request).id, request.params.campaignId)
-      if (!campaign) throw new NotFound('Campaign')
+      const campaign = await getCampaign(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+      })
       return reply.header('etag', etagOf(campaign)).send(toCampaign(campaign))
     },
   )
@@ -262,13 +257,10 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const teamId = teamOf(request).id
-      const campaign = await campaigns.findCampaign(app.db, teamId, request.params.campaignId)
-      if (!campaign) throw new NotFound('Campaign')
-      const site = campaign.site_id ? await campaigns.siteOfTeam(app.db, teamId, campaign.site_id) : undefined
-      if (campaign.status !== 'test' || !site) {
-        throw new CampaignConflict(`Only a campaign in test can be previewed; this one is ${campaign.status}`)
-      }
+      const { campaign, site } = await previewTarget(deps, {
+        teamId: teamOf(request).id,
+        campaignId: request.params.campaignId,
+      })
       const url = new URL(request.query.path ?? '/', `https://${site.hostname}`)
       // "//elsewhere.example/" is a path too, to URL(): the preview stays on the campaign's site.
       if (url.hostname !== site.hostname) {

@@ -1,7 +1,9 @@
+import type { CampaignStatus as CampaignStatusName, CampaignType as CampaignTypeName } from '@nudge/db'
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
 import { FreeText, Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
 import { CampaignType, Frequency, FULL_CAMPAIGN_EXAMPLE, Schedule, Targeting, Variants } from './content.ts'
+import type { CampaignSummaryRow } from './repository.ts'
 
 const EXAMPLE_SITE_ID = '0190b5a4-3c2e-7d1a-9f00-1c2d3e4f5a6b'
 
@@ -142,3 +144,33 @@ export const Preview = Type.Object({
     description: 'the same document from the API (GET /public/v1/sites/:hostname/preview/:campaignId)',
   }),
 })
+
+export interface CampaignSummaryView {
+  id: string
+  siteId: string | null
+  name: string
+  type: CampaignTypeName
+  status: CampaignStatusName
+  variantCount: number
+  version: number
+  publishedVersion: number | null
+  publishedAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export function toSummary(row: CampaignSummaryRow): CampaignSummaryView {
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    name: row.name,
+    type: row.type,
+    status: row.status,
+    variantCount: row.variant_count,
+    version: row.version,
+    publishedVersion: row.published_version,
+    publishedAt: row.published_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  }
+}

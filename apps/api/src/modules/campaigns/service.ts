@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto'
 import type { Cache } from '@nudge/cache'
-import { type AfterCommit, type Campaign, type CampaignStatus, type DB, transaction } from '@nudge/db'
-import type { Transaction } from 'kysely'
-import type { Deps } from '../../deps.ts'
+import type { AfterCommit, Campaign, CampaignStatus, DB } from '@nudge/db'
+import type { Kysely } from 'kysely'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import {
   CampaignConflict,
   type FieldProblem,
@@ -12,6 +12,7 @@ import {
   statusTransitionNotAllowed,
   VersionRequired,
 } from '../../errors.ts'
+import { toPage } from '../../pagination.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { checkPlanLimit } from '../billing/plan-limits.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
@@ -27,10 +28,11 @@ import {
   type VariantInput,
 } from './content.ts'
 import { isPublished, isRetired, TRANSITIONS } from './lifecycle.ts'
-import { forgetCampaignList } from './list-cache.ts'
-import type { CampaignContent } from './repository.ts'
+import { firstCampaignPage, forgetCampaignList } from './list-cache.ts'
+import type { CampaignContent, CampaignFilter } from './repository.ts'
 import * as campaigns from './repository.ts'
 import { campaignProblems, urlRuleHostProblems, withNormalisedUrls } from './rules.ts'
+import { toSummary } from './schemas.ts'
 
 export interface CampaignInput {
   name: string
@@ -79,8 +81,8 @@ function checkContent(
   return { ...content, variants: withNormalisedUrls(content.variants as VariantInput[]) }
 }
 
-async function requireSite(trx: Transaction<DB>, teamId: string, siteId: string) {
-  const site = await campaigns.siteOfTeam(trx, teamId, siteId)
+async function requireSite(db: Kysely<DB>, teamId: string, siteId: string) {
+  const site = await campaigns.siteOfTeam(db, teamId, siteId)
   if (!site) throw invalidInput([{ field: 'body.siteId', message: 'is not a site of this team' }])
   return site
 }
@@ -105,12 +107,12 @@ export const etagOf = (campaign: Pick<Campaign, 'version'>) => `"${campaign.vers
  * Locks a campaign for a change, and its site first when it has one (the order every publish
  * takes), so a change and a publish of the same site never interleave.
  */
-async function lockCampaign(trx: Transaction<DB>, teamId: string, campaignId: string) {
+async function lockCampaign(tx: TxDeps, teamId: string, campaignId: string) {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const peek = await campaigns.findCampaign(trx, teamId, campaignId)
+    const peek = await campaigns.findCampaign(tx.db, teamId, campaignId)
     if (!peek) throw new NotFound('Campaign')
-    const site = peek.site_id ? await lockSiteForPublish(trx, peek.site_id) : undefined
-    const campaign = await campaigns.lockCampaignRow(trx, teamId, campaignId)
+    const site = peek.site_id ? await lockSiteForPublish(tx.db, peek.site_id) : undefined
+    const campaign = await campaigns.lockCampaignRow(tx.db, teamId, campaignId)
     if (!campaign) throw new NotFound('Campaign')
     // Moved to another site between the two reads: take that site's lock instead.
     if (campaign.site_id === peek.site_id) return { campaign, site }
@@ -119,21 +121,16 @@ async function lockCampaign(trx: Transaction<DB>, teamId: string, campaignId: st
 }
 
 async function republishCampaign(
-  trx: Transaction<DB>,
-  afterCommit: AfterCommit,
-  deps: Deps,
+  tx: TxDeps,
   site: { id: string; hostname: string } | undefined,
   campaignId: string,
 ) {
   if (!site) return
-  await publishSite(
-    { ...deps, db: trx, afterCommit, pool: deps.db },
-    {
-      siteId: site.id,
-      hostname: site.hostname,
-      campaignIds: [campaignId],
-    },
-  )
+  await publishSite(tx, {
+    siteId: site.id,
+    hostname: site.hostname,
+    campaignIds: [campaignId],
+  })
 }
 
 /** After a change to campaigns commits: the team's list and visitors' view of each, on every worker. */
@@ -149,20 +146,18 @@ export function forgetCampaign(
 
 /** Stores a new draft (created or duplicated) with its audit row. */
 async function addCampaign(
-  trx: Transaction<DB>,
-  afterCommit: AfterCommit,
-  deps: Deps,
+  tx: TxDeps,
   input: { teamId: string; actor: Actor },
   content: CampaignContent & { siteId: string | null },
   audit: Record<string, unknown> = {},
 ): Promise<Campaign> {
-  const campaign = await campaigns.insertCampaign(trx, {
+  const campaign = await campaigns.insertCampaign(tx.db, {
     ...content,
     teamId: input.teamId,
     createdBy: input.actor.type === 'user' ? input.actor.id : null,
   })
-  forgetCampaignList(deps.cache, afterCommit, input.teamId)
-  await recordAudit(trx, {
+  forgetCampaignList(tx.cache, tx.afterCommit, input.teamId)
+  await recordAudit(tx.db, {
     teamId: input.teamId,
     actor: input.actor,
     action: 'campaign.created',
@@ -186,10 +181,10 @@ export async function createCampaign(
   }
   // Checked before the site is read, so a body with many problems names them all at once.
   checkContent(content, content.name)
-  return transaction(deps.db, async (trx, afterCommit) => {
-    const site = await requireSite(trx, input.teamId, input.campaign.siteId)
+  return inTransaction(deps, async (tx) => {
+    const site = await requireSite(tx.db, input.teamId, input.campaign.siteId)
     const stored = checkContent(content, content.name, site.hostname)
-    return addCampaign(trx, afterCommit, deps, input, { ...stored, siteId: input.campaign.siteId })
+    return addCampaign(tx, input, { ...stored, siteId: input.campaign.siteId })
   })
 }
 
@@ -207,8 +202,8 @@ export async function updateCampaign(
     actor: Actor
   },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
+  return inTransaction(deps, async (tx) => {
+    const { campaign, site } = await lockCampaign(tx, input.teamId, input.campaignId)
     checkVersion(input.ifMatch, campaign.version)
     const { patch } = input
     let siteId: string | undefined
@@ -219,7 +214,7 @@ export async function updateCampaign(
           `A ${campaign.status} campaign stays on its site; duplicate it, or archive it first, to use it on another site`,
         )
       }
-      const target = await requireSite(trx, input.teamId, patch.siteId)
+      const target = await requireSite(tx.db, input.teamId, patch.siteId)
       siteId = target.id
       hostname = target.hostname
     }
@@ -232,21 +227,21 @@ export async function updateCampaign(
       schedule: patch.schedule !== undefined ? patch.schedule : campaign.schedule,
     }
     const stored = checkContent(content, patch.name?.trim(), hostname)
-    const updated = await campaigns.updateCampaign(trx, campaign.id, {
+    const updated = await campaigns.updateCampaign(tx.db, campaign.id, {
       content: stored,
       ...(siteId ? { siteId } : {}),
       version: campaign.version + 1,
     })
-    if (isPublished(updated.status)) await republishCampaign(trx, afterCommit, deps, site, updated.id)
-    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
-    await recordAudit(trx, {
+    if (isPublished(updated.status)) await republishCampaign(tx, site, updated.id)
+    forgetCampaign(tx.cache, tx.afterCommit, input.teamId, [campaign.id])
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'campaign.updated',
       target: { type: 'campaign', id: campaign.id },
       data: { fields: Object.keys(patch).sort(), version: updated.version },
     })
-    return (await campaigns.findCampaign(trx, input.teamId, campaign.id)) ?? updated
+    return (await campaigns.findCampaign(tx.db, input.teamId, campaign.id)) ?? updated
   })
 }
 
@@ -264,8 +259,8 @@ export async function changeStatus(
     actor: Actor
   },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    const { campaign, site } = await lockCampaign(trx, input.teamId, input.campaignId)
+  return inTransaction(deps, async (tx) => {
+    const { campaign, site } = await lockCampaign(tx, input.teamId, input.campaignId)
     checkVersion(input.ifMatch, campaign.version)
     const from = campaign.status
     const to = input.status
@@ -277,22 +272,21 @@ export async function changeStatus(
         'The campaign has no site: choose a site for it before it goes to test or live',
       )
     }
-    if (to === 'live') await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'liveCampaigns' })
-    const updated = await campaigns.updateCampaign(trx, campaign.id, {
+    if (to === 'live') await checkPlanLimit(tx, { teamId: input.teamId, resource: 'liveCampaigns' })
+    const updated = await campaigns.updateCampaign(tx.db, campaign.id, {
       status: to,
       version: campaign.version + 1,
     })
-    if (isPublished(from) || isPublished(to))
-      await republishCampaign(trx, afterCommit, deps, site, campaign.id)
-    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
-    await recordAudit(trx, {
+    if (isPublished(from) || isPublished(to)) await republishCampaign(tx, site, campaign.id)
+    forgetCampaign(tx.cache, tx.afterCommit, input.teamId, [campaign.id])
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'campaign.status_changed',
       target: { type: 'campaign', id: campaign.id },
       data: { from, to, version: updated.version },
     })
-    return (await campaigns.findCampaign(trx, input.teamId, campaign.id)) ?? updated
+    return (await campaigns.findCampaign(tx.db, input.teamId, campaign.id)) ?? updated
   })
 }
 
@@ -301,9 +295,9 @@ export async function duplicateCampaign(
   deps: Deps,
   input: { teamId: string; campaignId: string; actor: Actor },
 ): Promise<Campaign> {
-  return transaction(deps.db, async (trx, afterCommit) => {
+  return inTransaction(deps, async (tx) => {
     // Locked like a change, site first: a copy made while its site is deleted is detached with it.
-    const { campaign: source } = await lockCampaign(trx, input.teamId, input.campaignId)
+    const { campaign: source } = await lockCampaign(tx, input.teamId, input.campaignId)
     const copy = {
       // Cut by characters, not UTF-16 units: half an emoji would be stored as U+FFFD.
       name: `${Array.from(source.name).slice(0, 113).join('')} (copy)`,
@@ -314,7 +308,7 @@ export async function duplicateCampaign(
       schedule: source.schedule,
       siteId: source.site_id,
     }
-    return addCampaign(trx, afterCommit, deps, input, copy, { duplicatedFrom: source.id })
+    return addCampaign(tx, input, copy, { duplicatedFrom: source.id })
   })
 }
 
@@ -323,17 +317,17 @@ export async function deleteCampaign(
   deps: Deps,
   input: { teamId: string; campaignId: string; ifMatch: string | undefined; actor: Actor },
 ) {
-  await transaction(deps.db, async (trx, afterCommit) => {
-    const { campaign } = await lockCampaign(trx, input.teamId, input.campaignId)
+  await inTransaction(deps, async (tx) => {
+    const { campaign } = await lockCampaign(tx, input.teamId, input.campaignId)
     if (input.ifMatch !== undefined) checkVersion(input.ifMatch, campaign.version)
     if (!isRetired(campaign.status)) {
       throw new CampaignConflict(
         `A ${campaign.status} campaign cannot be deleted; ${campaign.status === 'live' ? 'pause it, then archive it' : 'archive it'} first`,
       )
     }
-    await campaigns.deleteCampaign(trx, campaign.id)
-    forgetCampaign(deps.cache, afterCommit, input.teamId, [campaign.id])
-    await recordAudit(trx, {
+    await campaigns.deleteCampaign(tx.db, campaign.id)
+    forgetCampaign(tx.cache, tx.afterCommit, input.teamId, [campaign.id])
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'campaign.deleted',
@@ -341,4 +335,33 @@ export async function deleteCampaign(
       data: { name: campaign.name },
     })
   })
+}
+
+export async function getCampaign(deps: Deps, input: { teamId: string; campaignId: string }) {
+  const campaign = await campaigns.findCampaign(deps.db, input.teamId, input.campaignId)
+  if (!campaign) throw new NotFound('Campaign')
+  return campaign
+}
+
+/**
+ * A page of the team's campaign summaries, newest first, in response shape. The first page
+ * without filters (what the dashboard opens on) comes from the cache.
+ */
+export async function listCampaigns(deps: Deps, input: { teamId: string; filter: CampaignFilter }) {
+  const { limit, cursor, siteId, status, search } = input.filter
+  if (!cursor && !siteId && !status && !search)
+    return firstCampaignPage(deps, { teamId: input.teamId, limit })
+  return toPage(await campaigns.listCampaigns(deps.db, input.teamId, input.filter), limit, toSummary)
+}
+
+/** A campaign in test and its site: what a preview shows. Any other status is a conflict. */
+export async function previewTarget(deps: Deps, input: { teamId: string; campaignId: string }) {
+  const campaign = await getCampaign(deps, input)
+  const site = campaign.site_id
+    ? await campaigns.siteOfTeam(deps.db, input.teamId, campaign.site_id)
+    : undefined
+  if (campaign.status !== 'test' || !site) {
+    throw new CampaignConflict(`Only a campaign in test can be previewed; this one is ${campaign.status}`)
+  }
+  return { campaign, site }
 }

@@ -5,13 +5,13 @@ import { depsOf } from '../../deps.ts'
 import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
+import { CampaignParams } from '../campaigns/schemas.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import {
   CampaignIntegration,
   CampaignIntegrationInput,
   CampaignIntegrationParams,
   CampaignIntegrations,
-  CampaignParams,
   Delivery,
   DeliveryPage,
   DeliveryParams,

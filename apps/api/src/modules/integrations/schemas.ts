@@ -19,11 +19,6 @@ export const CampaignIntegrationParams = Input({
   integrationId: Type.String({ format: 'uuid' }),
 })
 
-export const CampaignParams = Input({
-  teamId: Type.String({ format: 'uuid' }),
-  campaignId: Type.String({ format: 'uuid' }),
-})
-
 const Name = FreeText({ maxLength: 100 })
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL receiving signed POSTs' })
 const ApiKey = Type.String({

@@ -1,6 +1,6 @@
 import { type DB, newId, type Role } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
-import { after } from '../../pagination.ts'
+import { type PageRequest, page } from '../../pagination.ts'
 
 export async function insertInvite(
   db: Kysely<DB>,
@@ -57,22 +57,16 @@ export async function lockInvite(db: Kysely<DB>, teamId: string, inviteId: strin
 }
 
 /** Pending invites (neither accepted nor revoked, expired ones included), newest first. */
-export async function listPendingInvites(
-  db: Kysely<DB>,
-  teamId: string,
-  query: { limit: number; cursor?: string | undefined },
-) {
-  let select = db
-    .selectFrom('team_invites')
-    .select(['id', 'email', 'role', 'invited_by', 'expires_at', 'created_at'])
-    .where('team_id', '=', teamId)
-    .where('accepted_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit + 1)
-  if (query.cursor) select = select.where(after(query.cursor, 'created_at', 'id'))
-  return select.execute()
+export async function listPendingInvites(db: Kysely<DB>, teamId: string, request: PageRequest) {
+  return page(
+    db
+      .selectFrom('team_invites')
+      .select(['id', 'email', 'role', 'invited_by', 'expires_at', 'created_at'])
+      .where('team_id', '=', teamId)
+      .where('accepted_at', 'is', null)
+      .where('revoked_at', 'is', null),
+    request,
+  ).execute()
 }
 
 /** Marks a pending invite revoked; false when it was no longer pending. */

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
-import { dashboardOrigin } from '@nudge/config'
 import type { TeamInvite } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
 import { toTeam } from '../teams/team-view.ts'
-import { listPendingInvites } from './repository.ts'
 import {
   AcceptedInvite,
   AcceptInvite,
@@ -18,7 +17,7 @@ import {
   InviteQuery,
   NewInvite,
 } from './schemas.ts'
-import { acceptInvite, createInvite, revokeInvite } from './service.ts'
+import { acceptInvite, createInvite, listPendingInvites, revokeInvite } from './service.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -43,14 +42,13 @@ function toInvite(
  * POST /v1/invites/accept for the signed-in invitee), list pending invites and revoke them.
  */
 export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'invites')
   const { config } = app
-  const linkOrigin = dashboardOrigin(config)
   const invitesPerTeam = app.limiter('invites-team', {
     max: config.INVITE_LIMIT_PER_HOUR,
     windowSeconds: 3600,
     what: 'invites from this team',
   })
-  const deps = { db: app.db, cache: app.cache, mailer: app.mailer }
 
   app.post(
     '/v1/teams/:teamId/invites',
@@ -83,8 +81,6 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
         role: request.body.role,
         by: { id: signedInUser(request).id, role: access.role },
         actor: actorOf(request),
-        ttlDays: config.INVITE_TTL_DAYS,
-        dashboardOrigin: linkOrigin,
       })
       return reply.code(201).send(toInvite(invite))
     },
@@ -108,7 +104,10 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 20
-      const rows = await listPendingInvites(app.db, teamOf(request).id, { ...request.query, limit })
+      const rows = await listPendingInvites(deps, {
+        teamId: teamOf(request).id,
+        page: { limit, cursor: request.query.cursor },
+      })
       const now = Date.now()
       return toPage(rows, limit, (row) => toInvite(row, now))
     },

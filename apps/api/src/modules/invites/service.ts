@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Cache } from '@nudge/cache'
-import { type DB, type Role, transaction } from '@nudge/db'
-import type { Mailer } from '@nudge/mailer'
-import type { Kysely } from 'kysely'
+import { dashboardOrigin } from '@nudge/config'
+import type { Role } from '@nudge/db'
+import { type Deps, inTransaction } from '../../deps.ts'
 import {
   AlreadyMember,
   InviteEmailMismatch,
@@ -12,6 +11,7 @@ import {
   NotFound,
   RoleNotAllowed,
 } from '../../errors.ts'
+import type { PageRequest } from '../../pagination.ts'
 import { canGrant } from '../../permissions.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { checkPlanLimit } from '../billing/plan-limits.ts'
@@ -19,12 +19,6 @@ import * as teams from '../teams/repository.ts'
 import { forgetMembership } from '../teams/service.ts'
 import { inviteEmail, inviteLink } from './invite-email.ts'
 import * as invites from './repository.ts'
-
-export interface Deps {
-  db: Kysely<DB>
-  cache: Cache
-  mailer: Mailer
-}
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -55,22 +49,21 @@ export async function createInvite(
     role: Role
     by: { id: string; role: Role }
     actor: Actor
-    ttlDays: number
-    dashboardOrigin: string
   },
 ) {
   checkMayGrant(input.by.role, input.role)
   const email = input.email.trim().toLowerCase()
-  return transaction(deps.db, async (trx) => {
+  const ttlDays = deps.config.INVITE_TTL_DAYS
+  return inTransaction(deps, async (tx) => {
     // The team row lock orders this against accepts and membership changes of the team.
-    const team = await teams.lockTeam(trx, input.teamId)
+    const team = await teams.lockTeam(tx.db, input.teamId)
     if (!team) throw new NotFound('Team')
-    if (await invites.memberRoleByEmail(trx, input.teamId, email)) throw new AlreadyMember()
-    const previous = await invites.findPendingByEmail(trx, input.teamId, email)
+    if (await invites.memberRoleByEmail(tx.db, input.teamId, email)) throw new AlreadyMember()
+    const previous = await invites.findPendingByEmail(tx.db, input.teamId, email)
     if (previous) {
       checkMayGrant(input.by.role, previous.role)
-      await invites.revokeInvite(trx, previous.id)
-      await recordAudit(trx, {
+      await invites.revokeInvite(tx.db, previous.id)
+      await recordAudit(tx.db, {
         teamId: input.teamId,
         actor: input.actor,
         action: 'invite.revoked',
@@ -78,10 +71,10 @@ export async function createInvite(
         data: { email: previous.email, role: previous.role, reason: 'replaced' },
       })
     }
-    await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'members' })
+    await checkPlanLimit(tx, { teamId: input.teamId, resource: 'members' })
     const token = newToken()
-    const expiresAt = new Date(Date.now() + input.ttlDays * DAY_MS)
-    const invite = await invites.insertInvite(trx, {
+    const expiresAt = new Date(Date.now() + ttlDays * DAY_MS)
+    const invite = await invites.insertInvite(tx.db, {
       teamId: input.teamId,
       email,
       role: input.role,
@@ -89,27 +82,32 @@ export async function createInvite(
       invitedBy: input.by.id,
       expiresAt,
     })
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'member.invited',
       target: { type: 'invite', id: invite.id },
       data: { email, role: input.role, ...(previous ? { replaces: previous.id } : {}) },
     })
-    const inviter = await invites.findUserEmailAndName(trx, input.by.id)
+    const inviter = await invites.findUserEmailAndName(tx.db, input.by.id)
     await deps.mailer.send(
       inviteEmail({
         to: email,
-        link: inviteLink(input.dashboardOrigin, token),
+        link: inviteLink(dashboardOrigin(deps.config), token),
         teamName: team.name,
         inviter: inviter?.name || inviter?.email || 'A teammate',
         role: input.role,
         expiresAt,
-        ttlDays: input.ttlDays,
+        ttlDays,
       }),
     )
     return invite
   })
+}
+
+/** Pending invites of a team (expired ones included), newest first: a page of rows. */
+export async function listPendingInvites(deps: Deps, input: { teamId: string; page: PageRequest }) {
+  return invites.listPendingInvites(deps.db, input.teamId, input.page)
 }
 
 /**
@@ -120,15 +118,15 @@ export async function revokeInvite(
   deps: Deps,
   input: { teamId: string; inviteId: string; by: { id: string; role: Role }; actor: Actor },
 ) {
-  return transaction(deps.db, async (trx) => {
-    await teams.lockTeam(trx, input.teamId)
-    const invite = await invites.lockInvite(trx, input.teamId, input.inviteId)
+  return inTransaction(deps, async (tx) => {
+    await teams.lockTeam(tx.db, input.teamId)
+    const invite = await invites.lockInvite(tx.db, input.teamId, input.inviteId)
     if (!invite) throw new NotFound('Invite')
     if (invite.accepted_at) throw new InviteUsed()
     if (invite.revoked_at) return
     checkMayGrant(input.by.role, invite.role)
-    await invites.revokeInvite(trx, invite.id)
-    await recordAudit(trx, {
+    await invites.revokeInvite(tx.db, invite.id)
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'invite.revoked',
@@ -146,21 +144,21 @@ export async function revokeInvite(
 export async function acceptInvite(deps: Deps, input: { token: string; userId: string; actor: Actor }) {
   const found = await invites.findInviteByTokenHash(deps.db, hashToken(input.token))
   if (!found) throw new NotFound('Invite')
-  return transaction(deps.db, async (trx, afterCommit) => {
+  return inTransaction(deps, async (tx) => {
     // Team row, then invite row: the order createInvite and revokeInvite lock in, so two
     // accepts of one invite run one after the other and the second finds it used.
-    const team = await teams.lockTeam(trx, found.team_id)
-    const invite = await invites.lockInvite(trx, found.team_id, found.id)
+    const team = await teams.lockTeam(tx.db, found.team_id)
+    const invite = await invites.lockInvite(tx.db, found.team_id, found.id)
     if (!team || !invite) throw new NotFound('Invite')
-    const user = await invites.findUserEmailAndName(trx, input.userId)
+    const user = await invites.findUserEmailAndName(tx.db, input.userId)
     if (!user || user.email.toLowerCase() !== invite.email.toLowerCase()) throw new InviteEmailMismatch()
     if (invite.accepted_at) throw new InviteUsed()
     if (invite.revoked_at) throw new InviteRevoked()
     if (invite.expires_at.getTime() <= Date.now()) throw new InviteExpired()
-    if (!(await invites.markAccepted(trx, invite.id))) throw new InviteUsed()
-    const current = await teams.findRole(trx, invite.team_id, input.userId)
+    if (!(await invites.markAccepted(tx.db, invite.id))) throw new InviteUsed()
+    const current = await teams.findRole(tx.db, invite.team_id, input.userId)
     if (current) {
-      await recordAudit(trx, {
+      await recordAudit(tx.db, {
         teamId: invite.team_id,
         actor: input.actor,
         action: 'invite.accepted',
@@ -169,15 +167,15 @@ export async function acceptInvite(deps: Deps, input: { token: string; userId: s
       })
       return { team, role: current, joined: false }
     }
-    await teams.insertMember(trx, { teamId: invite.team_id, userId: input.userId, role: invite.role })
-    await recordAudit(trx, {
+    await teams.insertMember(tx.db, { teamId: invite.team_id, userId: input.userId, role: invite.role })
+    await recordAudit(tx.db, {
       teamId: invite.team_id,
       actor: input.actor,
       action: 'member.joined',
       target: { type: 'user', id: input.userId },
       data: { role: invite.role, inviteId: invite.id, invitedBy: invite.invited_by },
     })
-    forgetMembership(deps.cache, afterCommit, invite.team_id, [input.userId])
+    forgetMembership(deps.cache, tx.afterCommit, invite.team_id)
     return { team, role: invite.role, joined: true }
   })
 }

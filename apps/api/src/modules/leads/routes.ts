@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Lead as LeadRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
 import { depsOf } from '../../deps.ts'
-import { ErrorResponse, invalidInput, rateLimited, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
+import {
+  ErrorResponse,
+  invalidInput,
+  rateLimited,
+  SessionRouteErrors,
+  sessionSecurity,
+} from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'

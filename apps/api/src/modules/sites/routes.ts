@@ -2,13 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Site as SiteRow } from '@nudge/db'
 import { actorOf } from '../../actor.ts'
 import { depsOf } from '../../deps.ts'
-import { ErrorResponse, NotFound, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
+import { ErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { toPage } from '../../pagination.ts'
 import { teamOf } from '../../plugins/team-access.ts'
 import { TeamParams } from '../teams/schemas.ts'
-import * as sites from './repository.ts'
 import { NewSite, Site, SitePage, SiteParams, SitePatch, SiteQuery } from './schemas.ts'
-import { createSite, deleteSite, installSnippet, updateSite } from './service.ts'
+import { createSite, deleteSite, getSite, installSnippet, listSites, updateSite } from './service.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
@@ -17,7 +16,7 @@ const publishErrors = { 502: ErrorResponse, 503: ErrorResponse }
 
 /** The hostnames a team's popups run on, with the snippet to install on each. */
 export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = depsOf(app)
+  const deps = depsOf(app, 'sites')
   const toSite = (row: SiteRow) => ({
     id: row.id,
     hostname: row.hostname,
@@ -67,7 +66,10 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 20
-      const rows = await sites.listSites(app.db, teamOf(request).id, { limit, cursor: request.query.cursor })
+      const rows = await listSites(deps, {
+        teamId: teamOf(request).id,
+        page: { limit, cursor: request.query.cursor },
+      })
       return toPage(rows, limit, toSite)
     },
   )
@@ -86,9 +88,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const site = await sites.findSite(app.db, teamOf(request).id, request.params.siteId)
-      if (!site) throw new NotFound('Site')
-      return toSite(site)
+      return toSite(await getSite(deps, { teamId: teamOf(request).id, siteId: request.params.siteId }))
     },
   )
 
@@ -107,7 +107,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const site = await updateSite(app, {
+      const site = await updateSite(deps, {
         teamId: teamOf(request).id,
         siteId: request.params.siteId,
         allowSubdomains: request.body.allowSubdomains,

@@ -1,10 +1,10 @@
-import type { Cache } from '@nudge/cache'
-import { type DB, isViolation, type Site, transaction } from '@nudge/db'
-import type { Kysely, Transaction } from 'kysely'
-import type { Deps } from '../../deps.ts'
+import { isViolation, type Site } from '@nudge/db'
+import { type Deps, inTransaction } from '../../deps.ts'
 import { HostnameTaken, invalidInput, NotFound } from '../../errors.ts'
+import type { PageRequest } from '../../pagination.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { checkPlanLimit } from '../billing/plan-limits.ts'
+import { detachCampaignsFromSite } from '../campaigns/repository.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
 import { publishSite } from '../publishing/service.ts'
@@ -27,15 +27,12 @@ export async function createSite(deps: Deps, input: { teamId: string; hostname: 
   if ('problem' in normalised) throw invalidInput([{ field: 'body.hostname', message: normalised.problem }])
   const { hostname } = normalised
   try {
-    return await transaction(deps.db, async (trx, afterCommit) => {
-      await checkPlanLimit({ db: trx }, { teamId: input.teamId, resource: 'sites' })
-      const site = await sites.insertSite(trx, { teamId: input.teamId, hostname })
-      await lockSiteForPublish(trx, site.id)
-      await publishSite(
-        { ...deps, db: trx, afterCommit, pool: deps.db },
-        { siteId: site.id, hostname, campaignIds: [] },
-      )
-      await recordAudit(trx, {
+    return await inTransaction(deps, async (tx) => {
+      await checkPlanLimit(tx, { teamId: input.teamId, resource: 'sites' })
+      const site = await sites.insertSite(tx.db, { teamId: input.teamId, hostname })
+      await lockSiteForPublish(tx.db, site.id)
+      await publishSite(tx, { siteId: site.id, hostname, campaignIds: [] })
+      await recordAudit(tx.db, {
         teamId: input.teamId,
         actor: input.actor,
         action: 'site.created',
@@ -55,26 +52,23 @@ export async function createSite(deps: Deps, input: { teamId: string; hostname: 
  * a site; their edge objects and the site's document are deleted in the same publish.
  */
 export async function deleteSite(deps: Deps, input: { teamId: string; siteId: string; actor: Actor }) {
-  await transaction(deps.db, async (trx, afterCommit) => {
-    const site = await lockSiteForPublish(trx, input.siteId)
+  await inTransaction(deps, async (tx) => {
+    const site = await lockSiteForPublish(tx.db, input.siteId)
     if (!site || site.team_id !== input.teamId) throw new NotFound('Site')
-    const detached = await detachCampaigns(trx, site.id)
+    const detached = await detachCampaignsFromSite(tx.db, site.id)
     forgetCampaign(
       deps.cache,
-      afterCommit,
+      tx.afterCommit,
       input.teamId,
       detached.map((campaign) => campaign.id),
     )
-    await sites.deleteSite(trx, site.id)
-    await publishSite(
-      { ...deps, db: trx, afterCommit, pool: deps.db },
-      {
-        siteId: site.id,
-        hostname: site.hostname,
-        campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
-      },
-    )
-    await recordAudit(trx, {
+    await sites.deleteSite(tx.db, site.id)
+    await publishSite(tx, {
+      siteId: site.id,
+      hostname: site.hostname,
+      campaignIds: detached.filter((c) => c.status === 'test' || c.status === 'live').map((c) => c.id),
+    })
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'site.deleted',
@@ -90,56 +84,41 @@ export async function deleteSite(deps: Deps, input: { teamId: string; siteId: st
  * origins (the CORS answer per hostname, each campaign's Origin check) is dropped after the commit.
  */
 export async function updateSite(
-  deps: { db: Kysely<DB>; cache: Cache },
+  deps: Deps,
   input: { teamId: string; siteId: string; allowSubdomains: boolean; actor: Actor },
 ): Promise<Site> {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    const site = await sites.lockSite(trx, input.teamId, input.siteId)
+  return inTransaction(deps, async (tx) => {
+    const site = await sites.lockSite(tx.db, input.teamId, input.siteId)
     if (!site) throw new NotFound('Site')
     const before = site.settings.allowSubdomains === true
     if (before === input.allowSubdomains) return site
-    const updated = await sites.updateSiteSettings(trx, site.id, {
+    const updated = await sites.updateSiteSettings(tx.db, site.id, {
       ...site.settings,
       allowSubdomains: input.allowSubdomains,
     })
-    await recordAudit(trx, {
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'site.updated',
       target: { type: 'site', id: site.id },
       data: { hostname: site.hostname, allowSubdomains: { from: before, to: input.allowSubdomains } },
     })
-    forgetKnownHost(deps.cache, afterCommit, site.hostname)
-    for (const campaignId of await sites.campaignIdsOfSite(trx, site.id)) {
-      forgetVisitorCampaign(deps.cache, afterCommit, campaignId)
+    forgetKnownHost(deps.cache, tx.afterCommit, site.hostname)
+    for (const campaignId of await sites.campaignIdsOfSite(tx.db, site.id)) {
+      forgetVisitorCampaign(deps.cache, tx.afterCommit, campaignId)
     }
     return updated
   })
 }
 
-/** Campaigns of a site lose it: published or paused ones go back to draft, each gets a new version. */
-async function detachCampaigns(trx: Transaction<DB>, siteId: string) {
-  const before = await trx
-    .selectFrom('campaigns')
-    .select(['id', 'status'])
-    .where('site_id', '=', siteId)
-    .forUpdate()
-    .execute()
-  if (before.length === 0) return before
-  await trx
-    .updateTable('campaigns')
-    .set((eb) => ({
-      site_id: null,
-      status: eb
-        .case()
-        .when('status', 'in', ['test', 'live', 'paused'])
-        .then('draft' as const)
-        .else(eb.ref('status'))
-        .end(),
-      version: eb('version', '+', 1),
-      updated_at: new Date(),
-    }))
-    .where('site_id', '=', siteId)
-    .execute()
-  return before
+/** A site of the team; NotFound for any other id. */
+export async function getSite(deps: Deps, input: { teamId: string; siteId: string }) {
+  const site = await sites.findSite(deps.db, input.teamId, input.siteId)
+  if (!site) throw new NotFound('Site')
+  return site
+}
+
+/** A page of the team's sites, newest first (rows; `toPage` makes the page). */
+export async function listSites(deps: Deps, input: { teamId: string; page: PageRequest }) {
+  return sites.listSites(deps.db, input.teamId, input.page)
 }

@@ -107,11 +107,6 @@ export async function memberEmails(db: Kysely<DB>, teamId: string, roles: Role[]
   return rows.map((row) => row.email)
 }
 
-export async function memberIds(db: Kysely<DB>, teamId: string): Promise<string[]> {
-  const rows = await db.selectFrom('team_members').select('user_id').where('team_id', '=', teamId).execute()
-  return rows.map((row) => row.user_id)
-}
-
 export async function countOwners(db: Kysely<DB>, teamId: string): Promise<number> {
   const row = await db
     .selectFrom('team_members')

@@ -1,15 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
 import { actorOf } from '../../actor.ts'
-import {
-  ErrorResponse,
-  NotFound,
-  SessionErrorResponse,
-  SessionRouteErrors,
-  sessionSecurity,
-} from '../../errors.ts'
+import { depsOf } from '../../deps.ts'
+import { ErrorResponse, SessionErrorResponse, SessionRouteErrors, sessionSecurity } from '../../errors.ts'
 import { teamOf } from '../../plugins/team-access.ts'
-import * as teams from './repository.ts'
 import {
   MemberList,
   MemberParams,
@@ -20,13 +14,24 @@ import {
   TeamParams,
   TeamPatch,
 } from './schemas.ts'
-import { changeRole, createTeam, deleteTeam, listMembers, removeMember, renameTeam } from './service.ts'
+import {
+  changeRole,
+  createTeam,
+  deleteTeam,
+  getTeam,
+  listMembers,
+  listTeamsOf,
+  removeMember,
+  renameTeam,
+} from './service.ts'
 import { toTeam } from './team-view.ts'
 
 const errors = SessionRouteErrors
 const security = sessionSecurity
 
 export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'teams')
+
   app.post(
     '/v1/teams',
     {
@@ -41,7 +46,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const team = await createTeam(app, { name: request.body.name, actor: actorOf(request) })
+      const team = await createTeam(deps, { name: request.body.name, actor: actorOf(request) })
       return reply.code(201).send(toTeam(team, 'owner'))
     },
   )
@@ -59,7 +64,9 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      items: (await teams.listTeamsOf(app.db, signedInUser(request).id)).map((row) => toTeam(row, row.role)),
+      items: (await listTeamsOf(deps, { userId: signedInUser(request).id })).map((row) =>
+        toTeam(row, row.role),
+      ),
     }),
   )
 
@@ -78,9 +85,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const access = teamOf(request)
-      const team = await teams.findTeam(app.db, access.id)
-      if (!team) throw new NotFound('Team')
-      return toTeam(team, access.role)
+      return toTeam(await getTeam(deps, { teamId: access.id }), access.role)
     },
   )
 
@@ -100,7 +105,11 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const access = teamOf(request)
-      const team = await renameTeam(app, access.id, request.body.name, actorOf(request))
+      const team = await renameTeam(deps, {
+        teamId: access.id,
+        name: request.body.name,
+        actor: actorOf(request),
+      })
       return toTeam(team, access.role)
     },
   )
@@ -119,7 +128,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await deleteTeam(app, teamOf(request).id)
+      await deleteTeam(deps, { teamId: teamOf(request).id })
       return reply.code(204).send(null)
     },
   )
@@ -137,7 +146,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: MemberList, ...errors },
       },
     },
-    async (request) => ({ items: await listMembers(app, teamOf(request).id) }),
+    async (request) => ({ items: await listMembers(deps, { teamId: teamOf(request).id }) }),
   )
 
   app.patch(
@@ -156,7 +165,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const access = teamOf(request)
-      await changeRole(app, {
+      await changeRole(deps, {
         teamId: access.id,
         userId: request.params.userId,
         role: request.body.role,
@@ -183,7 +192,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const access = teamOf(request)
-      await removeMember(app, {
+      await removeMember(deps, {
         teamId: access.id,
         userId: request.params.userId,
         by: { id: signedInUser(request).id, role: access.role },

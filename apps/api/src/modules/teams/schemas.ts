@@ -1,3 +1,4 @@
+import type { Role as RoleName } from '@nudge/db'
 import { Type } from 'typebox'
 import { FreeText, Input } from '../../schemas.ts'
 
@@ -48,3 +49,27 @@ export const Member = Type.Object(
 export const MemberList = Type.Object({ items: Type.Array(Member) })
 
 export const MemberPatch = Input({ role: Role }, { examples: [{ role: 'editor' }] })
+
+export interface MemberView {
+  userId: string
+  email: string
+  name: string | null
+  role: RoleName
+  joinedAt: string
+}
+
+export function toMember(row: {
+  user_id: string
+  email: string
+  name: string | null
+  role: RoleName
+  created_at: Date
+}): MemberView {
+  return {
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    joinedAt: row.created_at.toISOString(),
+  }
+}

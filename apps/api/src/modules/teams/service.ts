@@ -1,15 +1,11 @@
 import type { Cache } from '@nudge/cache'
-import { type AfterCommit, type DB, type Role, transaction } from '@nudge/db'
-import type { Kysely, Transaction } from 'kysely'
+import type { AfterCommit, Role } from '@nudge/db'
+import { type Deps, inTransaction, type TxDeps } from '../../deps.ts'
 import { LastOwner, NotFound, RoleNotAllowed, TeamHasSubscription } from '../../errors.ts'
 import { can, canGrant } from '../../permissions.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import * as teams from './repository.ts'
-
-export interface Deps {
-  db: Kysely<DB>
-  cache: Cache
-}
+import { type MemberView, toMember } from './schemas.ts'
 
 const MEMBERS_TTL_SECONDS = 300
 const membersKey = (teamId: string) => `members:${teamId}`
@@ -20,12 +16,12 @@ const membersKey = (teamId: string) => `members:${teamId}`
  * hears the invalidation (milliseconds later), and a demotion must hold on the very next request
  * (CI caught a worker still answering with the old role). One primary-key lookup.
  */
-export async function membershipRole({ db }: Deps, teamId: string, userId: string) {
-  return (await teams.findRole(db, teamId, userId)) ?? null
+export async function membershipRole(deps: Deps, input: { teamId: string; userId: string }) {
+  return (await teams.findRole(deps.db, input.teamId, input.userId)) ?? null
 }
 
 /** After a membership change commits: the team's member list, on every worker. */
-export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string, _userIds: string[]) {
+export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string) {
   forgetMemberLists(cache, afterCommit, [teamId])
 }
 
@@ -34,69 +30,59 @@ export function forgetMemberLists(cache: Cache, afterCommit: AfterCommit, teamId
   for (const teamId of teamIds) afterCommit(() => cache.del(membersKey(teamId)))
 }
 
-export interface MemberView {
-  userId: string
-  email: string
-  name: string | null
-  role: Role
-  joinedAt: string
+/** The caller's teams, each with the caller's role in it, oldest first. */
+export async function listTeamsOf(deps: Deps, input: { userId: string }) {
+  return teams.listTeamsOf(deps.db, input.userId)
+}
+
+export async function getTeam(deps: Deps, input: { teamId: string }) {
+  const team = await teams.findTeam(deps.db, input.teamId)
+  if (!team) throw new NotFound('Team')
+  return team
 }
 
 /** A team's members in response shape, cached until a membership or a member's profile changes. */
-export async function listMembers({ db, cache }: Deps, teamId: string): Promise<MemberView[]> {
-  return cache.wrap(membersKey(teamId), MEMBERS_TTL_SECONDS, async () =>
-    (await teams.listMembers(db, teamId)).map((row) => ({
-      userId: row.user_id,
-      email: row.email,
-      name: row.name,
-      role: row.role,
-      joinedAt: row.created_at.toISOString(),
-    })),
+export async function listMembers(deps: Deps, input: { teamId: string }): Promise<MemberView[]> {
+  return deps.cache.wrap(membersKey(input.teamId), MEMBERS_TTL_SECONDS, async () =>
+    (await teams.listMembers(deps.db, input.teamId)).map(toMember),
   )
 }
 
 /** A team and its owner, in the caller's transaction (first sign-in, POST /v1/teams). */
 export async function createTeamIn(
-  trx: Transaction<DB>,
-  cache: Cache,
-  afterCommit: AfterCommit,
+  tx: TxDeps,
   input: { name: string; personal?: boolean; ownerId: string; actor: Actor },
 ) {
-  const team = await teams.insertTeam(trx, { name: input.name, personal: input.personal ?? false })
-  await teams.insertMember(trx, { teamId: team.id, userId: input.ownerId, role: 'owner' })
-  await recordAudit(trx, {
+  const team = await teams.insertTeam(tx.db, { name: input.name, personal: input.personal ?? false })
+  await teams.insertMember(tx.db, { teamId: team.id, userId: input.ownerId, role: 'owner' })
+  await recordAudit(tx.db, {
     teamId: team.id,
     actor: input.actor,
     action: 'team.created',
     target: { type: 'team', id: team.id },
     data: { name: team.name, personal: team.personal },
   })
-  // A cached "not a member" from a request made just before must not outlive the change.
-  forgetMembership(cache, afterCommit, team.id, [input.ownerId])
+  forgetMembership(tx.cache, tx.afterCommit, team.id)
   return team
 }
 
 export async function createTeam(deps: Deps, input: { name: string; actor: Actor & { type: 'user' } }) {
-  return transaction(deps.db, (trx, afterCommit) =>
-    createTeamIn(trx, deps.cache, afterCommit, {
-      name: input.name.trim(),
-      ownerId: input.actor.id,
-      actor: input.actor,
-    }),
+  return inTransaction(deps, (tx) =>
+    createTeamIn(tx, { name: input.name.trim(), ownerId: input.actor.id, actor: input.actor }),
   )
 }
 
 /** Renames a team; returns it as it now is. */
-export async function renameTeam(deps: Deps, teamId: string, name: string, actor: Actor) {
-  return transaction(deps.db, async (trx) => {
-    const team = await teams.lockTeam(trx, teamId)
+export async function renameTeam(deps: Deps, input: { teamId: string; name: string; actor: Actor }) {
+  return inTransaction(deps, async (tx) => {
+    const team = await teams.lockTeam(tx.db, input.teamId)
     if (!team) throw new NotFound('Team')
-    const renamed = await teams.updateTeamName(trx, teamId, name.trim())
-    await recordAudit(trx, {
-      teamId,
-      actor,
+    const renamed = await teams.updateTeamName(tx.db, input.teamId, input.name.trim())
+    await recordAudit(tx.db, {
+      teamId: input.teamId,
+      actor: input.actor,
       action: 'team.renamed',
-      target: { type: 'team', id: teamId },
+      target: { type: 'team', id: input.teamId },
       data: { from: team.name, to: renamed.name },
     })
     return renamed
@@ -106,16 +92,15 @@ export async function renameTeam(deps: Deps, teamId: string, name: string, actor
 const PAID_STATUSES = new Set(['active', 'trialing', 'past_due', 'unpaid'])
 
 /** Deleting a team deletes its data (the database cascades); a paid subscription must end first. */
-export async function deleteTeam(deps: Deps, teamId: string) {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    const team = await teams.lockTeam(trx, teamId)
+export async function deleteTeam(deps: Deps, input: { teamId: string }) {
+  return inTransaction(deps, async (tx) => {
+    const team = await teams.lockTeam(tx.db, input.teamId)
     if (!team) throw new NotFound('Team')
     if (team.stripe_subscription_id && PAID_STATUSES.has(team.subscription_status ?? '')) {
       throw new TeamHasSubscription()
     }
-    const members = await teams.memberIds(trx, teamId)
-    await teams.deleteTeam(trx, teamId)
-    forgetMembership(deps.cache, afterCommit, teamId, members)
+    await teams.deleteTeam(tx.db, input.teamId)
+    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
   })
 }
 
@@ -127,24 +112,24 @@ export async function changeRole(
   deps: Deps,
   input: { teamId: string; userId: string; role: Role; by: { id: string; role: Role }; actor: Actor },
 ) {
-  return transaction(deps.db, async (trx, afterCommit) => {
-    await teams.lockTeam(trx, input.teamId)
-    const current = await teams.findRole(trx, input.teamId, input.userId)
+  return inTransaction(deps, async (tx) => {
+    await teams.lockTeam(tx.db, input.teamId)
+    const current = await teams.findRole(tx.db, input.teamId, input.userId)
     if (!current) throw new NotFound('Member')
     checkManages(input.by.role, current, input.role)
     if (current === input.role) return
-    if (current === 'owner' && (await teams.countOwners(trx, input.teamId)) === 1) {
+    if (current === 'owner' && (await teams.countOwners(tx.db, input.teamId)) === 1) {
       throw new LastOwner('the last owner cannot be demoted')
     }
-    await teams.setRole(trx, input.teamId, input.userId, input.role)
-    await recordAudit(trx, {
+    await teams.setRole(tx.db, input.teamId, input.userId, input.role)
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: 'member.role_changed',
       target: { type: 'user', id: input.userId },
       data: { from: current, to: input.role },
     })
-    forgetMembership(deps.cache, afterCommit, input.teamId, [input.userId])
+    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
   })
 }
 
@@ -154,26 +139,26 @@ export async function removeMember(
   input: { teamId: string; userId: string; by: { id: string; role: Role }; actor: Actor },
 ) {
   const leaving = input.userId === input.by.id
-  return transaction(deps.db, async (trx, afterCommit) => {
-    await teams.lockTeam(trx, input.teamId)
-    const current = await teams.findRole(trx, input.teamId, input.userId)
+  return inTransaction(deps, async (tx) => {
+    await teams.lockTeam(tx.db, input.teamId)
+    const current = await teams.findRole(tx.db, input.teamId, input.userId)
     if (!current) throw new NotFound('Member')
     if (!leaving) {
       if (!can(input.by.role, 'member:remove')) throw new RoleNotAllowed('Your role may not remove members')
       checkManages(input.by.role, current, current)
     }
-    if (current === 'owner' && (await teams.countOwners(trx, input.teamId)) === 1) {
+    if (current === 'owner' && (await teams.countOwners(tx.db, input.teamId)) === 1) {
       throw new LastOwner(leaving ? 'the last owner cannot leave' : 'the last owner cannot be removed')
     }
-    await teams.deleteMember(trx, input.teamId, input.userId)
-    await recordAudit(trx, {
+    await teams.deleteMember(tx.db, input.teamId, input.userId)
+    await recordAudit(tx.db, {
       teamId: input.teamId,
       actor: input.actor,
       action: leaving ? 'member.left' : 'member.removed',
       target: { type: 'user', id: input.userId },
       data: { role: current },
     })
-    forgetMembership(deps.cache, afterCommit, input.teamId, [input.userId])
+    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
   })
 }
 

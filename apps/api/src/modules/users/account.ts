@@ -1,9 +1,6 @@
-import type { Cache } from '@nudge/cache'
-import { type DB, transaction } from '@nudge/db'
-import type { Marketing } from '@nudge/marketing'
-import type { Kysely } from 'kysely'
 import supertokens from 'supertokens-node'
 import Session from 'supertokens-node/recipe/session'
+import { type Deps, inTransaction } from '../../deps.ts'
 import { LastOwner, NotFound } from '../../errors.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import * as teams from '../teams/repository.ts'
@@ -11,28 +8,28 @@ import { forgetMembership } from '../teams/service.ts'
 import { deleteUser, lockUser, membershipSummaries, teamIdsOf } from './repository.ts'
 import { forgetUser } from './service.ts'
 
-export interface AccountDeps {
-  db: Kysely<DB>
-  cache: Cache
-  marketing: Marketing
-  /** Sign-in cleanup that failed after the account was deleted: reported, not answered. */
-  onCleanupError(error: unknown, step: 'revoke sessions' | 'delete sign-in user'): void
-}
-
 /**
  * Deletes a user's account: every team they were alone in goes with it, every other team keeps
  * its data and records that they left. Refused while they are the last owner of a team that has
  * other members (it would be left without an owner). Then their sign-in identity and every
  * session are removed from SuperTokens.
  */
-export async function deleteAccount(deps: AccountDeps, input: { userId: string; actor: Actor }) {
-  const { supertokensUserId } = await transaction(deps.db, async (trx, afterCommit) => {
-    const user = await lockUser(trx, input.userId)
+export async function deleteAccount(
+  deps: Deps,
+  input: {
+    userId: string
+    actor: Actor
+    /** Sign-in cleanup that failed after the account was deleted: reported, not answered. */
+    onCleanupError(error: unknown, step: 'revoke sessions' | 'delete sign-in user'): void
+  },
+) {
+  const { supertokensUserId } = await inTransaction(deps, async (tx) => {
+    const user = await lockUser(tx.db, input.userId)
     if (!user) throw new NotFound('User')
     // Teams are locked in id order, as every change to a team's members locks it: an owner leaving
     // at the same time waits for us (or we for them), so the last-owner check cannot race.
-    for (const teamId of await teamIdsOf(trx, user.id)) await teams.lockTeam(trx, teamId)
-    const memberships = await membershipSummaries(trx, user.id)
+    for (const teamId of await teamIdsOf(tx.db, user.id)) await teams.lockTeam(tx.db, teamId)
+    const memberships = await membershipSummaries(tx.db, user.id)
     const orphaned = memberships.filter((m) => m.role === 'owner' && m.owners === 1 && m.members > 1)
     if (orphaned.length > 0) {
       const names = orphaned.map((m) => `"${m.teamName}"`).join(', ')
@@ -44,10 +41,10 @@ export async function deleteAccount(deps: AccountDeps, input: { userId: string; 
     }
     for (const membership of memberships) {
       if (membership.members === 1) {
-        await teams.deleteTeam(trx, membership.teamId)
+        await teams.deleteTeam(tx.db, membership.teamId)
       } else {
-        await teams.deleteMember(trx, membership.teamId, user.id)
-        await recordAudit(trx, {
+        await teams.deleteMember(tx.db, membership.teamId, user.id)
+        await recordAudit(tx.db, {
           teamId: membership.teamId,
           actor: input.actor,
           action: 'member.left',
@@ -55,12 +52,12 @@ export async function deleteAccount(deps: AccountDeps, input: { userId: string; 
           data: { reason: 'account deleted', role: membership.role },
         })
       }
-      forgetMembership(deps.cache, afterCommit, membership.teamId, [user.id])
+      forgetMembership(deps.cache, tx.afterCommit, membership.teamId)
     }
-    await deleteUser(trx, user.id)
+    await deleteUser(tx.db, user.id)
     // Our own mailing list forgets them too (a job of this transaction).
-    await deps.marketing.userDeleted(trx, { email: user.email })
-    forgetUser(deps.cache, afterCommit, { id: user.id, supertokensUserId: user.supertokens_user_id })
+    await deps.marketing.userDeleted(tx.db, { email: user.email })
+    forgetUser(deps.cache, tx.afterCommit, { id: user.id, supertokensUserId: user.supertokens_user_id })
     return { supertokensUserId: user.supertokens_user_id }
   })
 
@@ -70,11 +67,11 @@ export async function deleteAccount(deps: AccountDeps, input: { userId: string; 
   try {
     await Session.revokeAllSessionsForUser(supertokensUserId)
   } catch (error) {
-    deps.onCleanupError(error, 'revoke sessions')
+    input.onCleanupError(error, 'revoke sessions')
   }
   try {
     await supertokens.deleteUser(supertokensUserId)
   } catch (error) {
-    deps.onCleanupError(error, 'delete sign-in user')
+    input.onCleanupError(error, 'delete sign-in user')
   }
 }

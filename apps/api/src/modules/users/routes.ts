@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { signedInUser } from '@nudge/auth'
 import { actorOf } from '../../actor.ts'
+import { depsOf } from '../../deps.ts'
 import { ErrorResponse, NotFound, SessionErrorResponse, sessionSecurity } from '../../errors.ts'
 import { deleteAccount } from './account.ts'
 import { Me, MePatch } from './schemas.ts'
@@ -9,6 +10,8 @@ import { getProfile, updateName } from './service.ts'
 const security = sessionSecurity
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = depsOf(app, 'users')
+
   app.get(
     '/v1/me',
     {
@@ -22,7 +25,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const profile = await getProfile(app.db, app.cache, signedInUser(request).id)
+      const profile = await getProfile(deps, { userId: signedInUser(request).id })
       if (!profile) throw new NotFound('User')
       return profile
     },
@@ -42,7 +45,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const profile = await updateName(app.db, app.cache, signedInUser(request).id, request.body.name)
+      const profile = await updateName(deps, { userId: signedInUser(request).id, name: request.body.name })
       if (!profile) throw new NotFound('User')
       return profile
     },
@@ -68,18 +71,14 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await deleteAccount(
-        {
-          db: app.db,
-          cache: app.cache,
-          marketing: app.marketing,
-          onCleanupError: (error, step) => {
-            request.log.error({ err: error, step }, 'account deleted, but its sign-in cleanup failed')
-            app.observe.noticeError(error as Error, { requestId: request.id, step })
-          },
+      await deleteAccount(deps, {
+        userId: signedInUser(request).id,
+        actor: actorOf(request),
+        onCleanupError: (error, step) => {
+          request.log.error({ err: error, step }, 'account deleted, but its sign-in cleanup failed')
+          app.observe.noticeError(error as Error, { requestId: request.id, step })
         },
-        { userId: signedInUser(request).id, actor: actorOf(request) },
-      )
+      })
       return reply.code(204).send(null)
     },
   )

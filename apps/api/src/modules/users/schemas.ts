@@ -1,3 +1,4 @@
+import type { User } from '@nudge/db'
 import { Type } from 'typebox'
 import { FreeText, Input } from '../../schemas.ts'
 
@@ -20,3 +21,21 @@ export const MePatch = Input(
   },
   { examples: [{ name: 'Ann Lee' }] },
 )
+
+export interface Profile {
+  id: string
+  email: string
+  name: string | null
+  lastLoginAt: string | null
+  createdAt: string
+}
+
+export function toProfile(user: User): Profile {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    lastLoginAt: user.last_login_at?.toISOString() ?? null,
+    createdAt: user.created_at.toISOString(),
+  }
+}

@@ -1,7 +1,6 @@
 import type { Cache } from '@nudge/cache'
-import { type AfterCommit, type DB, transaction, type User } from '@nudge/db'
-import type { Marketing } from '@nudge/marketing'
-import type { Kysely } from 'kysely'
+import type { AfterCommit } from '@nudge/db'
+import { type Deps, inTransaction } from '../../deps.ts'
 import { createTeamIn, forgetMemberLists } from '../teams/service.ts'
 import {
   findUserById,
@@ -10,6 +9,7 @@ import {
   updateUserName,
   upsertSignedInUser,
 } from './repository.ts'
+import { type Profile, toProfile } from './schemas.ts'
 
 const USER_TTL_SECONDS = 300
 const userKey = (id: string) => `user:${id}`
@@ -17,75 +17,61 @@ const supertokensKey = (supertokensUserId: string) => `user-id-by-st:${supertoke
 
 /** Every sign-in records itself; the first one also creates the user's personal team, atomically. */
 export async function recordSignIn(
-  db: Kysely<DB>,
-  cache: Cache,
-  marketing: Marketing,
-  user: { supertokensUserId: string; email: string },
+  deps: Deps,
+  input: { user: { supertokensUserId: string; email: string } },
 ) {
-  return transaction(db, async (trx, afterCommit) => {
-    const row = await upsertSignedInUser(trx, user)
+  return inTransaction(deps, async (tx) => {
+    const row = await upsertSignedInUser(tx.db, input.user)
     if (row.created) {
-      await createTeamIn(trx, cache, afterCommit, {
+      await createTeamIn(tx, {
         name: 'Personal',
         personal: true,
         ownerId: row.id,
         actor: { type: 'user', id: row.id, ip: null },
       })
-      await marketing.userSignedUp(trx, { email: row.email, name: row.name, createdAt: row.created_at })
+      await deps.marketing.userSignedUp(tx.db, {
+        email: row.email,
+        name: row.name,
+        createdAt: row.created_at,
+      })
     }
     // last_login_at (and possibly the email) changed: every worker must re-read the user.
-    afterCommit(() => cache.del(userKey(row.id)))
+    tx.afterCommit(() => deps.cache.del(userKey(row.id)))
     return row
   })
 }
 
-export async function userIdForSuperTokensUser(db: Kysely<DB>, cache: Cache, supertokensUserId: string) {
-  const id = await cache.wrap(supertokensKey(supertokensUserId), USER_TTL_SECONDS, async () => {
-    return (await findUserIdBySuperTokensId(db, supertokensUserId)) ?? null
+export async function userIdForSuperTokensUser(deps: Deps, input: { supertokensUserId: string }) {
+  const id = await deps.cache.wrap(supertokensKey(input.supertokensUserId), USER_TTL_SECONDS, async () => {
+    return (await findUserIdBySuperTokensId(deps.db, input.supertokensUserId)) ?? null
   })
   return id ?? undefined
 }
 
-export interface Profile {
-  id: string
-  email: string
-  name: string | null
-  lastLoginAt: string | null
-  createdAt: string
-}
-
-function toProfile(user: User): Profile {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    lastLoginAt: user.last_login_at?.toISOString() ?? null,
-    createdAt: user.created_at.toISOString(),
-  }
-}
-
 /** The signed-in user as the API shows it; cached in that shape, ready to send. */
-export async function getProfile(db: Kysely<DB>, cache: Cache, id: string): Promise<Profile | undefined> {
-  const profile = await cache.wrap(userKey(id), USER_TTL_SECONDS, async (): Promise<Profile | null> => {
-    const user = await findUserById(db, id)
-    return user ? toProfile(user) : null
-  })
+export async function getProfile(deps: Deps, input: { userId: string }): Promise<Profile | undefined> {
+  const profile = await deps.cache.wrap(
+    userKey(input.userId),
+    USER_TTL_SECONDS,
+    async (): Promise<Profile | null> => {
+      const user = await findUserById(deps.db, input.userId)
+      return user ? toProfile(user) : null
+    },
+  )
   return profile ?? undefined
 }
 
 /** Sets (or, with null, clears) the user's name; every worker re-reads the profile after commit. */
 export async function updateName(
-  db: Kysely<DB>,
-  cache: Cache,
-  id: string,
-  name: string | null,
+  deps: Deps,
+  input: { userId: string; name: string | null },
 ): Promise<Profile | undefined> {
-  return transaction(db, async (trx, afterCommit) => {
-    const user = await updateUserName(trx, id, name === null ? null : name.trim())
+  return inTransaction(deps, async (tx) => {
+    const user = await updateUserName(tx.db, input.userId, input.name === null ? null : input.name.trim())
     if (!user) return undefined
-    afterCommit(() => cache.del(userKey(id)))
+    tx.afterCommit(() => deps.cache.del(userKey(input.userId)))
     // The name shows in the member list of every team the user is in.
-    forgetMemberLists(cache, afterCommit, await teamIdsOf(trx, id))
+    forgetMemberLists(deps.cache, tx.afterCommit, await teamIdsOf(tx.db, input.userId))
     return toProfile(user)
   })
 }
