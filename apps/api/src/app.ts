@@ -30,9 +30,7 @@ import { statsRoutes } from './modules/stats/routes.ts'
 import { teamRoutes } from './modules/teams/routes.ts'
 import { userRoutes } from './modules/users/routes.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
-import { eventRoutes } from './modules/visitors/events.ts'
-import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
-import { siteDocumentRoutes } from './modules/visitors/site-document.ts'
+import { visitorsModule } from './modules/visitors/index.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
 import { errorHandlerPlugin } from './plugins/error-handler.ts'
@@ -71,9 +69,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(siteRoutes)
   await instance.register(campaignRoutes)
   await instance.register(publishingRoutes)
-  await instance.register(siteDocumentRoutes)
-  await instance.register(eventRoutes)
-  await instance.register(leadIntakeRoutes)
+  await instance.register(visitorsModule)
   await instance.register(leadRoutes)
   await instance.register(statsRoutes)
   await instance.register(integrationRoutes)

@@ -1,5 +1,11 @@
 export { createDb, createPool } from './db.ts'
-export { type DatabaseHttpError, httpErrorFromDatabase, isRetryableConflict, isViolation } from './errors.ts'
+export {
+  type DatabaseHttpError,
+  httpErrorFromDatabase,
+  isCausedByRows,
+  isRetryableConflict,
+  isViolation,
+} from './errors.ts'
 export { isUuid, newId } from './ids.ts'
 export {
   isContractMigration,

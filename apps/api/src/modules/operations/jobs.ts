@@ -33,7 +33,7 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
     cron: '5 * * * *',
     queue: { retryLimit: 3, retryDelay: 60 },
     handler: async () => {
-      const { created, dropped } = await ensureEventPartitions(app.db)
+      const { created, dropped } = await ensureEventPartitions(app)
       if (created.length || dropped.length) log.info({ created, dropped }, 'event partitions')
     },
   })
@@ -57,7 +57,7 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
     cron: '45 3 * * *',
     queue: { retryLimit: 3, retryDelay: 300 },
     handler: async () => {
-      const { deleted, batches } = await pruneLeadSubmissions(app.db)
+      const { deleted, batches } = await pruneLeadSubmissions(app)
       if (deleted > 0) log.info({ deleted, batches }, 'lead idempotency keys past their window deleted')
     },
   })
