@@ -17,10 +17,8 @@ import { teamsModule } from './modules/teams/index.ts'
 import { membershipRole } from './modules/teams/service.ts'
 import { usersModule } from './modules/users/index.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
-import { eventRoutes } from './modules/visitors/events.ts'
-import { leadIntakeRoutes } from './modules/visitors/lead-intake.ts'
+import { visitorsModule } from './modules/visitors/index.ts'
 import { visitorOrigins } from './modules/visitors/origin.ts'
-import { siteDocumentRoutes } from './modules/visitors/site-document.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
 import { httpPlugin } from './plugins/http.ts'
@@ -47,9 +45,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   await instance.register(sitesModule)
   await instance.register(campaignsModule)
   await instance.register(publishingModule)
-  await instance.register(siteDocumentRoutes)
-  await instance.register(eventRoutes)
-  await instance.register(leadIntakeRoutes)
+  await instance.register(visitorsModule)
   await instance.register(leadsModule)
   await instance.register(statsModule)
   await instance.register(integrationsModule)

@@ -49,14 +49,14 @@ t.test('rows past the window go, in batches; those within it stay and still answ
   await submittedDaysAgo(0, ['today'])
   const leadsBefore = await app.db.selectFrom('leads').select('id').execute()
 
-  t.same(await pruneLeadSubmissions(app.db, { batchSize: 2 }), { deleted: 6, batches: 4 }, '6 rows, 2 a time')
+  t.same(await pruneLeadSubmissions(app, { batchSize: 2 }), { deleted: 6, batches: 4 }, '6 rows, 2 a time')
   t.same(await keysLeft(), ['recent', 'today'])
   t.equal(
     (await app.db.selectFrom('leads').select('id').execute()).length,
     leadsBefore.length,
     'the leads themselves are kept',
   )
-  t.same(await pruneLeadSubmissions(app.db), { deleted: 0, batches: 1 }, 'nothing left to delete')
+  t.same(await pruneLeadSubmissions(app), { deleted: 0, batches: 1 }, 'nothing left to delete')
 
   // A key still within its window answers as before: one lead, nothing new stored.
   const leads = await app.db.selectFrom('leads').select('id').execute()

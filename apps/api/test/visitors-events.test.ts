@@ -5,8 +5,8 @@ import t, { type Test } from 'tap'
 import { depsOf } from '../src/deps.ts'
 import { FULL_CAMPAIGN_EXAMPLE } from '../src/modules/campaigns/content.ts'
 import { ensureEventPartitions } from '../src/modules/visitors/event-partitions.ts'
-import { eventWriterOf } from '../src/modules/visitors/events.ts'
 import { visitorCampaign } from '../src/modules/visitors/published.ts'
+import { eventWriterOf } from '../src/modules/visitors/routes.ts'
 import type { App } from '../src/server.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
@@ -440,7 +440,7 @@ t.test('a write that fails answers 503 to every waiting request, and writes noth
   const afterFailure = await written(app)
   t.same(afterFailure.stats, before.stats, 'no count was changed')
 
-  await ensureEventPartitions(app.db)
+  await ensureEventPartitions(app)
   const retried = await send(app, [event()])
   t.equal(retried.statusCode, 202, 'stored once the partition is back')
 
@@ -484,11 +484,15 @@ t.test('raw events are kept in day partitions from 8 days back to 3 ahead; older
 
   const later = new Date(now + 20 * DAY_MS)
   // Several workers at once: they take turns under the advisory lock.
-  const runs = await Promise.all([1, 2, 3].map(() => ensureEventPartitions(app.db, later)))
+  const runs = await Promise.all([1, 2, 3].map(() => ensureEventPartitions(app, { today: later })))
   const created = runs.flatMap((run) => run.created).sort()
   const dropped = runs.flatMap((run) => run.dropped).sort()
   t.same(created, names(later.getTime() - 8 * DAY_MS, 12), 'each new partition made once')
   t.same(dropped, names(now - 8 * DAY_MS, 12), 'each old one dropped once')
   t.same(await partitions(), names(later.getTime() - 8 * DAY_MS, 12))
-  t.same(await ensureEventPartitions(app.db, later), { created: [], dropped: [] }, 'run again: nothing to do')
+  t.same(
+    await ensureEventPartitions(app, { today: later }),
+    { created: [], dropped: [] },
+    'run again: nothing to do',
+  )
 })

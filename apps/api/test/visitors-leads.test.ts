@@ -626,3 +626,49 @@ t.test('the form rules on their own', async (t) => {
     'no consent stored when the form asks for none',
   )
 })
+
+t.test('closing a worker finishes the lead write under way, then answers it', async (t) => {
+  const id = await campaign('test', 'live')
+  const closing = await buildTestApp(t, { DATABASE_URL, EDGE_SECRET, LEAD_MIN_FILL_MS: '1500' })
+  for (let tries = 0; (await closing.inject({ method: 'GET', url: '/health' })).statusCode !== 200; tries++) {
+    if (tries > 50) throw new Error('the worker never became ready')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  // Another transaction holds the lead's key: the worker's write waits for it.
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const holding = app.db
+    .transaction()
+    .execute(async (trx) => {
+      await sql`INSERT INTO leads (id, team_id, campaign_id, variant_id, email, fields, consent)
+        VALUES (gen_random_uuid(), ${teamId}, ${id}, 'a', 'closing@example.com', '{}', false)`.execute(trx)
+      await released
+      throw new Error('rolled back')
+    })
+    .catch(() => {})
+  const pending = submit(lead(id, { email: 'closing@example.com' }), {}, closing)
+  for (let tries = 0; ; tries++) {
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO leads%'`.execute(app.db)
+    if ((rows[0]?.n ?? 0) > 0) break
+    if (tries > 100) throw new Error('the lead write never reached the database')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const closed = closing.close()
+  release()
+  await holding
+  await closed
+  t.equal((await pending).statusCode, 202, 'answered after its commit')
+  const { leads, outbox } = await written(id)
+  t.same(
+    leads.map((row) => row.email),
+    ['closing@example.com'],
+    'stored before the pool closed',
+  )
+  t.same(
+    outbox.map((row) => row.event),
+    ['created'],
+  )
+})

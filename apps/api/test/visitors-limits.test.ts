@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
-import { LEAD_BODY_LIMIT_BYTES } from '../src/modules/visitors/lead-intake.ts'
+import { LEAD_BODY_LIMIT_BYTES } from '../src/modules/visitors/schemas.ts'
 import type { App } from '../src/server.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'

@@ -124,3 +124,17 @@ export function isRetryableConflict(error: unknown): boolean {
   const code = (error as PgError | null)?.code
   return typeof code === 'string' && RETRYABLE.has(code)
 }
+
+// Cardinality (21), data (22), integrity (23) and transaction rollback (40: deadlock, serialization).
+const CAUSED_BY_ROWS = /^(21|22|23|40)/
+
+/**
+ * A statement that failed because of a row it wrote (a key a concurrent transaction is using, a
+ * row it references deleted a moment ago, a value the database refuses) or of a deadlock with
+ * another writer, rather than of the database itself (unreachable, a timeout): written again one
+ * row at a time, each row gets its own answer.
+ */
+export function isCausedByRows(error: unknown): boolean {
+  const code = (error as PgError | null)?.code
+  return typeof code === 'string' && CAUSED_BY_ROWS.test(code)
+}

@@ -1,5 +1,5 @@
 export { createDb, createPool } from './db.ts'
-export { httpErrorFromDatabase, isRetryableConflict, isViolation } from './errors.ts'
+export { httpErrorFromDatabase, isCausedByRows, isRetryableConflict, isViolation } from './errors.ts'
 export { isUuid, newId } from './ids.ts'
 export {
   isContractMigration,

@@ -31,7 +31,7 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
     cron: '5 * * * *',
     queue: { retryLimit: 3, retryDelay: 60 },
     handler: async () => {
-      const { created, dropped } = await ensureEventPartitions(deps.db)
+      const { created, dropped } = await ensureEventPartitions(deps)
       if (created.length || dropped.length) deps.log.info({ created, dropped }, 'event partitions')
     },
   })
@@ -50,7 +50,7 @@ export const maintenanceJobs = async (app: FastifyInstance) => {
     cron: '45 3 * * *',
     queue: { retryLimit: 3, retryDelay: 300 },
     handler: async () => {
-      const { deleted, batches } = await pruneLeadSubmissions(deps.db)
+      const { deleted, batches } = await pruneLeadSubmissions(deps)
       if (deleted > 0) deps.log.info({ deleted, batches }, 'lead idempotency keys past their window deleted')
     },
   })

@@ -1,13 +1,12 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
-import { ErrorResponse, type FieldProblem, invalidInput, NotFound } from '../../errors.ts'
-import { Input } from '../../schemas.ts'
+import { httpErrorFromDatabase, isRetryableConflict } from '@nudge/db'
+import type { Static } from 'typebox'
+import type { Deps } from '../../deps.ts'
+import { EventsNotStored, type FieldProblem, invalidInput, NotFound, OriginNotAllowed } from '../../errors.ts'
+import { GroupCommit } from '../../group-commit.ts'
 import { impressionKey, utcDay, uuidv7Time } from './event-ids.ts'
-import { ensureEventPartitions } from './event-partitions.ts'
-import { EventWriter, type StoredEvent } from './event-writer.ts'
+import { type StoredEvent, storeEvents } from './event-repository.ts'
 import { visitorLimits } from './limits.ts'
-import { checkOrigin, checkThroughEdge } from './origin.ts'
+import { originMatches } from './origin.ts'
 import {
   checkAccepting,
   isPreview,
@@ -15,243 +14,219 @@ import {
   type VisitorCampaign,
   visitorCampaign,
 } from './published.ts'
+import type { VisitorEvent } from './schemas.ts'
 
-const MAX_EVENTS = 50
 const PAST_MS = 7 * 86_400_000
 const FUTURE_MS = 5 * 60_000
 
-// A strict UUID: AJV's `uuid` format also takes "urn:uuid:…", which PostgreSQL refuses; one such
-// id in a group-committed write would fail every request sharing it.
-const Uuid = Type.String({
-  format: 'uuid',
-  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
-})
-
-export const VisitorEvent = Input({
-  eventId: Type.String({
-    ...Uuid,
-    description:
-      'a UUIDv7 made by the visitor’s browser when the event happened: its time (within the last 7 days, at most 5 minutes ahead) is the day it counts on; the same event sent again counts once',
-  }),
-  pageViewId: Type.String({
-    ...Uuid,
-    description:
-      'a UUIDv7 made once per page load (within the last 7 days): a campaign’s impressions count once per page view',
-  }),
-  campaignId: Uuid,
-  variantId: Type.String({
-    pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
-    description: 'the variant the visitor was shown: one the campaign has published, current or retired',
-  }),
-  type: Type.Union([Type.Literal('impression'), Type.Literal('close'), Type.Literal('conversion')]),
-  at: Type.Optional(
-    Type.String({
-      format: 'date-time',
-      description:
-        'when it happened, in the visitor’s clock: not used (the eventId’s time is), taken for older scripts',
-    }),
-  ),
-})
-
-export const EventBatch = Input(
-  { events: Type.Array(VisitorEvent, { minItems: 1, maxItems: MAX_EVENTS }) },
-  {
-    description: `Up to ${MAX_EVENTS} events, all for campaigns of the site the request comes from (its Origin)`,
-    examples: [
-      {
-        events: [
-          {
-            eventId: '0192f1de-7a4b-7c3d-9e2f-1a2b3c4d5e6f',
-            pageViewId: '0192f1de-7a40-7000-8000-1a2b3c4d5e6f',
-            campaignId: '0192f1d0-0000-7000-8000-000000000001',
-            variantId: 'a',
-            type: 'impression',
-          },
-        ],
-      },
-    ],
-  },
-)
-
-export const EventsAccepted = Type.Object({
-  accepted: Type.Integer({ description: 'events counted now' }),
-  duplicates: Type.Integer({
-    description:
-      'events already counted (sent before, or an impression of a campaign already counted in this page view): not counted again',
-  }),
-  ignored: Type.Integer({
-    description:
-      'events taken but not counted: preview traffic (campaigns in test), and impressions beyond what one address may add to a site in an hour',
-  }),
-})
-
-/**
- * What visitors' browsers report: impressions, closes and conversions. Stored durably before the
- * 202, by group commit (event-writer.ts); each eventId counts once.
- */
-export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { perClient, perSite } = visitorLimits(app)
-  const impressionAllowance = app.allowance('visitor-impressions', {
-    max: app.config.VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR,
-    windowSeconds: 3600,
-  })
-  const writer = new EventWriter(app.db, {
-    windowMs: app.config.EVENTS_GROUP_COMMIT_MS,
-    log: app.log.child({ module: 'events' }),
-  })
-  writers.set(app.server, writer)
-
-  // Raw events are bounded by day partitions: made when the app is ready, and every hour by the
-  // worker's maintenance.event-partitions job. A failure is logged and tried again by that job;
-  // the partitions run 3 days ahead. Not awaited
-  // by onReady (a worker starts serving at once): only the first write waits for the first run.
-  const partitions = async () => {
-    try {
-      const { created, dropped } = await ensureEventPartitions(app.db)
-      if (created.length || dropped.length) app.log.info({ created, dropped }, 'event partitions')
-    } catch (error) {
-      app.log.warn({ err: error }, 'event partitions not maintained; retried within the hour')
-    }
-  }
-  let partitionsMade = Promise.resolve()
-  app.addHook('onReady', async () => {
-    partitionsMade = partitions()
-  })
-  app.addHook('onClose', async () => {
-    await partitionsMade
-    await writer.close()
-  })
-
-  app.post(
-    '/public/v1/events',
-    {
-      // 50 events of ~200 bytes, with room to spare.
-      bodyLimit: 32 * 1024,
-      config: { rateLimit: perClient },
-      schema: {
-        tags: ['visitors'],
-        operationId: 'sendVisitorEvents',
-        summary: 'Report what visitors saw and did; answered once the events are durably stored',
-        description:
-          'Each eventId counts once (its UUIDv7 time is the day it counts on); an impression counts once per ' +
-          'campaign and page view (pageViewId), and one client address adds a limited number of impressions ' +
-          'to a site per hour (beyond: `ignored`). Campaigns in test are preview traffic: taken, never counted. ' +
-          'A paused campaign takes events for 5 minutes after its pause, then 409 CAMPAIGN_PAUSED. In production ' +
-          'only requests through the edge are taken (403 NOT_THROUGH_EDGE).',
-        body: EventBatch,
-        response: {
-          202: EventsAccepted,
-          400: ErrorResponse,
-          403: ErrorResponse,
-          404: ErrorResponse,
-          409: ErrorResponse,
-          413: ErrorResponse,
-          429: ErrorResponse,
-          503: ErrorResponse,
-        },
-      },
-    },
-    async (request, reply) => {
-      checkThroughEdge(app.config, request)
-      const { events } = request.body
-      const ids = [...new Set(events.map((event) => event.campaignId.toLowerCase()))]
-      const found = await Promise.all(ids.map((id) => visitorCampaign(app, { campaignId: id })))
-      const campaigns = new Map<string, VisitorCampaign>()
-      for (const [index, campaign] of found.entries()) {
-        if (!campaign) throw new NotFound(`Campaign ${ids[index]}`)
-        campaigns.set(campaign.id, campaign)
-      }
-      // Every campaign must belong to the site the page is on, before anything else is said of it.
-      for (const campaign of campaigns.values()) checkOrigin(request, campaign)
-      const now = Date.now()
-      for (const campaign of campaigns.values()) checkAccepting(campaign, now)
-
-      const country = request.edge.country ?? ''
-      const problems: FieldProblem[] = []
-      const recent = (ms: number | null): ms is number =>
-        ms !== null && ms >= now - PAST_MS && ms <= now + FUTURE_MS
-      const counted: StoredEvent[] = []
-      let ignored = 0
-      for (const [index, event] of events.entries()) {
-        const campaign = campaigns.get(event.campaignId.toLowerCase()) as VisitorCampaign
-        // Current or retired (a page opened before an edit), but published: a variant visitors
-        // never saw would appear in the campaign's stats.
-        if (!publishedVariant(campaign, event.variantId)) {
-          problems.push({
-            field: `body.events.${index}.variantId`,
-            message: 'is not a variant the campaign has shown visitors',
-          })
-        }
-        // The day an event is stored and counted under comes from its id, so one primary key
-        // (day, id) settles every resend and every race, on any worker.
-        const eventTime = uuidv7Time(event.eventId)
-        if (!recent(eventTime)) {
-          problems.push({
-            field: `body.events.${index}.eventId`,
-            message: 'must be a UUIDv7 made within the last 7 days and at most 5 minutes ahead',
-          })
-        }
-        const viewTime = uuidv7Time(event.pageViewId)
-        if (!recent(viewTime)) {
-          problems.push({
-            field: `body.events.${index}.pageViewId`,
-            message: 'must be a UUIDv7 made within the last 7 days and at most 5 minutes ahead',
-          })
-        }
-        if (problems.length > 0) continue
-        if (isPreview(campaign)) {
-          ignored++
-          continue
-        }
-        const impression = event.type === 'impression'
-        counted.push({
-          day: utcDay(impression ? (viewTime as number) : (eventTime as number)),
-          eventId: impression ? impressionKey(campaign.id, event.pageViewId) : event.eventId.toLowerCase(),
-          campaignId: campaign.id,
-          variantId: event.variantId,
-          type: event.type,
-          country,
-          siteId: campaign.siteId,
-        })
-      }
-      if (problems.length > 0) throw invalidInput(problems.slice(0, 20))
-
-      for (const siteId of new Set(counted.map((event) => event.siteId))) await perSite(siteId)
-      // Fresh page view ids cost nothing to make: what one address adds to a site's impressions is
-      // bounded, past which its impressions are taken and not counted (a visitor's popup still works).
-      // One count per site for the whole batch; repeats of one impression in a batch spend nothing
-      // more. Within a site the first impressions are the ones that fit.
-      const impressionsBySite = new Map<string, Set<string>>()
-      for (const event of counted) {
-        if (event.type !== 'impression') continue
-        const keys = impressionsBySite.get(event.siteId) ?? new Set<string>()
-        impressionsBySite.set(event.siteId, keys.add(event.eventId))
-      }
-      const allowed = new Set<string>()
-      for (const [siteId, keys] of impressionsBySite) {
-        const fit = await impressionAllowance(`${request.edge.clientKey}:${siteId}`, keys.size)
-        for (const key of [...keys].slice(0, fit)) allowed.add(key)
-      }
-      const stored: StoredEvent[] = []
-      for (const event of counted) {
-        if (event.type === 'impression' && !allowed.has(event.eventId)) {
-          ignored++
-          continue
-        }
-        stored.push(event)
-      }
-      if (stored.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0, ignored })
-      await partitionsMade
-      return reply.code(202).send({ ...(await writer.write(stored)), ignored })
-    },
-  )
+/** What one request's events came to: newly counted, or already counted before. */
+export interface Outcome {
+  accepted: number
+  duplicates: number
 }
 
-// The routes are encapsulated, so the writer is found through the app's server, which every
-// context of one app shares.
-const writers = new WeakMap<object, EventWriter>()
+/** Each request hands over its events and is answered once they are committed. */
+export type EventWriter = GroupCommit<StoredEvent[], Outcome>
 
-/** The group-commit writer of an app: for tests (its `flushes`), not on the HTTP API. */
-export function eventWriterOf(app: FastifyInstance): EventWriter | undefined {
-  return writers.get(app.server)
+/** A statement that deadlocked with another worker's is run again this many times. */
+const RETRIES = 1
+/** Most events one statement stores (a request's batch larger than that still goes alone). */
+const MAX_EVENTS_PER_WRITE = 1000
+
+/**
+ * The app's group-commit writer of events: the events that arrive within EVENTS_GROUP_COMMIT_MS
+ * of the first are stored by ONE statement (event-repository.ts), and every waiting request is
+ * answered after its commit, or all of them fail with the same 503. `partitionsMade` is the
+ * partitions' run at start, which the first write waits for.
+ */
+export function eventWriter(deps: Deps, partitionsMade: () => Promise<void>): EventWriter {
+  return new GroupCommit({
+    windowMs: deps.config.EVENTS_GROUP_COMMIT_MS,
+    maxSize: MAX_EVENTS_PER_WRITE,
+    sizeOf: (events) => events.length,
+    write: async (group) => {
+      try {
+        await partitionsMade()
+        return (await countGroup(deps, group)).map((result) => ({ ok: true, result }))
+      } catch (error) {
+        deps.log.error({ err: error, requests: group.length }, 'events not stored')
+        throw error
+      }
+    },
+    groupFailed: notStored,
+    closed: () => notStored(undefined),
+  })
+}
+
+/** Stores the group's events, each eventId once; what each request's events came to. */
+async function countGroup(deps: Deps, group: StoredEvent[][]): Promise<Outcome[]> {
+  // The first request to carry an event owns it; later ones (a resend in the same group, or a
+  // repeat within one batch) are duplicates without asking the database.
+  const outcomes = group.map(() => ({ accepted: 0, duplicates: 0 }))
+  const owners = new Map<string, { event: StoredEvent; outcome: Outcome }>()
+  for (const [index, events] of group.entries()) {
+    const outcome = outcomes[index] as Outcome
+    for (const given of events) {
+      // PostgreSQL reads uuids case-blind: so must the keys, or one row would join twice.
+      const event = { ...given, eventId: given.eventId.toLowerCase() }
+      if (owners.has(event.eventId)) outcome.duplicates++
+      else owners.set(event.eventId, { event, outcome })
+    }
+  }
+  // Rows in (day, eventId) order, the primary key's: writes of other workers then take their
+  // locks in the same order.
+  const unique = [...owners.values()]
+    .map((owner) => owner.event)
+    .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.eventId < b.eventId ? -1 : 1))
+  const siteIds = [...new Set(unique.map((event) => event.siteId))].sort()
+  let duplicates: Set<string>
+  for (let attempt = 0; ; attempt++) {
+    try {
+      duplicates = await storeEvents(deps.db, unique, siteIds)
+      break
+    } catch (error) {
+      // Another worker's write took the same rows in another order: the statement did nothing.
+      if (attempt >= RETRIES || !isRetryableConflict(error)) throw error
+    }
+  }
+  for (const [eventId, owner] of owners) {
+    if (duplicates.has(eventId)) owner.outcome.duplicates++
+    else owner.outcome.accepted++
+  }
+  return outcomes
+}
+
+function notStored(error: unknown): Error {
+  const database = httpErrorFromDatabase(error)
+  // The database's own 503s keep their code (DATABASE_UNAVAILABLE, DATABASE_TIMEOUT); anything
+  // else (a day without a partition, say) is still ours to retry: never a 500 or a 4xx.
+  const answer = new EventsNotStored(
+    database?.statusCode === 503
+      ? `${database.message}; the events were not stored, send them again`
+      : 'The events could not be stored; send them again',
+  )
+  if (database?.statusCode === 503) answer.code = database.code
+  return answer
+}
+
+/** Who sent a report, as the edge saw them. */
+export interface Visitor {
+  /** The page's `Origin` header. */
+  origin: string | undefined
+  /** The client address's key, for what one address may add. */
+  clientKey: string
+  /** ISO country from the edge, null when unknown. */
+  country: string | null
+}
+
+/**
+ * What visitors' browsers report: impressions, closes and conversions, checked against the
+ * campaigns they name and stored durably (by `writer`, a group commit) before the answer; each
+ * eventId counts once. Returns what the events came to.
+ */
+export async function recordEvents(
+  deps: Deps,
+  input: { writer: EventWriter; events: Static<typeof VisitorEvent>[]; visitor: Visitor },
+): Promise<Outcome & { ignored: number }> {
+  const { writer, events, visitor } = input
+  const ids = [...new Set(events.map((event) => event.campaignId.toLowerCase()))]
+  const found = await Promise.all(ids.map((id) => visitorCampaign(deps, { campaignId: id })))
+  const campaigns = new Map<string, VisitorCampaign>()
+  for (const [index, campaign] of found.entries()) {
+    if (!campaign) throw new NotFound(`Campaign ${ids[index]}`)
+    campaigns.set(campaign.id, campaign)
+  }
+  // Every campaign must belong to the site the page is on, before anything else is said of it.
+  for (const campaign of campaigns.values()) {
+    if (!originMatches(visitor.origin, campaign)) throw new OriginNotAllowed()
+  }
+  const now = Date.now()
+  for (const campaign of campaigns.values()) checkAccepting(campaign, now)
+
+  const country = visitor.country ?? ''
+  const problems: FieldProblem[] = []
+  const recent = (ms: number | null): ms is number =>
+    ms !== null && ms >= now - PAST_MS && ms <= now + FUTURE_MS
+  const counted: StoredEvent[] = []
+  let ignored = 0
+  for (const [index, event] of events.entries()) {
+    const campaign = campaigns.get(event.campaignId.toLowerCase()) as VisitorCampaign
+    // Current or retired (a page opened before an edit), but published: a variant visitors
+    // never saw would appear in the campaign's stats.
+    if (!publishedVariant(campaign, event.variantId)) {
+      problems.push({
+        field: `body.events.${index}.variantId`,
+        message: 'is not a variant the campaign has shown visitors',
+      })
+    }
+    // The day an event is stored and counted under comes from its id, so one primary key
+    // (day, id) settles every resend and every race, on any worker.
+    const eventTime = uuidv7Time(event.eventId)
+    if (!recent(eventTime)) {
+      problems.push({
+        field: `body.events.${index}.eventId`,
+        message: 'must be a UUIDv7 made within the last 7 days and at most 5 minutes ahead',
+      })
+    }
+    const viewTime = uuidv7Time(event.pageViewId)
+    if (!recent(viewTime)) {
+      problems.push({
+        field: `body.events.${index}.pageViewId`,
+        message: 'must be a UUIDv7 made within the last 7 days and at most 5 minutes ahead',
+      })
+    }
+    if (problems.length > 0) continue
+    if (isPreview(campaign)) {
+      ignored++
+      continue
+    }
+    const impression = event.type === 'impression'
+    counted.push({
+      day: utcDay(impression ? (viewTime as number) : (eventTime as number)),
+      eventId: impression ? impressionKey(campaign.id, event.pageViewId) : event.eventId.toLowerCase(),
+      campaignId: campaign.id,
+      variantId: event.variantId,
+      type: event.type,
+      country,
+      siteId: campaign.siteId,
+    })
+  }
+  if (problems.length > 0) throw invalidInput(problems.slice(0, 20))
+
+  const { perSite } = visitorLimits(deps)
+  for (const siteId of new Set(counted.map((event) => event.siteId))) await perSite(siteId)
+  // Fresh page view ids cost nothing to make: what one address adds to a site's impressions is
+  // bounded, past which its impressions are taken and not counted (a visitor's popup still works).
+  // One count per site for the whole batch; repeats of one impression in a batch spend nothing
+  // more. Within a site the first impressions are the ones that fit.
+  const impressionsBySite = new Map<string, Set<string>>()
+  for (const event of counted) {
+    if (event.type !== 'impression') continue
+    const keys = impressionsBySite.get(event.siteId) ?? new Set<string>()
+    impressionsBySite.set(event.siteId, keys.add(event.eventId))
+  }
+  const impressionAllowance = visitorImpressions(deps)
+  const allowed = new Set<string>()
+  for (const [siteId, keys] of impressionsBySite) {
+    const fit = await impressionAllowance(`${visitor.clientKey}:${siteId}`, keys.size)
+    for (const key of [...keys].slice(0, fit)) allowed.add(key)
+  }
+  const stored: StoredEvent[] = []
+  for (const event of counted) {
+    if (event.type === 'impression' && !allowed.has(event.eventId)) {
+      ignored++
+      continue
+    }
+    stored.push(event)
+  }
+  if (stored.length === 0) return { accepted: 0, duplicates: 0, ignored }
+  return { ...(await writer.write(stored)), ignored }
+}
+
+/** How many impressions one client address may add to a site in an hour. */
+function visitorImpressions(deps: Deps) {
+  return deps.allowance('visitor-impressions', {
+    max: deps.config.VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR,
+    windowSeconds: 3600,
+  })
 }

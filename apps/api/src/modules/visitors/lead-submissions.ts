@@ -1,5 +1,5 @@
-import type { DB } from '@nudge/db'
-import { type Kysely, sql } from 'kysely'
+import type { Deps } from '../../deps.ts'
+import { deleteLeadSubmissionsOlderThan } from './lead-repository.ts'
 
 /**
  * How long an Idempotency-Key of `POST /public/v1/leads` is remembered: a retry with the same key
@@ -17,21 +17,13 @@ const PRUNE_BATCH = 5000
  * transaction), until none is left. Returns how many rows went and in how many statements.
  */
 export async function pruneLeadSubmissions(
-  db: Kysely<DB>,
-  options: { days?: number; batchSize?: number } = {},
+  deps: Deps,
+  { days = LEAD_IDEMPOTENCY_DAYS, batchSize = PRUNE_BATCH }: { days?: number; batchSize?: number } = {},
 ): Promise<{ deleted: number; batches: number }> {
-  const days = options.days ?? LEAD_IDEMPOTENCY_DAYS
-  const batchSize = options.batchSize ?? PRUNE_BATCH
   let deleted = 0
   let batches = 0
   for (;;) {
-    const { numAffectedRows } = await sql`
-      DELETE FROM lead_submissions WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM lead_submissions
-        WHERE created_at < now() - make_interval(days => ${days})
-        ORDER BY created_at LIMIT ${batchSize}
-      ))`.execute(db)
-    const count = Number(numAffectedRows ?? 0n)
+    const count = await deleteLeadSubmissionsOlderThan(deps.db, days, batchSize)
     batches++
     deleted += count
     if (count < batchSize) return { deleted, batches }

@@ -1,7 +1,7 @@
 import type { AfterCommit } from '@nudge/db'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.ts'
-import { NotThroughEdge, OriginNotAllowed } from '../../errors.ts'
+import { NotThroughEdge } from '../../errors.ts'
 import type { VisitorOrigins } from '../../plugins/http.ts'
 import * as sites from './site-repository.ts'
 
@@ -114,7 +114,10 @@ export function visitorOrigins(deps: Deps): VisitorOrigins {
  * The page a visitor's browser is on must belong to the campaign's site: the `Origin` header
  * (which browsers set on every cross-origin request and scripts cannot forge) names its host.
  */
-function originMatches(origin: string | undefined, site: { hostname: string; allowSubdomains: boolean }) {
+export function originMatches(
+  origin: string | undefined,
+  site: { hostname: string; allowSubdomains: boolean },
+) {
   const host = origin ? originHost(origin) : null
   if (host === null) return false
   return host === site.hostname || (site.allowSubdomains && host.endsWith(`.${site.hostname}`))
@@ -127,9 +130,4 @@ function originMatches(origin: string | undefined, site: { hostname: string; all
  */
 export function checkThroughEdge(config: { NODE_ENV: string }, request: FastifyRequest) {
   if (config.NODE_ENV === 'production' && !request.edge.viaEdge) throw new NotThroughEdge()
-}
-
-/** Throws 403 ORIGIN_NOT_ALLOWED unless the request comes from a page of the site. */
-export function checkOrigin(request: FastifyRequest, site: { hostname: string; allowSubdomains: boolean }) {
-  if (!originMatches(request.headers.origin, site)) throw new OriginNotAllowed()
 }
