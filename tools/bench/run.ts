@@ -15,7 +15,7 @@ import { newId } from '@nudge/db'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { impressionKey } from '../../apps/api/src/modules/visitors/event-ids.ts'
-import { freePort, prepareDatabase } from '../dev/database.ts'
+import { dropDatabase, freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
 import { summariseProfiles } from './profile.ts'
 
@@ -351,7 +351,7 @@ Options:
 
 Environment:
   DATABASE_URL        database for the API (default: postgres://postgres@127.0.0.1:5432/nudge_bench,
-                      created and migrated if missing)
+                      dropped and created afresh each run)
   MEMCACHED_SERVERS   passed through to the API when set
 `
 
@@ -407,6 +407,9 @@ try {
 }
 
 async function main(): Promise<void> {
+  // A fresh bench database each run: rows left by earlier runs (a million events after a few)
+  // would slow the write rows of every later run, and two runs could not be compared.
+  if (!process.env.DATABASE_URL) await dropDatabase(DEFAULT_SERVER, BENCH_DATABASE)
   const databaseUrl = process.env.DATABASE_URL || (await prepareDatabase(DEFAULT_SERVER, BENCH_DATABASE))
   const cpus = os.cpus()
   out(`node ${process.version} (${process.execPath})\n`)
