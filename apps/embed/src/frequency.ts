@@ -21,7 +21,11 @@ const DAY_MS = 86_400_000
  * stopAfterConversion defaults to true, stopAfterClose to false. "Every n days" counts from the
  * last time it was shown: n × 24 hours later it may show again.
  */
-export function allowsShow(frequency: Frequency | undefined, history: History | undefined, now: number): Verdict {
+export function allowsShow(
+  frequency: Frequency | undefined,
+  history: History | undefined,
+  now: number,
+): Verdict {
   const settings = frequency ?? { show: 'once' }
   const seen = history ?? { timesShown: 0 }
   if ((settings.stopAfterConversion ?? true) && seen.convertedAt !== undefined) {
@@ -35,9 +39,11 @@ export function allowsShow(frequency: Frequency | undefined, history: History | 
       return { show: true, reason: 'frequency: every page view' }
     case 'every-n-days': {
       const days = Math.min(365, Math.max(1, settings.days ?? 1))
-      if (seen.lastShownAt === undefined) return { show: true, reason: `frequency: every ${days} days, never shown` }
+      if (seen.lastShownAt === undefined)
+        return { show: true, reason: `frequency: every ${days} days, never shown` }
       const next = seen.lastShownAt + days * DAY_MS
-      if (now >= next) return { show: true, reason: `frequency: every ${days} days, last shown ${days}+ days ago` }
+      if (now >= next)
+        return { show: true, reason: `frequency: every ${days} days, last shown ${days}+ days ago` }
       const hours = Math.ceil((next - now) / 3_600_000)
       return { show: false, reason: `frequency: every ${days} days, shown again in ${hours} h` }
     }

@@ -9,7 +9,8 @@ function hex(bytes: Uint8Array): string {
   return out
 }
 
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+const dashed = (h: string) =>
+  `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 
 /**
  * A UUIDv7 (RFC 9562): the millisecond time in the first 48 bits, version 7, variant 10, the

@@ -1,4 +1,4 @@
-export { type Decision, type DecideContext, decide } from './decide.ts'
+export { type DecideContext, type Decision, decide } from './decide.ts'
 export { type DeviceHints, deviceOf } from './device.ts'
 export {
   allowsShow,

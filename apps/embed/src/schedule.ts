@@ -37,10 +37,16 @@ export function inSchedule(schedule: Schedule | undefined, now: number): Verdict
   if (start === null) return { show: false, reason: `schedule: startAt "${schedule.startAt}" cannot be read` }
   if (end === null) return { show: false, reason: `schedule: endAt "${schedule.endAt}" cannot be read` }
   if (start !== undefined && now < start) {
-    return { show: false, reason: `schedule: starts ${formatInZone(start, zone)} (now ${formatInZone(now, zone)})` }
+    return {
+      show: false,
+      reason: `schedule: starts ${formatInZone(start, zone)} (now ${formatInZone(now, zone)})`,
+    }
   }
   if (end !== undefined && now > end) {
-    return { show: false, reason: `schedule: ended ${formatInZone(end, zone)} (now ${formatInZone(now, zone)})` }
+    return {
+      show: false,
+      reason: `schedule: ended ${formatInZone(end, zone)} (now ${formatInZone(now, zone)})`,
+    }
   }
   return { show: true, reason: `schedule: running (now ${formatInZone(now, zone)})` }
 }

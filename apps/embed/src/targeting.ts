@@ -1,5 +1,5 @@
-import { describeRule, pageUrl, urlRuleMatches } from './url-rules.ts'
 import type { Device, Targeting, Verdict } from './types.ts'
+import { describeRule, pageUrl, urlRuleMatches } from './url-rules.ts'
 
 export interface Visitor {
   /** the page's URL (location.href) */

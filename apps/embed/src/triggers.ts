@@ -51,7 +51,10 @@ export function triggerPlan(trigger: Trigger | undefined, features: readonly str
     case 'tab-return':
       return features.includes(TAB_RETURN_FEATURE)
         ? { type: 'tab-return' }
-        : { type: 'never', reason: `trigger: tab-return is not released for this site (${TAB_RETURN_FEATURE})` }
+        : {
+            type: 'never',
+            reason: `trigger: tab-return is not released for this site (${TAB_RETURN_FEATURE})`,
+          }
     default:
       return { type: 'never', reason: `trigger: unknown type "${(trigger as { type: string }).type}"` }
   }

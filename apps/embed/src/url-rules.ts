@@ -43,7 +43,8 @@ function subject(rule: UrlRule, page: PageUrl): { value: string; against: string
   const absolute = ABSOLUTE.exec(value)
   if (absolute) {
     const [, scheme, host = '', rest = ''] = absolute
-    const head = scheme === undefined ? `//${host.toLowerCase()}` : `${scheme.toLowerCase()}://${host.toLowerCase()}`
+    const head =
+      scheme === undefined ? `//${host.toLowerCase()}` : `${scheme.toLowerCase()}://${host.toLowerCase()}`
     return { value: head + rest, against: scheme === undefined ? page.noScheme : page.full }
   }
   if (value.startsWith('/')) return { value, against: value.includes('?') ? page.pathAndQuery : page.path }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { FULL_CAMPAIGN_EXAMPLE } from '../../api/src/modules/campaigns/content.ts'
 import { campaignDocument } from '../../api/src/modules/publishing/documents.ts'
-import { decide, type DecideContext } from '../src/decide.ts'
+import { type DecideContext, decide } from '../src/decide.ts'
 import { type History, recordClose, recordConversion, recordShow } from '../src/frequency.ts'
 import { TAB_RETURN_FEATURE } from '../src/triggers.ts'
 import type { PublishedCampaign } from '../src/types.ts'
@@ -41,27 +41,38 @@ function context(over: Partial<DecideContext> = {}): DecideContext {
   }
 }
 
-t.test('the API’s full example shows to a visitor it targets, with a variant and the scroll trigger', async (t) => {
-  const decision = decide(published(), context())
-  t.equal(decision.show, true)
-  t.ok(decision.variantId === 'a' || decision.variantId === 'b')
-  t.same(decision.trigger, { type: 'scroll', percent: 50 })
-  t.same(decision.reasons, [
-    'schedule: running (now 2030-04-01 12:00:00 Europe/Berlin)',
-    'targeting: every rule matches',
-    'frequency: every 7 days, never shown',
-    `variant: ${decision.variantId} (weight 50)`,
-    'trigger: scroll',
-  ])
-})
+t.test(
+  'the API’s full example shows to a visitor it targets, with a variant and the scroll trigger',
+  async (t) => {
+    const decision = decide(published(), context())
+    t.equal(decision.show, true)
+    t.ok(decision.variantId === 'a' || decision.variantId === 'b')
+    t.same(decision.trigger, { type: 'scroll', percent: 50 })
+    t.same(decision.reasons, [
+      'schedule: running (now 2030-04-01 12:00:00 Europe/Berlin)',
+      'targeting: every rule matches',
+      'frequency: every 7 days, never shown',
+      `variant: ${decision.variantId} (weight 50)`,
+      'trigger: scroll',
+    ])
+  },
+)
 
 t.test('the full example, each of its rules failing in turn, names the rule', async (t) => {
   const base = context()
   const cases: Array<[string, Partial<DecideContext>, RegExp]> = [
     ['before the schedule', { now: Date.parse('2030-03-20T06:59:59Z') }, /^schedule: starts/],
     ['after the schedule', { now: Date.parse('2030-04-20T22:00:00Z') }, /^schedule: ended/],
-    ['a page outside /products/', { visitor: { ...base.visitor, url: 'https://shop.example.com/blog' } }, /^urls: no include/],
-    ['the checkout', { visitor: { ...base.visitor, url: 'https://shop.example.com/products/checkout' } }, /^urls: excluded/],
+    [
+      'a page outside /products/',
+      { visitor: { ...base.visitor, url: 'https://shop.example.com/blog' } },
+      /^urls: no include/,
+    ],
+    [
+      'the checkout',
+      { visitor: { ...base.visitor, url: 'https://shop.example.com/products/checkout' } },
+      /^urls: excluded/,
+    ],
     ['a phone', { visitor: { ...base.visitor, device: 'mobile' } }, /^devices:/],
     ['France', { visitor: { ...base.visitor, country: 'FR' } }, /^countries:/],
     ['a returning visitor', { visitor: { ...base.visitor, returning: true } }, /^visitors:/],
@@ -96,34 +107,59 @@ t.test('the variant is sticky per visitor, split across visitors', async (t) => 
   t.same([...seen].sort(), ['a', 'b'])
 })
 
-t.test('a published variant with weight 0 is never served (the API drops it; decide ignores it)', async (t) => {
-  const [a, b] = FULL_CAMPAIGN_EXAMPLE.variants
-  const campaign = published({ variants: [{ ...a!, weight: 100 }, { ...b!, weight: 0 }] })
-  t.same(campaign.variants?.map((v) => v.id), ['a'])
-  for (let i = 0; i < 20; i += 1) t.equal(decide(campaign, context({ visitorId: `v${i}` })).variantId, 'a')
-  const handMade: PublishedCampaign = { id: 'c', type: 'modal', variants: [{ id: 'z', weight: 0, steps: [] }] }
-  t.same(decide(handMade, context()), {
-    show: false,
-    reasons: [
-      'schedule: always',
-      'targeting: every rule matches',
-      'frequency: once, never shown',
-      'variant: no variant has traffic',
-    ],
-  })
-})
+t.test(
+  'a published variant with weight 0 is never served (the API drops it; decide ignores it)',
+  async (t) => {
+    const [a, b] = FULL_CAMPAIGN_EXAMPLE.variants
+    const campaign = published({
+      variants: [
+        { ...a!, weight: 100 },
+        { ...b!, weight: 0 },
+      ],
+    })
+    t.same(
+      campaign.variants?.map((v) => v.id),
+      ['a'],
+    )
+    for (let i = 0; i < 20; i += 1) t.equal(decide(campaign, context({ visitorId: `v${i}` })).variantId, 'a')
+    const handMade: PublishedCampaign = {
+      id: 'c',
+      type: 'modal',
+      variants: [{ id: 'z', weight: 0, steps: [] }],
+    }
+    t.same(decide(handMade, context()), {
+      show: false,
+      reasons: [
+        'schedule: always',
+        'targeting: every rule matches',
+        'frequency: once, never shown',
+        'variant: no variant has traffic',
+      ],
+    })
+  },
+)
 
-t.test('a bare campaign (no targeting, frequency or schedule) shows to everyone after 3 s, once', async (t) => {
-  const bare: PublishedCampaign = { id: 'c', type: 'bar', variants: [{ id: 'a', weight: 100, steps: [] }] }
-  const ctx = context({ visitor: { url: 'http://x.test/', device: 'mobile', country: null, returning: true, languages: [] } })
-  const decision = decide(bare, ctx)
-  t.match(decision, { show: true, variantId: 'a', trigger: { type: 'delay', ms: 3000 } })
-  recordShow(ctx.history, 'c', ctx.now)
-  t.equal(decide(bare, ctx).show, false)
-})
+t.test(
+  'a bare campaign (no targeting, frequency or schedule) shows to everyone after 3 s, once',
+  async (t) => {
+    const bare: PublishedCampaign = { id: 'c', type: 'bar', variants: [{ id: 'a', weight: 100, steps: [] }] }
+    const ctx = context({
+      visitor: { url: 'http://x.test/', device: 'mobile', country: null, returning: true, languages: [] },
+    })
+    const decision = decide(bare, ctx)
+    t.match(decision, { show: true, variantId: 'a', trigger: { type: 'delay', ms: 3000 } })
+    recordShow(ctx.history, 'c', ctx.now)
+    t.equal(decide(bare, ctx).show, false)
+  },
+)
 
 t.test('a tab-return campaign shows only where the feature is released', async (t) => {
-  const campaign = published({ targeting: { ...FULL_CAMPAIGN_EXAMPLE.targeting, trigger: { type: 'tab-return' } } })
+  const campaign = published({
+    targeting: { ...FULL_CAMPAIGN_EXAMPLE.targeting, trigger: { type: 'tab-return' } },
+  })
   t.match(decide(campaign, context()).reasons.at(-1), /tab-return is not released/)
-  t.match(decide(campaign, context({ features: [TAB_RETURN_FEATURE] })), { show: true, trigger: { type: 'tab-return' } })
+  t.match(decide(campaign, context({ features: [TAB_RETURN_FEATURE] })), {
+    show: true,
+    trigger: { type: 'tab-return' },
+  })
 })

@@ -25,8 +25,14 @@ t.test('startAt and endAt are inclusive instants, reasons in the schedule zone',
     show: false,
     reason: 'schedule: ended 2030-04-20 23:59:59 Europe/Berlin (now 2030-04-21 00:00:00 Europe/Berlin)',
   })
-  t.equal(inSchedule({ startAt: '2030-01-01T00:00:00Z', timeZone: 'UTC' }, at('2031-01-01T00:00:00Z')).show, true)
-  t.equal(inSchedule({ endAt: '2030-01-01T00:00:00Z', timeZone: 'UTC' }, at('2020-01-01T00:00:00Z')).show, true)
+  t.equal(
+    inSchedule({ startAt: '2030-01-01T00:00:00Z', timeZone: 'UTC' }, at('2031-01-01T00:00:00Z')).show,
+    true,
+  )
+  t.equal(
+    inSchedule({ endAt: '2030-01-01T00:00:00Z', timeZone: 'UTC' }, at('2020-01-01T00:00:00Z')).show,
+    true,
+  )
 })
 
 t.test('day boundary: the same instant is another day in another zone', async (t) => {
@@ -45,10 +51,26 @@ t.test('daylight saving: offset-less bounds follow the zone’s clock change', a
   // Berlin: clocks go forward at 02:00 on 31 March 2030, back at 03:00 on 27 October 2030.
   t.equal(offsetAt(at('2030-03-31T00:59:59Z'), 'Europe/Berlin'), 3_600_000)
   t.equal(offsetAt(at('2030-03-31T01:00:00Z'), 'Europe/Berlin'), 7_200_000)
-  t.equal(boundInstant('2030-03-31T01:30:00', 'Europe/Berlin'), at('2030-03-31T00:30:00Z'), 'before the change')
-  t.equal(boundInstant('2030-03-31T03:30:00', 'Europe/Berlin'), at('2030-03-31T01:30:00Z'), 'after the change')
-  t.equal(boundInstant('2030-03-31T02:30:00', 'Europe/Berlin'), at('2030-03-31T01:30:00Z'), 'the skipped hour')
-  t.equal(boundInstant('2030-10-27T02:30:00', 'Europe/Berlin'), at('2030-10-27T00:30:00Z'), 'the repeated hour: first')
+  t.equal(
+    boundInstant('2030-03-31T01:30:00', 'Europe/Berlin'),
+    at('2030-03-31T00:30:00Z'),
+    'before the change',
+  )
+  t.equal(
+    boundInstant('2030-03-31T03:30:00', 'Europe/Berlin'),
+    at('2030-03-31T01:30:00Z'),
+    'after the change',
+  )
+  t.equal(
+    boundInstant('2030-03-31T02:30:00', 'Europe/Berlin'),
+    at('2030-03-31T01:30:00Z'),
+    'the skipped hour',
+  )
+  t.equal(
+    boundInstant('2030-10-27T02:30:00', 'Europe/Berlin'),
+    at('2030-10-27T00:30:00Z'),
+    'the repeated hour: first',
+  )
   t.equal(
     instantOf({ year: 2030, month: 11, day: 3, hour: 1, minute: 30, second: 0 }, 'America/New_York'),
     at('2030-11-03T05:30:00Z'),
@@ -61,8 +83,14 @@ t.test('daylight saving: offset-less bounds follow the zone’s clock change', a
 })
 
 t.test('unreadable dates do not show; an unknown zone falls back to UTC', async (t) => {
-  t.match(inSchedule({ startAt: 'soon', timeZone: 'UTC' }, 0), { show: false, reason: /startAt "soon" cannot be read/ })
+  t.match(inSchedule({ startAt: 'soon', timeZone: 'UTC' }, 0), {
+    show: false,
+    reason: /startAt "soon" cannot be read/,
+  })
   t.match(inSchedule({ endAt: '2030-13-99T00:00:00Z', timeZone: 'UTC' }, 0), { show: false, reason: /endAt/ })
-  const unknownZone = inSchedule({ startAt: '2030-01-01T00:00:00Z', timeZone: 'Mars/Olympus' }, at('2030-06-01T00:00:00Z'))
+  const unknownZone = inSchedule(
+    { startAt: '2030-01-01T00:00:00Z', timeZone: 'Mars/Olympus' },
+    at('2030-06-01T00:00:00Z'),
+  )
   t.same(unknownZone, { show: true, reason: 'schedule: running (now 2030-06-01 00:00:00 UTC)' })
 })

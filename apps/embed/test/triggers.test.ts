@@ -7,7 +7,11 @@ t.test('delay: fires once the seconds have passed; 0 fires at once; bounds 0 to 
   t.equal(fires(plan, { type: 'elapsed', ms: 4999 }), false)
   t.equal(fires(plan, { type: 'elapsed', ms: 5000 }), true)
   t.equal(fires(triggerPlan({ type: 'delay', seconds: 0 }), { type: 'elapsed', ms: 0 }), true)
-  t.same(triggerPlan({ type: 'delay', seconds: 3600 }), { type: 'delay', ms: 600_000 }, 'delay is at most 600 s')
+  t.same(
+    triggerPlan({ type: 'delay', seconds: 3600 }),
+    { type: 'delay', ms: 600_000 },
+    'delay is at most 600 s',
+  )
   t.same(triggerPlan({ type: 'delay' }), { type: 'delay', ms: 3000 }, 'the default targeting’s 3 s')
   t.same(triggerPlan(undefined), { type: 'delay', ms: 3000 }, 'no trigger: the default')
   t.equal(fires(plan, { type: 'scroll', percent: 100 }), false, 'other facts do not fire it')
@@ -22,14 +26,17 @@ t.test('scroll: past the percent of the page', async (t) => {
   t.same(triggerPlan({ type: 'scroll', percent: 150 }), { type: 'scroll', percent: 100 }, 'at most 100')
 })
 
-t.test('scrollPercent: share of the scrollable distance; a page that does not scroll is all seen', async (t) => {
-  t.equal(scrollPercent(0, 800, 2800), 0)
-  t.equal(scrollPercent(1000, 800, 2800), 50)
-  t.equal(scrollPercent(2000, 800, 2800), 100)
-  t.equal(scrollPercent(2100, 800, 2800), 100, 'overscroll (iOS bounce) stays 100')
-  t.equal(scrollPercent(-40, 800, 2800), 0)
-  t.equal(scrollPercent(0, 800, 600), 100)
-})
+t.test(
+  'scrollPercent: share of the scrollable distance; a page that does not scroll is all seen',
+  async (t) => {
+    t.equal(scrollPercent(0, 800, 2800), 0)
+    t.equal(scrollPercent(1000, 800, 2800), 50)
+    t.equal(scrollPercent(2000, 800, 2800), 100)
+    t.equal(scrollPercent(2100, 800, 2800), 100, 'overscroll (iOS bounce) stays 100')
+    t.equal(scrollPercent(-40, 800, 2800), 0)
+    t.equal(scrollPercent(0, 800, 600), 100)
+  },
+)
 
 t.test('exit intent: the pointer leaves through the top of the page', async (t) => {
   const plan = triggerPlan({ type: 'exit-intent' })
@@ -51,7 +58,10 @@ t.test('click: on an element matching the selector; a bad selector never fires',
   }
   t.equal(fires(bad, { type: 'click', matches: throwsLikeTheDom }), false)
   t.equal(selectorWorks('a[href', throwsLikeTheDom), false)
-  t.equal(selectorWorks('#offer-button', () => null), true)
+  t.equal(
+    selectorWorks('#offer-button', () => null),
+    true,
+  )
   t.same(triggerPlan({ type: 'click', selector: '  ' }), {
     type: 'never',
     reason: 'trigger: click without a selector',

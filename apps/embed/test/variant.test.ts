@@ -15,7 +15,16 @@ function shares(weights: number[], campaignId: string): number[] {
   return counts.map((count) => (count / VISITORS) * 100)
 }
 
-const WEIGHT_SETS = [[100], [50, 50], [90, 10], [25, 25, 25, 25], [70, 0, 30], [0, 100], [34, 33, 33], [1, 99]]
+const WEIGHT_SETS = [
+  [100],
+  [50, 50],
+  [90, 10],
+  [25, 25, 25, 25],
+  [70, 0, 30],
+  [0, 100],
+  [34, 33, 33],
+  [1, 99],
+]
 
 for (const weights of WEIGHT_SETS) {
   t.test(`10,000 visitors split ${weights.join('/')} within 2 points of the weights`, async (t) => {
@@ -23,7 +32,11 @@ for (const weights of WEIGHT_SETS) {
       const got = shares(weights, campaignId)
       weights.forEach((weight, index) => {
         if (weight === 0) t.equal(got[index], 0, `a 0-weight variant is never chosen (${campaignId})`)
-        else t.ok(Math.abs(got[index]! - weight) <= 2, `variant ${index}: ${got[index]!.toFixed(2)} % ≈ ${weight} %`)
+        else
+          t.ok(
+            Math.abs(got[index]! - weight) <= 2,
+            `variant ${index}: ${got[index]!.toFixed(2)} % ≈ ${weight} %`,
+          )
       })
     }
   })
