@@ -1,9 +1,27 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { randomVisitorId } from '../src/ids.ts'
 import { assignVariant } from '../src/variant.ts'
 
 const VISITORS = 10_000
-const visitorIds = Array.from({ length: VISITORS }, () => randomVisitorId())
+/**
+ * 10,000 visitor ids shaped as `randomVisitorId` makes them (a v4 UUID), from a fixed seed: the
+ * split is then the same on every run, so a pass is a pass and never a lucky draw.
+ */
+const visitorIds = Array.from({ length: VISITORS }, (_, n) => {
+  const bytes = createHash('sha256').update(`visitor ${n}`).digest().subarray(0, 16)
+  bytes[6] = 0x40 | ((bytes[6] as number) & 0x0f)
+  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f)
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+})
+
+t.test('the fixed ids have the shape of the random ones', async (t) => {
+  const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+  t.match(randomVisitorId(), shape)
+  t.ok(visitorIds.every((id) => shape.test(id)))
+  t.equal(new Set(visitorIds).size, VISITORS, 'all different')
+})
 
 function shares(weights: number[], campaignId: string): number[] {
   const variants = weights.map((weight, index) => ({ id: `v${index}`, weight }))
