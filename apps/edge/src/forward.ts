@@ -5,6 +5,9 @@ import { errorResponse } from './errors.ts'
 /** libs/edge's EDGE_SECRET_HEADER: with it the API believes the CF-* headers below. */
 export const EDGE_SECRET_HEADER = 'x-edge-secret'
 
+/** What Cloudflare turns into CF-Connecting-IP on a same-zone subrequest. */
+const REAL_IP_HEADER = 'x-real-ip'
+
 /** The visitors' writes the Worker carries to the API. */
 export const FORWARDED_PATHS = new Set(['/public/v1/events', '/public/v1/leads'])
 
@@ -20,11 +23,14 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
   const clientIp = request.headers.get('cf-connecting-ip')
   const headers = new Headers()
   for (const [name, value] of request.headers) {
-    if (name === EDGE_SECRET_HEADER || name.startsWith('cf-') || name === 'host') continue
+    if (name === EDGE_SECRET_HEADER || name.startsWith('cf-') || name === REAL_IP_HEADER || name === 'host') continue
     headers.set(name, value)
   }
   headers.set(EDGE_SECRET_HEADER, env.EDGE_SECRET)
-  if (clientIp !== null) headers.set('cf-connecting-ip', clientIp)
+  // A Worker cannot set CF-Connecting-IP on its fetch (workerd drops it, as Cloudflare does):
+  // Cloudflare makes the API's CF-Connecting-IP from X-Real-IP when the API is in the Worker's
+  // zone; from another zone it would be the Worker's address (README, "Edge Worker").
+  if (clientIp !== null) headers.set(REAL_IP_HEADER, clientIp)
   // Unknown (XX, Tor) is left out: the API reads a missing CF-IPCountry as unknown.
   const country = countryOf(request)
   if (country !== null) headers.set('cf-ipcountry', country)
