@@ -25,7 +25,7 @@ export async function workerScript(entry = '../src/index.ts'): Promise<string> {
 }
 
 /** A Miniflare running the Worker over an empty bucket; `cf` always given, so nothing is fetched. */
-export async function startEdge(apiOrigin: string, options: { script?: string } = {}) {
+export async function startEdge(apiOrigin: string, options: { script?: string; inspectorPort?: number } = {}) {
   const mf = new Miniflare({
     modules: true,
     script: options.script ?? (await workerScript()),
@@ -33,6 +33,7 @@ export async function startEdge(apiOrigin: string, options: { script?: string } 
     r2Buckets: ['OBJECTS'],
     bindings: { API_ORIGIN: apiOrigin, EDGE_SECRET },
     cf: { country: 'DE' },
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
   })
   await mf.ready
   const bucket = await mf.getR2Bucket('OBJECTS')
