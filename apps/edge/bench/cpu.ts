@@ -28,14 +28,21 @@ const step = (n: number) => ({
     text: `Get 10% off your first order — step ${n} block ${b}, with some copy to make it realistic.`,
     style: { color: '#1a1a1a', fontSize: 16 + b, align: 'center' },
   })),
-  buttons: [{ label: 'Yes please', action: { type: 'next' } }, { label: 'No thanks', action: { type: 'close' } }],
+  buttons: [
+    { label: 'Yes please', action: { type: 'next' } },
+    { label: 'No thanks', action: { type: 'close' } },
+  ],
 })
 const campaign = JSON.stringify({
   id: id(100),
   v: 3,
   type: 'modal',
   variants: ['a', 'b'].map((v) => ({ id: v, weight: 50, steps: [0, 1, 2].map(step) })),
-  targeting: { urls: [{ match: 'prefix', value: '/shop' }], devices: ['desktop', 'mobile'], countries: ['DE', 'FR'] },
+  targeting: {
+    urls: [{ match: 'prefix', value: '/shop' }],
+    devices: ['desktop', 'mobile'],
+    countries: ['DE', 'FR'],
+  },
   frequency: { maxImpressions: 3, perDays: 7 },
   schedule: { timezone: 'Europe/Berlin' },
 })
@@ -85,7 +92,10 @@ for (const [object, path, bytes] of [
   ['domain document', '/domains/shop.example.com.json', domain.length],
   ['campaign object', `/campaigns/production/${id(100)}.json`, campaign.length],
 ] as const) {
-  const results = [await measure('streamed', streaming, path), await measure('parse+stringify', reserialising, path)]
+  const results = [
+    await measure('streamed', streaming, path),
+    await measure('parse+stringify', reserialising, path),
+  ]
   for (const result of results) {
     rows.push([
       `${object} (${bytes} B)`,
@@ -98,6 +108,8 @@ for (const [object, path, bytes] of [
     ])
   }
 }
-console.log(`${REQUESTS} requests each, ${CONCURRENCY} at a time, the Worker isolate's CPU (V8 profiler) per request`)
-console.log(['object', 'worker', 'JS µs/req', 'GC µs/req', 'native µs/req', 'R2 get µs/req', 'wall µs/req'].join('\t'))
-for (const row of rows) console.log(row.join('\t'))
+const header = ['object', 'worker', 'JS µs/req', 'GC µs/req', 'native µs/req', 'R2 get µs/req', 'wall µs/req']
+process.stdout.write(
+  `${REQUESTS} requests each, ${CONCURRENCY} at a time; the Worker isolate's CPU (V8 profiler) per request\n` +
+    [header, ...rows].map((row) => `${row.join('\t')}\n`).join(''),
+)

@@ -23,7 +23,8 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
   const clientIp = request.headers.get('cf-connecting-ip')
   const headers = new Headers()
   for (const [name, value] of request.headers) {
-    if (name === EDGE_SECRET_HEADER || name.startsWith('cf-') || name === REAL_IP_HEADER || name === 'host') continue
+    if (name === EDGE_SECRET_HEADER || name.startsWith('cf-') || name === REAL_IP_HEADER || name === 'host')
+      continue
     headers.set(name, value)
   }
   headers.set(EDGE_SECRET_HEADER, env.EDGE_SECRET)
@@ -42,6 +43,10 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
       redirect: 'manual',
     })
   } catch {
-    return errorResponse(502, 'API_UNREACHABLE', 'The API did not answer; send it again (with the same Idempotency-Key)')
+    return errorResponse(
+      502,
+      'API_UNREACHABLE',
+      'The API did not answer; send it again (with the same Idempotency-Key)',
+    )
   }
 }

@@ -22,7 +22,9 @@ export default {
     const route = objectRoute(pathname)
     if (route !== null) {
       if (request.method === 'GET' || request.method === 'HEAD') return serveObject(request, env, route)
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'Objects are read with GET or HEAD', { allow: 'GET, HEAD' })
+      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'Objects are read with GET or HEAD', {
+        allow: 'GET, HEAD',
+      })
     }
     return errorResponse(404, 'NOT_FOUND', 'Nothing is served at this path')
   },

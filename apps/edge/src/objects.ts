@@ -16,9 +16,12 @@ export const OBJECT_CACHE_CONTROL = 'public, max-age=60'
 // Hostnames as the API stores them (lower case, at most 253); campaign ids are UUIDs. Anything
 // else is not an object we publish, and is answered without a bucket read.
 const DOMAIN_PATH = /^\/domains\/([a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)\.json$/
-const CAMPAIGN_PATH = /^\/campaigns\/(production|test)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/
+const CAMPAIGN_PATH =
+  /^\/campaigns\/(production|test)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/
 
-export type ObjectRoute = { kind: 'domain'; key: string; hostname: string } | { kind: 'campaign'; key: string }
+export type ObjectRoute =
+  | { kind: 'domain'; key: string; hostname: string }
+  | { kind: 'campaign'; key: string }
 
 /** The object a path names, or null when it names none. */
 export function objectRoute(pathname: string): ObjectRoute | null {
@@ -76,7 +79,11 @@ async function fromApi(request: EdgeRequest, env: Env, hostname: string): Promis
   try {
     answer = await fetch(`${env.API_ORIGIN}/public/v1/sites/${hostname}`, { method: request.method, headers })
   } catch {
-    return errorResponse(502, 'API_UNREACHABLE', 'The site document is not published and the API did not answer')
+    return errorResponse(
+      502,
+      'API_UNREACHABLE',
+      'The site document is not published and the API did not answer',
+    )
   }
   const passed = new Headers(answer.headers)
   for (const [name, value] of Object.entries(PUBLIC_READ)) passed.set(name, value)

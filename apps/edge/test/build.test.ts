@@ -18,7 +18,11 @@ t.test('the dry-run deploy builds the Worker offline, and what it builds serves 
     process.execPath,
     [wrangler, 'deploy', '--dry-run', '--outdir', outdir],
     // No account, no token, no telemetry: it must not need the network.
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_API_TOKEN: '' }, timeout: 60_000 },
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_API_TOKEN: '' },
+      timeout: 60_000,
+    },
   )
   t.match(stdout, /env\.OBJECTS \(nudge-objects\)\s+R2 Bucket/)
   t.match(stdout, /env\.API_ORIGIN/)

@@ -38,26 +38,37 @@ t.test('the header name is the API’s', async (t) => {
   t.equal(EDGE_SECRET_HEADER, API_EDGE_SECRET_HEADER)
 })
 
-t.test('events go to the API with the edge secret, country and client address; the answer comes back', async (t) => {
-  const response = await mf.dispatchFetch('http://edge.test/public/v1/events?source=script', {
-    method: 'POST',
-    headers: { origin: ORIGIN, 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.7' },
-    body: EVENTS,
-    cf: { country: 'FR' },
-  })
-  t.equal(response.status, 202)
-  t.same(await response.json(), { accepted: 1, duplicates: 0 })
-  t.equal(response.headers.get('access-control-allow-origin'), ORIGIN, 'the API’s CORS headers pass through')
-  const received = lastReceived()
-  t.equal(received.method, 'POST')
-  t.equal(received.url, '/public/v1/events?source=script')
-  t.equal(received.body, EVENTS, 'the body as the visitor sent it')
-  t.equal(received.headers[EDGE_SECRET_HEADER], EDGE_SECRET)
-  t.equal(received.headers['cf-ipcountry'], 'FR')
-  t.equal(received.headers['x-real-ip'], '203.0.113.7', 'what Cloudflare makes CF-Connecting-IP of (same zone)')
-  t.equal(received.headers.origin, ORIGIN)
-  t.equal(received.headers['content-type'], 'application/json')
-})
+t.test(
+  'events go to the API with the edge secret, country and client address; the answer comes back',
+  async (t) => {
+    const response = await mf.dispatchFetch('http://edge.test/public/v1/events?source=script', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.7' },
+      body: EVENTS,
+      cf: { country: 'FR' },
+    })
+    t.equal(response.status, 202)
+    t.same(await response.json(), { accepted: 1, duplicates: 0 })
+    t.equal(
+      response.headers.get('access-control-allow-origin'),
+      ORIGIN,
+      'the API’s CORS headers pass through',
+    )
+    const received = lastReceived()
+    t.equal(received.method, 'POST')
+    t.equal(received.url, '/public/v1/events?source=script')
+    t.equal(received.body, EVENTS, 'the body as the visitor sent it')
+    t.equal(received.headers[EDGE_SECRET_HEADER], EDGE_SECRET)
+    t.equal(received.headers['cf-ipcountry'], 'FR')
+    t.equal(
+      received.headers['x-real-ip'],
+      '203.0.113.7',
+      'what Cloudflare makes CF-Connecting-IP of (same zone)',
+    )
+    t.equal(received.headers.origin, ORIGIN)
+    t.equal(received.headers['content-type'], 'application/json')
+  },
+)
 
 t.test('an edge secret or cf-* header written by the visitor is not passed on', async (t) => {
   const response = await mf.dispatchFetch('http://edge.test/public/v1/events', {

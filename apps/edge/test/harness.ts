@@ -25,7 +25,10 @@ export async function workerScript(entry = '../src/index.ts'): Promise<string> {
 }
 
 /** A Miniflare running the Worker over an empty bucket; `cf` always given, so nothing is fetched. */
-export async function startEdge(apiOrigin: string, options: { script?: string; inspectorPort?: number } = {}) {
+export async function startEdge(
+  apiOrigin: string,
+  options: { script?: string; inspectorPort?: number } = {},
+) {
   const mf = new Miniflare({
     modules: true,
     script: options.script ?? (await workerScript()),

@@ -1,5 +1,8 @@
 import t from 'tap'
-import { OBJECT_CACHE_CONTROL as API_CACHE_CONTROL, OBJECT_CONTENT_TYPE as API_CONTENT_TYPE } from '../../api/src/modules/publishing/documents.ts'
+import {
+  OBJECT_CACHE_CONTROL as API_CACHE_CONTROL,
+  OBJECT_CONTENT_TYPE as API_CONTENT_TYPE,
+} from '../../api/src/modules/publishing/documents.ts'
 import { OBJECT_CACHE_CONTROL, OBJECT_CONTENT_TYPE } from '../src/objects.ts'
 import { cfCountry, startApi, startEdge } from './harness.ts'
 
@@ -18,7 +21,9 @@ t.teardown(async () => {
   await api.close()
 })
 // Plain Uint8Arrays: Miniflare's proxy to the bucket does not take Node's Buffer subclass.
-await bucket.put('domains/shop.example.com.json', new Uint8Array(DOMAIN_BYTES), { httpMetadata: { contentType: API_CONTENT_TYPE } })
+await bucket.put('domains/shop.example.com.json', new Uint8Array(DOMAIN_BYTES), {
+  httpMetadata: { contentType: API_CONTENT_TYPE },
+})
 await bucket.put(`campaigns/production/${CAMPAIGN}.json`, new Uint8Array(CAMPAIGN_BYTES), {
   httpMetadata: { contentType: API_CONTENT_TYPE },
 })
@@ -53,33 +58,38 @@ t.test('production and test campaigns are served from their keys', async (t) => 
   t.equal(await test.text(), '{"test":true}')
 })
 
-t.test('If-None-Match with the current ETag gives 304 with no body; a stale one gives the object', async (t) => {
-  const first = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`)
-  await first.arrayBuffer()
-  const etag = first.headers.get('etag') ?? ''
-  t.match(etag, /^"[0-9a-f]+"$/)
-  const again = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
-    headers: { 'if-none-match': etag },
-  })
-  t.equal(again.status, 304)
-  t.equal(await again.text(), '')
-  t.equal(again.headers.get('etag'), etag)
-  t.equal(again.headers.get('cache-control'), API_CACHE_CONTROL)
-  t.equal(again.headers.get('x-nudge-country'), 'DE', 'a 304 carries the country too')
-  const weak = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
-    headers: { 'if-none-match': `W/${etag}` },
-  })
-  t.equal(weak.status, 304, 'a weak form of the ETag matches (as the API’s does)')
-  await weak.arrayBuffer()
-  const stale = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
-    headers: { 'if-none-match': '"0123"' },
-  })
-  t.equal(stale.status, 200)
-  t.same(Buffer.from(await stale.arrayBuffer()), CAMPAIGN_BYTES)
-})
+t.test(
+  'If-None-Match with the current ETag gives 304 with no body; a stale one gives the object',
+  async (t) => {
+    const first = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`)
+    await first.arrayBuffer()
+    const etag = first.headers.get('etag') ?? ''
+    t.match(etag, /^"[0-9a-f]+"$/)
+    const again = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
+      headers: { 'if-none-match': etag },
+    })
+    t.equal(again.status, 304)
+    t.equal(await again.text(), '')
+    t.equal(again.headers.get('etag'), etag)
+    t.equal(again.headers.get('cache-control'), API_CACHE_CONTROL)
+    t.equal(again.headers.get('x-nudge-country'), 'DE', 'a 304 carries the country too')
+    const weak = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
+      headers: { 'if-none-match': `W/${etag}` },
+    })
+    t.equal(weak.status, 304, 'a weak form of the ETag matches (as the API’s does)')
+    await weak.arrayBuffer()
+    const stale = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
+      headers: { 'if-none-match': '"0123"' },
+    })
+    t.equal(stale.status, 200)
+    t.same(Buffer.from(await stale.arrayBuffer()), CAMPAIGN_BYTES)
+  },
+)
 
 t.test('HEAD gives the headers without the body', async (t) => {
-  const response = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', { method: 'HEAD' })
+  const response = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', {
+    method: 'HEAD',
+  })
   t.equal(response.status, 200)
   t.ok(response.headers.get('etag'))
   t.equal(await response.text(), '')
@@ -95,7 +105,9 @@ t.test('the visitor’s country is a response header; XX, T1 and none leave it o
     ['absent', undefined, null],
   ]
   for (const [name, country, expected] of cases) {
-    const response = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', { cf: cfCountry(country) })
+    const response = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', {
+      cf: cfCountry(country),
+    })
     await response.arrayBuffer()
     t.equal(response.headers.get('x-nudge-country'), expected, name)
   }
@@ -108,12 +120,18 @@ t.test('a domain document missing from the bucket comes from the API, passed thr
       ? { status: 304, headers: { etag: '"api-etag"' } as Record<string, string> }
       : {
           status: 200,
-          headers: { 'content-type': API_CONTENT_TYPE, etag: '"api-etag"', 'cache-control': 'public, max-age=60' },
+          headers: {
+            'content-type': API_CONTENT_TYPE,
+            etag: '"api-etag"',
+            'cache-control': 'public, max-age=60',
+          },
           body,
         },
   )
   const before = api.received.length
-  const response = await mf.dispatchFetch('http://edge.test/domains/new.example.com.json', { cf: { country: 'PL' } })
+  const response = await mf.dispatchFetch('http://edge.test/domains/new.example.com.json', {
+    cf: { country: 'PL' },
+  })
   t.equal(response.status, 200)
   t.equal(await response.text(), body)
   t.equal(response.headers.get('etag'), '"api-etag"')
@@ -132,19 +150,29 @@ t.test('a domain document missing from the bucket comes from the API, passed thr
 
 t.test('a campaign missing from the bucket is 404 (no API fallback)', async (t) => {
   const before = api.received.length
-  const response = await mf.dispatchFetch('http://edge.test/campaigns/production/0190a0b0-0000-7000-8000-00000000dead.json')
+  const response = await mf.dispatchFetch(
+    'http://edge.test/campaigns/production/0190a0b0-0000-7000-8000-00000000dead.json',
+  )
   t.equal(response.status, 404)
   t.match(await response.json(), { statusCode: 404, code: 'NOT_FOUND' })
   t.equal(api.received.length, before)
 })
 
 t.test('paths that name no object are 404 without a bucket read; writes to objects are 405', async (t) => {
-  for (const path of ['/', '/domains/../secret.json', '/domains/Shop.Example.com.json', '/campaigns/draft/x.json']) {
+  for (const path of [
+    '/',
+    '/domains/../secret.json',
+    '/domains/Shop.Example.com.json',
+    '/campaigns/draft/x.json',
+  ]) {
     const response = await mf.dispatchFetch(`http://edge.test${path}`)
     t.equal(response.status, 404, path)
     await response.arrayBuffer()
   }
-  const put = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', { method: 'PUT', body: '{}' })
+  const put = await mf.dispatchFetch('http://edge.test/domains/shop.example.com.json', {
+    method: 'PUT',
+    body: '{}',
+  })
   t.equal(put.status, 405)
   t.equal(put.headers.get('allow'), 'GET, HEAD')
   await put.arrayBuffer()
