@@ -40,8 +40,11 @@ const PUBLIC_READ = {
 }
 
 export async function serveObject(request: EdgeRequest, env: Env, route: ObjectRoute): Promise<Response> {
-  // R2 evaluates If-None-Match itself (weak and strong, lists, `*`): a match gives no body.
-  const object = await env.OBJECTS.get(route.key, { onlyIf: request.headers })
+  // R2 evaluates If-None-Match itself (weak and strong, lists, `*`): a match gives no body. Only
+  // that header: a failed If-Match or If-Unmodified-Since would also give no body, and is no 304.
+  const ifNoneMatch = request.headers.get('if-none-match')
+  const onlyIf = ifNoneMatch === null ? undefined : new Headers({ 'if-none-match': ifNoneMatch })
+  const object = await env.OBJECTS.get(route.key, onlyIf ? { onlyIf } : undefined)
   if (object === null) {
     if (route.kind === 'domain') return fromApi(request, env, route.hostname)
     return errorResponse(404, 'NOT_FOUND', 'No such published campaign', PUBLIC_READ)

@@ -83,6 +83,11 @@ t.test(
     })
     t.equal(stale.status, 200)
     t.same(Buffer.from(await stale.arrayBuffer()), CAMPAIGN_BYTES)
+    const other = await mf.dispatchFetch(`http://edge.test/campaigns/production/${CAMPAIGN}.json`, {
+      headers: { 'if-match': '"0123"', 'if-modified-since': new Date(Date.now() + 86_400_000).toUTCString() },
+    })
+    t.equal(other.status, 200, 'other conditions are not read: never a 304 the ETag did not earn')
+    t.same(Buffer.from(await other.arrayBuffer()), CAMPAIGN_BYTES)
   },
 )
 
