@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startApi, startEdge } from './harness.ts'
+import { type Answer, EDGE_SECRET, startApi, startEdge } from './harness.ts'
 
 const api = await startApi()
 const { mf, bucket } = await startEdge(api.origin)
@@ -43,10 +43,10 @@ t.test(
   },
 )
 
-t.test('an unknown origin, a subdomain, a missing or odd Origin are refused with 403', async (t) => {
+t.test('an unknown origin, a missing or odd Origin are refused with 403 at the edge', async (t) => {
   for (const origin of [
     'https://evil.example.net',
-    'https://www.shop.example.com',
+    'https://www.evil.example.net',
     undefined,
     'null',
     'ftp://shop.example.com',
@@ -57,4 +57,39 @@ t.test('an unknown origin, a subdomain, a missing or odd Origin are refused with
     t.match(await response.json(), { statusCode: 403, code: 'ORIGIN_NOT_ALLOWED' })
   }
   t.equal(api.received.length, 0, 'the API was not asked')
+})
+
+t.test('a subdomain of a registered site is the API’s question: its answer passes through', async (t) => {
+  // The API's rule: the site's settings let subdomains in (here www. does, shop-eu. does not).
+  api.answer(
+    '/public/v1/events',
+    (request): Answer =>
+      request.method === 'OPTIONS' && request.headers.origin === 'https://www.shop.example.com'
+        ? {
+            status: 204,
+            headers: {
+              'access-control-allow-origin': 'https://www.shop.example.com',
+              'access-control-allow-methods': 'GET, POST, OPTIONS',
+              vary: 'Origin',
+            },
+          }
+        : {
+            status: 403,
+            headers: { 'content-type': 'application/json', vary: 'Origin' },
+            body: '{"statusCode":403,"code":"ORIGIN_NOT_ALLOWED","message":"api"}',
+          },
+  )
+  const before = api.received.length
+  const allowed = await preflight('/public/v1/events', 'https://www.shop.example.com')
+  t.equal(allowed.status, 204)
+  t.equal(allowed.headers.get('access-control-allow-origin'), 'https://www.shop.example.com')
+  await allowed.arrayBuffer()
+  const asked = api.received[before]
+  t.equal(asked?.method, 'OPTIONS')
+  t.equal(asked?.headers['x-edge-secret'], EDGE_SECRET, 'over the trusted-edge path')
+  t.equal(asked?.headers['access-control-request-method'], 'POST')
+  const deep = await preflight('/public/v1/events', 'https://a.b.shop-eu.shop.example.com')
+  t.equal(deep.status, 403, 'the API’s refusal')
+  t.match(await deep.json(), { message: 'api' })
+  t.equal(api.received.length, before + 2)
 })

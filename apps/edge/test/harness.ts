@@ -50,7 +50,7 @@ export interface Received {
   body: string
 }
 
-type Answer = { status: number; headers?: Record<string, string>; body?: string }
+export type Answer = { status: number; headers?: Record<string, string>; body?: string }
 
 /**
  * A real HTTP server on loopback standing in for the API: records every request it receives and
