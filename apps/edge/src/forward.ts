@@ -12,9 +12,9 @@ const REAL_IP_HEADER = 'x-real-ip'
 export const FORWARDED_PATHS = new Set(['/public/v1/events', '/public/v1/leads'])
 
 /*
- * A visitor's event batch or lead, sent on to the API over the trusted-edge path. Only what
- * Cloudflare itself established is vouched for: any `x-edge-secret` or `cf-*` header the visitor
- * wrote is dropped before ours are set. The rest (Origin, Content-Type, Idempotency-Key, the body)
+ * A visitor's event batch or lead (or a subdomain page's preflight, cors.ts), sent on to the API
+ * over the trusted-edge path. Only what Cloudflare itself established is vouched for: any
+ * `x-edge-secret`, `cf-*` or `x-real-ip` header the visitor wrote is dropped before ours are set. The rest (Origin, Content-Type, Idempotency-Key, the body)
  * goes as it came, and the API's answer (status, headers with its CORS, errors) comes back as it is.
  */
 export async function forward(request: EdgeRequest, env: Env): Promise<Response> {
@@ -28,7 +28,7 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
     headers.set(name, value)
   }
   headers.set(EDGE_SECRET_HEADER, env.EDGE_SECRET)
-  // A Worker cannot set CF-Connecting-IP on its fetch (workerd drops it, as Cloudflare does):
+  // A Worker cannot set CF-Connecting-IP on its fetch (Cloudflare replaces it; Miniflare drops it):
   // Cloudflare makes the API's CF-Connecting-IP from X-Real-IP when the API is in the Worker's
   // zone; from another zone it would be the Worker's address (README, "Edge Worker").
   if (clientIp !== null) headers.set(REAL_IP_HEADER, clientIp)
