@@ -5,7 +5,7 @@ import { EventsNotStored, type FieldProblem, invalidInput, NotFound, OriginNotAl
 import { GroupCommit } from '../../group-commit.ts'
 import { impressionKey, utcDay, uuidv7Time } from './event-ids.ts'
 import { type StoredEvent, storeEvents } from './event-repository.ts'
-import { visitorLimits } from './limits.ts'
+import type { VisitorLimits } from './limits.ts'
 import { originMatches } from './origin.ts'
 import {
   checkAccepting,
@@ -126,9 +126,14 @@ export interface Visitor {
  */
 export async function recordEvents(
   deps: Deps,
-  input: { writer: EventWriter; events: Static<typeof VisitorEvent>[]; visitor: Visitor },
+  input: {
+    writer: EventWriter
+    limits: VisitorLimits
+    events: Static<typeof VisitorEvent>[]
+    visitor: Visitor
+  },
 ): Promise<Outcome & { ignored: number }> {
-  const { writer, events, visitor } = input
+  const { writer, limits, events, visitor } = input
   const ids = [...new Set(events.map((event) => event.campaignId.toLowerCase()))]
   const found = await Promise.all(ids.map((id) => visitorCampaign(deps, { campaignId: id })))
   const campaigns = new Map<string, VisitorCampaign>()
@@ -193,8 +198,7 @@ export async function recordEvents(
   }
   if (problems.length > 0) throw invalidInput(problems.slice(0, 20))
 
-  const { perSite } = visitorLimits(deps)
-  for (const siteId of new Set(counted.map((event) => event.siteId))) await perSite(siteId)
+  for (const siteId of new Set(counted.map((event) => event.siteId))) await limits.perSite(siteId)
   // Fresh page view ids cost nothing to make: what one address adds to a site's impressions is
   // bounded, past which its impressions are taken and not counted (a visitor's popup still works).
   // One count per site for the whole batch; repeats of one impression in a batch spend nothing
@@ -205,10 +209,9 @@ export async function recordEvents(
     const keys = impressionsBySite.get(event.siteId) ?? new Set<string>()
     impressionsBySite.set(event.siteId, keys.add(event.eventId))
   }
-  const impressionAllowance = visitorImpressions(deps)
   const allowed = new Set<string>()
   for (const [siteId, keys] of impressionsBySite) {
-    const fit = await impressionAllowance(`${visitor.clientKey}:${siteId}`, keys.size)
+    const fit = await limits.impressions(`${visitor.clientKey}:${siteId}`, keys.size)
     for (const key of [...keys].slice(0, fit)) allowed.add(key)
   }
   const stored: StoredEvent[] = []
@@ -221,12 +224,4 @@ export async function recordEvents(
   }
   if (stored.length === 0) return { accepted: 0, duplicates: 0, ignored }
   return { ...(await writer.write(stored)), ignored }
-}
-
-/** How many impressions one client address may add to a site in an hour. */
-function visitorImpressions(deps: Deps) {
-  return deps.allowance('visitor-impressions', {
-    max: deps.config.VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR,
-    windowSeconds: 3600,
-  })
 }

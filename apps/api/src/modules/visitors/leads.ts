@@ -14,7 +14,7 @@ import { OUTBOX_JOB } from '../integrations/outbox-relay.ts'
 import type { Visitor } from './events.ts'
 import { checkLead, submissionHash } from './lead-form.ts'
 import { type LeadToStore, leadSubmissionHash, type StoredLead, storeLeads } from './lead-repository.ts'
-import { visitorLimits } from './limits.ts'
+import type { VisitorLimits } from './limits.ts'
 import { originMatches } from './origin.ts'
 import {
   checkAccepting,
@@ -96,6 +96,7 @@ export async function submitLead(
   deps: Deps,
   input: {
     writer: LeadWriter
+    limits: VisitorLimits
     body: Static<typeof LeadSubmissionBody>
     idempotencyKey: string | undefined
     visitor: Visitor
@@ -127,7 +128,7 @@ export async function submitLead(
     form: campaign.variants.find((candidate) => candidate.form)?.form ?? null,
   }
   if (!variant.form) throw new VariantHasNoForm(variant.id)
-  await visitorLimits(deps).perSite(campaign.siteId)
+  await input.limits.perSite(campaign.siteId)
 
   // Bots get the answer a person gets, whatever else they sent, so they learn nothing from
   // it; nothing is stored.

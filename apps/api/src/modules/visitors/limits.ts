@@ -1,9 +1,13 @@
 import type { Deps } from '../../deps.ts'
 
+/** What visitors' requests count against, made once per routes plugin (not per request). */
+export type VisitorLimits = ReturnType<typeof visitorLimits>
+
 /**
  * The limits every visitor-facing route counts against: per client address, per route (the
  * edge layer's per-route counter, as `config.rateLimit`), and per site (all its visitors
- * together), so one busy or abusive page cannot take the API from every other customer.
+ * together), so one busy or abusive page cannot take the API from every other customer; and
+ * how many impressions one client address may add to a site in an hour.
  */
 export function visitorLimits(deps: Deps) {
   const { config } = deps
@@ -13,6 +17,10 @@ export function visitorLimits(deps: Deps) {
       max: config.VISITOR_LIMIT_PER_SITE_PER_MINUTE,
       windowSeconds: 60,
       what: 'visitor requests for this site',
+    }),
+    impressions: deps.allowance('visitor-impressions', {
+      max: config.VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR,
+      windowSeconds: 3600,
     }),
   }
 }

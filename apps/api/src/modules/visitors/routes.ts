@@ -27,7 +27,7 @@ function visitorOf(request: FastifyRequest): Visitor {
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps = depsOf(app, 'events')
-  const { perClient } = visitorLimits(deps)
+  const limits = visitorLimits(deps)
 
   // Raw events are bounded by day partitions: made when the app is ready, and every hour by the
   // worker's maintenance.event-partitions job. A failure is logged and tried again by that job;
@@ -58,7 +58,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       // 50 events of ~200 bytes, with room to spare.
       bodyLimit: 32 * 1024,
-      config: { rateLimit: perClient },
+      config: { rateLimit: limits.perClient },
       schema: {
         tags: ['visitors'],
         operationId: 'sendVisitorEvents',
@@ -85,7 +85,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       checkThroughEdge(app.config, request)
       const visitor = visitorOf(request)
-      return reply.code(202).send(await recordEvents(deps, { writer, events: request.body.events, visitor }))
+      return reply
+        .code(202)
+        .send(await recordEvents(deps, { writer, limits, events: request.body.events, visitor }))
     },
   )
 }
@@ -105,7 +107,7 @@ const PREVIEW = { status: 'accepted' as const, preview: true as const }
 /** The visitor's browser sends a lead from a campaign's form. */
 export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps = depsOf(app, 'leads')
-  const { perClient } = visitorLimits(deps)
+  const limits = visitorLimits(deps)
   const writer = leadWriter(deps)
   // On shutdown, the leads still waiting are written and answered before the pool closes.
   app.addHook('onClose', async () => {
@@ -116,7 +118,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/public/v1/leads',
     {
       bodyLimit: LEAD_BODY_LIMIT_BYTES,
-      config: { rateLimit: perClient },
+      config: { rateLimit: limits.perClient },
       schema: {
         tags: ['visitors'],
         operationId: 'submitLead',
@@ -147,6 +149,7 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkThroughEdge(app.config, request)
       const { bot, preview } = await submitLead(deps, {
         writer,
+        limits,
         body: request.body,
         idempotencyKey: request.headers['idempotency-key'],
         visitor: visitorOf(request),

@@ -45,10 +45,11 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
 
 export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps = depsOf(app, 'visitors')
+  const { perClient } = visitorLimits(deps)
   app.get(
     '/public/v1/sites/:hostname',
     {
-      config: { rateLimit: visitorLimits(app).perClient },
+      config: { rateLimit: perClient },
       schema: {
         tags: ['visitors'],
         operationId: 'getSiteDocument',
@@ -82,7 +83,7 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/public/v1/sites/:hostname/preview/:campaignId',
     {
-      config: { rateLimit: visitorLimits(app).perClient },
+      config: { rateLimit: perClient },
       schema: {
         tags: ['visitors'],
         operationId: 'getPreviewDocument',
