@@ -123,24 +123,11 @@ export async function send(
   const started = performance.now()
   const client = mailerliteClient(deps.config, decryptSecret(keyring, delivery.secret))
   try {
-    if (delivery.event === 'lead.erased') {
-      // Mailerlite deletes by subscriber id; one already gone (unsubscribed and removed by the
-      // customer, or an earlier erasure) is what was asked for.
-      const { email } = JSON.parse(payload) as { email: string }
-      const subscriber = await client.getSubscriber(email)
-      const deleted = subscriber ? await client.deleteSubscriber(subscriber.id) : false
-      return {
-        ok: true,
-        status: deleted ? 204 : 404,
-        latencyMs: Math.round(performance.now() - started),
-        body: '',
-        verdict: 'delivered',
-      }
-    }
-    const { created } = await client.upsertSubscriber(JSON.parse(payload))
+    const status =
+      delivery.event === 'lead.erased' ? await erase(client, payload) : await upsert(client, payload)
     return {
       ok: true,
-      status: created ? 201 : 200,
+      status,
       latencyMs: Math.round(performance.now() - started),
       body: '',
       verdict: 'delivered',
@@ -301,4 +288,20 @@ async function stopIntegration(
     }
     await tx.jobs.send(NOTICE_JOB, notice, { db: tx.db })
   }
+}
+
+/**
+ * Mailerlite deletes by subscriber id; one already gone (unsubscribed and removed by the
+ * customer, or an earlier erasure) is what was asked for: 204 deleted, 404 already gone.
+ */
+async function erase(client: ReturnType<typeof mailerliteClient>, payload: string): Promise<number> {
+  const { email } = JSON.parse(payload) as { email: string }
+  const subscriber = await client.getSubscriber(email)
+  return subscriber && (await client.deleteSubscriber(subscriber.id)) ? 204 : 404
+}
+
+/** 201 for a new subscriber, 200 for one updated. */
+async function upsert(client: ReturnType<typeof mailerliteClient>, payload: string): Promise<number> {
+  const { created } = await client.upsertSubscriber(JSON.parse(payload))
+  return created ? 201 : 200
 }
