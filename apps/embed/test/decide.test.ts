@@ -1,10 +1,16 @@
+import {
+  type DecideContext,
+  decide,
+  type History,
+  type PublishedCampaign,
+  recordClose,
+  recordConversion,
+  recordShow,
+  TAB_RETURN_FEATURE,
+} from '@nudge/popup'
 import t from 'tap'
 import { FULL_CAMPAIGN_EXAMPLE } from '../../api/src/modules/campaigns/content.ts'
 import { campaignDocument } from '../../api/src/modules/publishing/documents.ts'
-import { type DecideContext, decide } from '../src/decide.ts'
-import { type History, recordClose, recordConversion, recordShow } from '../src/frequency.ts'
-import { TAB_RETURN_FEATURE } from '../src/triggers.ts'
-import type { PublishedCampaign } from '../src/types.ts'
 
 const CAMPAIGN_ID = '0193b1a2-4c5d-7e6f-8a9b-0c1d2e3f4a5b'
 const DAY = 86_400_000

@@ -1,6 +1,6 @@
+import { randomVisitorId, uuidv7 } from '@nudge/popup'
 import t from 'tap'
 import { uuidv7Time } from '../../api/src/modules/visitors/event-ids.ts'
-import { randomVisitorId, uuidv7 } from '../src/ids.ts'
 
 t.test('uuidv7: the API reads back the time it was made at', async (t) => {
   for (const now of [Date.now(), 0, Date.parse('2030-06-01T12:34:56.789Z'), 2 ** 48 - 1]) {

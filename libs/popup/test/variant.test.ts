@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { randomVisitorId } from '../src/ids.ts'
-import { assignVariant } from '../src/variant.ts'
+import { randomVisitorId } from '../src/rules/ids.ts'
+import { assignVariant } from '../src/rules/variant.ts'
 
 const VISITORS = 10_000
 /**

@@ -1,5 +1,11 @@
 import t from 'tap'
-import { fires, scrollPercent, selectorWorks, TAB_RETURN_FEATURE, triggerPlan } from '../src/triggers.ts'
+import {
+  fires,
+  scrollPercent,
+  selectorWorks,
+  TAB_RETURN_FEATURE,
+  triggerPlan,
+} from '../src/rules/triggers.ts'
 
 t.test('delay: fires once the seconds have passed; 0 fires at once; bounds 0 to 600', async (t) => {
   const plan = triggerPlan({ type: 'delay', seconds: 5 })

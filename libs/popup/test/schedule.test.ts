@@ -1,6 +1,6 @@
 import t from 'tap'
-import { boundInstant, inSchedule } from '../src/schedule.ts'
-import { instantOf, offsetAt } from '../src/time-zone.ts'
+import { boundInstant, inSchedule } from '../src/rules/schedule.ts'
+import { instantOf, offsetAt } from '../src/rules/time-zone.ts'
 
 const at = (iso: string) => Date.parse(iso)
 

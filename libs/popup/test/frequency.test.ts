@@ -6,8 +6,8 @@ import {
   recordClose,
   recordConversion,
   recordShow,
-} from '../src/frequency.ts'
-import type { Frequency } from '../src/types.ts'
+} from '../src/rules/frequency.ts'
+import type { Frequency } from '../src/rules/types.ts'
 
 const DAY = 86_400_000
 const T0 = Date.parse('2030-06-01T12:00:00Z')

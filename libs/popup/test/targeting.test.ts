@@ -1,6 +1,6 @@
 import t from 'tap'
-import { matchesTargeting, type Visitor } from '../src/targeting.ts'
-import type { Targeting, UrlRule } from '../src/types.ts'
+import { matchesTargeting, type Visitor } from '../src/rules/targeting.ts'
+import type { Targeting, UrlRule } from '../src/rules/types.ts'
 
 const visitor = (over: Partial<Visitor> = {}): Visitor => ({
   url: 'https://shop.example.com/products/shoes?colour=red#reviews',

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { deviceOf } from '../src/device.ts'
+import { deviceOf } from '../src/rules/device.ts'
 
 const UA = {
   chromeWindows:
