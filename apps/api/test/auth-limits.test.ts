@@ -213,6 +213,49 @@ t.test(
       { viaEdge: true, clientIp: '127.0.0.1', country: null },
       'malformed CF headers are dropped',
     )
+
+    // Our Worker's subrequests: Cloudflare writes the Worker's own CF-Connecting-IP, so the
+    // Worker sends the visitor's address as X-Real-IP, with the edge secret.
+    const worker = await direct.inject({
+      url: '/v1/test/whoami',
+      headers: { ...viaEdge('2a06:98c0:3600::103'), 'x-real-ip': '198.51.100.6', 'cf-ipcountry': 'DE' },
+    })
+    t.same(
+      worker.json(),
+      { viaEdge: true, clientIp: '198.51.100.6', country: 'DE' },
+      'through the Worker: X-Real-IP before CF-Connecting-IP',
+    )
+    const workerGarbage = await direct.inject({
+      url: '/v1/test/whoami',
+      headers: { ...viaEdge('198.51.100.7'), 'x-real-ip': '198.51.100.6, 203.0.113.9' },
+    })
+    t.equal(
+      workerGarbage.json().clientIp,
+      '198.51.100.7',
+      'an X-Real-IP that is not one address: CF-Connecting-IP',
+    )
+    const forged = await direct.inject({
+      url: '/v1/test/whoami',
+      headers: { 'x-real-ip': '203.0.113.9', 'cf-connecting-ip': '203.0.113.9' },
+    })
+    t.same(
+      forged.json(),
+      { viaEdge: false, clientIp: '127.0.0.1', country: null },
+      'without the edge secret, a visitor’s X-Real-IP is not believed',
+    )
+    const throughCloudflare = await app.inject({
+      url: '/v1/test/whoami',
+      headers: {
+        'x-forwarded-for': '192.0.2.10',
+        'cf-connecting-ip': '198.51.100.4',
+        'x-real-ip': '203.0.113.9',
+      },
+    })
+    t.same(
+      throughCloudflare.json(),
+      { viaEdge: true, clientIp: '198.51.100.4', country: null },
+      'from the edge ranges without the secret, X-Real-IP is the visitor’s word (Cloudflare passes it on): CF-Connecting-IP',
+    )
   },
 )
 

@@ -560,6 +560,58 @@ t.test('requests from other origins are refused and write nothing', async (t) =>
   await nothingWritten(t, id, 'refused origins')
 })
 
+t.test(
+  'a site’s page sends a lead through our Worker: the preflight passes, every answer is readable',
+  async (t) => {
+    const id = await campaign('test', 'live')
+    // What the Worker adds when it forwards the page's request (apps/edge/src/forward.ts).
+    const worker = { 'x-edge-secret': EDGE_SECRET, 'x-real-ip': '198.51.100.30', 'cf-ipcountry': 'DE' }
+    const tokens = (value: unknown) =>
+      String(value ?? '')
+        .split(',')
+        .map((token) => token.trim().toLowerCase())
+        .filter(Boolean)
+    // The script's fetch: JSON with an Idempotency-Key, so the browser asks first.
+    const pre = await app.inject({
+      method: 'OPTIONS',
+      url: '/public/v1/leads',
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,idempotency-key',
+        ...worker,
+      },
+    })
+    t.equal(pre.statusCode, 204, 'preflight granted')
+    t.equal(pre.headers['access-control-allow-origin'], ORIGIN)
+    t.ok(tokens(pre.headers['access-control-allow-methods']).includes('post'), 'POST allowed')
+    const allowed = tokens(pre.headers['access-control-allow-headers'])
+    t.same(
+      ['content-type', 'idempotency-key'].filter((header) => !allowed.includes(header)),
+      [],
+      `Content-Type and Idempotency-Key allowed (allowed: ${allowed.join(', ')})`,
+    )
+
+    const accepted = await submit(lead(id, { email: 'cors@example.com' }), {
+      'idempotency-key': 'cors-1',
+      ...worker,
+    })
+    t.equal(accepted.statusCode, 202, accepted.body)
+    t.equal(accepted.headers['access-control-allow-origin'], ORIGIN, 'the 202 is readable by the page')
+    const stored = await written(id)
+    t.match(stored.leads, [{ email: 'cors@example.com', country: 'DE' }])
+
+    // The script shows a 400's details at the form's fields: it must be able to read them.
+    const refused = await submit(lead(id, { email: 'not-an-email' }), {
+      'idempotency-key': 'cors-2',
+      ...worker,
+    })
+    t.equal(refused.statusCode, 400)
+    t.equal(refused.headers['access-control-allow-origin'], ORIGIN, 'the 400 is readable by the page')
+    t.match(refused.json().details, [{ field: 'body.email' }])
+  },
+)
+
 t.test('campaigns that take no leads', async (t) => {
   const draft = await campaign()
   const res = await submit(lead(draft))

@@ -128,6 +128,36 @@ t.test('per client: each route answers 429 past its count, and writes nothing', 
   t.same(await written(app), leadsBefore, 'the refused lead is not stored')
 })
 
+/** A visitor's browser behind our Worker: one peer and CF-Connecting-IP for all, X-Real-IP each. */
+const throughWorker = (ip: string) => ({
+  origin: SHOP,
+  'x-edge-secret': EDGE_SECRET,
+  'cf-connecting-ip': '2a06:98c0:3600::103',
+  'x-real-ip': ip,
+})
+
+t.test('per client behind our Worker: counted per X-Real-IP, which needs the edge secret', async (t) => {
+  const { app, shop } = await setup(t, { VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '2' })
+  await freshWindow()
+  const ann = throughWorker('198.51.100.1')
+  const bob = throughWorker('198.51.100.2')
+  for (let i = 1; i <= 2; i++)
+    t.equal((await sendEvents(app, ann, [event(shop)])).statusCode, 202, `ann ${i}`)
+  isRateLimited(t, await sendEvents(app, ann, [event(shop)]), 'ann’s 3rd request')
+  // Same peer, same CF-Connecting-IP (the Worker's), another visitor: a count of its own.
+  for (let i = 1; i <= 2; i++)
+    t.equal((await sendEvents(app, bob, [event(shop)])).statusCode, 202, `bob ${i}`)
+  isRateLimited(t, await sendEvents(app, bob, [event(shop)]), 'bob’s 3rd request')
+
+  // Without the secret, a fresh X-Real-IP on every request is no way round the limit: all of
+  // them count against the peer.
+  const forged = (ip: string) => ({ origin: SHOP, 'x-real-ip': ip })
+  t.equal((await sendEvents(app, forged('203.0.113.1'), [event(shop)])).statusCode, 202, 'forged 1')
+  t.equal((await sendEvents(app, forged('203.0.113.2'), [event(shop)])).statusCode, 202, 'forged 2')
+  isRateLimited(t, await sendEvents(app, forged('203.0.113.3'), [event(shop)]), 'a 3rd forged address')
+  t.match(await written(app), { events: 6, counted: 6 })
+})
+
 t.test('per site: shared by every client of the site, another site unaffected', async (t) => {
   const { app, shop, blog } = await setup(t, {
     VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000',

@@ -238,6 +238,38 @@ t.test('an unknown hostname is 404, remembered, and forgotten when the site is a
   t.equal((await doc(app, 'new.example')).statusCode, 404, 'a deleted site is 404 at once')
 })
 
+t.test('a page on a subdomain of a site that lets them in is answered the site’s document', async (t) => {
+  const { app, ann, teamId, api, site } = await setUp(t)
+  const live = await newCampaign(app, ann, teamId, { ...FULL_CAMPAIGN_EXAMPLE, siteId: site.id })
+  await api.walk(live.id, 1, 'test', 'live')
+  const settings = (allowSubdomains: boolean) =>
+    app.inject({
+      method: 'PATCH',
+      url: `/v1/teams/${teamId}/sites/${site.id}`,
+      headers: ann.headers,
+      payload: { allowSubdomains },
+    })
+
+  t.equal((await doc(app, 'www.shop.example')).statusCode, 404, 'a subdomain the site does not let in')
+  t.equal((await settings(true)).statusCode, 200)
+  const own = await doc(app, 'shop.example')
+  for (const hostname of ['www.shop.example', 'a.b.shop.example', 'WWW.Shop.Example.']) {
+    const res = await doc(app, hostname)
+    t.equal(res.statusCode, 200, `${hostname}: 200 as soon as the site lets subdomains in`)
+    t.equal(res.body, own.body, `${hostname}: the site’s own document, its live campaign in it`)
+    t.equal(res.headers.etag, own.headers.etag, `${hostname}: with the site’s ETag`)
+  }
+  t.match(own.json(), { site: site.id, hostname: 'shop.example', campaigns: [{ id: live.id }] })
+  t.equal((await doc(app, 'wwwshop.example')).statusCode, 404, 'a look-alike is no subdomain')
+
+  // A publish shows on the subdomains at once: they read the site's own cached document.
+  await api.status(live.id, '*', 'paused')
+  t.same((await doc(app, 'www.shop.example')).json(), { site: site.id, hostname: 'shop.example' })
+
+  t.equal((await settings(false)).statusCode, 200)
+  t.equal((await doc(app, 'www.shop.example')).statusCode, 404, 'and 404 again as soon as it stops')
+})
+
 t.test('the document changes on the next request after a publish, on every worker', async (t) => {
   const dir = await storageDir(t)
   const DATABASE_URL = await migratedDatabase(t)

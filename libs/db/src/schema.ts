@@ -243,6 +243,16 @@ export interface CampaignStatsDailyTable {
   leads: Counter
 }
 
+/** Step reach: visitors who moved on to `step` (1-based, 2 to 5) of a variant on a UTC day. */
+export interface CampaignStepStatsDailyTable {
+  campaign_id: string
+  variant_id: string
+  /** 'YYYY-MM-DD' (UTC day) */
+  day: string
+  step: number
+  reached: Counter
+}
+
 export interface VisitorEventsTable {
   day: string
   event_id: string
@@ -280,6 +290,7 @@ export interface DB {
   lead_submissions: LeadSubmissionsTable
   lead_outbox: LeadOutboxTable
   campaign_stats_daily: CampaignStatsDailyTable
+  campaign_step_stats_daily: CampaignStepStatsDailyTable
   visitor_events: VisitorEventsTable
   integrations: IntegrationsTable
   campaign_integrations: CampaignIntegrationsTable

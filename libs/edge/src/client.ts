@@ -9,7 +9,10 @@ import { LRUCache } from 'lru-cache'
 export interface Edge {
   /** The request came through our edge (Cloudflare's addresses, or it carried the edge secret). */
   viaEdge: boolean
-  /** The visitor's address: CF-Connecting-IP through the edge, else Fastify's `request.ip`. */
+  /**
+   * The visitor's address: X-Real-IP from our Worker (with the edge secret), else CF-Connecting-IP
+   * through the edge, else Fastify's `request.ip`.
+   */
   clientIp: string
   /** ISO 3166 alpha-2 from CF-IPCountry through the edge; null when unknown or not via the edge. */
   country: string | null
@@ -57,10 +60,17 @@ export function edgeReader(options: { ranges: string[]; secret: string | undefin
 
   return (request: FastifyRequest): Edge => {
     const peer = request.ip
-    const viaEdge = isEdgeAddress(peer) || carriesSecret(request)
+    const fromWorker = carriesSecret(request)
+    const viaEdge = fromWorker || isEdgeAddress(peer)
     if (!viaEdge) return { viaEdge, clientIp: peer, country: null, clientKey: keyOf(peer) }
-    const connecting = request.headers['cf-connecting-ip']
-    const clientIp = typeof connecting === 'string' && isIP(connecting) ? connecting : peer
+    // A Worker cannot set CF-Connecting-IP on its subrequest (Cloudflare writes its own), so ours
+    // sends the visitor's address as X-Real-IP, after dropping any the visitor wrote. Cloudflare
+    // itself passes a visitor's X-Real-IP through untouched: from a Cloudflare address without the
+    // secret it is anyone's word, and only CF-Connecting-IP is Cloudflare's.
+    const clientIp =
+      (fromWorker ? addressIn(request.headers['x-real-ip']) : null) ??
+      addressIn(request.headers['cf-connecting-ip']) ??
+      peer
     return {
       viaEdge,
       clientIp,
@@ -68,6 +78,11 @@ export function edgeReader(options: { ranges: string[]; secret: string | undefin
       clientKey: keyOf(clientIp),
     }
   }
+}
+
+/** A header that holds one IP address, or null (missing, repeated, or not an address). */
+function addressIn(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && isIP(header) ? header : null
 }
 
 /** CF-IPCountry is two letters; XX (unknown) and T1 (Tor) say nothing about a country. */

@@ -32,3 +32,15 @@ export async function countsByCountry(db: Kysely<DB>, campaignId: string, from: 
     .groupBy('country')
     .execute()
 }
+
+/** A campaign's step reach per variant and step (days added up), for days from..to. */
+export async function stepsByVariant(db: Kysely<DB>, campaignId: string, from: string, to: string) {
+  return db
+    .selectFrom('campaign_step_stats_daily')
+    .select(['variant_id', 'step', sql<number>`sum(reached)::bigint`.as('reached')])
+    .where('campaign_id', '=', campaignId)
+    .where('day', '>=', from)
+    .where('day', '<=', to)
+    .groupBy(['variant_id', 'step'])
+    .execute()
+}

@@ -45,6 +45,14 @@ const Day = Type.String({ format: 'date', description: 'a UTC day (YYYY-MM-DD)' 
 
 export const DayStats = Type.Object({ day: Day, ...Counts })
 
+export const StepReach = Type.Object({
+  step: Type.Integer({ minimum: 2, description: 'the 1-based number of the step' }),
+  reached: Type.Integer({
+    minimum: 0,
+    description: 'how many times visitors moved on to this step (each step event counted once)',
+  }),
+})
+
 export const VariantStats = Type.Object({
   id: Type.String(),
   name: Type.String({ description: 'the variant’s name; its id when it no longer exists in the campaign' }),
@@ -52,6 +60,10 @@ export const VariantStats = Type.Object({
     description: 'share of visitors in percent; null for a variant that no longer exists in the campaign',
   }),
   ...Counts,
+  steps: Type.Array(StepReach, {
+    description:
+      'step reach, from step 2 to the variant’s last (and any later step with counts, from before an edit); empty for a one-step variant. Step 1 is reached by every impression',
+  }),
   days: Type.Array(DayStats, {
     description: 'every UTC day from utcFrom to utcTo, days without counts as zeros',
   }),

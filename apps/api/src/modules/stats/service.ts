@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.ts'
 import { invalidInput, NotFound } from '../../errors.ts'
 import { findCampaign } from '../campaigns/repository.ts'
 import { statsRange } from './range.ts'
-import { countsByCountry, countsByVariantAndDay } from './repository.ts'
+import { countsByCountry, countsByVariantAndDay, stepsByVariant } from './repository.ts'
 import { compareVariants } from './significance.ts'
 
 interface Counts {
@@ -29,8 +29,29 @@ function withRate<T extends { impressions: number; conversions: number }>(counts
   return { ...counts, conversionRate: conversionRate(counts) }
 }
 
+/** A variant the campaign no longer has, known only by its counts. */
+const removedVariant = (id: string) => ({
+  id,
+  name: id,
+  weight: null as number | null,
+  stepCount: 1,
+  rows: [] as Counts[],
+  reached: new Map<number, number>(),
+})
+
+/**
+ * Every step from 2 to the variant's last, and any later one with counts (the variant had more
+ * steps before an edit), in order; steps nobody reached as zeros.
+ */
+function stepReach(stepCount: number, reached: Map<number, number>) {
+  const last = Math.max(stepCount, ...reached.keys())
+  const steps: Array<{ step: number; reached: number }> = []
+  for (let step = 2; step <= last; step++) steps.push({ step, reached: reached.get(step) ?? 0 })
+  return steps
+}
+
 /** The variants as the campaign stores them (checked by its schema on every write). */
-type StoredVariant = { id: string; name: string; weight: number }
+type StoredVariant = { id: string; name: string; weight: number; steps: unknown[] }
 
 /**
  * A campaign's stats over a range of dates in a zone, answered with the UTC days that cover it:
@@ -54,9 +75,10 @@ export async function campaignStats(
   const campaign = await findCampaign(db, teamId, campaignId)
   if (!campaign) throw new NotFound('Campaign')
 
-  const [byDay, byCountry] = await Promise.all([
+  const [byDay, byCountry, bySteps] = await Promise.all([
     countsByVariantAndDay(db, campaign.id, range.utcFrom, range.utcTo),
     countsByCountry(db, campaign.id, range.utcFrom, range.utcTo),
+    stepsByVariant(db, campaign.id, range.utcFrom, range.utcTo),
   ])
 
   const current = campaign.variants as StoredVariant[]
@@ -64,17 +86,32 @@ export async function campaignStats(
   const variants = new Map(
     current.map((v) => [
       v.id,
-      { id: v.id, name: v.name, weight: v.weight as number | null, rows: [] as Counts[] },
+      {
+        id: v.id,
+        name: v.name,
+        weight: v.weight as number | null,
+        stepCount: v.steps.length,
+        rows: [] as Counts[],
+        reached: new Map<number, number>(),
+      },
     ]),
   )
   for (const row of byDay) {
     let variant = variants.get(row.variant_id)
     if (!variant) {
-      variant = { id: row.variant_id, name: row.variant_id, weight: null, rows: [] }
+      variant = removedVariant(row.variant_id)
       variants.set(row.variant_id, variant)
     }
     const index = dayIndex.get(row.day)
     if (index !== undefined) variant.rows[index] = row
+  }
+  for (const row of bySteps) {
+    let variant = variants.get(row.variant_id)
+    if (!variant) {
+      variant = removedVariant(row.variant_id)
+      variants.set(row.variant_id, variant)
+    }
+    variant.reached.set(row.step, row.reached)
   }
   const currentIds = new Set(current.map((v) => v.id))
   const ordered = [
@@ -97,7 +134,8 @@ export async function campaignStats(
       })
     })
     add(totals, sum)
-    return { id: variant.id, name: variant.name, weight: variant.weight, ...withRate(sum), days }
+    const steps = stepReach(variant.stepCount, variant.reached)
+    return { id: variant.id, name: variant.name, weight: variant.weight, ...withRate(sum), steps, days }
   })
 
   const countries = byCountry

@@ -1,7 +1,7 @@
 import type { DB } from '@nudge/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
 
-export type EventType = 'impression' | 'close' | 'conversion'
+export type EventType = 'impression' | 'close' | 'conversion' | 'step'
 
 /** One validated visitor event, as it is stored. */
 export interface StoredEvent {
@@ -15,6 +15,8 @@ export interface StoredEvent {
   campaignId: string
   variantId: string
   type: EventType
+  /** A step event's step moved on to (1-based, 2 to 5); null for the other types. */
+  step: number | null
   /** ISO country from the edge, '' when unknown. */
   country: string
   siteId: string
@@ -22,7 +24,8 @@ export interface StoredEvent {
 
 /**
  * One statement, so one transaction: the raw events that are new, the daily counts of exactly
- * those, and the sites' first_seen_at. Returns the duplicate eventIds.
+ * those (step events in campaign_step_stats_daily, the others in campaign_stats_daily), and the
+ * sites' first_seen_at. Returns the duplicate eventIds.
  *
  * New means not in the primary key (day, event_id): the day is a function of the id (its
  * UUIDv7 time, events.ts), so a resend, a repeat on another worker and two writes of one id
@@ -40,8 +43,9 @@ export async function storeEvents(
     WITH batch AS (
       SELECT * FROM unnest(
         ${column('day')}::date[], ${column('eventId')}::uuid[], ${column('campaignId')}::uuid[],
-        ${column('variantId')}::text[], ${column('type')}::text[], ${column('country')}::text[]
-      ) WITH ORDINALITY AS b(day, event_id, campaign_id, variant_id, type, country, n)
+        ${column('variantId')}::text[], ${column('type')}::text[], ${column('country')}::text[],
+        ${column('step')}::smallint[]
+      ) WITH ORDINALITY AS b(day, event_id, campaign_id, variant_id, type, country, step, n)
     ),
     fresh AS (
       INSERT INTO visitor_events (day, event_id)
@@ -58,6 +62,7 @@ export async function storeEvents(
         count(*) FILTER (WHERE b.type = 'close'),
         count(*) FILTER (WHERE b.type = 'conversion')
       FROM fresh JOIN batch b USING (event_id)
+      WHERE b.type <> 'step'
       GROUP BY b.campaign_id, b.variant_id, b.day, b.country
       -- A campaign deleted since the request was checked: its events count nowhere.
       HAVING EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
@@ -66,6 +71,17 @@ export async function storeEvents(
         impressions = campaign_stats_daily.impressions + EXCLUDED.impressions,
         closes = campaign_stats_daily.closes + EXCLUDED.closes,
         conversions = campaign_stats_daily.conversions + EXCLUDED.conversions
+    ),
+    stepped AS (
+      INSERT INTO campaign_step_stats_daily (campaign_id, variant_id, day, step, reached)
+      SELECT b.campaign_id, b.variant_id, b.day, b.step, count(*)
+      FROM fresh JOIN batch b USING (event_id)
+      WHERE b.type = 'step'
+      GROUP BY b.campaign_id, b.variant_id, b.day, b.step
+      HAVING EXISTS (SELECT 1 FROM campaigns c WHERE c.id = b.campaign_id)
+      ORDER BY b.campaign_id, b.variant_id, b.day, b.step
+      ON CONFLICT (campaign_id, variant_id, day, step) DO UPDATE SET
+        reached = campaign_step_stats_daily.reached + EXCLUDED.reached
     ),
     seen AS (
       UPDATE sites SET first_seen_at = now()

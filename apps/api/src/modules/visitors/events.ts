@@ -12,6 +12,7 @@ import {
   isPreview,
   publishedVariant,
   type VisitorCampaign,
+  variantHasStep,
   visitorCampaign,
 } from './published.ts'
 import type { VisitorEvent } from './schemas.ts'
@@ -120,7 +121,7 @@ export interface Visitor {
 }
 
 /**
- * What visitors' browsers report: impressions, closes and conversions, checked against the
+ * What visitors' browsers report: impressions, closes, conversions and steps, checked against the
  * campaigns they name and stored durably (by `writer`, a group commit) before the answer; each
  * eventId counts once. Returns what the events came to.
  */
@@ -180,8 +181,20 @@ export async function recordEvents(
         message: 'must be a UUIDv7 made within the last 7 days and at most 5 minutes ahead',
       })
     }
+    // The schema bounds `step`; which types carry it is said here, naming the field.
+    if (event.type === 'step' && event.step === undefined) {
+      problems.push({ field: `body.events.${index}.step`, message: 'is required for a step event' })
+    } else if (event.type !== 'step' && event.step !== undefined) {
+      problems.push({ field: `body.events.${index}.step`, message: 'is only for step events' })
+    }
     if (problems.length > 0) continue
     if (isPreview(campaign)) {
+      ignored++
+      continue
+    }
+    // A page opened before the variant lost a step may still report it: refusing it would refuse
+    // the batch's other events with it, and counting it would show reach of a step that is gone.
+    if (event.type === 'step' && !variantHasStep(campaign, event.variantId, event.step as number)) {
       ignored++
       continue
     }
@@ -192,6 +205,7 @@ export async function recordEvents(
       campaignId: campaign.id,
       variantId: event.variantId,
       type: event.type,
+      step: event.type === 'step' ? (event.step as number) : null,
       country,
       siteId: campaign.siteId,
     })

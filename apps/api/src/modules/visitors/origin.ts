@@ -33,6 +33,11 @@ export interface KnownHost {
   site: boolean
   /** The hostname of a site, or a subdomain of a site whose `settings.allowSubdomains` is true. */
   origin: boolean
+  /**
+   * Whose site document a page on this host is served: the hostname itself when it is a site's,
+   * else the nearest parent domain that is a site letting subdomains in; null when neither.
+   */
+  siteHostname: string | null
 }
 
 /** What one hostname is: a site's, and whether that site lets its subdomains in. */
@@ -54,7 +59,7 @@ export async function knownHost(
   beforeQuery?: () => Promise<void>,
 ): Promise<KnownHost> {
   const labels = hostname.split('.')
-  if (labels.length < 2) return { site: false, origin: false }
+  if (labels.length < 2) return { site: false, origin: false, siteHostname: null }
   // The hostname itself, and its parents of two to MAX_PARENT_LABELS labels: a made-up host of
   // a hundred labels would otherwise put a hundred entries in the cache (evicting real ones).
   const parents = labels
@@ -87,8 +92,9 @@ export async function knownHost(
     ),
   )
   const site = answers[0]?.site === true
-  const parent = answers.slice(1).some((answer) => answer.site && answer.allowSubdomains)
-  return { site, origin: site || parent }
+  // Nearest first: shop.example.com's own settings decide for a.shop.example.com, not example.com's.
+  const parent = parents.find((_, index) => answers[index + 1]?.site && answers[index + 1]?.allowSubdomains)
+  return { site, origin: site || parent !== undefined, siteHostname: site ? hostname : (parent ?? null) }
 }
 
 /**

@@ -19,7 +19,8 @@ export interface VisitorCampaign {
   status: CampaignStatus
   /** ISO time of the last status change (null: unknown, long ago). */
   statusChangedAt: string | null
-  variants: Array<{ id: string; form: FormInput | null }>
+  /** Each current variant, its lead form, and its number of steps (absent in entries cached by an earlier release). */
+  variants: Array<{ id: string; form: FormInput | null; steps?: number }>
   /**
    * Every variant id and consent version the campaign has shown visitors, current or retired:
    * the only ones a visitor's report may name. Absent from entries cached by an earlier release.
@@ -76,6 +77,7 @@ export async function visitorCampaign(
       variants: (row.variants as VariantInput[]).map((variant) => ({
         id: variant.id ?? '',
         form: leadForm(variant),
+        steps: variant.steps.length,
       })),
       published: {
         variantIds: row.published_variant_ids,
@@ -92,6 +94,15 @@ export async function visitorCampaign(
 export function publishedVariant(campaign: VisitorCampaign, variantId: string): boolean {
   const published = campaign.published?.variantIds ?? campaign.variants.map((variant) => variant.id)
   return published.includes(variantId)
+}
+
+/**
+ * Whether a step event's step (1-based) is one the variant has. A retired variant's steps, or an
+ * entry cached by an earlier release, are not known here: then any step the schema allows.
+ */
+export function variantHasStep(campaign: VisitorCampaign, variantId: string, step: number): boolean {
+  const steps = campaign.variants.find((variant) => variant.id === variantId)?.steps
+  return steps === undefined || step <= steps
 }
 
 /** Whether a lead may name this consent wording: one the campaign's published forms have shown. */

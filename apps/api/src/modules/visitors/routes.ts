@@ -22,7 +22,7 @@ function visitorOf(request: FastifyRequest): Visitor {
 }
 
 /**
- * What visitors' browsers report: impressions, closes and conversions. Stored durably before the
+ * What visitors' browsers report: impressions, closes, conversions and steps. Stored durably before the
  * 202, by group commit (events.ts); each eventId counts once.
  */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -66,7 +66,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Each eventId counts once (its UUIDv7 time is the day it counts on); an impression counts once per ' +
           'campaign and page view (pageViewId), and one client address adds a limited number of impressions ' +
-          'to a site per hour (beyond: `ignored`). Campaigns in test are preview traffic: taken, never counted. ' +
+          'to a site per hour (beyond: `ignored`). A step event (`type: "step"`, with `step`) counts towards the ' +
+          'variant’s step reach in the campaign’s stats. Campaigns in test are preview traffic: taken, never counted. ' +
           'A paused campaign takes events for 5 minutes after its pause, then 409 CAMPAIGN_PAUSED. In production ' +
           'only requests through the edge are taken (403 NOT_THROUGH_EDGE).',
         body: EventBatch,

@@ -6,6 +6,8 @@ import { MAX_EMAIL_LENGTH, MAX_TEXT_LENGTH } from './lead-form.ts'
  * (`POST /public/v1/leads`). */
 
 const MAX_EVENTS = 50
+/** A variant has at most 5 steps (campaigns/content.ts); moving on reaches steps 2 to 5. */
+const MAX_STEPS = 5
 
 // A strict UUID: AJV's `uuid` format also takes "urn:uuid:…", which PostgreSQL refuses; one such
 // id in a group-committed write would fail every request sharing it.
@@ -30,7 +32,20 @@ export const VisitorEvent = Input({
     pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
     description: 'the variant the visitor was shown: one the campaign has published, current or retired',
   }),
-  type: Type.Union([Type.Literal('impression'), Type.Literal('close'), Type.Literal('conversion')]),
+  type: Type.Union(
+    [Type.Literal('impression'), Type.Literal('close'), Type.Literal('conversion'), Type.Literal('step')],
+    {
+      description:
+        'impression: the popup was shown; close: the visitor closed it; conversion: the visitor converted; step: the visitor moved on to another step (`step`)',
+    },
+  ),
+  step: Type.Optional(
+    Type.Integer({
+      minimum: 2,
+      maximum: MAX_STEPS,
+      description: `step events only, and required for them: the 1-based number of the step the visitor moved on to (2 to ${MAX_STEPS}); one the variant does not have (a page opened before an edit) is taken and not counted (\`ignored\`)`,
+    }),
+  ),
   at: Type.Optional(
     Type.String({
       format: 'date-time',
@@ -54,6 +69,14 @@ export const EventBatch = Input(
             variantId: 'a',
             type: 'impression',
           },
+          {
+            eventId: '0192f1de-9c12-7d4e-8a3b-2b3c4d5e6f70',
+            pageViewId: '0192f1de-7a40-7000-8000-1a2b3c4d5e6f',
+            campaignId: '0192f1d0-0000-7000-8000-000000000001',
+            variantId: 'a',
+            type: 'step',
+            step: 2,
+          },
         ],
       },
     ],
@@ -68,7 +91,7 @@ export const EventsAccepted = Type.Object({
   }),
   ignored: Type.Integer({
     description:
-      'events taken but not counted: preview traffic (campaigns in test), and impressions beyond what one address may add to a site in an hour',
+      'events taken but not counted: preview traffic (campaigns in test), impressions beyond what one address may add to a site in an hour, and steps the variant does not have',
   }),
 })
 

@@ -55,7 +55,8 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getSiteDocument',
         summary: 'The site’s live campaigns, as visitors’ browsers read them',
         description:
-          'Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and ' +
+          'A subdomain of a site that lets subdomains in is answered the site’s document (nothing is ' +
+          'published under its own name). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and ' +
           `Cache-Control: ${SITE_DOCUMENT_CACHE_CONTROL}. Changes on the next request after a publish.`,
         params: SiteDocumentParams,
         response: {

@@ -48,9 +48,20 @@ const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
 /** Thrown inside the cache's load (so nothing is stored); answered as a fresh 404 per request. */
 class UnknownSite extends Error {}
 
+/** Thrown inside the cache's load: the hostname is a subdomain the site `hostname` lets in. */
+class SubdomainOf extends Error {
+  readonly hostname: string
+  constructor(hostname: string) {
+    super(hostname)
+    this.hostname = hostname
+  }
+}
+
 /**
  * The site's document for a hostname as a visitor's page names it: the cached one, else built from
- * the database (and cached until the site's next publish). 404 for a hostname that is no site's.
+ * the database (and cached until the site's next publish). A page on a subdomain of a site that
+ * lets subdomains in is answered its site's document (nothing is published under the subdomain's
+ * name, so the Worker asks here). 404 for a hostname that is no site's.
  */
 export async function cachedSiteDocument(deps: Deps, input: { hostname: string }): Promise<CachedDocument> {
   const hostname = storedHostname(input.hostname)
@@ -59,7 +70,8 @@ export async function cachedSiteDocument(deps: Deps, input: { hostname: string }
     return await deps.cache.wrap(documentKey(hostname), DOCUMENT_TTL_SECONDS, async () => {
       // A name nobody registered is remembered briefly under its own key: a scan of made-up
       // hostnames reaches the database once per name, not once per request.
-      if (!(await knownHost(deps, hostname)).site) throw new UnknownSite()
+      const known = await knownHost(deps, hostname)
+      if (!known.site) throw known.siteHostname ? new SubdomainOf(known.siteHostname) : new UnknownSite()
       const site = await findSiteByHostname(deps.db, hostname)
       if (!site) throw new UnknownSite()
       // publishSite drops this cache entry on every worker when the live campaigns change (a team
@@ -70,6 +82,9 @@ export async function cachedSiteDocument(deps: Deps, input: { hostname: string }
     })
   } catch (error) {
     if (error instanceof UnknownSite) throw new NotFound('Site')
+    // The site's own entry, which its publishes drop; the subdomain's answer is never cached, so
+    // a change of the site's settings (forgetKnownHost) shows at once.
+    if (error instanceof SubdomainOf) return cachedSiteDocument(deps, { hostname: error.hostname })
     throw error
   }
 }
