@@ -355,7 +355,7 @@ export interface paths {
         put?: never;
         /**
          * Report what visitors saw and did; answered once the events are durably stored
-         * @description Each eventId counts once (its UUIDv7 time is the day it counts on); an impression counts once per campaign and page view (pageViewId), and one client address adds a limited number of impressions to a site per hour (beyond: `ignored`). Campaigns in test are preview traffic: taken, never counted. A paused campaign takes events for 5 minutes after its pause, then 409 CAMPAIGN_PAUSED. In production only requests through the edge are taken (403 NOT_THROUGH_EDGE).
+         * @description Each eventId counts once (its UUIDv7 time is the day it counts on); an impression counts once per campaign and page view (pageViewId), and one client address adds a limited number of impressions to a site per hour (beyond: `ignored`). A step event (`type: "step"`, with `step`) counts towards the variant’s step reach in the campaign’s stats. Campaigns in test are preview traffic: taken, never counted. A paused campaign takes events for 5 minutes after its pause, then 409 CAMPAIGN_PAUSED. In production only requests through the edge are taken (403 NOT_THROUGH_EDGE).
          */
         post: operations["sendVisitorEvents"];
         delete?: never;
@@ -393,7 +393,7 @@ export interface paths {
         };
         /**
          * The site’s live campaigns, as visitors’ browsers read them
-         * @description Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and Cache-Control: public, max-age=60, s-maxage=300, stale-while-revalidate=600. Changes on the next request after a publish.
+         * @description A subdomain of a site that lets subdomains in is answered the site’s document (nothing is published under its own name). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and Cache-Control: public, max-age=60, s-maxage=300, stale-while-revalidate=600. Changes on the next request after a publish.
          */
         get: operations["getSiteDocument"];
         put?: never;
@@ -2329,6 +2329,14 @@ export interface operations {
                  *           "campaignId": "0192f1d0-0000-7000-8000-000000000001",
                  *           "variantId": "a",
                  *           "type": "impression"
+                 *         },
+                 *         {
+                 *           "eventId": "0192f1de-9c12-7d4e-8a3b-2b3c4d5e6f70",
+                 *           "pageViewId": "0192f1de-7a40-7000-8000-1a2b3c4d5e6f",
+                 *           "campaignId": "0192f1d0-0000-7000-8000-000000000001",
+                 *           "variantId": "a",
+                 *           "type": "step",
+                 *           "step": 2
                  *         }
                  *       ]
                  *     }
@@ -2352,7 +2360,10 @@ export interface operations {
                          * @description a UUIDv7 made once per page load (within the last 7 days): a campaign’s impressions count once per page view
                          */
                         pageViewId: string;
-                        type: "impression" | "close" | "conversion";
+                        /** @description step events only, and required for them: the 1-based number of the step the visitor moved on to (2 to 5); one the variant does not have (a page opened before an edit) is taken and not counted (`ignored`) */
+                        step?: number;
+                        /** @description impression: the popup was shown; close: the visitor closed it; conversion: the visitor converted; step: the visitor moved on to another step (`step`) */
+                        type: "impression" | "close" | "conversion" | "step";
                         /** @description the variant the visitor was shown: one the campaign has published, current or retired */
                         variantId: string;
                     }[];
@@ -2371,7 +2382,7 @@ export interface operations {
                         accepted: number;
                         /** @description events already counted (sent before, or an impression of a campaign already counted in this page view): not counted again */
                         duplicates: number;
-                        /** @description events taken but not counted: preview traffic (campaigns in test), and impressions beyond what one address may add to a site in an hour */
+                        /** @description events taken but not counted: preview traffic (campaigns in test), impressions beyond what one address may add to a site in an hour, and steps the variant does not have */
                         ignored: number;
                     };
                 };
@@ -6863,6 +6874,13 @@ export interface operations {
                             leads: number;
                             /** @description the variant’s name; its id when it no longer exists in the campaign */
                             name: string;
+                            /** @description step reach, from step 2 to the variant’s last (and any later step with counts, from before an edit); empty for a one-step variant. Step 1 is reached by every impression */
+                            steps: {
+                                /** @description how many times visitors moved on to this step (each step event counted once) */
+                                reached: number;
+                                /** @description the 1-based number of the step */
+                                step: number;
+                            }[];
                             /** @description share of visitors in percent; null for a variant that no longer exists in the campaign */
                             weight: number | null;
                         }[];
