@@ -4,10 +4,22 @@
  */
 import { build } from 'esbuild'
 import type { Browser, Page } from 'playwright-core'
+import t from 'tap'
+import { launchChromium } from '../../../tools/dev/browser.ts'
 import type { Step } from '../src/render/types.ts'
 import type { PublishedCampaign } from '../src/rules/types.ts'
 
 let bundle: Promise<string> | undefined
+
+/** One Chromium for the whole test file, or undefined (its tests skip) without the package. */
+export function browserForFile(): Promise<Browser | undefined> {
+  return launchChromium({
+    skip: (message) => t.pass(`skipped: ${message}`),
+    fail: (message) => t.fail(message),
+    teardown: (fn) => t.teardown(fn),
+    passing: () => t.passing(),
+  })
+}
 
 /** src/index.ts as one IIFE exposing `NudgePopup`, built once per test file. */
 export function popupBundle(): Promise<string> {

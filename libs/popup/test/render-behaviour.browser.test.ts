@@ -1,14 +1,14 @@
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { launchChromium, screenshot } from '../../../tools/dev/browser.ts'
-import { calls, campaignOf, HOST_PAGE, leadStep, openPage, render } from './popup-page.ts'
+import { screenshot } from '../../../tools/dev/browser.ts'
+import { browserForFile, calls, campaignOf, HOST_PAGE, leadStep, openPage, render } from './popup-page.ts'
 
 /*
  * What a visitor does with a popup, in Chromium: read it, use it by keyboard, fill its form, press
  * its buttons, on a page whose own CSS does its worst.
  */
 
-const browser = await launchChromium(t)
+const browser = await browserForFile()
 const popup = (page: Page) => page.locator('[data-nudge-campaign]')
 const inPopup = (page: Page, selector: string) => page.locator(`[data-nudge-campaign] >> ${selector}`)
 /** What has focus, seen through the shadow root: 'page:<id or tag>' or 'popup:<tag> <label>'. */
@@ -336,9 +336,11 @@ t.test('hostile markup shows as text and creates nothing', { skip: !browser }, a
   const made = await page.evaluate(() => {
     const root = document.querySelector('[data-nudge-campaign]')!.shadowRoot!
     return {
-      elements: [...root.querySelectorAll('.c *')].map((element) => element.tagName.toLowerCase()),
-      handlers: [...root.querySelectorAll('*')].flatMap((element) =>
-        [...element.attributes].map((attribute) => attribute.name).filter((name) => name.startsWith('on')),
+      elements: Array.from(root.querySelectorAll('.c *')).map((element) => element.tagName.toLowerCase()),
+      handlers: Array.from(root.querySelectorAll('*')).flatMap((element) =>
+        Array.from(element.attributes)
+          .map((attribute) => attribute.name)
+          .filter((name) => name.startsWith('on')),
       ),
       pwned: (window as unknown as { pwned?: number }).pwned,
     }

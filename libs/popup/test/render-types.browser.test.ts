@@ -1,6 +1,6 @@
 import t from 'tap'
-import { launchChromium, screenshot } from '../../../tools/dev/browser.ts'
-import { campaignOf, leadStep, openPage, render } from './popup-page.ts'
+import { screenshot } from '../../../tools/dev/browser.ts'
+import { browserForFile, campaignOf, leadStep, openPage, render } from './popup-page.ts'
 
 /*
  * Every campaign type where a visitor expects it, on a desktop and on a 360 px phone, with nothing
@@ -9,7 +9,7 @@ import { campaignOf, leadStep, openPage, render } from './popup-page.ts'
 
 type Box = { x: number; y: number; width: number; height: number }
 
-const browser = await launchChromium(t)
+const browser = await browserForFile()
 
 async function dialogBox(page: import('playwright-core').Page): Promise<Box> {
   const box = await page.locator('[data-nudge-campaign] >> [role=dialog]').boundingBox()
