@@ -368,7 +368,8 @@ t.test('the host page’s CSS neither hides nor restyles it', { skip: !browser }
     // A widget the page adds later, after the popup, above every z-index it can.
     const late = document.createElement('aside')
     late.id = 'late'
-    late.style.cssText = 'display:block;position:fixed;inset:0;z-index:2147483647;background:#00f'
+    late.style.cssText =
+      'display:block!important;position:fixed!important;inset:0!important;z-index:2147483647!important;background:#00f8!important'
     document.body.append(late)
   })
   await page.waitForTimeout(300)

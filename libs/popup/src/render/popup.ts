@@ -117,7 +117,8 @@ export function renderPopup(options: RenderOptions): Popup {
     }
   }
   function onFocusIn(event: FocusEvent) {
-    if (trapped && event.target !== host) focusFirst()
+    // Another popup's focus is left to it: two modals pulling focus back would never stop.
+    if (trapped && !(event.target as Element).hasAttribute?.('data-nudge-campaign')) focusFirst()
   }
   doc.addEventListener('keydown', onKey, true)
   doc.addEventListener('focusin', onFocusIn)
