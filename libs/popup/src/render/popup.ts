@@ -93,8 +93,9 @@ export function renderPopup(options: RenderOptions): Popup {
     close()
     handlers.onClose(how)
   }
-  const moveOn = () => {
-    if (current + 1 >= steps.length) return closeBy('done')
+  // Past the last step a form's success closes it as 'done'; a next-step button just closes it.
+  const moveOn = (last: 'done' | 'button') => {
+    if (current + 1 >= steps.length) return closeBy(last)
     showStep(current + 1)
     handlers.onStep(current)
   }
@@ -141,7 +142,7 @@ export function renderPopup(options: RenderOptions): Popup {
     if (action !== 'submit') {
       node.addEventListener('click', () => {
         if (action === 'close') closeBy('button')
-        else if (action === 'next-step') moveOn()
+        else if (action === 'next-step') moveOn('button')
         else {
           handlers.onLink(url!, !!button.newTab)
           const view = doc.defaultView
@@ -301,7 +302,7 @@ export function renderPopup(options: RenderOptions): Popup {
       submitButton.disabled = false
       form.removeAttribute('aria-busy')
       if (closed) return
-      if (outcome.ok) moveOn()
+      if (outcome.ok) moveOn('done')
       else showErrors(outcome.fieldErrors ?? {}, outcome.message || FAILED)
     })
     return form
