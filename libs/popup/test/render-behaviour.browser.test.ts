@@ -448,3 +448,24 @@ t.test(
     t.equal(await page.locator('[data-nudge-campaign]').count(), 1, 'Esc outside it is not its')
   },
 )
+
+t.test(
+  'a full-screen popup holds the keyboard too; a host the page removed lets go',
+  { skip: !browser },
+  async (t) => {
+    const page = await openPage(browser!)
+    await render(page, campaignOf('full-screen', [leadStep()]))
+    t.equal(await inPopup(page, '[role=dialog]').getAttribute('aria-modal'), 'true')
+    for (let press = 0; press < 9; press += 1) {
+      await page.keyboard.press('Tab')
+      t.match(await focused(page), /^popup:/, 'Tab stays inside')
+    }
+    await page.evaluate(() => document.querySelector('[data-nudge-campaign]')!.remove())
+    await page.locator('#opener').focus()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Shift+Tab')
+    t.equal(await focused(page), 'page:opener', 'the page’s focus is its own again')
+    await page.keyboard.press('Escape')
+    t.same(await calls(page), [], 'and its Esc too')
+  },
+)

@@ -80,11 +80,14 @@ export function renderPopup(options: RenderOptions): Popup {
     Array.from(dialog.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((candidate) => candidate.offsetParent)
   const focusFirst = () => (focusables()[0] ?? dialog).focus({ preventScroll: true })
 
+  const detach = () => {
+    doc.removeEventListener('keydown', onKey, true)
+    doc.removeEventListener('focusin', onFocusIn)
+  }
   const close = () => {
     if (closed) return
     closed = true
-    doc.removeEventListener('keydown', onKey, true)
-    doc.removeEventListener('focusin', onFocusIn)
+    detach()
     host.remove()
     if (onPage && previousFocus?.isConnected) previousFocus.focus({ preventScroll: true })
   }
@@ -102,7 +105,9 @@ export function renderPopup(options: RenderOptions): Popup {
 
   const trapped = modal && onPage
   // On the document, so that Esc and Tab work even when a click left focus on the page.
+  // A page that removed the host itself (a single-page app redrawing its body) gets its keys back.
   function onKey(event: KeyboardEvent) {
+    if (!host.isConnected) return detach()
     const inside = event.target === host
     if (event.key === 'Escape' && (inside || trapped)) {
       event.stopPropagation()
@@ -119,6 +124,7 @@ export function renderPopup(options: RenderOptions): Popup {
   }
   function onFocusIn(event: FocusEvent) {
     // Another popup's focus is left to it: two modals pulling focus back would never stop.
+    if (!host.isConnected) return detach()
     if (trapped && !(event.target as Element).hasAttribute?.('data-nudge-campaign')) focusFirst()
   }
   doc.addEventListener('keydown', onKey, true)

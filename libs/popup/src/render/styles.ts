@@ -1,7 +1,7 @@
 /*
  * The popup's stylesheet, inside its shadow root only: the customer's CSS cannot reach in and this
  * cannot leak out. Sizes are in em of the design's base font size. Kept terse: it ships in the
- * script every visitor downloads.
+ * script every visitor downloads. Fields are never under 16 px: iOS zooms into those.
  */
 export const CSS = `
 .o{position:absolute;inset:0;display:flex;padding:12px;box-sizing:border-box;pointer-events:none}
@@ -27,7 +27,7 @@ img{display:block;max-width:100%;height:auto;border-radius:calc(var(--r)/2)}
 .bar img{max-height:3em}
 .f{display:flex;flex-direction:column;gap:.25em}
 label{font-size:.875em;font-weight:600}
-input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:var(--cr);padding:.6em .75em;min-height:2.75em}
+input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;font-size:max(1em,16px);color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:var(--cr);padding:.6em .75em;min-height:2.75em}
 .k{display:flex;gap:.6em;align-items:flex-start}
 .k input{width:1.15em;height:1.15em;min-height:0;margin:.2em 0 0;flex:none;accent-color:var(--ac)}
 .k label{font-weight:400}
