@@ -215,8 +215,11 @@ export function renderPopup(options: RenderOptions): Popup {
       if (field.type === 'email') emailName ??= field.name
       if (field.required) control.required = true
       const id = `f_${field.name}`
-      const text = field.label || field.placeholder || field.name
-      fieldOf(field.name, id, control, element('label', { for: id }, text), field.type === 'checkbox')
+      // An empty label is the marketer's choice not to show one; screen readers still get a name.
+      const labelNode = field.label
+        ? element('label', { for: id }, field.label)
+        : element('label', { for: id, class: 'h' }, field.placeholder || field.name)
+      fieldOf(field.name, id, control, labelNode, field.type === 'checkbox')
     }
     let consentBox: HTMLInputElement | undefined
     if (spec?.consent) {
