@@ -123,6 +123,12 @@ t.test(
   async (t) => {
     const page = await openPage(browser!)
     await render(page, campaignOf('modal', [leadStep()]))
+    const heading = (await inPopup(page, 'h2').boundingBox())!
+    await page.mouse.move(heading.x + 5, heading.y + 5)
+    await page.mouse.down()
+    await page.mouse.move(20, 780, { steps: 4 })
+    await page.mouse.up()
+    t.equal(await popup(page).count(), 1, 'selecting text and letting go over the overlay does not close it')
     await page.mouse.click(20, 780)
     t.equal(await popup(page).count(), 0)
     t.same(await calls(page), [['close', 'overlay']])

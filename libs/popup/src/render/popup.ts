@@ -109,7 +109,7 @@ export function renderPopup(options: RenderOptions): Popup {
   function onKey(event: KeyboardEvent) {
     if (!host.isConnected) return detach()
     const inside = event.target === host
-    if (event.key === 'Escape' && (inside || trapped)) {
+    if (event.key === 'Escape' && !event.isComposing && (inside || trapped)) {
       event.stopPropagation()
       closeBy('escape')
     } else if (event.key === 'Tab' && trapped) {
@@ -130,17 +130,23 @@ export function renderPopup(options: RenderOptions): Popup {
   doc.addEventListener('keydown', onKey, true)
   doc.addEventListener('focusin', onFocusIn)
   closeButton.addEventListener('click', () => closeBy('button'))
+  // Only a press that starts and ends on the overlay: selecting text in the popup and letting go
+  // outside it is not a click on the overlay.
+  let pressedOverlay = false
+  layer.addEventListener('pointerdown', (event) => {
+    pressedOverlay = event.target === layer
+  })
   layer.addEventListener('click', (event) => {
-    if (event.target === layer && type === 'modal') closeBy('overlay')
+    if (event.target === layer && pressedOverlay && type === 'modal') closeBy('overlay')
   })
 
-  function buildButton(button: Button, submit: boolean): HTMLButtonElement | undefined {
+  function buildButton(button: Button): HTMLButtonElement | undefined {
     const { action, url } = button
     if (action === 'link' && !(url && safeHttpUrl(url))) return undefined
     const node = element(
       'button',
       {
-        type: action === 'submit' && submit ? 'submit' : 'button',
+        type: action === 'submit' ? 'submit' : 'button',
         class: action === 'close' ? 'g' : undefined,
       },
       button.label,
@@ -234,11 +240,10 @@ export function renderPopup(options: RenderOptions): Popup {
     const message = element('div', { class: 'm', role: 'alert' })
     form.append(message)
 
-    const hasSubmit = !!step.buttons?.some((button) => button.action === 'submit')
     const row = element('div', { class: 'b' })
     let submitButton: HTMLButtonElement | undefined
     for (const button of step.buttons ?? []) {
-      const node = buildButton(button, hasSubmit)
+      const node = buildButton(button)
       if (!node) continue
       if (button.action === 'submit') submitButton ??= node
       row.append(node)
