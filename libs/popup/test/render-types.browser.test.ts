@@ -165,3 +165,27 @@ for (const width of [1280, 360]) {
     )
   })
 }
+
+t.test('a campaign written in Arabic reads right to left', { skip: !browser }, async (t) => {
+  const page = await openPage(browser!, { width: 360, height: 740 })
+  await render(
+    page,
+    campaignOf('modal', [
+      {
+        blocks: [
+          { type: 'text', style: 'heading', text: 'خصم ١٠٪ على طلبك الأول' },
+          { type: 'text', text: 'اشترك في نشرتنا الإخبارية واحصل على الخصم.' },
+        ],
+        form: { fields: [{ name: 'email', type: 'email', label: 'البريد الإلكتروني', required: true }] },
+        buttons: [{ label: 'اشترك', action: 'submit' }],
+      },
+    ]),
+  )
+  const direction = await page.evaluate(
+    () =>
+      getComputedStyle(document.querySelector('[data-nudge-campaign]')!.shadowRoot!.querySelector('h2')!)
+        .direction,
+  )
+  t.equal(direction, 'rtl')
+  await screenshot(page, 'popup-modal-rtl-360')
+})

@@ -64,7 +64,8 @@ export function renderPopup(options: RenderOptions): Popup {
   const closeButton = element('button', { type: 'button', class: 'x', 'aria-label': 'Close' }, '×')
   const dialog = element(
     'div',
-    { class: 'd', role: 'dialog', tabindex: '-1', 'aria-modal': modal ? 'true' : undefined },
+    // dir=auto: a campaign written in Arabic or Hebrew reads right to left.
+    { class: 'd', role: 'dialog', tabindex: '-1', dir: 'auto', 'aria-modal': modal ? 'true' : undefined },
     closeButton,
   )
   if (options.preview) dialog.prepend(element('div', { class: 'p' }, 'Preview'))

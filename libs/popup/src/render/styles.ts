@@ -7,7 +7,7 @@ export const CSS = `
 .o{position:absolute;inset:0;display:flex;padding:12px;box-sizing:border-box;pointer-events:none}
 .modal{background:var(--ov);pointer-events:auto}
 .bar,.full-screen{padding:0}
-.d{position:relative;box-sizing:border-box;width:var(--w);max-width:100%;max-height:100%;overflow:auto;pointer-events:auto;background:var(--bg);color:var(--tx);border-radius:var(--r);padding:1.75em 1.5em 1.5em;box-shadow:0 12px 40px #0003,0 2px 8px #0002;font:400 var(--fs)/1.5 var(--ff);text-align:left;overflow-wrap:anywhere;animation:i .2s ease-out}
+.d{position:relative;box-sizing:border-box;width:var(--w);max-width:100%;max-height:100%;overflow:auto;pointer-events:auto;background:var(--bg);color:var(--tx);border-radius:var(--r);padding:1.75em 1.5em 1.5em;box-shadow:0 12px 40px #0003,0 2px 8px #0002;font:400 var(--fs)/1.5 var(--ff);text-align:start;overflow-wrap:anywhere;animation:i .2s ease-out}
 .d:focus{outline:0}
 .bar .d{width:100%;padding:.75em 3em .75em 1em;box-shadow:0 2px 12px #0003}
 .full-screen .d{width:100%;height:100%;display:flex;box-shadow:none}
