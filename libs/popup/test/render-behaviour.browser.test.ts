@@ -55,7 +55,7 @@ t.test(
       [
         await honeypot.getAttribute('tabindex'),
         await honeypot.getAttribute('autocomplete'),
-        await honeypot.evaluate((input) => input.parentElement!.getAttribute('aria-hidden')),
+        await honeypot.getAttribute('aria-hidden'),
         ((await honeypot.boundingBox())?.x ?? 0) < -1000,
       ],
       ['-1', 'off', 'true', true],

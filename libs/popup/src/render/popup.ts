@@ -212,7 +212,12 @@ export function renderPopup(options: RenderOptions): Popup {
       )
     }
     const spec = step.form
-    const honeypot = element('input', { name: 'url', tabindex: '-1', autocomplete: 'off' })
+    const honeypot = element('input', {
+      name: 'url',
+      tabindex: '-1',
+      autocomplete: 'off',
+      'aria-hidden': 'true',
+    })
     for (const field of spec?.fields ?? []) {
       if (field.type === 'hidden') {
         hidden[field.name] = field.value ?? ''
