@@ -11,10 +11,12 @@ const SITE = '0190a0b0-0000-7000-8000-000000000001'
 const CAMPAIGN = '0190a0b0-0000-7000-8000-0000000000c1'
 const domain = (hostname: string) => `{"site":"${SITE}","hostname":"${hostname}","campaigns":[{"id":"${CAMPAIGN}","v":1}]}`
 
+const JSON_TYPE = { contentType: 'application/json; charset=utf-8' }
+
 const dir = await mkdtemp(path.join(tmpdir(), 'edge-mirror-'))
 // The API's own folder storage writes, as it does when it publishes.
 const storage = createFolderStorage(dir)
-await storage.put('domains/shop.example.com.json', Buffer.from(domain('shop.example.com')), {})
+await storage.put('domains/shop.example.com.json', Buffer.from(domain('shop.example.com')), JSON_TYPE)
 const api = await startApi()
 const edge = await startLocalEdge({
   storageDir: dir,
@@ -60,11 +62,11 @@ t.test('what is in the folder at start is served over HTTP, with the country giv
 t.test('a publish (written into the folder) is served within a second or two; a withdrawal is gone', async (t) => {
   const key = `campaigns/production/${CAMPAIGN}.json`
   t.equal((await get(`/${key}`)).status, 404)
-  await storage.put(key, Buffer.from('{"id":"c","v":1}'), {})
+  await storage.put(key, Buffer.from('{"id":"c","v":1}'), JSON_TYPE)
   const published = await eventually(`/${key}`, (status) => status === 200)
   t.equal(published.status, 200, `served after ${published.ms} ms`)
   t.equal(published.body, '{"id":"c","v":1}')
-  await storage.put(key, Buffer.from('{"id":"c","v":2}'), {})
+  await storage.put(key, Buffer.from('{"id":"c","v":2}'), JSON_TYPE)
   await edge.settled()
   t.equal((await get(`/${key}`)).body, '{"id":"c","v":2}', 'a new version replaces the old')
   await storage.delete([key])
@@ -74,7 +76,7 @@ t.test('a publish (written into the folder) is served within a second or two; a 
 
 t.test('a hostname too long for one file name (the folder splits it) is mirrored under its key', async (t) => {
   const hostname = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(40)}.example.com`
-  await storage.put(`domains/${hostname}.json`, Buffer.from(domain(hostname)), {})
+  await storage.put(`domains/${hostname}.json`, Buffer.from(domain(hostname)), JSON_TYPE)
   const answer = await eventually(`/domains/${hostname}.json`, (status) => status === 200)
   t.equal(answer.status, 200)
   t.equal(answer.body, domain(hostname))
