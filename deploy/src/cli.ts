@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from '@nudge/config'
 import { type Context, finish, release, rollback, status, switchColour } from './commands.ts'
 import { loadDeployConfig, repositoryRoot } from './config.ts'
-import { deployEdge, missingEdgeCredentials } from './edge.ts'
 import { createDriver } from './drivers/index.ts'
+import { deployEdge, missingEdgeCredentials } from './edge.ts'
 import { DeployError, Steps } from './steps.ts'
 
 const usage = `usage: npm run deploy -- <command> [options]

@@ -193,7 +193,9 @@ async function apiReady(): Promise<boolean> {
     exited = true
   })
   while (!exited) {
-    const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`, { signal: AbortSignal.timeout(2000) })
+    const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`, {
+      signal: AbortSignal.timeout(2000),
+    })
       .then((response) => response.ok)
       .catch(() => false)
     if (ready) return true
@@ -206,7 +208,9 @@ async function apiReady(): Promise<boolean> {
 if (await apiReady()) {
   say(`starting the edge Worker (Miniflare) on ${env.EDGE_URL}, serving what the API publishes`)
   if (env.S3_BUCKET)
-    say('S3_BUCKET is set: the local edge mirrors only the STORAGE_DIR folder (domain documents come from the API)')
+    say(
+      'S3_BUCKET is set: the local edge mirrors only the STORAGE_DIR folder (domain documents come from the API)',
+    )
   await startHelper('edge', [path.join(root, 'apps/edge/dev/serve.ts')], /^\[edge\] (http:\/\/\S+) \(demo/m, {
     env: { ...env, EDGE_PORT: edgePort, API_ORIGIN: `http://127.0.0.1:${apiPort}` },
     echo: true,

@@ -79,10 +79,15 @@ const root = fileURLToPath(new URL('../../..', import.meta.url))
 async function main() {
   const say = (line: string) => process.stdout.write(`[edge] ${line}\n`)
   try {
-    execFileSync('npm', ['run', 'build', '-w', 'apps/embed'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+    execFileSync('npm', ['run', 'build', '-w', 'apps/embed'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim()
-    throw new Error(`\`npm run build -w apps/embed\` failed, so there is no popup script to serve:\n${stderr}`)
+    throw new Error(
+      `\`npm run build -w apps/embed\` failed, so there is no popup script to serve:\n${stderr}`,
+    )
   }
   const port = Number(process.env.EDGE_PORT ?? 8787)
   const storageDir = path.resolve(root, process.env.STORAGE_DIR ?? '.data/published')

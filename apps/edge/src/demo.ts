@@ -9,7 +9,8 @@ import { errorResponse } from './errors.ts'
  */
 
 // A lower-case DNS name, as sites' hostnames are stored (the API's rule; 253 at most).
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 const DEMO_PATH = /^\/demo\/([^/]*)$/
 
 export const demoPagesOn = (env: Env) => env.DEMO_PAGES === 'true'
@@ -73,7 +74,8 @@ const PRODUCTS = [
 
 function page(hostname: string): string {
   const products = PRODUCTS.map(
-    ([name, text, price]) => `<article><h3>${name}</h3><p>${text}</p><p class="price">€${price}</p></article>`,
+    ([name, text, price]) =>
+      `<article><h3>${name}</h3><p>${text}</p><p class="price">€${price}</p></article>`,
   ).join('\n')
   const story = Array.from(
     { length: 8 },

@@ -72,32 +72,35 @@ t.test('a demo page’s writes (same origin, its Referer) reach the API with the
   t.equal(api.received.at(-1)?.headers.origin, 'https://shop.example.com')
 })
 
-t.test('other writes keep their Origin: another page’s, another origin’s Referer, no DEMO_PAGES', async (t) => {
-  const cases: Array<[string, typeof mf, Record<string, string>, string | undefined]> = [
-    ['a customer page', mf, { origin: 'https://shop.example.com' }, 'https://shop.example.com'],
-    [
-      'a page elsewhere claiming a demo Referer',
-      mf,
-      { origin: 'https://evil.example.net', referer: `${EDGE}/demo/shop.example.com` },
-      'https://evil.example.net',
-    ],
-    [
-      'a Referer on another origin',
-      mf,
-      { origin: EDGE, referer: 'http://localhost:9999/demo/shop.example.com' },
-      EDGE,
-    ],
-    ['a page of the edge that is no demo', mf, { origin: EDGE, referer: `${EDGE}/nudge.js` }, EDGE],
-    [
-      'deployed (no DEMO_PAGES)',
-      production,
-      { origin: EDGE, referer: `${EDGE}/demo/shop.example.com` },
-      EDGE,
-    ],
-  ]
-  for (const [name, edge, headers, expected] of cases) {
-    const response = await write(edge, '/public/v1/events', headers)
-    await response.arrayBuffer()
-    t.equal(api.received.at(-1)?.headers.origin, expected, name)
-  }
-})
+t.test(
+  'other writes keep their Origin: another page’s, another origin’s Referer, no DEMO_PAGES',
+  async (t) => {
+    const cases: Array<[string, typeof mf, Record<string, string>, string | undefined]> = [
+      ['a customer page', mf, { origin: 'https://shop.example.com' }, 'https://shop.example.com'],
+      [
+        'a page elsewhere claiming a demo Referer',
+        mf,
+        { origin: 'https://evil.example.net', referer: `${EDGE}/demo/shop.example.com` },
+        'https://evil.example.net',
+      ],
+      [
+        'a Referer on another origin',
+        mf,
+        { origin: EDGE, referer: 'http://localhost:9999/demo/shop.example.com' },
+        EDGE,
+      ],
+      ['a page of the edge that is no demo', mf, { origin: EDGE, referer: `${EDGE}/nudge.js` }, EDGE],
+      [
+        'deployed (no DEMO_PAGES)',
+        production,
+        { origin: EDGE, referer: `${EDGE}/demo/shop.example.com` },
+        EDGE,
+      ],
+    ]
+    for (const [name, edge, headers, expected] of cases) {
+      const response = await write(edge, '/public/v1/events', headers)
+      await response.arrayBuffer()
+      t.equal(api.received.at(-1)?.headers.origin, expected, name)
+    }
+  },
+)

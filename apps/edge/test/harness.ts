@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type ModuleDefinition, Miniflare } from 'miniflare'
+import { Miniflare, type ModuleDefinition } from 'miniflare'
 import { workerScript } from '../build/worker.ts'
 
 export { workerScript }
