@@ -35,7 +35,7 @@ const kb = (bytes: number) => (bytes / 1024).toFixed(1)
 
 if (import.meta.main) {
   const { raw, gzip } = await buildScript()
-  console.log(`nudge.js  ${kb(raw)} KB raw, ${kb(gzip)} KB gzip (limit ${LIMIT_GZIP_BYTES / 1024} KB)`)
+  process.stdout.write(`nudge.js  ${kb(raw)} KB raw, ${kb(gzip)} KB gzip (limit ${LIMIT_GZIP_BYTES / 1024} KB)\n`)
   if (gzip > LIMIT_GZIP_BYTES) {
     console.error(`nudge.js is ${gzip - LIMIT_GZIP_BYTES} bytes over the ${LIMIT_GZIP_BYTES}-byte gzip limit`)
     process.exit(1)

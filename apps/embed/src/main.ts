@@ -110,7 +110,7 @@ async function live(
 function consider(campaign: PublishedCampaign, context: DecideContext, win: Window, stage: Stage, log: Log) {
   try {
     const decision = decide(campaign, context)
-    log.info(`campaign ${campaign.id}: ${decision.show ? 'armed' : 'not shown'}`, decision.reasons)
+    log.info(`campaign ${campaign.id}: ${decision.show ? 'armed' : 'not shown'}: ${decision.reasons.join('; ')}`)
     const plan = decision.trigger
     const variantId = decision.variantId
     if (!decision.show || !plan || !variantId) return
