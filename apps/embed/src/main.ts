@@ -27,8 +27,9 @@ function scriptTag(doc: Document): HTMLScriptElement | null {
 function supported(win: Window): boolean {
   return (
     typeof win.fetch === 'function' &&
-    typeof win.Promise === 'function' &&
-    typeof win.Element?.prototype.attachShadow === 'function' &&
+    typeof Promise === 'function' &&
+    typeof Element === 'function' &&
+    typeof Element.prototype.attachShadow === 'function' &&
     typeof win.crypto?.getRandomValues === 'function'
   )
 }
@@ -110,7 +111,9 @@ async function live(
 function consider(campaign: PublishedCampaign, context: DecideContext, win: Window, stage: Stage, log: Log) {
   try {
     const decision = decide(campaign, context)
-    log.info(`campaign ${campaign.id}: ${decision.show ? 'armed' : 'not shown'}: ${decision.reasons.join('; ')}`)
+    log.info(
+      `campaign ${campaign.id}: ${decision.show ? 'armed' : 'not shown'}: ${decision.reasons.join('; ')}`,
+    )
     const plan = decision.trigger
     const variantId = decision.variantId
     if (!decision.show || !plan || !variantId) return

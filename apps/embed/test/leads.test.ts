@@ -81,7 +81,7 @@ function transport(answers: Array<number | 'network'>) {
       calls.push({ key, json })
       const answer = answers.shift() ?? 202
       if (answer === 'network') throw new TypeError('Failed to fetch')
-      return { status: answer, body: answer === 202 ? { status: 'accepted' } : {} }
+      return { status: answer, body: {} }
     },
     sleep: async (ms) => void waits.push(ms),
   }

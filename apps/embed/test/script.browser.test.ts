@@ -1,7 +1,7 @@
 import t from 'tap'
 import { launchChromium, screenshot, screenshotAtEnd } from '../../../tools/dev/browser.ts'
-import { dialog, settle, visitor } from './helpers/pages.ts'
 import { CAMPAIGN_ID, exampleCampaign, startMemoryEdge } from './helpers/memory-edge.ts'
+import { asBrowserTest, dialog, settle, visitor } from './helpers/pages.ts'
 
 /*
  * The built script in Chromium against a stand-in edge (helpers/memory-edge.ts): what a visitor
@@ -9,14 +9,14 @@ import { CAMPAIGN_ID, exampleCampaign, startMemoryEdge } from './helpers/memory-
  * the real Worker and API.
  */
 
-const browser = await launchChromium(t, { hosts: ['shop.test', 'edge.test'] })
+const browser = await launchChromium(asBrowserTest(t), { hosts: ['shop.test', 'edge.test'] })
 
 if (browser) {
   t.test('a live delay-0 campaign shows at once and one impression is sent', async (t) => {
     const edge = await startMemoryEdge(t)
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     const { page, errors } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-delay-0-desktop')
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-delay-0-desktop')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     t.match(await dialog(page).innerText(), /Spring sale: 10% off|Get our best offers first/)
@@ -30,7 +30,7 @@ if (browser) {
     const edge = await startMemoryEdge(t)
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     const { page } = await visitor(browser, { width: 360, height: 740 })
-    screenshotAtEnd(t, page, 'embed-delay-0-360px')
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-delay-0-360px')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     const box = await dialog(page).boundingBox()
@@ -39,10 +39,13 @@ if (browser) {
 
   t.test('a scroll trigger: nothing before scrolling, the popup after', async (t) => {
     const edge = await startMemoryEdge(t)
-    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign({ targeting: { trigger: { type: 'scroll', percent: 50 } } }))
+    edge.campaigns.set(
+      CAMPAIGN_ID,
+      exampleCampaign({ targeting: { trigger: { type: 'scroll', percent: 50 } } }),
+    )
     edge.page.body = '<h1>Long read</h1><div style="height:4000px">…</div><p>End</p>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-scroll')
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-scroll')
     await page.goto(`${edge.shop}/`)
     await settle(page, 1000)
     t.equal(await dialog(page).count(), 0, 'not before scrolling')
@@ -52,69 +55,75 @@ if (browser) {
     t.pass('shown after scrolling past half the page')
   })
 
-  t.test('a lead: a cut-off first request is retried with the same key; a 400 lands at its field', async (t) => {
-    const edge = await startMemoryEdge(t)
-    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
-    edge.leadAnswers.push({
-      status: 400,
-      body: {
-        statusCode: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: 'The lead is not valid',
-        details: [{ field: 'body.email', message: 'is not an address we can deliver to' }],
-      },
-    })
-    const { page, errors } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-lead-done')
-    const keys: string[] = []
-    let cut = false
-    await page.route('**/public/v1/leads', async (route) => {
-      keys.push(route.request().headers()['idempotency-key'] ?? '')
-      if (!cut) {
-        cut = true
-        return route.abort('connectionreset')
-      }
-      return route.continue()
-    })
-    await page.goto(`${edge.shop}/`)
-    await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-    await page.getByLabel('Email').fill('ada@example.invalid')
-    await page.getByRole('checkbox').check()
-    await page.getByRole('button', { name: 'Get my code' }).click()
-    const email = page.getByLabel('Email')
-    await page.waitForFunction(
-      () => document.querySelector('[data-nudge-campaign]')?.shadowRoot?.querySelector('[aria-invalid="true"]') !== null,
-      undefined,
-      { timeout: 10_000 },
-    )
-    t.equal(await email.getAttribute('aria-invalid'), 'true')
-    t.match(await dialog(page).innerText(), /Is not an address we can deliver to/)
-    await screenshot(page, 'embed-lead-400')
-    t.equal(keys.length, 2, 'the cut-off request was sent again')
-    t.equal(keys[0], keys[1], 'with the same Idempotency-Key')
-    t.equal(await email.inputValue(), 'ada@example.invalid', 'what the visitor typed is kept')
+  t.test(
+    'a lead: a cut-off first request is retried with the same key; a 400 lands at its field',
+    async (t) => {
+      const edge = await startMemoryEdge(t)
+      edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+      edge.leadAnswers.push({
+        status: 400,
+        body: {
+          statusCode: 400,
+          code: 'FST_ERR_VALIDATION',
+          message: 'The lead is not valid',
+          details: [{ field: 'body.email', message: 'is not an address we can deliver to' }],
+        },
+      })
+      const { page, errors } = await visitor(browser)
+      screenshotAtEnd(asBrowserTest(t), page, 'embed-lead-done')
+      const keys: string[] = []
+      let cut = false
+      await page.route('**/public/v1/leads', async (route) => {
+        keys.push(route.request().headers()['idempotency-key'] ?? '')
+        if (!cut) {
+          cut = true
+          return route.abort('connectionreset')
+        }
+        return route.continue()
+      })
+      await page.goto(`${edge.shop}/`)
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      await page.getByRole('textbox', { name: 'Email' }).fill('ada@example.invalid')
+      await page.getByRole('checkbox').check()
+      await page.getByRole('button', { name: 'Get my code' }).click()
+      const email = page.getByRole('textbox', { name: 'Email' })
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-nudge-campaign]')
+            ?.shadowRoot?.querySelector('[aria-invalid="true"]') !== null,
+        undefined,
+        { timeout: 10_000 },
+      )
+      t.equal(await email.getAttribute('aria-invalid'), 'true')
+      t.match(await dialog(page).innerText(), /Is not an address we can deliver to/)
+      await screenshot(page, 'embed-lead-400')
+      t.equal(keys.length, 2, 'the cut-off request was sent again')
+      t.equal(keys[0], keys[1], 'with the same Idempotency-Key')
+      t.equal(await email.inputValue(), 'ada@example.invalid', 'what the visitor typed is kept')
 
-    await email.fill('ada@example.com')
-    await page.getByRole('button', { name: 'Get my code' }).click()
-    await dialog(page).waitFor({ state: 'detached', timeout: 10_000 })
-    t.equal(edge.leads.length, 2, 'the 400 and the accepted one reached the edge')
-    t.not(edge.leads[1]?.key, edge.leads[0]?.key, 'new answers are a new submission')
-    t.match(edge.leads[1]?.body, {
-      campaignId: CAMPAIGN_ID,
-      email: 'ada@example.com',
-      consent: true,
-      consentVersion: '2025-03',
-      hp: '',
-      pageUrl: `${edge.shop}/`,
-    })
-    await settle(page, 1500)
-    t.same(
-      edge.events.map((e) => e.type),
-      ['impression', 'conversion'],
-      'converting is no close',
-    )
-    t.same(errors, [])
-  })
+      await email.fill('ada@example.com')
+      await page.getByRole('button', { name: 'Get my code' }).click()
+      await dialog(page).waitFor({ state: 'detached', timeout: 10_000 })
+      t.equal(edge.leads.length, 2, 'the 400 and the accepted one reached the edge')
+      t.not(edge.leads[1]?.key, edge.leads[0]?.key, 'new answers are a new submission')
+      t.match(edge.leads[1]?.body, {
+        campaignId: CAMPAIGN_ID,
+        email: 'ada@example.com',
+        consent: true,
+        consentVersion: '2025-03',
+        hp: '',
+        pageUrl: `${edge.shop}/`,
+      })
+      await settle(page, 1500)
+      t.same(
+        edge.events.map((e) => e.type),
+        ['impression', 'conversion'],
+        'converting is no close',
+      )
+      t.same(errors, [])
+    },
+  )
 
   t.test('closing sends a close; on reload frequency keeps it away', async (t) => {
     const edge = await startMemoryEdge(t)
@@ -179,15 +188,18 @@ if (browser) {
     edge.page.body =
       '<header style="position:fixed;inset:0;z-index:2147483647;background:rgba(255,0,0,.3)">Sticky header</header><p>Page</p>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-hostile-css')
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-hostile-css')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     const box = await dialog(page).boundingBox()
     t.ok(box && box.width > 200 && box.height > 150, `laid out (${JSON.stringify(box)})`)
-    const onTop = await page.evaluate(({ x, y }) => {
-      const hit = document.elementFromPoint(x, y)
-      return hit?.hasAttribute('data-nudge-campaign') === true
-    }, { x: (box?.x ?? 0) + (box?.width ?? 0) / 2, y: (box?.y ?? 0) + (box?.height ?? 0) / 2 })
+    const onTop = await page.evaluate(
+      ({ x, y }) => {
+        const hit = document.elementFromPoint(x, y)
+        return hit?.hasAttribute('data-nudge-campaign') === true
+      },
+      { x: (box?.x ?? 0) + (box?.width ?? 0) / 2, y: (box?.y ?? 0) + (box?.height ?? 0) / 2 },
+    )
     t.ok(onTop, 'the popup is above the page’s highest element')
     await page.getByRole('button', { name: 'No thanks' }).click()
     await dialog(page).waitFor({ state: 'detached' })
@@ -195,14 +207,19 @@ if (browser) {
 
   t.test('keyboard only: Tab stays inside, Esc closes, focus returns', async (t) => {
     const edge = await startMemoryEdge(t)
-    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign({ targeting: { trigger: { type: 'delay', seconds: 1 } } }))
+    edge.campaigns.set(
+      CAMPAIGN_ID,
+      exampleCampaign({ targeting: { trigger: { type: 'delay', seconds: 3 } } }),
+    )
     edge.page.body = '<button id="buy">Buy</button><a href="#x">Link</a>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-keyboard')
-    await page.goto(`${edge.shop}/`)
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-keyboard')
+    await page.goto(`${edge.shop}/`, { waitUntil: 'domcontentloaded' })
     await page.focus('#buy')
+    t.equal(await dialog(page).count(), 0, 'the visitor is on the page’s button when it opens')
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-    const inside = () => page.evaluate(() => document.activeElement?.hasAttribute('data-nudge-campaign') === true)
+    const inside = () =>
+      page.evaluate(() => document.activeElement?.hasAttribute('data-nudge-campaign') === true)
     t.ok(await inside(), 'focus moved into the popup')
     let stayed = true
     for (let i = 0; i < 12; i += 1) {
@@ -224,14 +241,19 @@ if (browser) {
     const edge = await startMemoryEdge(t)
     edge.campaigns.set(
       CAMPAIGN_ID,
-      exampleCampaign({ targeting: { countries: { mode: 'allow', codes: ['FR'] }, trigger: { type: 'exit-intent' } } }),
+      exampleCampaign({
+        targeting: { countries: { mode: 'allow', codes: ['FR'] }, trigger: { type: 'exit-intent' } },
+      }),
     )
     const { page } = await visitor(browser)
-    screenshotAtEnd(t, page, 'embed-preview')
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-preview')
     await page.goto(`${edge.shop}/?nudge_preview=${CAMPAIGN_ID}`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-    t.match(await page.locator('[data-nudge-campaign]').innerText(), /Preview/)
-    t.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('nudge:h:')).length), 0)
+    t.match(await dialog(page).innerText(), /preview/i)
+    t.equal(
+      await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('nudge:h:')).length),
+      0,
+    )
   })
 
   t.test('pasted twice, broken answers, no storage: one popup or none, and never an error', async (t) => {

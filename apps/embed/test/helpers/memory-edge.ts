@@ -101,13 +101,23 @@ async function handle(state: MemoryEdge, code: string, request: IncomingMessage,
   }
   if (url.pathname === '/domains/shop.test.json') {
     const campaigns = [...state.campaigns.values()].map((c) => ({ id: c.id, v: c.v }))
-    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...CORS, ...country })
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...CORS,
+      ...country,
+    })
     response.end(JSON.stringify({ site: 'site-1', hostname: 'shop.test', campaigns }))
     return
   }
   const campaign = /^\/campaigns\/(production|test)\/([^/]+)\.json$/.exec(url.pathname)
   if (campaign && state.campaigns.has(campaign[2] ?? '')) {
-    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...CORS, ...country })
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...CORS,
+      ...country,
+    })
     response.end(JSON.stringify(state.campaigns.get(campaign[2] ?? '')))
     return
   }
