@@ -201,6 +201,7 @@ if (browser) {
       { x: (box?.x ?? 0) + (box?.width ?? 0) / 2, y: (box?.y ?? 0) + (box?.height ?? 0) / 2 },
     )
     t.ok(onTop, 'the popup is above the page’s highest element')
+    await screenshot(page, 'embed-hostile-css-open')
     await page.getByRole('button', { name: 'No thanks' }).click()
     await dialog(page).waitFor({ state: 'detached' })
   })
