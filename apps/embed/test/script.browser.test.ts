@@ -19,7 +19,7 @@ if (browser) {
     screenshotAtEnd(asBrowserTest(t), page, 'embed-delay-0-desktop')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-    t.match(await dialog(page).innerText(), /Spring sale: 10% off|Get our best offers first/)
+    t.match(await dialog(page).textContent(), /Spring sale: 10% off|Get our best offers first/)
     await settle(page, 1500)
     t.equal(edge.events.length, 1)
     t.match(edge.events[0], { campaignId: CAMPAIGN_ID, type: 'impression' })
@@ -96,7 +96,7 @@ if (browser) {
         { timeout: 10_000 },
       )
       t.equal(await email.getAttribute('aria-invalid'), 'true')
-      t.match(await dialog(page).innerText(), /Is not an address we can deliver to/)
+      t.match(await dialog(page).textContent(), /Is not an address we can deliver to/)
       await screenshot(page, 'embed-lead-400')
       t.equal(keys.length, 2, 'the cut-off request was sent again')
       t.equal(keys[0], keys[1], 'with the same Idempotency-Key')
@@ -156,7 +156,7 @@ if (browser) {
     for (let i = 0; i < 4; i += 1) {
       await page.goto(`${edge.shop}/`)
       await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-      seen.push(await dialog(page).locator('h1, h2, [role=heading]').first().innerText())
+      seen.push((await dialog(page).locator('h1, h2, [role=heading]').first().textContent()) ?? '')
     }
     t.equal(new Set(seen).size, 1, `always "${seen[0]}"`)
     await settle(page, 1500)
@@ -250,7 +250,7 @@ if (browser) {
     screenshotAtEnd(asBrowserTest(t), page, 'embed-preview')
     await page.goto(`${edge.shop}/?nudge_preview=${CAMPAIGN_ID}`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
-    t.match(await dialog(page).innerText(), /preview/i)
+    t.match(await dialog(page).textContent(), /preview/i)
     t.equal(
       await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('nudge:h:')).length),
       0,
