@@ -86,7 +86,7 @@ async function measure(name: string, script: string, path: string) {
 }
 
 const streaming = await workerScript()
-const reserialising = await workerScript('../bench/reserialising.ts')
+const reserialising = await workerScript({ entry: '../bench/reserialising.ts' })
 const rows: string[][] = []
 for (const [object, path, bytes] of [
   ['domain document', '/domains/shop.example.com.json', domain.length],
