@@ -25,6 +25,7 @@ export function designProperties(design: Design | undefined, type: PopupType): R
   const colors = design?.colors ?? {}
   const family = design?.font?.family
   const edgeToEdge = type === 'bar' || type === 'full-screen'
+  const radius = whole(design?.borderRadiusPx, 0, 48, 12)
   return {
     '--bg': color(colors.background, '#ffffff'),
     '--tx': color(colors.text, '#1f2937'),
@@ -34,7 +35,8 @@ export function designProperties(design: Design | undefined, type: PopupType): R
     '--ff': family !== undefined && FONT_FAMILY.test(family) ? `${family},${SYSTEM_FONT}` : SYSTEM_FONT,
     '--fs': `${whole(design?.font?.sizePx, 10, 32, 16)}px`,
     '--w': `${whole(design?.widthPx, 200, 1200, WIDTH[type])}px`,
-    '--r': `${edgeToEdge ? 0 : whole(design?.borderRadiusPx, 0, 48, 12)}px`,
+    '--r': `${edgeToEdge ? 0 : radius}px`,
+    '--cr': `${Math.min(radius, 8)}px`,
   }
 }
 

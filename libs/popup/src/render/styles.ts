@@ -17,7 +17,7 @@ export const CSS = `
 .c{display:flex;flex-direction:column;gap:.75em;margin:0}
 .bar .c{flex-flow:row wrap;align-items:center;justify-content:center;gap:.5em 1em}
 .bar .c>*{flex:0 1 auto}
-.c>:first-child:not(img){margin-right:1.5em}
+.c>:first-child{margin-right:1.5em}.c>img:first-child{margin:.75em 0 0}
 h2{margin:0;font-size:1.5em;line-height:1.25;font-weight:700}
 .bar h2{font-size:1.125em}
 p{margin:0 0 .5em}p:last-child{margin:0}
@@ -27,7 +27,7 @@ img{display:block;max-width:100%;height:auto;border-radius:calc(var(--r)/2)}
 .bar img{max-height:3em}
 .f{display:flex;flex-direction:column;gap:.25em}
 label{font-size:.875em;font-weight:600}
-input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:min(var(--r),8px);padding:.6em .75em;min-height:2.75em}
+input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:var(--cr);padding:.6em .75em;min-height:2.75em}
 .k{display:flex;gap:.6em;align-items:flex-start}
 .k input{width:1.15em;height:1.15em;min-height:0;margin:.2em 0 0;flex:none;accent-color:var(--ac)}
 .k label{font-weight:400}
@@ -39,12 +39,13 @@ input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;color:var(--
 .b{display:flex;flex-wrap:wrap;gap:.5em}
 .bar .b{flex-wrap:nowrap}
 button{font:inherit;cursor:pointer}
-.b button{flex:1 1 auto;font-weight:600;padding:.7em 1.25em;min-height:2.75em;border:0;border-radius:min(var(--r),8px);background:var(--ac);color:var(--bt)}
+.b button{flex:1 1 auto;font-weight:600;padding:.7em 1.25em;min-height:2.75em;border:0;border-radius:var(--cr);background:var(--ac);color:var(--bt)}
 .b .g{background:none;color:inherit;box-shadow:inset 0 0 0 1px #8889}
 .b button:hover{filter:brightness(1.08)}
 button:disabled{opacity:.6;cursor:progress}
 :focus-visible{outline:2px solid var(--ac);outline-offset:2px}
 .x{position:absolute;top:.3em;right:.3em;width:2em;height:2em;padding:0;border:0;border-radius:50%;background:none;color:inherit;font-size:1.25em;line-height:1;opacity:.65}
+.x:focus-visible{outline-offset:-2px}
 .x:hover{opacity:1;background:#8882}
 .bar .x{top:50%;transform:translateY(-50%)}
 .p{position:absolute;top:.5em;left:.5em;font:700 11px/1 system-ui,sans-serif;letter-spacing:.05em;text-transform:uppercase;background:#fbbf24;color:#111;padding:3px 6px;border-radius:4px}
