@@ -68,8 +68,8 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
   /** What the API's storage holds, put into the Worker's bucket (as the R2 mirror would). */
   const mirror = async () => {
     for (const [key] of await objectsIn(storage)) {
-      const bytes = await readFile(path.join(storage, key))
-      await bucket.put(key, bytes, {
+      const text = await readFile(path.join(storage, key), 'utf8')
+      await bucket.put(key, text, {
         httpMetadata: {
           contentType: 'application/json; charset=utf-8',
           cacheControl: key.startsWith('domains/')
