@@ -54,10 +54,13 @@ t.test(
     t.ok(text, `a text module in ${files.join(', ')}`)
     const api = await startApi()
     const { mf, bucket } = await startEdge(api.origin, {
-      modules: [
-        { type: 'ESModule', path: join(outdir, 'index.js') },
-        { type: 'Text', path: join(outdir, text ?? 'missing') },
-      ],
+      modules: {
+        root: outdir,
+        modules: [
+          { type: 'ESModule', path: join(outdir, 'index.js') },
+          { type: 'Text', path: join(outdir, text ?? 'missing') },
+        ],
+      },
     })
     t.teardown(async () => {
       await mf.dispose()
