@@ -100,7 +100,7 @@ t.test(
       scripts?: Record<string, string>
     }
     // The real popup script when apps/embed can be built here, else the Worker tests' stand-in.
-    const script = embed.scripts?.build
+    const script: Record<string, string> = embed.scripts?.build
       ? {}
       : { EDGE_SCRIPT_FILE: path.join(repositoryRoot, 'apps/edge/test/fixtures/nudge.js') }
     const dry = await deploy(['edge', '--dry-run'], { ...script, NO_COLOR: '1' })

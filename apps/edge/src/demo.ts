@@ -87,6 +87,7 @@ function page(hostname: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${hostname} · nudge demo shop</title>
 <style>
 body { margin: 0; font: 16px/1.6 system-ui, sans-serif; color: #222; background: #faf8f5; }
