@@ -11,6 +11,8 @@ export interface Env {
   API_ORIGIN: string
   /** Sent as `x-edge-secret`: the API believes CF-IPCountry and CF-Connecting-IP only with it. */
   EDGE_SECRET: string
+  /** "true" serves /demo/{hostname} pages (the local loop, dev/serve.ts); never set in wrangler.jsonc. */
+  DEMO_PAGES?: string
 }
 
 export interface R2Object {

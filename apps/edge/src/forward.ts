@@ -1,4 +1,5 @@
 import { countryOf } from './country.ts'
+import { demoSiteOrigin } from './demo.ts'
 import type { EdgeRequest, Env } from './env.ts'
 import { errorResponse } from './errors.ts'
 
@@ -35,6 +36,11 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
   // Unknown (XX, Tor) is left out: the API reads a missing CF-IPCountry as unknown.
   const country = countryOf(request)
   if (country !== null) headers.set('cf-ipcountry', country)
+  // sendBeacon sends the batch left at pagehide as text/plain (no preflight needed); it is JSON.
+  if (url.pathname === '/public/v1/events' && isTextPlain(headers.get('content-type')))
+    headers.set('content-type', 'application/json')
+  const demoOrigin = demoSiteOrigin(request, env)
+  if (demoOrigin !== null) headers.set('origin', demoOrigin)
   try {
     return await fetch(`${env.API_ORIGIN}${url.pathname}${url.search}`, {
       method: request.method,
@@ -49,4 +55,8 @@ export async function forward(request: EdgeRequest, env: Env): Promise<Response>
       'The API did not answer; send it again (with the same Idempotency-Key)',
     )
   }
+}
+
+function isTextPlain(contentType: string | null): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'text/plain'
 }

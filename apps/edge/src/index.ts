@@ -1,15 +1,20 @@
 import { preflight } from './cors.ts'
+import { demoPage, demoPagesOn, isDemoPath } from './demo.ts'
 import type { EdgeRequest, Env } from './env.ts'
 import { errorResponse } from './errors.ts'
 import { FORWARDED_PATHS, forward } from './forward.ts'
 import { objectRoute, serveObject } from './objects.ts'
+import { readPreflight } from './public-read.ts'
+import { scriptRoute, serveScript } from './script.ts'
 
 /*
- * The edge Worker: published objects from R2 to visitors' browsers, and visitors' writes to the
- * API. Routes (README, "Edge Worker"):
+ * The edge Worker: published objects and the popup script to visitors' browsers, and visitors'
+ * writes to the API. Routes (README, "Edge Worker"):
  *   GET|HEAD /domains/{hostname}.json, /campaigns/{production|test}/{id}.json   objects
+ *   GET|HEAD /nudge.js, /nudge.{hash10}.js                                      the popup script
  *   OPTIONS  /public/v1/*                                                        CORS preflight
  *   POST     /public/v1/events, /public/v1/leads                                 forwarded
+ *   GET      /demo/{hostname}                                   only with DEMO_PAGES (local loop)
  */
 export default {
   async fetch(request: EdgeRequest, env: Env): Promise<Response> {
@@ -19,13 +24,19 @@ export default {
       if (request.method === 'POST') return forward(request, env)
       return errorResponse(405, 'METHOD_NOT_ALLOWED', 'Send this with POST', { allow: 'POST, OPTIONS' })
     }
-    const route = objectRoute(pathname)
-    if (route !== null) {
-      if (request.method === 'GET' || request.method === 'HEAD') return serveObject(request, env, route)
-      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'Objects are read with GET or HEAD', {
-        allow: 'GET, HEAD',
+    const object = objectRoute(pathname)
+    const script = object === null ? scriptRoute(pathname) : null
+    const demo = demoPagesOn(env) && isDemoPath(pathname)
+    if (object === null && script === null && !demo)
+      return errorResponse(404, 'NOT_FOUND', 'Nothing is served at this path')
+    if (request.method === 'OPTIONS' && !demo) return readPreflight()
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return errorResponse(405, 'METHOD_NOT_ALLOWED', 'This is read with GET or HEAD', {
+        allow: demo ? 'GET, HEAD' : 'GET, HEAD, OPTIONS',
       })
     }
-    return errorResponse(404, 'NOT_FOUND', 'Nothing is served at this path')
+    if (object !== null) return serveObject(request, env, object)
+    if (script !== null) return serveScript(request, script)
+    return demoPage(request)
   },
 }

@@ -1,6 +1,7 @@
 import { withCountry } from './country.ts'
 import type { EdgeRequest, Env, R2Object, R2ObjectBody } from './env.ts'
 import { errorResponse } from './errors.ts'
+import { PUBLIC_READ } from './public-read.ts'
 
 /*
  * The edge contract's objects (apps/api/src/modules/publishing/documents.ts), served under their
@@ -30,13 +31,6 @@ export function objectRoute(pathname: string): ObjectRoute | null {
   const campaign = CAMPAIGN_PATH.exec(pathname)
   if (campaign) return { kind: 'campaign', key: `campaigns/${campaign[1]}/${campaign[2]}.json` }
   return null
-}
-
-// The objects are public (anyone may read a published campaign) and fetched from customers'
-// pages, so any page may read them; the script needs the ETag and the country header.
-const PUBLIC_READ = {
-  'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'etag, x-nudge-country',
 }
 
 export async function serveObject(request: EdgeRequest, env: Env, route: ObjectRoute): Promise<Response> {

@@ -1,40 +1,31 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
-import { Miniflare } from 'miniflare'
+import { Miniflare, type ModuleDefinition } from 'miniflare'
+import { workerScript } from '../build/worker.ts'
+
+export { workerScript }
 
 export const EDGE_SECRET = 'edge-secret-for-tests-0123456789'
-
-/**
- * The Worker as workerd runs it: src bundled into one module by esbuild (as wrangler does), so the
- * tests run the same code the dry-run build ships.
- */
-export async function workerScript(entry = '../src/index.ts'): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    target: 'es2024',
-    write: false,
-  })
-  const file = result.outputFiles[0]
-  if (!file) throw new Error('esbuild wrote nothing')
-  return file.text
-}
 
 /** A Miniflare running the Worker over an empty bucket; `cf` always given, so nothing is fetched. */
 export async function startEdge(
   apiOrigin: string,
-  options: { script?: string; inspectorPort?: number } = {},
+  options: {
+    script?: string
+    /** What wrangler built instead of `script`: its modules (the Worker and the script as text) under `modulesRoot`. */
+    modules?: { root: string; modules: ModuleDefinition[] }
+    inspectorPort?: number
+    bindings?: Record<string, string>
+  } = {},
 ) {
   const mf = new Miniflare({
-    modules: true,
-    script: options.script ?? (await workerScript()),
+    ...(options.modules
+      ? { modules: options.modules.modules, modulesRoot: options.modules.root }
+      : { modules: true, script: options.script ?? (await workerScript()) }),
     compatibilityDate: '2026-04-26',
     r2Buckets: ['OBJECTS'],
-    bindings: { API_ORIGIN: apiOrigin, EDGE_SECRET },
+    bindings: { API_ORIGIN: apiOrigin, EDGE_SECRET, ...options.bindings },
     cf: { country: 'DE' },
     ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
   })

@@ -179,6 +179,6 @@ t.test('paths that name no object are 404 without a bucket read; writes to objec
     body: '{}',
   })
   t.equal(put.status, 405)
-  t.equal(put.headers.get('allow'), 'GET, HEAD')
+  t.equal(put.headers.get('allow'), 'GET, HEAD, OPTIONS')
   await put.arrayBuffer()
 })
