@@ -213,7 +213,7 @@ if (browser) {
     const shop = await stack.addShop(SHOPS[6] as string)
     shop.page.head = '<style>* { all: unset !important } div, button, input { display: block }</style>'
     shop.page.body =
-      '<header style="position:fixed;inset:0;z-index:2147483647;background:rgba(255,0,0,.3)">Sticky header</header><p>Page</p>'
+      '<header style="position:fixed !important;inset:0 !important;z-index:2147483647 !important;background:rgba(255,0,0,.3) !important">Sticky header over the whole page</header><p>Page</p>'
     await stack.liveCampaign(shop.site.id, campaign())
     const { page } = await visitor(browser)
     screenshotAtEnd(asBrowserTest(t), page, 'journey-7-hostile-css')

@@ -186,7 +186,7 @@ if (browser) {
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     edge.page.head = '<style>* { all: unset !important } div, button, input { display: block }</style>'
     edge.page.body =
-      '<header style="position:fixed;inset:0;z-index:2147483647;background:rgba(255,0,0,.3)">Sticky header</header><p>Page</p>'
+      '<header style="position:fixed !important;inset:0 !important;z-index:2147483647 !important;background:rgba(255,0,0,.3) !important">Sticky header over the whole page</header><p>Page</p>'
     const { page } = await visitor(browser)
     screenshotAtEnd(asBrowserTest(t), page, 'embed-hostile-css')
     await page.goto(`${edge.shop}/`)
