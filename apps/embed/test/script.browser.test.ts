@@ -286,4 +286,68 @@ if (browser) {
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     t.same(errors, [], 'nothing reached the page')
   })
+
+  t.test('click, inactivity and exit-intent triggers fire on what the visitor does', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.page.body = '<button id="deal" class="deal">See the deal</button><p>Text</p>'
+    const { page } = await visitor(browser)
+    const cases: Array<[string, Record<string, unknown>, () => Promise<void>]> = [
+      ['click', { type: 'click', selector: '.deal' }, () => page.click('#deal')],
+      ['inactivity', { type: 'inactivity', seconds: 2 }, () => page.waitForTimeout(2500)],
+      [
+        'exit-intent',
+        { type: 'exit-intent' },
+        async () => {
+          await page.mouse.move(600, 300)
+          await page.mouse.move(600, 0)
+          await page.mouse.move(600, -20)
+          // Headless Chromium sends no mouseout when the pointer leaves the viewport: the page gets
+          // the event Chromium would send.
+          await page.evaluate(() =>
+            document.documentElement.dispatchEvent(
+              new MouseEvent('mouseout', { bubbles: true, clientY: -5, relatedTarget: null }),
+            ),
+          )
+        },
+      ],
+    ]
+    for (const [name, trigger, act] of cases) {
+      edge.campaigns.set(
+        CAMPAIGN_ID,
+        exampleCampaign({ targeting: { trigger }, frequency: { show: 'every-page-view' } }),
+      )
+      await page.goto(`${edge.shop}/`)
+      await settle(page, 500)
+      t.equal(await dialog(page).count(), 0, `${name}: not before`)
+      await act()
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      t.pass(`${name}: shown after`)
+    }
+  })
+
+  t.test(
+    'two campaigns firing together: one popup at a time, the second when the first closes',
+    async (t) => {
+      const edge = await startMemoryEdge(t)
+      const second = '0193b1a2-4c5d-7e6f-8a9b-0c1d2e3f4a5c'
+      edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+      edge.campaigns.set(second, exampleCampaign({ id: second }))
+      const { page } = await visitor(browser)
+      await page.goto(`${edge.shop}/`)
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      await settle(page, 500)
+      t.equal(await page.locator('[data-nudge-campaign]').count(), 1, 'one on screen')
+      const first = await page.locator('[data-nudge-campaign]').getAttribute('data-nudge-campaign')
+      await page.getByRole('button', { name: 'No thanks' }).click()
+      await page.waitForFunction(
+        (id) => {
+          const host = document.querySelector('[data-nudge-campaign]')
+          return host !== null && host.getAttribute('data-nudge-campaign') !== id
+        },
+        first,
+        { timeout: 5000 },
+      )
+      t.pass('the other one follows')
+    },
+  )
 }
