@@ -22,8 +22,9 @@ const SHOPS = [
   'six.shop.example',
   'seven.shop.example',
   'eight.shop.example',
+  'nine.shop.example',
 ]
-// One API, Worker and browser for eight journeys: more than tap's default two minutes per file.
+// One API, Worker and browser for nine journeys: more than tap's default two minutes per file.
 t.setTimeout(480_000)
 const browser = await launchChromium(asBrowserTest(t), { hosts: [...SHOPS, EDGE_HOST] })
 
@@ -255,4 +256,22 @@ if (browser) {
     await settle(page, 2000)
     t.match(await stack.stats(live.id), { impressions: 1, closes: 1 })
   })
+
+  t.test(
+    '9. leaving at once: the impression goes by sendBeacon through the Worker and is counted',
+    async (t) => {
+      const shop = await stack.addShop(SHOPS[8] as string)
+      const live = await stack.liveCampaign(shop.site.id, campaign())
+      const { page } = await visitor(browser)
+      await page.goto(shop.url)
+      await dialog(page).waitFor({ state: 'visible', timeout: 10_000 })
+      await page.goto('about:blank')
+      const counted = await eventually(
+        async () => ((await stack.stats(live.id)).impressions === 1 ? true : undefined),
+        10_000,
+        'the impression',
+      ).catch(() => false)
+      t.ok(counted, 'the API counted the impression the beacon carried')
+    },
+  )
 }

@@ -350,4 +350,17 @@ if (browser) {
       t.pass('the other one follows')
     },
   )
+
+  t.test('leaving the page at once: the pending impression goes by sendBeacon as text/plain', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+    const { page } = await visitor(browser)
+    await page.goto(`${edge.shop}/`)
+    await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+    t.equal(edge.events.length, 0, 'still waiting for its batch')
+    await page.goto('about:blank')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.match(edge.events, [{ type: 'impression', campaignId: CAMPAIGN_ID }])
+    t.match(edge.eventTypes, [/^text\/plain/])
+  })
 }
