@@ -106,6 +106,15 @@ export async function render(
     },
     { campaign, preview: options.preview ?? false },
   )
+  await settled(page)
+}
+
+/** Once the popup's entrance animation has finished, so that boxes are where they stay. */
+export function settled(page: Page): Promise<unknown> {
+  return page.evaluate(() => {
+    const root = document.querySelector('[data-nudge-campaign]')?.shadowRoot
+    return Promise.all(root?.getAnimations().map((animation) => animation.finished) ?? [])
+  })
 }
 
 export function calls(page: Page): Promise<unknown[][]> {

@@ -55,7 +55,7 @@ t.test(
       [
         await honeypot.getAttribute('tabindex'),
         await honeypot.getAttribute('autocomplete'),
-        await honeypot.evaluate((input) => input.parentElement!.getAttribute('aria-hidden')),
+        await honeypot.getAttribute('aria-hidden'),
         ((await honeypot.boundingBox())?.x ?? 0) < -1000,
       ],
       ['-1', 'off', 'true', true],
@@ -123,6 +123,12 @@ t.test(
   async (t) => {
     const page = await openPage(browser!)
     await render(page, campaignOf('modal', [leadStep()]))
+    const heading = (await inPopup(page, 'h2').boundingBox())!
+    await page.mouse.move(heading.x + 5, heading.y + 5)
+    await page.mouse.down()
+    await page.mouse.move(20, 780, { steps: 4 })
+    await page.mouse.up()
+    t.equal(await popup(page).count(), 1, 'selecting text and letting go over the overlay does not close it')
     await page.mouse.click(20, 780)
     t.equal(await popup(page).count(), 0)
     t.same(await calls(page), [['close', 'overlay']])
@@ -171,11 +177,11 @@ t.test(
     t.equal(await inPopup(page, '.t').textContent(), 'Second step')
     t.match(await focused(page), /^popup:/, 'focus stays in the popup on the next step')
     t.equal(await page.getByRole('dialog', { name: 'Second step' }).count(), 1, 'labelled by its first text')
-    await page.getByRole('button', { name: 'Done' }).click()
+    await page.getByRole('button', { name: 'Done' }).click() // next-step on the last step closes it
     t.same(await calls(page), [
       ['link', 'https://acme.example/catalogue', true],
       ['step', 1],
-      ['close', 'done'],
+      ['close', 'button'],
     ])
   },
 )
@@ -368,7 +374,8 @@ t.test('the host page’s CSS neither hides nor restyles it', { skip: !browser }
     // A widget the page adds later, after the popup, above every z-index it can.
     const late = document.createElement('aside')
     late.id = 'late'
-    late.style.cssText = 'display:block;position:fixed;inset:0;z-index:2147483647;background:#00f'
+    late.style.cssText =
+      'display:block!important;position:fixed!important;inset:0!important;z-index:2147483647!important;background:#00f8!important'
     document.body.append(late)
   })
   await page.waitForTimeout(300)
@@ -445,5 +452,26 @@ t.test(
     t.equal(await focused(page), 'page:editor')
     await page.keyboard.press('Escape')
     t.equal(await page.locator('[data-nudge-campaign]').count(), 1, 'Esc outside it is not its')
+  },
+)
+
+t.test(
+  'a full-screen popup holds the keyboard too; a host the page removed lets go',
+  { skip: !browser },
+  async (t) => {
+    const page = await openPage(browser!)
+    await render(page, campaignOf('full-screen', [leadStep()]))
+    t.equal(await inPopup(page, '[role=dialog]').getAttribute('aria-modal'), 'true')
+    for (let press = 0; press < 9; press += 1) {
+      await page.keyboard.press('Tab')
+      t.match(await focused(page), /^popup:/, 'Tab stays inside')
+    }
+    await page.evaluate(() => document.querySelector('[data-nudge-campaign]')!.remove())
+    await page.locator('#opener').focus()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Shift+Tab')
+    t.equal(await focused(page), 'page:opener', 'the page’s focus is its own again')
+    await page.keyboard.press('Escape')
+    t.same(await calls(page), [], 'and its Esc too')
   },
 )

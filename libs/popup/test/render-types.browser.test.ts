@@ -134,3 +134,58 @@ t.test('position and design tokens are followed', { skip: !browser }, async (t) 
   t.equal(radius, '0px', 'borderRadiusPx')
   await screenshot(slide, 'popup-slide-in-top-left')
 })
+
+for (const width of [1280, 360]) {
+  t.test(`a bar with a form at ${width} px`, { skip: !browser }, async (t) => {
+    const page = await openPage(browser!, { width, height: 740 })
+    await render(
+      page,
+      campaignOf('bar', [
+        {
+          blocks: [{ type: 'text', style: 'heading', text: 'Get 10% off' }],
+          form: {
+            fields: [{ name: 'email', type: 'email', label: '', placeholder: 'Your email', required: true }],
+          },
+          buttons: [{ label: 'Subscribe', action: 'submit' }],
+          design: { position: 'bottom', colors: { background: '#fff7ed', accent: '#c2410c' } },
+        },
+      ]),
+    )
+    await screenshot(page, `popup-bar-form-${width}`)
+    const box = await dialogBox(page)
+    t.equal(Math.round(box.y + box.height), 740, 'on the bottom edge')
+    t.ok(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      'no sideways scroll',
+    )
+    t.equal(
+      await page.getByLabel('Your email').getAttribute('type'),
+      'email',
+      'a field without a label is named by its placeholder',
+    )
+  })
+}
+
+t.test('a campaign written in Arabic reads right to left', { skip: !browser }, async (t) => {
+  const page = await openPage(browser!, { width: 360, height: 740 })
+  await render(
+    page,
+    campaignOf('modal', [
+      {
+        blocks: [
+          { type: 'text', style: 'heading', text: 'خصم ١٠٪ على طلبك الأول' },
+          { type: 'text', text: 'اشترك في نشرتنا الإخبارية واحصل على الخصم.' },
+        ],
+        form: { fields: [{ name: 'email', type: 'email', label: 'البريد الإلكتروني', required: true }] },
+        buttons: [{ label: 'اشترك', action: 'submit' }],
+      },
+    ]),
+  )
+  const direction = await page.evaluate(
+    () =>
+      getComputedStyle(document.querySelector('[data-nudge-campaign]')!.shadowRoot!.querySelector('h2')!)
+        .direction,
+  )
+  t.equal(direction, 'rtl')
+  await screenshot(page, 'popup-modal-rtl-360')
+})

@@ -90,7 +90,7 @@ export function parseMarkup(text: string): MarkupNode[] | null {
   const open = [root]
   let at = 0
   let plain = ''
-  const add = (node: MarkupNode) => open.at(-1)!.children.push(node)
+  const add = (child: MarkupNode) => open.at(-1)!.children.push(child)
   while (at < text.length) {
     const char = text[at]!
     if (char === '&') {

@@ -64,7 +64,8 @@ export function renderPopup(options: RenderOptions): Popup {
   const closeButton = element('button', { type: 'button', class: 'x', 'aria-label': 'Close' }, '×')
   const dialog = element(
     'div',
-    { class: 'd', role: 'dialog', tabindex: '-1', 'aria-modal': modal ? 'true' : undefined },
+    // dir=auto: a campaign written in Arabic or Hebrew reads right to left.
+    { class: 'd', role: 'dialog', tabindex: '-1', dir: 'auto', 'aria-modal': modal ? 'true' : undefined },
     closeButton,
   )
   if (options.preview) dialog.prepend(element('div', { class: 'p' }, 'Preview'))
@@ -80,11 +81,14 @@ export function renderPopup(options: RenderOptions): Popup {
     Array.from(dialog.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((candidate) => candidate.offsetParent)
   const focusFirst = () => (focusables()[0] ?? dialog).focus({ preventScroll: true })
 
+  const detach = () => {
+    doc.removeEventListener('keydown', onKey, true)
+    doc.removeEventListener('focusin', onFocusIn)
+  }
   const close = () => {
     if (closed) return
     closed = true
-    doc.removeEventListener('keydown', onKey, true)
-    doc.removeEventListener('focusin', onFocusIn)
+    detach()
     host.remove()
     if (onPage && previousFocus?.isConnected) previousFocus.focus({ preventScroll: true })
   }
@@ -93,17 +97,20 @@ export function renderPopup(options: RenderOptions): Popup {
     close()
     handlers.onClose(how)
   }
-  const moveOn = () => {
-    if (current + 1 >= steps.length) return closeBy('done')
+  // Past the last step a form's success closes it as 'done'; a next-step button just closes it.
+  const moveOn = (last: 'done' | 'button') => {
+    if (current + 1 >= steps.length) return closeBy(last)
     showStep(current + 1)
     handlers.onStep(current)
   }
 
   const trapped = modal && onPage
   // On the document, so that Esc and Tab work even when a click left focus on the page.
+  // A page that removed the host itself (a single-page app redrawing its body) gets its keys back.
   function onKey(event: KeyboardEvent) {
+    if (!host.isConnected) return detach()
     const inside = event.target === host
-    if (event.key === 'Escape' && (inside || trapped)) {
+    if (event.key === 'Escape' && !event.isComposing && (inside || trapped)) {
       event.stopPropagation()
       closeBy('escape')
     } else if (event.key === 'Tab' && trapped) {
@@ -117,22 +124,30 @@ export function renderPopup(options: RenderOptions): Popup {
     }
   }
   function onFocusIn(event: FocusEvent) {
-    if (trapped && event.target !== host) focusFirst()
+    // Another popup's focus is left to it: two modals pulling focus back would never stop.
+    if (!host.isConnected) return detach()
+    if (trapped && !(event.target as Element).hasAttribute?.('data-nudge-campaign')) focusFirst()
   }
   doc.addEventListener('keydown', onKey, true)
   doc.addEventListener('focusin', onFocusIn)
   closeButton.addEventListener('click', () => closeBy('button'))
+  // Only a press that starts and ends on the overlay: selecting text in the popup and letting go
+  // outside it is not a click on the overlay.
+  let pressedOverlay = false
+  layer.addEventListener('pointerdown', (event) => {
+    pressedOverlay = event.target === layer
+  })
   layer.addEventListener('click', (event) => {
-    if (event.target === layer && type === 'modal') closeBy('overlay')
+    if (event.target === layer && pressedOverlay && type === 'modal') closeBy('overlay')
   })
 
-  function buildButton(button: Button, submit: boolean): HTMLButtonElement | undefined {
+  function buildButton(button: Button): HTMLButtonElement | undefined {
     const { action, url } = button
     if (action === 'link' && !(url && safeHttpUrl(url))) return undefined
     const node = element(
       'button',
       {
-        type: action === 'submit' && submit ? 'submit' : 'button',
+        type: action === 'submit' ? 'submit' : 'button',
         class: action === 'close' ? 'g' : undefined,
       },
       button.label,
@@ -140,7 +155,7 @@ export function renderPopup(options: RenderOptions): Popup {
     if (action !== 'submit') {
       node.addEventListener('click', () => {
         if (action === 'close') closeBy('button')
-        else if (action === 'next-step') moveOn()
+        else if (action === 'next-step') moveOn('button')
         else {
           handlers.onLink(url!, !!button.newTab)
           const view = doc.defaultView
@@ -197,7 +212,12 @@ export function renderPopup(options: RenderOptions): Popup {
       )
     }
     const spec = step.form
-    const honeypot = element('input', { name: 'url', tabindex: '-1', autocomplete: 'off' })
+    const honeypot = element('input', {
+      name: 'url',
+      tabindex: '-1',
+      autocomplete: 'off',
+      'aria-hidden': 'true',
+    })
     for (const field of spec?.fields ?? []) {
       if (field.type === 'hidden') {
         hidden[field.name] = field.value ?? ''
@@ -207,8 +227,11 @@ export function renderPopup(options: RenderOptions): Popup {
       if (field.type === 'email') emailName ??= field.name
       if (field.required) control.required = true
       const id = `f_${field.name}`
-      const text = field.label || field.placeholder || field.name
-      fieldOf(field.name, id, control, element('label', { for: id }, text), field.type === 'checkbox')
+      // An empty label is the marketer's choice not to show one; screen readers still get a name.
+      const labelNode = field.label
+        ? element('label', { for: id }, field.label)
+        : element('label', { for: id, class: 'h' }, field.placeholder || field.name)
+      fieldOf(field.name, id, control, labelNode, field.type === 'checkbox')
     }
     let consentBox: HTMLInputElement | undefined
     if (spec?.consent) {
@@ -223,11 +246,10 @@ export function renderPopup(options: RenderOptions): Popup {
     const message = element('div', { class: 'm', role: 'alert' })
     form.append(message)
 
-    const hasSubmit = !!step.buttons?.some((button) => button.action === 'submit')
     const row = element('div', { class: 'b' })
     let submitButton: HTMLButtonElement | undefined
     for (const button of step.buttons ?? []) {
-      const node = buildButton(button, hasSubmit)
+      const node = buildButton(button)
       if (!node) continue
       if (button.action === 'submit') submitButton ??= node
       row.append(node)
@@ -300,7 +322,7 @@ export function renderPopup(options: RenderOptions): Popup {
       submitButton.disabled = false
       form.removeAttribute('aria-busy')
       if (closed) return
-      if (outcome.ok) moveOn()
+      if (outcome.ok) moveOn('done')
       else showErrors(outcome.fieldErrors ?? {}, outcome.message || FAILED)
     })
     return form

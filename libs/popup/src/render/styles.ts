@@ -1,13 +1,13 @@
 /*
  * The popup's stylesheet, inside its shadow root only: the customer's CSS cannot reach in and this
  * cannot leak out. Sizes are in em of the design's base font size. Kept terse: it ships in the
- * script every visitor downloads.
+ * script every visitor downloads. Fields are never under 16 px: iOS zooms into those.
  */
 export const CSS = `
 .o{position:absolute;inset:0;display:flex;padding:12px;box-sizing:border-box;pointer-events:none}
 .modal{background:var(--ov);pointer-events:auto}
 .bar,.full-screen{padding:0}
-.d{position:relative;box-sizing:border-box;width:var(--w);max-width:100%;max-height:100%;overflow:auto;pointer-events:auto;background:var(--bg);color:var(--tx);border-radius:var(--r);padding:1.75em 1.5em 1.5em;box-shadow:0 12px 40px #0003,0 2px 8px #0002;font:400 var(--fs)/1.5 var(--ff);text-align:left;overflow-wrap:anywhere;animation:i .2s ease-out}
+.d{position:relative;box-sizing:border-box;width:var(--w);max-width:100%;max-height:100%;overflow:auto;pointer-events:auto;background:var(--bg);color:var(--tx);border-radius:var(--r);padding:1.75em 1.5em 1.5em;box-shadow:0 12px 40px #0003,0 2px 8px #0002;font:400 var(--fs)/1.5 var(--ff);text-align:start;overflow-wrap:anywhere;animation:i .2s ease-out}
 .d:focus{outline:0}
 .bar .d{width:100%;padding:.75em 3em .75em 1em;box-shadow:0 2px 12px #0003}
 .full-screen .d{width:100%;height:100%;display:flex;box-shadow:none}
@@ -27,7 +27,7 @@ img{display:block;max-width:100%;height:auto;border-radius:calc(var(--r)/2)}
 .bar img{max-height:3em}
 .f{display:flex;flex-direction:column;gap:.25em}
 label{font-size:.875em;font-weight:600}
-input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:var(--cr);padding:.6em .75em;min-height:2.75em}
+input,select{box-sizing:border-box;width:100%;margin:0;font:inherit;font-size:max(1em,16px);color:var(--tx);background:var(--bg);border:1px solid #8889;border-radius:var(--cr);padding:.6em .75em;min-height:2.75em}
 .k{display:flex;gap:.6em;align-items:flex-start}
 .k input{width:1.15em;height:1.15em;min-height:0;margin:.2em 0 0;flex:none;accent-color:var(--ac)}
 .k label{font-weight:400}
