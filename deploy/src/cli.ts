@@ -8,6 +8,7 @@ import { ConfigError } from '@nudge/config'
 import { type Context, finish, release, rollback, status, switchColour } from './commands.ts'
 import { loadDeployConfig, repositoryRoot } from './config.ts'
 import { createDriver } from './drivers/index.ts'
+import { deployEdge, missingEdgeCredentials } from './edge.ts'
 import { DeployError, Steps } from './steps.ts'
 
 const usage = `usage: npm run deploy -- <command> [options]
@@ -22,6 +23,9 @@ const usage = `usage: npm run deploy -- <command> [options]
   finish              after DEPLOY_FINISH_AFTER_MINUTES live: run contract migrations, stop the
                       old colour's processes (its hosts stay for the next release)
     --now             do not wait for DEPLOY_FINISH_AFTER_MINUTES
+  edge                publish the edge Worker (apps/edge/wrangler.jsonc) with wrangler: builds
+                      the popup script first; needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
+                      (--dry-run: build apps/edge/dist offline, deploy nothing, need neither)
 
   --dry-run           print the plan: read-only steps run, changes are only listed
   --help
@@ -53,10 +57,28 @@ if (values.help || !command) {
   process.stdout.write(usage)
   process.exit(values.help ? 0 : 2)
 }
-const known = ['status', 'release', 'switch', 'rollback', 'finish']
+const known = ['status', 'release', 'switch', 'rollback', 'finish', 'edge']
 if (!known.includes(command) || rest.length > (command === 'release' ? 1 : 0)) {
   process.stderr.write(`unknown command or argument: ${positionals.join(' ')}\n\n${usage}`)
   process.exit(2)
+}
+
+// The Worker is Cloudflare's to run: no colours, no driver, none of the API's settings.
+if (command === 'edge') {
+  const missing = values['dry-run'] ? [] : missingEdgeCredentials(process.env)
+  if (missing.length > 0) {
+    process.stderr.write(`deploy edge:\n${missing.map((line) => `  - ${line}`).join('\n')}\n`)
+    process.exit(2)
+  }
+  const code = await deployEdge({ dryRun: values['dry-run'], env: process.env })
+  process.stderr.write(
+    code === 0
+      ? values['dry-run']
+        ? 'deploy edge --dry-run: built into apps/edge/dist, nothing deployed\n'
+        : 'deploy edge: done\n'
+      : `deploy edge: wrangler failed (${code}), see above\n`,
+  )
+  process.exit(code === 0 ? 0 : 1)
 }
 
 let config: ReturnType<typeof loadDeployConfig>

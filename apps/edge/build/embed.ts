@@ -51,4 +51,3 @@ const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 10)
 process.stdout.write(
   `[edge] popup script ${path.relative(root, source)} (${bytes.length} bytes) bundled: /nudge.js and /nudge.${hash}.js\n`,
 )
-

@@ -16,9 +16,7 @@ export const defaultScriptFile = () => (existsSync(EMBED_DIST) ? EMBED_DIST : SC
  * the popup script inlined as text where wrangler.jsonc makes it a Text module (the same bytes).
  * For the tests, the local loop (dev/serve.ts) and the bench.
  */
-export async function workerScript(
-  options: { entry?: string; scriptFile?: string } = {},
-): Promise<string> {
+export async function workerScript(options: { entry?: string; scriptFile?: string } = {}): Promise<string> {
   const scriptFile = options.scriptFile ?? defaultScriptFile()
   const embedded: Plugin = {
     name: 'embedded-script',

@@ -9,7 +9,8 @@ import { errorResponse } from './errors.ts'
  */
 
 // A lower-case DNS name, as sites' hostnames are stored (the API's rule; 253 at most).
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 const DEMO_PATH = /^\/demo\/([^/]*)$/
 
 export const demoPagesOn = (env: Env) => env.DEMO_PAGES === 'true'
@@ -73,7 +74,8 @@ const PRODUCTS = [
 
 function page(hostname: string): string {
   const products = PRODUCTS.map(
-    ([name, text, price]) => `<article><h3>${name}</h3><p>${text}</p><p class="price">€${price}</p></article>`,
+    ([name, text, price]) =>
+      `<article><h3>${name}</h3><p>${text}</p><p class="price">€${price}</p></article>`,
   ).join('\n')
   const story = Array.from(
     { length: 8 },
@@ -85,6 +87,7 @@ function page(hostname: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${hostname} · nudge demo shop</title>
 <style>
 body { margin: 0; font: 16px/1.6 system-ui, sans-serif; color: #222; background: #faf8f5; }

@@ -109,6 +109,32 @@ t.test('an unknown country (XX, T1) sends no CF-IPCountry', async (t) => {
   }
 })
 
+t.test(
+  'a sendBeacon batch (text/plain) goes to the API as JSON; a lead’s type is left as sent',
+  async (t) => {
+    const beacon = await mf.dispatchFetch('http://edge.test/public/v1/events', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8' },
+      body: EVENTS,
+    })
+    t.equal(beacon.status, 202)
+    await beacon.arrayBuffer()
+    t.equal(lastReceived().headers['content-type'], 'application/json')
+    t.equal(lastReceived().body, EVENTS, 'the body unchanged')
+    const lead = await mf.dispatchFetch('http://edge.test/public/v1/leads', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'text/plain' },
+      body: '{"email":"visitor@example.com"}',
+    })
+    await lead.arrayBuffer()
+    t.equal(
+      lastReceived().headers['content-type'],
+      'text/plain',
+      'leads must be sent as JSON: the API says so',
+    )
+  },
+)
+
 t.test('a lead keeps its Idempotency-Key; the API’s 400 and its details come back unchanged', async (t) => {
   const ok = await mf.dispatchFetch('http://edge.test/public/v1/leads', {
     method: 'POST',

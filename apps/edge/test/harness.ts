@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type ModuleDefinition, Miniflare } from 'miniflare'
+import { Miniflare, type ModuleDefinition } from 'miniflare'
 import { workerScript } from '../build/worker.ts'
 
 export { workerScript }
@@ -13,15 +13,15 @@ export async function startEdge(
   apiOrigin: string,
   options: {
     script?: string
-    /** What wrangler built instead of `script`: its modules (the Worker and the script as text). */
-    modules?: ModuleDefinition[]
+    /** What wrangler built instead of `script`: its modules (the Worker and the script as text) under `modulesRoot`. */
+    modules?: { root: string; modules: ModuleDefinition[] }
     inspectorPort?: number
     bindings?: Record<string, string>
   } = {},
 ) {
   const mf = new Miniflare({
     ...(options.modules
-      ? { modules: options.modules }
+      ? { modules: options.modules.modules, modulesRoot: options.modules.root }
       : { modules: true, script: options.script ?? (await workerScript()) }),
     compatibilityDate: '2026-04-26',
     r2Buckets: ['OBJECTS'],

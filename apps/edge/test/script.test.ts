@@ -44,7 +44,11 @@ t.test('another hash is 404: an immutable copy is never of another script', asyn
     t.match(await response.json(), { statusCode: 404, code: 'NOT_FOUND' })
   }
   const old = await mf.dispatchFetch('http://edge.test/nudge.0000000000.js')
-  t.match((await old.json()) as object, { message: new RegExp(`/nudge\\.${hash}\\.js`) }, 'names the current one')
+  t.match(
+    (await old.json()) as object,
+    { message: new RegExp(`/nudge\\.${hash}\\.js`) },
+    'names the current one',
+  )
 })
 
 t.test('HEAD gives the headers only; If-None-Match with the ETag gives 304', async (t) => {
