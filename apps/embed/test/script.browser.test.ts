@@ -363,4 +363,45 @@ if (browser) {
     t.match(edge.events, [{ type: 'impression', campaignId: CAMPAIGN_ID }])
     t.match(edge.eventTypes, [/^text\/plain/])
   })
+
+  t.test('steps and links: moving on sends a step event, a link button a conversion', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.campaigns.set(
+      CAMPAIGN_ID,
+      exampleCampaign({
+        variants: [
+          {
+            id: 'a',
+            name: 'Two steps',
+            weight: 100,
+            steps: [
+              {
+                blocks: [{ type: 'text', text: 'Want a tip?', style: 'heading' }],
+                buttons: [{ label: 'Yes please', action: 'next-step' }],
+              },
+              {
+                blocks: [{ type: 'text', text: 'Our sale is on', style: 'heading' }],
+                buttons: [{ label: 'See the sale', action: 'link', url: `${edge.shop}/sale` }],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    const { page, errors } = await visitor(browser)
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-steps')
+    await page.goto(`${edge.shop}/`)
+    await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+    await page.getByRole('button', { name: 'Yes please' }).click()
+    await page.getByRole('button', { name: 'See the sale' }).click()
+    await page.waitForURL(`${edge.shop}/sale`)
+    await settle(page, 1500)
+    t.match(edge.events, [
+      { type: 'impression', variantId: 'a' },
+      { type: 'step', step: 2 },
+      { type: 'conversion' },
+    ])
+    t.equal(edge.events.length, 3, 'the conversion left with the page (sendBeacon)')
+    t.same(errors, [])
+  })
 }
