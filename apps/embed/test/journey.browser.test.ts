@@ -23,8 +23,9 @@ const SHOPS = [
   'seven.shop.example',
   'eight.shop.example',
   'nine.shop.example',
+  'ten.shop.example',
 ]
-// One API, Worker and browser for nine journeys: more than tap's default two minutes per file.
+// One API, Worker and browser for ten journeys: more than tap's default two minutes per file.
 t.setTimeout(480_000)
 const browser = await launchChromium(asBrowserTest(t), { hosts: [...SHOPS, EDGE_HOST] })
 
@@ -272,6 +273,25 @@ if (browser) {
         'the impression',
       ).catch(() => false)
       t.ok(counted, 'the API counted the impression the beacon carried')
+    },
+  )
+
+  t.test(
+    '10. not in R2: the Worker answers with the API’s document, full campaigns inside, and the popup shows',
+    async (t) => {
+      const shop = await stack.addShop(SHOPS[9] as string)
+      const live = await stack.liveCampaign(shop.site.id, campaign())
+      await stack.bucket.delete(`domains/${SHOPS[9]}.json`)
+      await stack.bucket.delete(`campaigns/production/${live.id}.json`)
+      const { page } = await visitor(browser)
+      screenshotAtEnd(asBrowserTest(t), page, 'journey-10-fallback')
+      const events = sentEvents(page)
+      await page.goto(shop.url)
+      await dialog(page).waitFor({ state: 'visible', timeout: 10_000 })
+      await settle(page, 2000)
+      // Counting it is the edge's preflight's part: it allows an Origin only when the site's domain
+      // document is in R2, so until it is published there the writes of such a page are refused.
+      t.equal(events.unique('impression'), 1, 'the impression is sent')
     },
   )
 }

@@ -142,5 +142,19 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
     if (linked.statusCode >= 300) throw new Error(`webhook link: ${linked.statusCode} ${linked.body}`)
   }
 
-  return { app, api, mf, edge, owner, teamId, addShop, liveCampaign, mirror, stats, leads, connectWebhook }
+  return {
+    app,
+    api,
+    mf,
+    bucket,
+    edge,
+    owner,
+    teamId,
+    addShop,
+    liveCampaign,
+    mirror,
+    stats,
+    leads,
+    connectWebhook,
+  }
 }
