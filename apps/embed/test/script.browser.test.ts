@@ -186,7 +186,7 @@ if (browser) {
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     edge.page.head = '<style>* { all: unset !important } div, button, input { display: block }</style>'
     edge.page.body =
-      '<header style="position:fixed;inset:0;z-index:2147483647;background:rgba(255,0,0,.3)">Sticky header</header><p>Page</p>'
+      '<header style="position:fixed !important;inset:0 !important;z-index:2147483647 !important;background:rgba(255,0,0,.3) !important">Sticky header over the whole page</header><p>Page</p>'
     const { page } = await visitor(browser)
     screenshotAtEnd(asBrowserTest(t), page, 'embed-hostile-css')
     await page.goto(`${edge.shop}/`)
@@ -285,5 +285,123 @@ if (browser) {
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     t.same(errors, [], 'nothing reached the page')
+  })
+
+  t.test('click, inactivity and exit-intent triggers fire on what the visitor does', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.page.body = '<button id="deal" class="deal">See the deal</button><p>Text</p>'
+    const { page } = await visitor(browser)
+    const cases: Array<[string, Record<string, unknown>, () => Promise<void>]> = [
+      ['click', { type: 'click', selector: '.deal' }, () => page.click('#deal')],
+      ['inactivity', { type: 'inactivity', seconds: 2 }, () => page.waitForTimeout(2500)],
+      [
+        'exit-intent',
+        { type: 'exit-intent' },
+        async () => {
+          await page.mouse.move(600, 300)
+          await page.mouse.move(600, 0)
+          await page.mouse.move(600, -20)
+          // Headless Chromium sends no mouseout when the pointer leaves the viewport: the page gets
+          // the event Chromium would send.
+          await page.evaluate(() =>
+            document.documentElement.dispatchEvent(
+              new MouseEvent('mouseout', { bubbles: true, clientY: -5, relatedTarget: null }),
+            ),
+          )
+        },
+      ],
+    ]
+    for (const [name, trigger, act] of cases) {
+      edge.campaigns.set(
+        CAMPAIGN_ID,
+        exampleCampaign({ targeting: { trigger }, frequency: { show: 'every-page-view' } }),
+      )
+      await page.goto(`${edge.shop}/`)
+      await settle(page, 500)
+      t.equal(await dialog(page).count(), 0, `${name}: not before`)
+      await act()
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      t.pass(`${name}: shown after`)
+    }
+  })
+
+  t.test(
+    'two campaigns firing together: one popup at a time, the second when the first closes',
+    async (t) => {
+      const edge = await startMemoryEdge(t)
+      const second = '0193b1a2-4c5d-7e6f-8a9b-0c1d2e3f4a5c'
+      edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+      edge.campaigns.set(second, exampleCampaign({ id: second }))
+      const { page } = await visitor(browser)
+      await page.goto(`${edge.shop}/`)
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      await settle(page, 500)
+      t.equal(await page.locator('[data-nudge-campaign]').count(), 1, 'one on screen')
+      const first = await page.locator('[data-nudge-campaign]').getAttribute('data-nudge-campaign')
+      await page.getByRole('button', { name: 'No thanks' }).click()
+      await page.waitForFunction(
+        (id) => {
+          const host = document.querySelector('[data-nudge-campaign]')
+          return host !== null && host.getAttribute('data-nudge-campaign') !== id
+        },
+        first,
+        { timeout: 5000 },
+      )
+      t.pass('the other one follows')
+    },
+  )
+
+  t.test('leaving the page at once: the pending impression goes by sendBeacon as text/plain', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+    const { page } = await visitor(browser)
+    await page.goto(`${edge.shop}/`)
+    await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+    t.equal(edge.events.length, 0, 'still waiting for its batch')
+    await page.goto('about:blank')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.match(edge.events, [{ type: 'impression', campaignId: CAMPAIGN_ID }])
+    t.match(edge.eventTypes, [/^text\/plain/])
+  })
+
+  t.test('steps and links: moving on sends a step event, a link button a conversion', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.campaigns.set(
+      CAMPAIGN_ID,
+      exampleCampaign({
+        variants: [
+          {
+            id: 'a',
+            name: 'Two steps',
+            weight: 100,
+            steps: [
+              {
+                blocks: [{ type: 'text', text: 'Want a tip?', style: 'heading' }],
+                buttons: [{ label: 'Yes please', action: 'next-step' }],
+              },
+              {
+                blocks: [{ type: 'text', text: 'Our sale is on', style: 'heading' }],
+                buttons: [{ label: 'See the sale', action: 'link', url: `${edge.shop}/sale` }],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    const { page, errors } = await visitor(browser)
+    screenshotAtEnd(asBrowserTest(t), page, 'embed-steps')
+    await page.goto(`${edge.shop}/`)
+    await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+    await page.getByRole('button', { name: 'Yes please' }).click()
+    await page.getByRole('button', { name: 'See the sale' }).click()
+    await page.waitForURL(`${edge.shop}/sale`)
+    await settle(page, 1500)
+    t.match(edge.events, [
+      { type: 'impression', variantId: 'a' },
+      { type: 'step', step: 2 },
+      { type: 'conversion' },
+    ])
+    t.equal(edge.events.length, 3, 'the conversion left with the page (sendBeacon)')
+    t.same(errors, [])
   })
 }

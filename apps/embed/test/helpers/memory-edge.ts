@@ -25,6 +25,8 @@ export interface MemoryEdge {
   country: string | null
   /** every event the script sent, in arrival order (retries and beacons included) */
   events: Array<Record<string, unknown>>
+  /** the content-type of each events request */
+  eventTypes: string[]
   leads: LeadRequest[]
   /** the next lead answers (status, body); afterwards 202 */
   leadAnswers: Array<{ status: number; body: unknown }>
@@ -44,6 +46,7 @@ export async function startMemoryEdge(t: Test): Promise<MemoryEdge> {
     campaigns: new Map(),
     country: 'DE',
     events: [],
+    eventTypes: [],
     leads: [],
     leadAnswers: [],
     page: { head: '', body: '<h1>Shop</h1><p>Welcome.</p>' },
@@ -123,6 +126,7 @@ async function handle(state: MemoryEdge, code: string, request: IncomingMessage,
   }
   if (request.method === 'POST' && url.pathname === '/public/v1/events') {
     const body = JSON.parse(await readBody(request)) as { events: Array<Record<string, unknown>> }
+    state.eventTypes.push(request.headers['content-type'] ?? '')
     state.events.push(...body.events)
     response.writeHead(202, { 'content-type': 'application/json', ...CORS })
     response.end(JSON.stringify({ accepted: body.events.length, duplicates: 0, ignored: 0 }))

@@ -29,7 +29,12 @@ export const EDGE_HOST = 'edge.example'
 export async function startStack(t: Test, options: { country?: string } = {}) {
   await buildScript()
   const storage = await storageDir(t)
-  const app = await buildTestApp(t, { EDGE_SECRET, STORAGE_DIR: storage })
+  // The jobs worker runs in this process, so the team's webhook gets its leads while tests wait.
+  const app = await buildTestApp(
+    t,
+    { EDGE_SECRET, STORAGE_DIR: storage, OUTBOUND_ALLOW_LOOPBACK: 'true', JOBS_POLL_SECONDS: '0.5' },
+    { worker: true },
+  )
   await app.listen({ port: 0, host: '127.0.0.1' })
   const api = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 
@@ -119,5 +124,37 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
     return res.json().items as Array<{ email: string; campaignId: string; fields: Record<string, unknown> }>
   }
 
-  return { app, api, mf, edge, owner, teamId, addShop, liveCampaign, mirror, stats, leads }
+  /** The team's webhook at `url`, connected to the campaign. */
+  const connectWebhook = async (campaignId: string, url: string) => {
+    const hook = await app.inject({
+      method: 'POST',
+      url: `/v1/teams/${teamId}/integrations`,
+      headers: owner.headers,
+      payload: { kind: 'webhook', name: 'CRM', url },
+    })
+    if (hook.statusCode !== 201) throw new Error(`webhook: ${hook.statusCode} ${hook.body}`)
+    const linked = await app.inject({
+      method: 'PUT',
+      url: `/v1/teams/${teamId}/campaigns/${campaignId}/integrations/${hook.json().id}`,
+      headers: owner.headers,
+      payload: {},
+    })
+    if (linked.statusCode >= 300) throw new Error(`webhook link: ${linked.statusCode} ${linked.body}`)
+  }
+
+  return {
+    app,
+    api,
+    mf,
+    bucket,
+    edge,
+    owner,
+    teamId,
+    addShop,
+    liveCampaign,
+    mirror,
+    stats,
+    leads,
+    connectWebhook,
+  }
 }
