@@ -9,7 +9,7 @@ import t from 'tap'
 import { launchChromium } from '../../tools/dev/browser.ts'
 import { FULL_CAMPAIGN_EXAMPLE } from '../api/src/modules/campaigns/content.ts'
 import { buildScript } from './build.ts'
-import { asBrowserTest, dialog } from './test/helpers/pages.ts'
+import { dialog } from './test/helpers/pages.ts'
 import { EDGE_HOST, startStack } from './test/helpers/stack.ts'
 
 const LOADS = 20
@@ -31,7 +31,7 @@ function watchForPopup() {
   }).observe(document, { childList: true, subtree: true })
 }
 
-const browser = await launchChromium(asBrowserTest(t), { hosts: [SHOP, EDGE_HOST] })
+const browser = await launchChromium(t, { hosts: [SHOP, EDGE_HOST] })
 if (browser) {
   const { gzip } = await buildScript()
   const stack = await startStack(t)

@@ -8,14 +8,12 @@ import { forward } from './forward.ts'
  * http.ts): a page may call when its Origin's host is a site's, which at the edge means a
  * domain document for that host is in the bucket.
  *
- * Subdomains: the API also lets in pages on subdomains of a site whose settings allow them. The
- * domain document does not carry that setting, so a page whose parent domain is a site's has its
- * preflight forwarded to the API, which decides (and answers) as it does for its own visitors.
- * A host neither registered nor under a registered domain is refused here, the API never asked.
+ * Any other host is the API's question, forwarded over the trusted-edge path: a subdomain of a
+ * site whose settings let subdomains in (the domain document does not carry that setting), and a
+ * site whose document is missing from the bucket, whose popups the document route's fallback to
+ * the API still shows (refusing here would drop their events and leads). A stranger gains nothing
+ * the document route's own fallback does not already give.
  */
-
-/** Parent domains looked up, as the API does (origin.ts): those of 2 to 10 labels. */
-const MAX_PARENT_LABELS = 10
 
 const ALLOW_METHODS = 'GET, POST, OPTIONS'
 const ALLOW_HEADERS = 'content-type, idempotency-key'
@@ -30,26 +28,12 @@ export function originHost(origin: string | null): string | null {
   return host.length > 0 && host.length <= 253 ? host : null
 }
 
-/** A host's parent domains of two labels or more, nearest first: a.shop.example.com → shop.example.com, example.com. */
-export function parentDomains(host: string): string[] {
-  const labels = host.split('.')
-  return labels
-    .slice(1, -1)
-    .map((_, index) => labels.slice(index + 1).join('.'))
-    .slice(-(MAX_PARENT_LABELS - 1))
-}
-
-const hasDomainDocument = async (env: Env, host: string) =>
-  (await env.OBJECTS.head(`domains/${host}.json`)) !== null
-
 export async function preflight(request: EdgeRequest, env: Env): Promise<Response> {
   const origin = request.headers.get('origin')
   const host = originHost(origin)
   if (origin === null || host === null) return refused()
-  if (await hasDomainDocument(env, host)) return allowed(origin)
-  const parents = await Promise.all(parentDomains(host).map((parent) => hasDomainDocument(env, parent)))
-  if (parents.includes(true)) return forward(request, env)
-  return refused()
+  if ((await env.OBJECTS.head(`domains/${host}.json`)) !== null) return allowed(origin)
+  return forward(request, env)
 }
 
 function refused(): Response {

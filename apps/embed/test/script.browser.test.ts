@@ -1,7 +1,7 @@
 import t from 'tap'
 import { launchChromium, screenshot, screenshotAtEnd } from '../../../tools/dev/browser.ts'
 import { CAMPAIGN_ID, exampleCampaign, startMemoryEdge } from './helpers/memory-edge.ts'
-import { asBrowserTest, dialog, settle, visitor } from './helpers/pages.ts'
+import { dialog, settle, visitor } from './helpers/pages.ts'
 
 /*
  * The built script in Chromium against a stand-in edge (helpers/memory-edge.ts): what a visitor
@@ -9,14 +9,14 @@ import { asBrowserTest, dialog, settle, visitor } from './helpers/pages.ts'
  * the real Worker and API.
  */
 
-const browser = await launchChromium(asBrowserTest(t), { hosts: ['shop.test', 'edge.test'] })
+const browser = await launchChromium(t, { hosts: ['shop.test', 'edge.test'] })
 
 if (browser) {
   t.test('a live delay-0 campaign shows at once and one impression is sent', async (t) => {
     const edge = await startMemoryEdge(t)
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     const { page, errors } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-delay-0-desktop')
+    screenshotAtEnd(t, page, 'embed-delay-0-desktop')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     t.match(await dialog(page).textContent(), /Spring sale: 10% off|Get our best offers first/)
@@ -30,7 +30,7 @@ if (browser) {
     const edge = await startMemoryEdge(t)
     edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
     const { page } = await visitor(browser, { width: 360, height: 740 })
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-delay-0-360px')
+    screenshotAtEnd(t, page, 'embed-delay-0-360px')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     const box = await dialog(page).boundingBox()
@@ -45,7 +45,7 @@ if (browser) {
     )
     edge.page.body = '<h1>Long read</h1><div style="height:4000px">…</div><p>End</p>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-scroll')
+    screenshotAtEnd(t, page, 'embed-scroll')
     await page.goto(`${edge.shop}/`)
     await settle(page, 1000)
     t.equal(await dialog(page).count(), 0, 'not before scrolling')
@@ -70,7 +70,7 @@ if (browser) {
         },
       })
       const { page, errors } = await visitor(browser)
-      screenshotAtEnd(asBrowserTest(t), page, 'embed-lead-done')
+      screenshotAtEnd(t, page, 'embed-lead-done')
       const keys: string[] = []
       let cut = false
       await page.route('**/public/v1/leads', async (route) => {
@@ -188,7 +188,7 @@ if (browser) {
     edge.page.body =
       '<header style="position:fixed !important;inset:0 !important;z-index:2147483647 !important;background:rgba(255,0,0,.3) !important">Sticky header over the whole page</header><p>Page</p>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-hostile-css')
+    screenshotAtEnd(t, page, 'embed-hostile-css')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     const box = await dialog(page).boundingBox()
@@ -214,7 +214,7 @@ if (browser) {
     )
     edge.page.body = '<button id="buy">Buy</button><a href="#x">Link</a>'
     const { page } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-keyboard')
+    screenshotAtEnd(t, page, 'embed-keyboard')
     await page.goto(`${edge.shop}/`, { waitUntil: 'domcontentloaded' })
     await page.focus('#buy')
     t.equal(await dialog(page).count(), 0, 'the visitor is on the page’s button when it opens')
@@ -247,7 +247,7 @@ if (browser) {
       }),
     )
     const { page } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-preview')
+    screenshotAtEnd(t, page, 'embed-preview')
     await page.goto(`${edge.shop}/?nudge_preview=${CAMPAIGN_ID}`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     t.match(await dialog(page).textContent(), /preview/i)
@@ -389,7 +389,7 @@ if (browser) {
       }),
     )
     const { page, errors } = await visitor(browser)
-    screenshotAtEnd(asBrowserTest(t), page, 'embed-steps')
+    screenshotAtEnd(t, page, 'embed-steps')
     await page.goto(`${edge.shop}/`)
     await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
     await page.getByRole('button', { name: 'Yes please' }).click()

@@ -13,12 +13,7 @@ let bundle: Promise<string> | undefined
 
 /** One Chromium for the whole test file, or undefined (its tests skip) without the package. */
 export function browserForFile(): Promise<Browser | undefined> {
-  return launchChromium({
-    skip: (message) => t.pass(`skipped: ${message}`),
-    fail: (message) => t.fail(message),
-    teardown: (fn) => t.teardown(fn),
-    passing: () => t.passing(),
-  })
+  return launchChromium(t)
 }
 
 /** src/index.ts as one IIFE exposing `NudgePopup`, built once per test file. */

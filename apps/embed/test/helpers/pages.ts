@@ -1,5 +1,4 @@
 import type { Browser, Page } from 'playwright-core'
-import type { launchChromium } from '../../../../tools/dev/browser.ts'
 
 /**
  * A visitor: a fresh browser context (its own localStorage) with a page that records what the
@@ -26,9 +25,3 @@ export async function settle(page: Page, ms = 600) {
   await page.waitForLoadState('networkidle')
   await page.waitForTimeout(ms)
 }
-
-/**
- * tools/dev/browser.ts types its test as `skip(message: string)`, which tap's overloaded `skip`
- * (a subtest maker) does not satisfy for tsc, though calling it so works (a skipped line).
- */
-export const asBrowserTest = (t: unknown) => t as Parameters<typeof launchChromium>[0]
