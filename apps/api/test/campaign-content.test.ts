@@ -404,6 +404,24 @@ t.test('forms: leads need a required email field, names unique, options and valu
   stepOf(duplicate).form!.fields[1]!.name = 'email'
   oneProblem(t, duplicate, `${path}.fields.1.name`, /must be unique in the form/)
 
+  for (const name of ['consent', 'Consent', 'CONSENT']) {
+    const reserved = campaign()
+    stepOf(reserved).form!.fields[1]!.name = name
+    oneProblem(
+      t,
+      reserved,
+      `${path}.fields.1.name`,
+      /^consent is reserved for the form’s consent checkbox: use another name$/,
+    )
+  }
+  const withoutConsentBox = campaign()
+  delete stepOf(withoutConsentBox).form!.consent
+  stepOf(withoutConsentBox).form!.fields[1]!.name = 'consent'
+  oneProblem(t, withoutConsentBox, `${path}.fields.1.name`, /reserved for the form’s consent checkbox/)
+  const consentLike = campaign()
+  stepOf(consentLike).form!.fields[1]!.name = 'consentGiven'
+  t.same(campaignProblems(consentLike), [], 'only the name itself is reserved')
+
   const select = campaign()
   stepOf(select).form!.fields[1] = { name: 'size', type: 'select', label: 'Size', required: false }
   oneProblem(t, select, `${path}.fields.1.options`, /is required for a select field/)

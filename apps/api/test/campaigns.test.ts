@@ -174,6 +174,29 @@ t.test('campaigns: each content rule is refused naming the field', async (t) => 
       },
       /^body\.variants\.0\.steps\.0\.form/,
     ],
+    [
+      'a form field named like the consent checkbox',
+      {
+        variants: [
+          {
+            name: 'A',
+            weight: 100,
+            steps: [
+              step({
+                form: {
+                  fields: [
+                    { name: 'email', type: 'email', label: 'Email', required: true },
+                    { name: 'Consent', type: 'checkbox', label: 'I agree' },
+                  ],
+                },
+                buttons: [{ label: 'Send', action: 'submit' }],
+              }),
+            ],
+          },
+        ],
+      },
+      /^body\.variants\.0\.steps\.0\.form\.fields\.1\.name$/,
+    ],
     ['unknown campaign type', { type: 'popunder' }, /^body\.type$/],
     ['unknown field', { colour: 'red' }, /^body\.colour$/],
     ['every-n-days without days', { frequency: { show: 'every-n-days' } }, /^body\.frequency/],

@@ -24,9 +24,10 @@ const SHOPS = [
   'eight.shop.example',
   'nine.shop.example',
   'ten.shop.example',
+  'eleven.shop.example',
 ]
-// One API, Worker and browser for ten journeys: more than tap's default two minutes per file.
-t.setTimeout(480_000)
+// One API, Worker and browser for eleven journeys: more than tap's default two minutes per file.
+t.setTimeout(540_000)
 const browser = await launchChromium(t, { hosts: [...SHOPS, EDGE_HOST] })
 
 /** The API's full example with targeting opened to the test page, and the changes given. */
@@ -298,6 +299,71 @@ if (browser) {
         'the impression',
       ).catch(() => false)
       t.ok(counted, 'the API counted it')
+    },
+  )
+  t.test(
+    '11. two steps: Next shows the form, and the API counts step 2 reached once per page view',
+    async (t) => {
+      const shop = await stack.addShop(SHOPS[10] as string)
+      const live = await stack.liveCampaign(
+        shop.site.id,
+        campaign({
+          frequency: { show: 'every-page-view', stopAfterConversion: false },
+          variants: [
+            {
+              id: 'steps',
+              name: 'Question first',
+              weight: 100,
+              steps: [
+                {
+                  blocks: [{ type: 'text', style: 'heading', text: 'Planning a trip this spring?' }],
+                  buttons: [{ label: 'Next', action: 'next-step' }],
+                },
+                {
+                  blocks: [{ type: 'text', style: 'heading', text: 'Get our packing list' }],
+                  form: {
+                    fields: [{ name: 'email', type: 'email', label: 'Email', required: true }],
+                  },
+                  buttons: [{ label: 'Send it to me', action: 'submit' }],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      const { page, errors } = await visitor(browser)
+      screenshotAtEnd(t, page, 'journey-11-second-step')
+      const events = sentEvents(page)
+      /** The shown variant's impressions and step reach, once the API has counted `reached`. */
+      const counted = (reached: number) =>
+        eventually(
+          async () => {
+            const variant = (await stack.campaignStats(live.id)).variants.find((v) => v.id === 'steps')
+            return variant?.steps[0]?.reached === reached ? variant : undefined
+          },
+          10_000,
+          `step 2 reached ${reached} times`,
+        ).catch(() => undefined)
+
+      await page.goto(shop.url)
+      await page.getByRole('dialog', { name: 'Planning a trip this spring?' }).waitFor({ timeout: 10_000 })
+      await page.getByRole('button', { name: 'Next' }).click()
+      const second = page.getByRole('dialog', { name: 'Get our packing list' })
+      await second.waitFor({ timeout: 5_000 })
+      t.ok(
+        await second.getByRole('textbox', { name: 'Email' }).isVisible(),
+        'the second step’s form is shown',
+      )
+      t.equal(await page.getByRole('button', { name: 'Next' }).count(), 0, 'the first step is gone')
+      t.match(await counted(1), { impressions: 1, steps: [{ step: 2, reached: 1 }] }, 'the API counted it')
+
+      await page.reload()
+      await page.getByRole('dialog', { name: 'Planning a trip this spring?' }).waitFor({ timeout: 10_000 })
+      await page.getByRole('button', { name: 'Next' }).click()
+      await second.waitFor({ timeout: 5_000 })
+      t.match(await counted(2), { impressions: 2, steps: [{ step: 2, reached: 2 }] }, 'once per page view')
+      t.equal(events.unique('step'), 2, 'the browser sent one step event per page view')
+      t.same(errors, [])
     },
   )
 }

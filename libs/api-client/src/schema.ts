@@ -4615,7 +4615,7 @@ export interface operations {
                                 fields: {
                                     /** @description plain text shown next to the field; may be empty */
                                     label: string;
-                                    /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                    /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                     name: string;
                                     /** @description type select only (required): the choices, plain text */
                                     options?: string[];
@@ -4864,7 +4864,7 @@ export interface operations {
                                     fields: {
                                         /** @description plain text shown next to the field; may be empty */
                                         label: string;
-                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                         name: string;
                                         /** @description type select only (required): the choices, plain text */
                                         options?: string[];
@@ -5185,7 +5185,7 @@ export interface operations {
                                     fields: {
                                         /** @description plain text shown next to the field; may be empty */
                                         label: string;
-                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                         name: string;
                                         /** @description type select only (required): the choices, plain text */
                                         options?: string[];
@@ -5628,7 +5628,7 @@ export interface operations {
                                 fields: {
                                     /** @description plain text shown next to the field; may be empty */
                                     label: string;
-                                    /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                    /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                     name: string;
                                     /** @description type select only (required): the choices, plain text */
                                     options?: string[];
@@ -5877,7 +5877,7 @@ export interface operations {
                                     fields: {
                                         /** @description plain text shown next to the field; may be empty */
                                         label: string;
-                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                         name: string;
                                         /** @description type select only (required): the choices, plain text */
                                         options?: string[];
@@ -6273,7 +6273,7 @@ export interface operations {
                                     fields: {
                                         /** @description plain text shown next to the field; may be empty */
                                         label: string;
-                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                         name: string;
                                         /** @description type select only (required): the choices, plain text */
                                         options?: string[];
@@ -7198,7 +7198,7 @@ export interface operations {
                                     fields: {
                                         /** @description plain text shown next to the field; may be empty */
                                         label: string;
-                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form) */
+                                        /** @description key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox) */
                                         name: string;
                                         /** @description type select only (required): the choices, plain text */
                                         options?: string[];

@@ -310,6 +310,70 @@ t.test('the last step’s accepted form closes the popup', { skip: !browser }, a
   )
 })
 
+t.test(
+  'a form field named consent (from before the API refused the name) keeps its own checks and errors',
+  { skip: !browser },
+  async (t) => {
+    const page = await openPage(browser!)
+    const step = leadStep()
+    step.form!.fields.push({ name: 'consent', type: 'text', label: 'Company', required: true })
+    await render(page, campaignOf('modal', [step]))
+    const company = page.getByLabel('Company')
+    const consentBox = page.getByLabel('I agree to the privacy policy.')
+    const errorOf = async (control: typeof company) =>
+      inPopup(page, `#${await control.getAttribute('aria-describedby')}`).textContent()
+    await page.getByLabel('Email').fill('ada@example.com')
+    await page.getByRole('button', { name: 'Get my code' }).click()
+    t.same(await calls(page), [], 'nothing sent')
+    t.equal(await company.getAttribute('aria-invalid'), 'true', 'the required field is checked')
+    t.not(await errorOf(company), '', 'with its own message')
+    t.equal(await consentBox.getAttribute('aria-invalid'), 'true', 'and so is the consent box')
+
+    await company.fill('Acme')
+    await consentBox.check()
+    await page.evaluate(() => {
+      ;(window as unknown as { nextOutcome: unknown }).nextOutcome = {
+        ok: false,
+        message: 'Please check the form.',
+        fieldErrors: { consent: 'consent is required' },
+      }
+    })
+    await page.getByRole('button', { name: 'Get my code' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Please check the form.' }).waitFor()
+    t.match((await calls(page))[0]?.[1], { fields: { consent: 'Acme' }, consent: true }, 'both are sent')
+    t.equal(await consentBox.getAttribute('aria-invalid'), 'true', 'fieldErrors.consent is the consent box')
+    t.equal(await errorOf(consentBox), 'consent is required')
+    t.equal(await company.getAttribute('aria-invalid'), null, 'not the field')
+    t.equal(await errorOf(company), '')
+    t.equal(await company.inputValue(), 'Acme')
+    await screenshot(page, 'popup-form-consent-field')
+
+    // Without a consent box, the name is the field's.
+    await page.evaluate(() => (window as unknown as { popup: { close(): void } }).popup.close())
+    const plain = leadStep()
+    delete plain.form!.consent
+    plain.form!.fields.push({ name: 'consent', type: 'text', label: 'Company' })
+    await render(page, campaignOf('modal', [plain], 'cmp_2'))
+    await page.evaluate(() => {
+      ;(window as unknown as { nextOutcome: unknown }).nextOutcome = {
+        ok: false,
+        message: 'Please check the form.',
+        fieldErrors: { consent: 'unknown company' },
+      }
+    })
+    const second = page.locator('[data-nudge-campaign="cmp_2"]')
+    await second.getByLabel('Email').fill('ada@example.com')
+    await second.getByRole('button', { name: 'Get my code' }).click()
+    const field = second.getByLabel('Company')
+    await second.locator('[aria-invalid="true"]').first().waitFor()
+    t.equal(await field.getAttribute('aria-invalid'), 'true')
+    t.equal(
+      await second.locator(`#${await field.getAttribute('aria-describedby')}`).textContent(),
+      'unknown company',
+    )
+  },
+)
+
 t.test('hostile markup shows as text and creates nothing', { skip: !browser }, async (t) => {
   const page = await openPage(browser!)
   const hostile = [

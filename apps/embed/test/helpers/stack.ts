@@ -103,7 +103,8 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
     return created
   }
 
-  const stats = async (campaignId: string) => {
+  /** Today's counts of the campaign as the API's stats route gives them. */
+  const campaignStats = async (campaignId: string) => {
     const day = new Date().toISOString().slice(0, 10)
     const res = await app.inject({
       method: 'GET',
@@ -111,8 +112,14 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
       headers: owner.headers,
     })
     if (res.statusCode !== 200) throw new Error(`stats: ${res.statusCode} ${res.body}`)
-    return res.json().totals as { impressions: number; closes: number; conversions: number; leads: number }
+    type Counts = { impressions: number; closes: number; conversions: number; leads: number }
+    return res.json() as {
+      totals: Counts
+      variants: Array<Counts & { id: string; steps: Array<{ step: number; reached: number }> }>
+    }
   }
+
+  const stats = async (campaignId: string) => (await campaignStats(campaignId)).totals
 
   const leads = async (campaignId: string) => {
     const res = await app.inject({
@@ -154,6 +161,7 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
     liveCampaign,
     mirror,
     stats,
+    campaignStats,
     leads,
     connectWebhook,
   }

@@ -8,6 +8,13 @@ const FOCUSABLE =
 const FAILED = 'Something went wrong. Please try again.'
 
 type Control = HTMLInputElement | HTMLSelectElement
+/**
+ * The consent box's key among a form's controls: no field name can equal it, so a form field
+ * named "consent" (refused by the API now, possible in campaigns stored before) keeps its own
+ * errors and checks. Outside, in SubmitOutcome.fieldErrors, the box is still 'consent'.
+ */
+const CONSENT = Symbol()
+type Key = string | typeof CONSENT
 type Attributes = Record<string, string | undefined>
 
 /**
@@ -189,17 +196,11 @@ export function renderPopup(options: RenderOptions): Popup {
     if (label) dialog.setAttribute('aria-labelledby', label.slice(1))
     else dialog.setAttribute('aria-label', (step.buttons?.[0]?.label ?? 'Popup').slice(0, 60))
 
-    const controls = new Map<string, Control>()
-    const errors = new Map<string, HTMLElement>()
+    const controls = new Map<Key, Control>()
+    const errors = new Map<Key, HTMLElement>()
     const hidden: Record<string, string> = {}
     let emailName: string | undefined
-    const fieldOf = (
-      key: string,
-      id: string,
-      control: Control,
-      labelNode: HTMLElement,
-      checkbox: boolean,
-    ) => {
+    const fieldOf = (key: Key, id: string, control: Control, labelNode: HTMLElement, checkbox: boolean) => {
       const error = element('div', { class: 'e', id: `${id}-e` })
       control.id = id
       control.setAttribute('aria-describedby', error.id)
@@ -240,7 +241,7 @@ export function renderPopup(options: RenderOptions): Popup {
       box.required = spec.consent.required
       const labelNode = element('label', { for: 'consent' })
       appendMarkup(labelNode, spec.consent.text)
-      fieldOf('consent', 'consent', box, labelNode, true)
+      fieldOf(CONSENT, 'consent', box, labelNode, true)
     }
     if (spec) form.append(element('div', { class: 'h', 'aria-hidden': 'true' }, honeypot))
     const message = element('div', { class: 'm', role: 'alert' })
@@ -258,10 +259,10 @@ export function renderPopup(options: RenderOptions): Popup {
 
     const shownAt = Date.now()
     let busy = false
-    const showErrors = (fieldErrors: Record<string, string>, text: string) => {
+    const showErrors = (fieldErrors: Map<Key, string>, text: string) => {
       let first: Control | undefined
       let unplaced = ''
-      for (const [key, problem] of Object.entries(fieldErrors)) {
+      for (const [key, problem] of fieldErrors) {
         const control = controls.get(key)
         if (!control) {
           unplaced += ` ${problem}`
@@ -278,15 +279,15 @@ export function renderPopup(options: RenderOptions): Popup {
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
       if (!submitButton || busy) return
-      const problems: Record<string, string> = {}
+      const problems = new Map<Key, string>()
       for (const [key, control] of controls) {
         control.removeAttribute('aria-invalid')
         errors.get(key)!.textContent = ''
         if (control.type === 'text' || control.type === 'tel') control.value = control.value.trim()
-        if (!control.checkValidity()) problems[key] = control.validationMessage
+        if (!control.checkValidity()) problems.set(key, control.validationMessage)
       }
       message.textContent = ''
-      if (Object.keys(problems).length) return showErrors(problems, '')
+      if (problems.size) return showErrors(problems, '')
 
       const fields: Record<string, string | boolean> = { ...hidden }
       for (const field of spec?.fields ?? []) {
@@ -323,7 +324,13 @@ export function renderPopup(options: RenderOptions): Popup {
       form.removeAttribute('aria-busy')
       if (closed) return
       if (outcome.ok) moveOn('done')
-      else showErrors(outcome.fieldErrors ?? {}, outcome.message || FAILED)
+      else {
+        const answered = new Map<Key, string>()
+        for (const [name, problem] of Object.entries(outcome.fieldErrors ?? {})) {
+          answered.set(name === 'consent' && consentBox ? CONSENT : name, problem)
+        }
+        showErrors(answered, outcome.message || FAILED)
+      }
     })
     return form
   }

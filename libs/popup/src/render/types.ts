@@ -72,7 +72,7 @@ export interface FormSubmission {
 
 export type SubmitOutcome =
   | { ok: true }
-  /** fieldErrors keys: form field names, and 'consent'. */
+  /** fieldErrors keys: form field names, and 'consent' (the consent box when the form has one). */
   | { ok: false; message: string; fieldErrors?: Record<string, string> }
 
 export interface PopupHandlers {

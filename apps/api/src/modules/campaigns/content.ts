@@ -87,7 +87,7 @@ export const Field = Input(
     name: Type.String({
       pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,39}$',
       description:
-        'key of the value in the lead (letters, digits, _; starts with a letter; unique in the form)',
+        'key of the value in the lead (letters, digits, _; starts with a letter; unique in the form; not "consent" in any case, the name of the form’s consent checkbox)',
     }),
     type: FieldType,
     label: Type.String({ maxLength: 120, description: 'plain text shown next to the field; may be empty' }),

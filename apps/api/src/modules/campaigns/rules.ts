@@ -149,6 +149,11 @@ function formProblems(form: FormInput, path: string, add: Add) {
     if (first !== undefined)
       add(`${at}.name`, `must be unique in the form ("${field.name}" is also field ${first})`)
     else names.set(field.name, index)
+    // The lead's consent and its errors travel under that name (body.consent): a field of the
+    // same name would be mistaken for the consent checkbox, whether the form has one or not.
+    if (field.name.toLowerCase() === 'consent') {
+      add(`${at}.name`, 'consent is reserved for the form’s consent checkbox: use another name')
+    }
     fieldProblems(field, at, add)
   })
   if (form.consent) {
