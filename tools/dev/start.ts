@@ -10,6 +10,7 @@
  *   and the job worker (`worker`)
  * - once the API is ready, the edge Worker under Miniflare on http://localhost:$EDGE_PORT (8787),
  *   serving what the API publishes to STORAGE_DIR, with demo pages (apps/edge/dev/serve.ts)
+ * - the dashboard (Vite's dev server) on http://localhost:5173, unless NO_DASHBOARD is set
  * Ctrl-C stops the workers (they finish in-flight requests), then the edge, then PostgreSQL.
  */
 import { spawn } from 'node:child_process'
@@ -29,6 +30,7 @@ without STRIPE_SECRET_KEY the Stripe stand-in on port 12111.
 The edge Worker (Miniflare) on EDGE_PORT (default 8787) serves the popup script, what the API
 publishes to STORAGE_DIR and demo pages: http://localhost:8787/demo/<hostname>. EDGE_SECRET is
 shared with the API (a random one when unset); EDGE_COUNTRY is every visitor's country (DE).
+The dashboard is served at http://localhost:\${DASHBOARD_PORT:-5173} (NO_DASHBOARD=1 to leave it out).
 `)
   process.exit(0)
 }
@@ -142,6 +144,14 @@ try {
     )
     env.STRIPE_SECRET_KEY = 'sk_test_nudge_stand_in'
     env.STRIPE_WEBHOOK_SECRET = secret
+  }
+  if (!env.NO_DASHBOARD) {
+    const dashboard = await startHelper(
+      'dashboard (Vite)',
+      [path.join(root, 'tools/dev/dashboard.ts')],
+      /listening on (\S+)/,
+    )
+    say(`dashboard on ${dashboard} (sign in there; the magic links point at it)`)
   }
   if (!env.SMTP_URL) {
     env.DEV_MAILBOX = 'true'
