@@ -104,14 +104,14 @@ t.test(
     await page.setViewportSize({ width: 1280, height: 800 })
 
     // A range with nothing in it says so, rather than drawing a flat chart.
-    await page.getByLabel('From').fill('2026-01-01')
-    await page.getByLabel('To').fill('2026-01-31')
+    await page.getByLabel('From', { exact: true }).fill('2026-01-01')
+    await page.getByLabel('To', { exact: true }).fill('2026-01-31')
     await page.getByRole('button', { name: 'Show' }).click()
     await page.waitForURL(/from=2026-01-01&to=2026-01-31/)
     await page.getByText('Nothing counted between 1 Jan 2026 – 31 Jan 2026 yet.').waitFor()
     t.equal(await page.getByRole('table', { name: 'Per variant' }).count(), 0, 'no tables of zeros')
     // A range the API would refuse is named at the form.
-    await page.getByLabel('From').fill('2026-02-01')
+    await page.getByLabel('From', { exact: true }).fill('2026-02-01')
     await page.getByRole('button', { name: 'Show' }).click()
     t.equal(await page.getByRole('alert').innerText(), 'The first day must not be after the last.', 'from after to is named')
     await page.getByRole('button', { name: 'Last 7 days' }).click()
