@@ -37,7 +37,7 @@ t.test(
     await page.getByRole('heading', { name: 'Leads', level: 1 }).waitFor()
 
     const table = page.getByRole('table', { name: 'Leads, newest first' })
-    await table.getByRole('rowheader', { name: 'ada@example.com' }).waitFor()
+    await table.getByRole('rowheader', { name: 'ada@example.com', exact: true }).waitFor()
     const rows = table.locator('tbody tr')
     t.equal(await rows.count(), 3, 'the three leads, newest first')
     t.same(
@@ -53,22 +53,22 @@ t.test(
 
     // Filters: by campaign (grouped by site), and by part of the email; kept in the URL.
     await page.getByLabel('Campaign').selectOption({ label: 'Exit offer' })
-    await page.getByRole('button', { name: 'Filter' }).click()
+    await page.getByRole('button', { name: 'Filter', exact: true }).click()
     await page.waitForURL(new RegExp(`campaignId=${exit}`))
-    await table.getByRole('rowheader', { name: 'bob@example.com' }).waitFor({ state: 'detached' })
+    await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor({ state: 'detached' })
     t.same(await table.getByRole('rowheader').allInnerTexts(), ['Ada@Example.com'], 'only the exit offer’s lead')
     await page.getByRole('button', { name: 'Clear filters' }).click()
     await page.getByLabel('Email contains').fill('bob')
-    await page.getByRole('button', { name: 'Filter' }).click()
+    await page.getByRole('button', { name: 'Filter', exact: true }).click()
     await page.waitForURL(/search=bob/)
     await table.getByRole('rowheader', { name: 'ada@example.com', exact: true }).waitFor({ state: 'detached' })
     t.same(await table.getByRole('rowheader').allInnerTexts(), ['bob@example.com'], 'the search finds Bob')
     await page.reload()
-    await table.getByRole('rowheader', { name: 'bob@example.com' }).waitFor()
+    await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor()
     t.equal(await page.getByLabel('Email contains').inputValue(), 'bob', 'a reload keeps the filters')
     t.equal(await rows.count(), 1)
     await page.getByLabel('Email contains').fill('nobody')
-    await page.getByRole('button', { name: 'Filter' }).click()
+    await page.getByRole('button', { name: 'Filter', exact: true }).click()
     await page.getByText('No lead matches these filters.').waitFor()
     t.pass('no match says so')
     await page.getByRole('button', { name: 'Clear filters' }).click()
@@ -98,7 +98,7 @@ t.test(
     )
     await dialog.getByRole('button', { name: 'Delete the lead' }).click()
     await page.getByText('The lead of bob@example.com was deleted.').waitFor()
-    await table.getByRole('rowheader', { name: 'bob@example.com' }).waitFor({ state: 'detached' })
+    await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor({ state: 'detached' })
     t.equal(await rows.count(), 2, 'Bob’s lead is gone')
 
     // Erase a person: every lead with the address, any case, with what goes named first.
