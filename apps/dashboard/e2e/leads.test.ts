@@ -25,8 +25,17 @@ t.test(
       name: 'Exit offer',
       variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Before you go')] }],
     })
-    await submitLead(stack, { campaignId: spring, variantId: 'a', email: 'ada@example.com', fields: { firstName: 'Ada' } })
-    await submitLead(stack, { campaignId: spring, variantId: 'b', email: 'bob@example.com', fields: { firstName: 'Bob' } }, 'FR')
+    await submitLead(stack, {
+      campaignId: spring,
+      variantId: 'a',
+      email: 'ada@example.com',
+      fields: { firstName: 'Ada' },
+    })
+    await submitLead(
+      stack,
+      { campaignId: spring, variantId: 'b', email: 'bob@example.com', fields: { firstName: 'Bob' } },
+      'FR',
+    )
     await submitLead(stack, { campaignId: exit, variantId: 'a', email: 'Ada@Example.com' })
 
     const { page } = await stack.newPage()
@@ -55,13 +64,21 @@ t.test(
     await page.getByLabel('Campaign').selectOption({ label: 'Exit offer' })
     await page.getByRole('button', { name: 'Filter', exact: true }).click()
     await page.waitForURL(new RegExp(`campaignId=${exit}`))
-    await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor({ state: 'detached' })
-    t.same(await table.getByRole('rowheader').allInnerTexts(), ['Ada@Example.com'], 'only the exit offer’s lead')
+    await table
+      .getByRole('rowheader', { name: 'bob@example.com', exact: true })
+      .waitFor({ state: 'detached' })
+    t.same(
+      await table.getByRole('rowheader').allInnerTexts(),
+      ['Ada@Example.com'],
+      'only the exit offer’s lead',
+    )
     await page.getByRole('button', { name: 'Clear filters' }).click()
     await page.getByLabel('Email contains').fill('bob')
     await page.getByRole('button', { name: 'Filter', exact: true }).click()
     await page.waitForURL(/search=bob/)
-    await table.getByRole('rowheader', { name: 'ada@example.com', exact: true }).waitFor({ state: 'detached' })
+    await table
+      .getByRole('rowheader', { name: 'ada@example.com', exact: true })
+      .waitFor({ state: 'detached' })
     t.same(await table.getByRole('rowheader').allInnerTexts(), ['bob@example.com'], 'the search finds Bob')
     await page.reload()
     await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor()
@@ -98,7 +115,9 @@ t.test(
     )
     await dialog.getByRole('button', { name: 'Delete the lead' }).click()
     await page.getByText('The lead of bob@example.com was deleted.').waitFor()
-    await table.getByRole('rowheader', { name: 'bob@example.com', exact: true }).waitFor({ state: 'detached' })
+    await table
+      .getByRole('rowheader', { name: 'bob@example.com', exact: true })
+      .waitFor({ state: 'detached' })
     t.equal(await rows.count(), 2, 'Bob’s lead is gone')
 
     // Erase a person: every lead with the address, any case, with what goes named first.
@@ -106,41 +125,56 @@ t.test(
     await page.getByRole('button', { name: 'Erase…' }).click()
     const erase = page.getByRole('dialog', { name: 'Erase ADA@example.com?' })
     await erase.waitFor()
-    t.match(await erase.innerText(), /every lead with ADA@example\.com \(any upper or lower case\), in every campaign/)
+    t.match(
+      await erase.innerText(),
+      /every lead with ADA@example\.com \(any upper or lower case\), in every campaign/,
+    )
     t.match(await erase.innerText(), /Integrations that already received them are told/)
     t.match(await erase.innerText(), /Campaign statistics keep their counts/)
     await screenshot(page, 'dashboard-leads-erase')
     await erase.getByRole('button', { name: 'Erase this person' }).click()
     const result = page.getByText(/^Erased 2 leads of ADA@example\.com\./)
     await result.waitFor()
-    t.match(await result.innerText(), /No integration had received this person\. Campaign statistics still count/)
+    t.match(
+      await result.innerText(),
+      /No integration had received this person\. Campaign statistics still count/,
+    )
     await page.getByText('No leads yet.').waitFor()
     t.pass('the table is empty once Ada is erased')
     await screenshot(page, 'dashboard-leads-erased')
   },
 )
 
-t.test('at 360 px the leads table folds into cards and nothing is wider than the screen', { skip: !stack }, async (t) => {
-  if (!stack) return
-  const email = 'narrow-leads@example.com'
-  const api = await apiAs(stack, email)
-  const teamId = await personalTeam(api)
-  const siteId = await addSite(api, teamId, 'narrow.example.com')
-  const campaign = await liveCampaign(api, teamId, siteId, {
-    name: 'Welcome',
-    variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Hello')] }],
-  })
-  await submitLead(
-    stack,
-    { campaignId: campaign, variantId: 'a', email: 'a-very-long-address.for-testing@example.com', fields: { firstName: 'Zoe' } },
-    'DE',
-    'narrow.example.com',
-  )
-  const { page } = await stack.newPage({ width: 360, height: 740 })
-  screenshotAtEnd(t, page, 'dashboard-leads-360')
-  await signIn(stack, page, email, { from: `/t/${teamId}/leads` })
-  await page.getByRole('heading', { name: 'Leads', level: 1 }).waitFor()
-  await page.locator('tbody tr').first().waitFor()
-  const width = await page.evaluate(() => document.documentElement.scrollWidth)
-  t.ok(width <= 360, `nothing wider than 360 px (${width})`)
-})
+t.test(
+  'at 360 px the leads table folds into cards and nothing is wider than the screen',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const email = 'narrow-leads@example.com'
+    const api = await apiAs(stack, email)
+    const teamId = await personalTeam(api)
+    const siteId = await addSite(api, teamId, 'narrow.example.com')
+    const campaign = await liveCampaign(api, teamId, siteId, {
+      name: 'Welcome',
+      variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Hello')] }],
+    })
+    await submitLead(
+      stack,
+      {
+        campaignId: campaign,
+        variantId: 'a',
+        email: 'a-very-long-address.for-testing@example.com',
+        fields: { firstName: 'Zoe' },
+      },
+      'DE',
+      'narrow.example.com',
+    )
+    const { page } = await stack.newPage({ width: 360, height: 740 })
+    screenshotAtEnd(t, page, 'dashboard-leads-360')
+    await signIn(stack, page, email, { from: `/t/${teamId}/leads` })
+    await page.getByRole('heading', { name: 'Leads', level: 1 }).waitFor()
+    await page.locator('tbody tr').first().waitFor()
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    t.ok(width <= 360, `nothing wider than 360 px (${width})`)
+  },
+)

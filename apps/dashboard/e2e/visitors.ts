@@ -15,7 +15,8 @@ export const SITE = 'shop.example.com'
 type NewCampaign = operations['createCampaign']['requestBody']['content']['application/json']
 type Variant = NonNullable<NewCampaign['variants']>[number]
 type Step = Variant['steps'][number]
-type VisitorEvent = operations['sendVisitorEvents']['requestBody']['content']['application/json']['events'][number]
+type VisitorEvent =
+  operations['sendVisitorEvents']['requestBody']['content']['application/json']['events'][number]
 type NewLead = operations['submitLead']['requestBody']['content']['application/json']
 
 /** A UUIDv7 for `at` (the API counts an event on the day of its id's time). */
@@ -32,9 +33,13 @@ export function uuidv7(at: number = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
-async function must<D>(what: string, request: Promise<{ data?: D; error?: unknown; response: Response }>): Promise<D> {
+async function must<D>(
+  what: string,
+  request: Promise<{ data?: D; error?: unknown; response: Response }>,
+): Promise<D> {
   const answer = await request
-  if (!answer.response.ok) throw new Error(`${what}: ${answer.response.status} ${JSON.stringify(answer.error)}`)
+  if (!answer.response.ok)
+    throw new Error(`${what}: ${answer.response.status} ${JSON.stringify(answer.error)}`)
   return answer.data as D
 }
 
@@ -67,7 +72,10 @@ export async function personalTeam(api: ApiClient): Promise<string> {
 }
 
 export async function addSite(api: ApiClient, teamId: string, hostname = SITE): Promise<string> {
-  const site = await must('site', api.POST('/v1/teams/{teamId}/sites', { params: { path: { teamId } }, body: { hostname } }))
+  const site = await must(
+    'site',
+    api.POST('/v1/teams/{teamId}/sites', { params: { path: { teamId } }, body: { hostname } }),
+  )
   return site.id
 }
 
@@ -105,7 +113,12 @@ function visitorClient(stack: Stack): ApiClient {
 }
 
 function visitorHeaders(country: string, address: string, site = SITE): Record<string, string> {
-  return { origin: `https://${site}`, 'x-edge-secret': EDGE_SECRET, 'cf-ipcountry': country, 'x-real-ip': address }
+  return {
+    origin: `https://${site}`,
+    'x-edge-secret': EDGE_SECRET,
+    'cf-ipcountry': country,
+    'x-real-ip': address,
+  }
 }
 
 /**
@@ -131,7 +144,8 @@ export async function sendVisits(
     events.push({ ...base, eventId: uuidv7(), type: 'impression' })
     if (i < (visits.steps ?? 0)) events.push({ ...base, eventId: uuidv7(), type: 'step', step: 2 })
     if (i < (visits.conversions ?? 0)) events.push({ ...base, eventId: uuidv7(), type: 'conversion' })
-    else if (i < (visits.conversions ?? 0) + (visits.closes ?? 0)) events.push({ ...base, eventId: uuidv7(), type: 'close' })
+    else if (i < (visits.conversions ?? 0) + (visits.closes ?? 0))
+      events.push({ ...base, eventId: uuidv7(), type: 'close' })
   }
   const visitor = visitorClient(stack)
   let accepted = 0

@@ -33,7 +33,10 @@ t.test('the download keeps the name the API gives', async (t) => {
 })
 
 t.test('a lead’s other fields in one cell', async (t) => {
-  t.equal(fieldsText({ firstName: 'Ada', newsletter: true, sms: false }), 'firstName: Ada · newsletter: yes · sms: no')
+  t.equal(
+    fieldsText({ firstName: 'Ada', newsletter: true, sms: false }),
+    'firstName: Ada · newsletter: yes · sms: no',
+  )
   t.equal(fieldsText({}), '')
 })
 

@@ -24,7 +24,12 @@ function day(date: string, impressions: number, conversions: number, closes = 0,
   }
 }
 
-function variant(id: string, name: string, days: ReturnType<typeof day>[], steps: VariantStats['steps'] = []) {
+function variant(
+  id: string,
+  name: string,
+  days: ReturnType<typeof day>[],
+  steps: VariantStats['steps'] = [],
+) {
   const sum = (key: 'impressions' | 'conversions' | 'closes' | 'leads') =>
     days.reduce((total, d) => total + d[key], 0)
   return {
@@ -103,7 +108,13 @@ t.test('nothing counted is an empty state, anything counted is not', async (t) =
 t.test('step reach starts with every impression; one-step variants have none', async (t) => {
   t.same(stepReach({ impressions: 10, steps: [] }), [])
   t.same(
-    stepReach({ impressions: 10, steps: [{ step: 2, reached: 4 }, { step: 3, reached: 1 }] }),
+    stepReach({
+      impressions: 10,
+      steps: [
+        { step: 2, reached: 4 },
+        { step: 3, reached: 1 },
+      ],
+    }),
     [
       { step: 1, reached: 10, share: 1 },
       { step: 2, reached: 4, share: 0.4 },
@@ -158,7 +169,11 @@ t.test('the verdict in words', async (t) => {
   t.match(unseen.detail, /No variant has been shown yet/)
 
   const three = verdict({
-    comparison: comparison({ test: "Pearson's chi-square test of independence", pValue: 0.0001, variantIds: ['a', 'b'] }),
+    comparison: comparison({
+      test: "Pearson's chi-square test of independence",
+      pValue: 0.0001,
+      variantIds: ['a', 'b'],
+    }),
     variants,
   })
   t.match(three.detail, /p < 0.001, a chi-square test/)

@@ -164,10 +164,9 @@ export function verdict(stats: Pick<CampaignStats, 'comparison' | 'variants'>): 
     return {
       tone: 'undecided',
       headline: 'No variant is ahead',
-      detail:
-        compared.every((variant) => variant.impressions === 0)
-          ? 'No variant has been shown yet in this range.'
-          : `The variants convert equally (${rates}).`,
+      detail: compared.every((variant) => variant.impressions === 0)
+        ? 'No variant has been shown yet in this range.'
+        : `The variants convert equally (${rates}).`,
     }
   }
   if (comparison.significant) {
