@@ -146,7 +146,7 @@ t.test(
 )
 
 t.test(
-  'at 360 px the leads table folds into cards and nothing is wider than the screen',
+  'at 360 px the leads table folds into cards, nothing is wider than the screen, and pages go both ways',
   { skip: !stack },
   async (t) => {
     if (!stack) return
@@ -169,12 +169,40 @@ t.test(
       'DE',
       'narrow.example.com',
     )
+    // 26 more: two pages of 25.
+    for (let i = 1; i <= 26; i++) {
+      await submitLead(
+        stack,
+        { campaignId: campaign, variantId: 'a', email: `visitor${String(i).padStart(2, '0')}@example.com` },
+        'DE',
+        'narrow.example.com',
+      )
+    }
     const { page } = await stack.newPage({ width: 360, height: 740 })
     screenshotAtEnd(t, page, 'dashboard-leads-360')
     await signIn(stack, page, email, { from: `/t/${teamId}/leads` })
     await page.getByRole('heading', { name: 'Leads', level: 1 }).waitFor()
-    await page.locator('tbody tr').first().waitFor()
+    const rows = page.locator('tbody tr')
+    await rows.first().waitFor()
+    t.equal(await rows.count(), 25, 'a page holds 25 leads')
+    t.equal(await rows.first().getByRole('rowheader').innerText(), 'visitor26@example.com', 'newest first')
     const width = await page.evaluate(() => document.documentElement.scrollWidth)
     t.ok(width <= 360, `nothing wider than 360 px (${width})`)
+    await screenshot(page, 'dashboard-leads-360')
+
+    const pages = page.getByRole('navigation', { name: 'Pages' })
+    await pages.getByRole('button', { name: 'Next →' }).click()
+    await pages.getByText('Page 2').waitFor()
+    await page.getByRole('rowheader', { name: 'visitor01@example.com', exact: true }).waitFor()
+    t.same(
+      await page.getByRole('rowheader').allInnerTexts(),
+      ['visitor01@example.com', 'a-very-long-address.for-testing@example.com'],
+      'the second page holds the two oldest',
+    )
+    t.ok(await pages.getByRole('button', { name: 'Next →' }).isDisabled(), 'no page after the last')
+    await pages.getByRole('button', { name: '← Previous' }).click()
+    await pages.getByText('Page 1').waitFor()
+    await page.getByRole('rowheader', { name: 'visitor26@example.com', exact: true }).waitFor()
+    t.equal(await rows.count(), 25, 'back on the first page')
   },
 )
