@@ -206,3 +206,68 @@ t.test(
     t.equal(await rows.count(), 25, 'back on the first page')
   },
 )
+
+t.test(
+  'roles: an editor reads leads but is offered no export or erasure; a viewer is told leads are not for their role',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const owner = await apiAs(stack, 'roles-owner@example.com')
+    const teamId = await personalTeam(owner)
+    const siteId = await addSite(owner, teamId, 'roles.example.com')
+    const campaign = await liveCampaign(owner, teamId, siteId, {
+      name: 'Welcome',
+      variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Hello')] }],
+    })
+    await submitLead(
+      stack,
+      { campaignId: campaign, variantId: 'a', email: 'cleo@example.com' },
+      'DE',
+      'roles.example.com',
+    )
+
+    // Each invitee accepts the invite from their email, through the typed client.
+    for (const [email, role] of [
+      ['roles-editor@example.com', 'editor'],
+      ['roles-viewer@example.com', 'viewer'],
+    ] as const) {
+      const asked = Date.now() - 1000
+      const invited = await owner.POST('/v1/teams/{teamId}/invites', {
+        params: { path: { teamId } },
+        body: { email, role },
+      })
+      t.equal(invited.response.status, 201, `${role} invited`)
+      const link = new URL(await stack.linkFromMailbox(email, '/invites/accept', asked))
+      const invitee = await apiAs(stack, email)
+      const accepted = await invitee.POST('/v1/invites/accept', { body: { token: link.hash.slice(1) } })
+      t.equal(accepted.response.status, 200, `${role} accepted`)
+    }
+
+    const editor = await stack.newPage()
+    screenshotAtEnd(t, editor.page, 'dashboard-leads-editor')
+    await signIn(stack, editor.page, 'roles-editor@example.com', { from: `/t/${teamId}/leads` })
+    await editor.page.getByRole('rowheader', { name: 'cleo@example.com', exact: true }).waitFor()
+    t.equal(await editor.page.getByRole('button', { name: /Export/ }).count(), 0, 'no export for an editor')
+    t.equal(await editor.page.getByRole('button', { name: /Delete the lead/ }).count(), 0, 'no delete')
+    t.equal(await editor.page.getByRole('heading', { name: 'Erase a person' }).count(), 0, 'no erasure')
+
+    const viewer = await stack.newPage()
+    screenshotAtEnd(t, viewer.page, 'dashboard-leads-viewer')
+    await signIn(stack, viewer.page, 'roles-viewer@example.com', { from: `/t/${teamId}/leads` })
+    await viewer.page.getByText(/does not give access to leads/).waitFor()
+    t.match(
+      await viewer.page.getByRole('status').filter({ hasText: 'leads' }).innerText(),
+      /Your role in this team \(viewer\).*owners, admins and editors/,
+      'the viewer is told why, and who may',
+    )
+    t.equal(await viewer.page.getByRole('table').count(), 0, 'no leads shown')
+    t.equal(
+      await viewer.page.getByRole('link', { name: 'Leads' }).count(),
+      0,
+      'and the menu does not offer them',
+    )
+    await viewer.page.goto(`/t/${teamId}/campaigns/${campaign}/stats`)
+    await viewer.page.getByRole('heading', { name: 'Stats: Welcome' }).waitFor()
+    t.pass('the viewer reads the campaign’s stats')
+  },
+)

@@ -135,6 +135,7 @@ t.test('the verdict in words', async (t) => {
   const none = verdict({ comparison: null, variants: [variants[0] as VariantStats] })
   t.equal(none.tone, 'none')
   t.match(none.detail, /one variant/)
+  t.equal(none.headline, 'not running')
 
   const win = verdict({ comparison: comparison({}), variants })
   t.equal(win.tone, 'winner')

@@ -146,7 +146,7 @@ export function verdict(stats: Pick<CampaignStats, 'comparison' | 'variants'>): 
   if (!comparison) {
     return {
       tone: 'none',
-      headline: 'No A/B test',
+      headline: 'not running',
       detail: 'This campaign has one variant: add a second one to compare them.',
     }
   }
