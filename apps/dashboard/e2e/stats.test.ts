@@ -199,6 +199,59 @@ t.test(
 )
 
 t.test(
+  'in another time zone the range is that zone’s dates, and the page says which UTC days count',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const email = 'stats-zone@example.com'
+    const api = await apiAs(stack, email)
+    const teamId = await personalTeam(api)
+    const siteId = await addSite(api, teamId, 'zone.example.com')
+    const campaignId = await liveCampaign(api, teamId, siteId, {
+      name: 'Night owls',
+      variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Hello')] }],
+    })
+    const context = await stack.browser.newContext({
+      baseURL: stack.dashboardUrl,
+      timezoneId: 'Pacific/Auckland',
+      viewport: { width: 1280, height: 800 },
+    })
+    t.teardown(() => context.close().catch(() => {}))
+    const page = await context.newPage()
+    screenshotAtEnd(t, page, 'dashboard-stats-zone')
+    const asked = page.waitForRequest((request) => request.url().includes('/stats?'))
+    await signIn(stack, page, email, { from: `/t/${teamId}/campaigns/${campaignId}/stats` })
+    const query = new URL((await asked).url()).searchParams
+    t.equal(query.get('tz'), 'Pacific/Auckland', 'the browser’s zone goes with the request')
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Auckland' }).format(new Date())
+    t.equal(query.get('to'), today, 'and today is today there')
+    await page.getByText('Dates, in your time zone (Pacific/Auckland)').waitFor()
+    await page.getByText(/^Nothing counted between/).waitFor()
+    // Auckland is 12 or 13 hours ahead: its days straddle two UTC days, which the page says.
+    await page.getByRole('button', { name: 'Last 7 days' }).click()
+    await page.waitForURL(/from=/)
+    await sendVisits(stack, {
+      campaignId,
+      variantId: 'a',
+      country: 'NZ',
+      impressions: 3,
+      conversions: 1,
+      site: 'zone.example.com',
+    })
+    await page.reload()
+    const note = page.getByText(
+      /^Visits are counted per day in UTC: your dates in Pacific\/Auckland are covered by the UTC days/,
+    )
+    await note.waitFor()
+    t.match(
+      await page.getByRole('list', { name: 'Totals' }).innerText(),
+      /Impressions\s+3/,
+      'today’s visits are in',
+    )
+  },
+)
+
+t.test(
   'the API down: the stats page shows the failure and a retry, never a blank page',
   { skip: !stack },
   async (t) => {

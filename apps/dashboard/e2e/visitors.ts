@@ -135,6 +135,8 @@ export async function sendVisits(
     steps?: number
     conversions?: number
     closes?: number
+    /** The site's hostname (its pages' Origin); SITE unless told. */
+    site?: string
   },
 ): Promise<number> {
   const events: VisitorEvent[] = []
@@ -154,7 +156,7 @@ export async function sendVisits(
       'events',
       visitor.POST('/public/v1/events', {
         body: { events: events.slice(start, start + 50) },
-        headers: visitorHeaders(visits.country, `203.0.113.${(start / 50) % 250}`),
+        headers: visitorHeaders(visits.country, `203.0.113.${(start / 50) % 250}`, visits.site),
       }),
     )
     accepted += answer.accepted

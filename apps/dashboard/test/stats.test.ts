@@ -4,9 +4,11 @@ import {
   type CampaignStats,
   countryName,
   dailyTotals,
+  dayLabel,
   hasCounts,
   lastDays,
   rangeProblem,
+  shortDayLabel,
   stepReach,
   todayIn,
   type VariantStats,
@@ -178,6 +180,11 @@ t.test('the verdict in words', async (t) => {
     variants,
   })
   t.match(three.detail, /p < 0.001, a chi-square test/)
+})
+
+t.test('days are calendar dates, written the same in every zone', async (t) => {
+  t.equal(dayLabel('2026-03-01'), '1 Mar 2026')
+  t.equal(shortDayLabel('2026-12-31'), '31 Dec')
 })
 
 t.test('countries by name', async (t) => {

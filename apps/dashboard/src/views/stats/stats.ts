@@ -108,6 +108,15 @@ export function dayLabel(day: string): string {
   })
 }
 
+/** "12 Nov" for the chart's axis (the table beside it has the year). */
+export function shortDayLabel(day: string): string {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString('en-GB', {
+    timeZone: 'UTC',
+    day: 'numeric',
+    month: 'short',
+  })
+}
+
 export interface StepReach {
   step: number
   reached: number
