@@ -265,7 +265,7 @@ t.test(
       variants: [{ id: 'a', name: 'Only', weight: 100, steps: [formStep('Hello')] }],
     })
     const { page } = await stack.newPage()
-    screenshotAtEnd(t, page, 'dashboard-stats-api-down')
+    screenshotAtEnd(t, page, 'dashboard-stats-not-found')
     await signIn(stack, page, email, { from: `/t/${teamId}/leads` })
 
     let down = true
