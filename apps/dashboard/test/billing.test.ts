@@ -4,6 +4,7 @@ import {
   type Billing,
   daysLeft,
   hasSubscription,
+  limitWords,
   OFFER_LIMITS,
   offerOf,
   planLimitDetails,
@@ -146,6 +147,9 @@ t.test('a 402 PLAN_LIMIT: what was reached, and the plan to offer first', async 
   })
   t.equal(planLimitDetails([{ field: 'body.x', message: 'y' }]), null)
   t.equal(planLimitDetails(undefined), null)
+  t.equal(limitWords('pro', 'sites'), '5 sites')
+  t.equal(limitWords('business', 'integrations'), '50 integrations')
+  t.equal(limitWords('pro', 'impressions'), null, 'a resource a 402 does not name')
   t.equal(suggestedPlan('free'), 'pro')
   t.equal(suggestedPlan('pro'), 'business')
 })

@@ -2,9 +2,9 @@
  * What the billing page says, as plain functions of the API's Billing answer (tested in
  * test/billing.test.ts): the status in words, the days of trial left, and each limit as a bar.
  */
-import type { components } from '@nudge/api-client'
+import type { operations } from '@nudge/api-client'
 
-export type Billing = components['schemas']['Billing']
+export type Billing = operations['getBilling']['responses'][200]['content']['application/json']
 export type PaidPlan = 'pro' | 'business'
 export type Interval = 'month' | 'year'
 
@@ -45,7 +45,7 @@ export function statusLine(billing: Billing, now: Date = new Date(), locale?: st
         : `The last payment failed and the grace period is over: the team has the Free plan's limits until it is paid.`
     case 'canceled':
       return 'The subscription was cancelled: the team is on the Free plan.'
-    case 'free':
+    default:
       return 'The team is on the Free plan.'
   }
 }
@@ -168,6 +168,24 @@ export function offerOf(id: PaidPlan, locale = 'en-US'): PlanOffer {
 }
 
 export const PAID_PLANS: readonly PaidPlan[] = ['pro', 'business']
+
+const RESOURCE_NOUNS: Record<string, [keyof OfferLimits, string, string]> = {
+  sites: ['sites', 'site', 'sites'],
+  liveCampaigns: ['liveCampaigns', 'live campaign', 'live campaigns'],
+  members: ['members', 'member', 'members'],
+  integrations: ['integrations', 'integration', 'integrations'],
+}
+
+/** "5 sites": what a paid plan allows of the resource a 402 named; null for one it does not count. */
+export function limitWords(plan: PaidPlan, resource: string, locale = 'en-US'): string | null {
+  const nouns = RESOURCE_NOUNS[resource]
+  if (!nouns) return null
+  const [key, one, many] = nouns
+  const value = OFFER_LIMITS[plan][key]
+  if (value === null) return `unlimited ${many}`
+  if (typeof value !== 'number') return null
+  return `${value.toLocaleString(locale)} ${value === 1 ? one : many}`
+}
 
 /** What a 402 PLAN_LIMIT's `details` carries (apps/api billing/plan-limits.ts). */
 export interface PlanLimitDetails {

@@ -2,7 +2,12 @@ import type { RouteRecordRaw } from 'vue-router'
 
 /** Team pages (children of /t/:teamId). */
 export const routes: RouteRecordRaw[] = [
-  { path: 'billing', name: 'billing', component: () => import('./BillingPage.vue'), meta: { title: 'Billing' } },
+  {
+    path: 'billing',
+    name: 'billing',
+    component: () => import('./BillingPage.vue'),
+    meta: { title: 'Billing' },
+  },
   // Where the API sends people back from Stripe (Checkout, the portal) and where billing emails
   // link: `/teams/<id>/billing` (apps/api billing/service.ts billingPage). Links already sent keep working.
   {
