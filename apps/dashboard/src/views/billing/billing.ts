@@ -176,6 +176,11 @@ const RESOURCE_NOUNS: Record<string, [keyof OfferLimits, string, string]> = {
   integrations: ['integrations', 'integration', 'integrations'],
 }
 
+/** "live campaigns": a 402's resource in words. */
+export function resourceWords(resource: string): string {
+  return RESOURCE_NOUNS[resource]?.[2] ?? resource
+}
+
 /** "5 sites": what a paid plan allows of the resource a 402 named; null for one it does not count. */
 export function limitWords(plan: PaidPlan, resource: string, locale = 'en-US'): string | null {
   const nouns = RESOURCE_NOUNS[resource]
