@@ -39,8 +39,8 @@ t.test(
     // The first integration fits the plan; the second is refused with a 402, and the app offers the upgrade.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click()
     const connect = async (name: string) => {
-      await page.getByLabel('Name').fill(name)
-      await page.getByLabel('URL').fill(`http://127.0.0.1:9/${name.toLowerCase()}`)
+      await page.getByLabel('Name', { exact: true }).fill(name)
+      await page.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:9/${name.toLowerCase()}`)
       await page.getByRole('button', { name: 'Connect' }).click()
     }
     await connect('First')

@@ -54,8 +54,8 @@ t.test(
     await page.getByText('No integrations yet').waitFor()
 
     await page.getByLabel('A webhook (any URL)').check()
-    await page.getByLabel('Name').fill('Our CRM')
-    await page.getByLabel('URL').fill(receiverUrl)
+    await page.getByLabel('Name', { exact: true }).fill('Our CRM')
+    await page.getByLabel('URL', { exact: true }).fill(receiverUrl)
     await page.getByRole('button', { name: 'Connect' }).click()
 
     // The secret: shown once, focused so a screen reader reads it out, with a copy button.
@@ -160,7 +160,7 @@ t.test(
     await signIn(stack, page, 'mia@example.com')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click()
     await page.getByLabel('Mailerlite').check()
-    await page.getByLabel('Name').fill('Newsletter')
+    await page.getByLabel('Name', { exact: true }).fill('Newsletter')
     await page.getByLabel('Mailerlite API key').fill('mlsk-not-a-real-key')
     await page.getByRole('button', { name: 'Connect' }).click()
     const problem = page.locator('#key-error')
