@@ -12,6 +12,7 @@ t.test(
     const { page } = await stack.newPage()
     screenshotAtEnd(t, page, 'billing-journey-end')
     await signIn(stack, page, 'olga@example.com')
+    await page.waitForURL(/\/t\/[0-9a-f-]{36}\//)
     const teamId = /\/t\/([0-9a-f-]{36})\//.exec(page.url())?.[1]
     if (!teamId) throw new Error(`no team in ${page.url()}`)
 
