@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
+import { apiAs, screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
 
 // The receiver is on loopback, which the API refuses as a webhook target unless told (never in production).
 const stack = await startStack(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true' } })
@@ -156,8 +156,22 @@ t.test(
     if (!stack) return
     stack.mailerlite.state.createGroup('mlsk-dev-stand-in', 'Newsletter')
     const { page } = await stack.newPage()
-    screenshotAtEnd(t, page, 'integrations-mailerlite')
+    screenshotAtEnd(t, page, 'integrations-mailerlite-end')
     await signIn(stack, page, 'mia@example.com')
+    // A campaign whose leads will join a Mailerlite group (made through the API: the editor is another page's).
+    const api = await apiAs(stack, 'mia@example.com')
+    const teams = await api.GET('/v1/teams')
+    const teamId = teams.data?.items[0]?.id ?? ''
+    const site = await api.POST('/v1/teams/{teamId}/sites', {
+      params: { path: { teamId } },
+      body: { hostname: 'shop.example.com' },
+    })
+    const campaign = await api.POST('/v1/teams/{teamId}/campaigns', {
+      params: { path: { teamId } },
+      body: { name: 'Spring sale', siteId: site.data?.id ?? '', type: 'modal' },
+    })
+    const campaignId = campaign.data?.id ?? ''
+    t.ok(campaignId, 'a campaign to attach')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click()
     await page.getByLabel('Mailerlite').check()
     await page.getByLabel('Name', { exact: true }).fill('Newsletter')
@@ -179,6 +193,36 @@ t.test(
       stack.mailerlite.state.subscriber('mlsk-dev-stand-in', 'sample.lead@example.com'),
       'the sample lead reached the Mailerlite account',
     )
+
+    // The campaign's leads go to the group picked from the account's groups, a form field filling a Mailerlite field.
+    const row = page.locator('.link-row', { hasText: 'Spring sale' })
+    t.equal(await row.locator('.badge').innerText(), 'Not sending')
+    await row.getByLabel(/Spring sale/).check()
+    const group = row.getByLabel('Mailerlite group the leads join')
+    t.match(
+      await group.locator('option:checked').innerText(),
+      /^Newsletter \(0 active\)$/,
+      'the account’s group is offered',
+    )
+    await row.getByText('Fill Mailerlite fields from form fields').click()
+    await row.getByLabel(/^Name\s+name$/).fill('firstName')
+    await row.getByRole('button', { name: 'Save' }).click()
+    await row.locator('.badge', { hasText: /^Sending$/ }).waitFor()
+    const links = await api.GET('/v1/teams/{teamId}/campaigns/{campaignId}/integrations', {
+      params: { path: { teamId, campaignId } },
+    })
+    t.match(
+      links.data?.items[0],
+      { name: 'Newsletter', fieldMap: { firstName: 'name' } },
+      'saved with its group and field',
+    )
+    t.match(links.data?.items[0]?.groupId, /^\d+$/)
     await screenshot(page, 'integrations-mailerlite')
+    await page.reload()
+    await page
+      .locator('.link-row', { hasText: 'Spring sale' })
+      .locator('.badge', { hasText: /^Sending$/ })
+      .waitFor()
+    t.pass('after a reload the campaign is still sending there')
   },
 )
