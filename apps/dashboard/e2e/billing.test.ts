@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText() is what a person sees (CSS applied), not the DOM property
 import t from 'tap'
 import { screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
 
