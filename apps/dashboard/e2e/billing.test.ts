@@ -69,6 +69,17 @@ t.test(
       await page.locator('.notice-warning').innerText(),
       /The Free plan’s limit of integrations is reached/,
     )
+    await page.getByRole('button', { name: 'Upgrade to Pro' }).waitFor()
+    t.equal(
+      await page.evaluate(() => document.activeElement?.textContent),
+      'Upgrade',
+      'the plans come first, their heading focused',
+    )
+    await screenshot(page, 'billing-plans')
+    await page.setViewportSize({ width: 360, height: 800 })
+    await page.getByRole('heading', { name: 'Upgrade' }).scrollIntoViewIfNeeded()
+    await screenshot(page, 'billing-plans-360')
+    await page.setViewportSize({ width: 1280, height: 800 })
 
     // Checkout: the stand-in's page, its Pay button, and back to the billing page, on Pro.
     await page.getByRole('button', { name: 'Upgrade to Pro' }).click()
