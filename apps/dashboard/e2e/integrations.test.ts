@@ -147,6 +147,36 @@ t.test(
     await page.setViewportSize({ width: 360, height: 800 })
     await page.getByTestId('deliveries').scrollIntoViewIfNeeded()
     await screenshot(page, 'integrations-delivery-log-360')
+    await page.setViewportSize({ width: 1280, height: 800 })
+
+    // Pause holds new leads; what a paused integration cannot do is not offered.
+    await page.getByRole('button', { name: 'Pause' }).click()
+    await page.getByTestId('integration-status').getByText('Paused').waitFor()
+    t.ok(
+      await page.getByRole('button', { name: 'Redeliver all failed' }).isDisabled(),
+      'nothing to redeliver while paused',
+    )
+    await page.getByRole('button', { name: 'Resume' }).click()
+    await page.getByTestId('integration-status').getByText('Active').waitFor()
+
+    // Settings: a refused URL is said at its field; a new name is saved.
+    await page.getByRole('button', { name: 'Settings' }).click()
+    await page.getByLabel('URL', { exact: true }).fill('ftp://files.example.com/in')
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.locator('#edit-url-error').waitFor()
+    t.match(await page.locator('#edit-url-error').innerText(), /https/, 'the API’s reason, at the URL')
+    await page.getByLabel('URL', { exact: true }).fill(receiverUrl)
+    await page.getByLabel('Name', { exact: true }).fill('CRM (sales)')
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await page.getByRole('heading', { name: 'CRM (sales)', level: 1 }).waitFor()
+
+    // Disconnecting says what goes, then the list is empty again.
+    await page.getByRole('button', { name: 'Disconnect' }).click()
+    const disconnect = page.getByRole('dialog', { name: 'Disconnect CRM (sales)?' })
+    t.match(await disconnect.innerText(), /delivery log is deleted/)
+    await disconnect.getByRole('button', { name: 'Disconnect' }).click()
+    await page.waitForURL(/\/integrations$/)
+    await page.getByText('No integrations yet').waitFor()
   },
 )
 
@@ -207,7 +237,7 @@ t.test(
     )
     await row.getByText('Fill Mailerlite fields from form fields').click()
     await row.getByLabel(/^Name\s+name$/).fill('firstName')
-    await row.getByRole('button', { name: 'Save' }).click()
+    await row.getByRole('button', { name: 'Save', exact: true }).click()
     await row.locator('.badge', { hasText: /^Sending$/ }).waitFor()
     const links = await api.GET('/v1/teams/{teamId}/campaigns/{campaignId}/integrations', {
       params: { path: { teamId, campaignId } },
