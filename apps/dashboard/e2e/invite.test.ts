@@ -15,7 +15,7 @@ t.test(
 
     // The owner makes a team and invites bob as a viewer.
     await signIn(stack, owner, 'owner@example.com')
-    await owner.getByLabel('Current team').selectOption({ label: '+ New team…' })
+    await owner.getByRole('link', { name: 'New team' }).click()
     await owner.getByRole('heading', { name: 'New team' }).waitFor()
     await owner.getByLabel('Team name').fill('Acme')
     await owner.getByRole('button', { name: 'Create team' }).click()
@@ -57,6 +57,7 @@ t.test(
     }
     await nav.getByRole('link', { name: 'Members' }).click()
     await invitee.getByRole('heading', { name: 'Members of Acme' }).waitFor()
+    await invitee.getByRole('button', { name: 'Leave team' }).waitFor()
     t.match(await invitee.locator('main').textContent(), 'Your role: viewer', 'his role is stated')
     t.equal(await invitee.getByRole('heading', { name: 'Invite someone' }).count(), 0, 'no invite form')
     t.equal(await invitee.getByRole('combobox', { name: /Role of/ }).count(), 0, 'no role changes')
