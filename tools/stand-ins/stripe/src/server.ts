@@ -420,12 +420,27 @@ export function buildServer(options: {
   // A person "pays" in a browser; scripts call the control below.
   app.get('/checkout/:id', async (request, reply) => {
     const { id } = request.params as { id: string }
-    if (!state.sessions.has(id)) throw missing('checkout.session', id)
+    const session = state.sessions.get(id)
+    if (!session) throw missing('checkout.session', id)
+    const cancel = session.cancel_url ? `<p><a href="${escapeHtml(session.cancel_url)}">Back</a></p>` : ''
     return reply
       .type('text/html')
       .send(
-        `<!doctype html><title>Stripe Checkout (stand-in)</title><form method="post" action="${CONTROL_PATH}/checkout/${id}/complete"><button>Pay (stand-in)</button></form>`,
+        `<!doctype html><title>Stripe Checkout (stand-in)</title><h1>Checkout (stand-in)</h1><form method="post" action="/checkout/${id}"><button>Pay (stand-in)</button></form>${cancel}`,
       )
+  })
+  // The page's button: pays as the control below does, then goes back to the success URL, as
+  // Stripe's Checkout does once the webhooks are sent.
+  app.post('/checkout/:id', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const events = state.completeCheckout(id)
+    if (state.webhookUrl)
+      await Promise.all(events.map((event) => state.deliver(event))).catch((error: unknown) => {
+        request.log.warn({ err: error, session: id }, 'webhook not delivered')
+      })
+    const success = state.sessions.get(id)?.success_url
+    if (typeof success !== 'string') return reply.type('text/html').send('<!doctype html><p>Paid.</p>')
+    return reply.code(303).header('location', success).send()
   })
   app.post(`${CONTROL_PATH}/checkout/:id/complete`, async (request) => {
     const { id } = request.params as { id: string }

@@ -109,3 +109,36 @@ t.test('signed events: verified by the SDK, duplicated, and an old signature ref
     stripe.webhooks.constructEvent(old?.body ?? '', old?.signature ?? '', DEFAULT_WEBHOOK_SECRET),
   )
 })
+
+t.test(
+  "the checkout page: paying sends the events, then goes back to the success URL, as Stripe's does",
+  async (t) => {
+    const { stripe, standIn, received } = await setUp(t)
+    const customer = await stripe.customers.create({})
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      customer: customer.id,
+      line_items: [{ price: 'price_pro_monthly', quantity: 1 }],
+      success_url: 'https://app.example/billing?checkout=success',
+      cancel_url: 'https://app.example/billing?checkout=canceled',
+    })
+    const page = await (await fetch(String(session.url))).text()
+    t.match(page, /<button>Pay \(stand-in\)<\/button>/)
+    t.match(page, /href="https:\/\/app\.example\/billing\?checkout=canceled"/, 'a way back without paying')
+    const paid = await fetch(`${standIn.url}/checkout/${session.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+      redirect: 'manual',
+    })
+    t.equal(paid.status, 303)
+    t.equal(paid.headers.get('location'), 'https://app.example/billing?checkout=success')
+    t.same(
+      received.map(({ body }) => (JSON.parse(body) as { type: string }).type),
+      ['checkout.session.completed', 'customer.subscription.created', 'invoice.paid'],
+      'the webhooks arrive before the person is sent back',
+    )
+    const again = await fetch(`${standIn.url}/checkout/${session.id}`, { method: 'POST', redirect: 'manual' })
+    t.equal(again.status, 400, 'a session is paid once')
+  },
+)

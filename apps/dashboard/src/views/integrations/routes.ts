@@ -14,4 +14,9 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('./IntegrationPage.vue'),
     meta: { title: 'Integration' },
   },
+  // The link of the email saying an integration stopped (apps/api integrations/stop-notice.ts).
+  {
+    path: '/teams/:teamId/integrations/:integrationId',
+    redirect: (to) => ({ name: 'integration', params: to.params, query: to.query }),
+  },
 ]
