@@ -1,1 +1,2 @@
+export * from './render/index.ts'
 export * from './rules/index.ts'
