@@ -1,4 +1,29 @@
+import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
+import { failureHandlers } from './api.ts'
+import { initAuth } from './auth.ts'
+import { createDashboardRouter } from './router.ts'
+import { useNotices } from './stores/notices.ts'
+import { useSession } from './stores/session.ts'
+import './styles.css'
 
-createApp(App).mount('#app')
+initAuth()
+const app = createApp(App)
+const pinia = createPinia()
+app.use(pinia)
+const router = createDashboardRouter()
+app.use(router)
+
+const notices = useNotices(pinia)
+const session = useSession(pinia)
+failureHandlers.planLimit = (failure) => notices.offerUpgrade(failure)
+// The SDK already tried a refresh: the session is over. Sign in again, then back here.
+failureHandlers.unauthorized = () => {
+  const here = router.currentRoute.value
+  if (here.meta.public) return
+  session.clear()
+  router.push({ name: 'signin', query: { next: here.fullPath, expired: '1' } })
+}
+
+app.mount('#app')
