@@ -4,12 +4,11 @@
  * where a path is ("Variant B › step 1 › block 2 › text") for the summary at the top.
  */
 import { computed, type InjectionKey, inject, type Ref } from 'vue'
-import { type Draft, normaliseField } from './model.ts'
+import type { FieldProblem } from '../../failure.ts'
+import { indexProblems, problemsUnder } from '../../field-errors.ts'
+import type { Draft } from './model.ts'
 
-export interface FieldProblem {
-  field: string
-  message: string
-}
+export type { FieldProblem }
 
 export interface EditorErrors {
   /** The messages for exactly this path. */
@@ -20,22 +19,15 @@ export interface EditorErrors {
 
 export const ERRORS: InjectionKey<EditorErrors> = Symbol('campaign editor errors')
 
-/** Problems by path (without "body."), several messages for one field joined. */
-export function byPath(problems: readonly FieldProblem[]): Map<string, string> {
-  const map = new Map<string, string>()
-  for (const problem of problems) {
-    const path = normaliseField(problem.field).replace(/^body\.?/, '') || 'body'
-    const before = map.get(path)
-    map.set(path, before ? `${before}; ${problem.message}` : problem.message)
-  }
-  return map
-}
+/** The editor's dotted paths ("variants.0.name") as the shell's field keys ("variants/0/name"). */
+const keyOf = (path: string) => path.replaceAll('.', '/')
 
+/** Built on the shell's index of a 400's details (src/field-errors.ts), so both read `details` alike. */
 export function editorErrors(problems: Ref<readonly FieldProblem[]>): EditorErrors {
-  const map = computed(() => byPath(problems.value))
+  const index = computed(() => indexProblems(problems.value))
   return {
-    at: (path) => map.value.get(path),
-    under: (path) => [...map.value.keys()].filter((key) => key === path || key.startsWith(`${path}.`)).length,
+    at: (path) => index.value.get(keyOf(path)),
+    under: (path) => problemsUnder(index.value, keyOf(path)).length,
   }
 }
 
@@ -82,7 +74,7 @@ export function bindField(errors: EditorErrors, path: string) {
   const message = errors.at(path)
   return {
     id: inputId(path),
-    'aria-invalid': message ? 'true' : undefined,
+    'aria-invalid': message ? (true as const) : undefined,
     'aria-describedby': message ? errorId(path) : undefined,
   }
 }
