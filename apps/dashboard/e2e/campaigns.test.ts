@@ -11,6 +11,9 @@ import { apiAs, screenshot, screenshotAtEnd, signIn, startStack } from './stack.
 
 const EMAIL = 'marketer@example.com'
 
+// One stack for the file (SuperTokens is set up once per process); each test has its own browser context.
+const stack = await startStack(t)
+
 /** Waits until the live preview (a shadow root drawn by @nudge/popup) shows `text` in its headline. */
 async function previewHeadline(page: Page, text: string) {
   await page.getByTestId('preview').locator('h2', { hasText: text }).waitFor({ state: 'visible' })
@@ -19,8 +22,7 @@ async function previewHeadline(page: Page, text: string) {
 t.test(
   'sites and campaigns: create, preview while typing, errors at fields, conflict, go live',
   async (t) => {
-    const stack = await startStack(t)
-    if (!stack) return
+    if (!stack) return t.skip('no Chromium')
     const { page } = await stack.newPage({ width: 1366, height: 900 })
     screenshotAtEnd(t, page, 'campaigns-journey')
 
@@ -180,5 +182,136 @@ t.test(
     await page.getByLabel('Status').selectOption('draft')
     await page.getByText('No campaign matches these filters.').waitFor()
     await screenshot(page, 'dashboard-campaigns-list-360')
+  },
+)
+
+t.test(
+  'the editor covers the content model: form, consent, image, design, targeting, frequency, schedule',
+  async (t) => {
+    if (!stack) return t.skip('no Chromium')
+    const client = await apiAs(stack, EMAIL)
+    const teams = await client.GET('/v1/teams')
+    const teamId = teams.data?.items[0]?.id as string
+    const site = await client.POST('/v1/teams/{teamId}/sites', {
+      params: { path: { teamId } },
+      body: { hostname: 'blog.example.org' },
+    })
+    const created = await client.POST('/v1/teams/{teamId}/campaigns', {
+      params: { path: { teamId } },
+      body: { name: 'Newsletter', siteId: site.data?.id as string, type: 'slide-in' },
+    })
+    const campaignId = created.data?.id as string
+
+    const { page } = await stack.newPage({ width: 1366, height: 900 })
+    screenshotAtEnd(t, page, 'campaigns-content-model')
+    await signIn(stack, page, EMAIL)
+    await page.goto(`/t/${teamId}/campaigns/${campaignId}`)
+    await page.getByRole('heading', { name: 'Newsletter', level: 1 }).waitFor()
+    const preview = page.getByTestId('preview')
+
+    // Content: an image, a form with a second field and consent; the preview draws the form.
+    await page.getByRole('button', { name: 'Add image' }).click()
+    await page.getByLabel('Image URL').fill('https://cdn.example.org/cat.png')
+    await page.getByLabel('Description for screen readers (empty for a decorative image)').fill('A cat')
+    await page.getByLabel('This step has a form (sent by its submit button)').check()
+    await preview.locator('input[type="email"]').waitFor()
+    t.equal(
+      await page.getByLabel('Button 1 label').inputValue(),
+      'Subscribe',
+      'a submit button came with the form',
+    )
+    await page.getByRole('button', { name: 'Add field' }).click()
+    await page.getByLabel('Label').nth(1).fill('First name')
+    await page.getByLabel('Ask for consent (a checkbox with your wording)').check()
+    await page.getByLabel('Consent wording').fill('I agree to <b>emails</b>.')
+    await page.getByLabel('Version of the wording').fill('2030-01')
+    await preview.getByText('First name').waitFor()
+    await preview.locator('b', { hasText: 'emails' }).waitFor()
+    await screenshot(page, 'dashboard-editor-form')
+
+    // Design of the step.
+    await page.getByRole('tab', { name: 'Design' }).click()
+    await page.getByRole('tabpanel').getByLabel('Background', { exact: true }).fill('#112233')
+    await page.getByLabel('Background', { exact: true }).press('Tab')
+    await page.getByLabel('Width (px, 200 to 1200)').fill('420')
+    await page.getByLabel('Width (px, 200 to 1200)').press('Tab')
+    await page.getByLabel('Position').selectOption('bottom-left')
+
+    // Targeting, with the arrow keys between tabs.
+    await page.getByRole('tab', { name: 'Design' }).focus()
+    await page.keyboard.press('ArrowRight')
+    t.equal(
+      await page.getByRole('tab', { name: 'Targeting' }).getAttribute('aria-selected'),
+      'true',
+      'ArrowRight moves to the next tab',
+    )
+    await page.getByRole('button', { name: 'Add a rule' }).first().click()
+    await page.getByLabel('Rule 1: URL or path').fill('/posts/')
+    await page.getByLabel('tablet').uncheck()
+    await page.getByLabel('Where visitors are').selectOption('allow')
+    await page.getByLabel('Country codes (ISO, e.g. DE, AT, CH)').fill('de, at')
+    await page.getByLabel('Browser languages (e.g. de, en, pt-BR; empty: any)').fill('de en')
+    await page.getByLabel('Returning visitors').check()
+    await page.getByLabel('When it shows').selectOption('scroll')
+    await page.getByLabel('Percent of the page scrolled (1 to 100)').fill('40')
+
+    // Frequency and schedule, in a time zone of its own.
+    await page.getByRole('tab', { name: 'Frequency & schedule' }).click()
+    await page.getByLabel('Each visitor sees it').selectOption('every-n-days')
+    await page.getByLabel('Days between showings (1 to 365)').fill('3')
+    await page.getByLabel('Never again once the visitor closed it').check()
+    await page.getByLabel('Run only between dates').check()
+    await page.getByLabel('Time zone of the dates').fill('Europe/Berlin')
+    await page.getByLabel('Time zone of the dates').press('Tab')
+    await page.getByLabel('Starts (empty: now)').fill('2030-03-20T08:00')
+    await page.getByLabel('Ends (empty: never)').fill('2030-07-01T18:30')
+    await screenshot(page, 'dashboard-editor-schedule')
+
+    await page.getByRole('button', { name: 'Save changes' }).click()
+    await page.getByRole('button', { name: 'Saved', exact: true }).waitFor()
+
+    const stored = (
+      await client.GET('/v1/teams/{teamId}/campaigns/{campaignId}', {
+        params: { path: { teamId, campaignId } },
+      })
+    ).data
+    const step = stored?.variants[0]?.steps[0]
+    t.same(step?.blocks[1], { type: 'image', url: 'https://cdn.example.org/cat.png', alt: 'A cat' })
+    t.same(
+      step?.form?.fields.map((field) => [field.name, field.type, field.label, field.required]),
+      [
+        ['email', 'email', 'Email', true],
+        ['field2', 'text', 'First name', false],
+      ],
+    )
+    t.same(step?.form?.consent, { text: 'I agree to <b>emails</b>.', required: true, version: '2030-01' })
+    t.same(
+      step?.buttons.map((button) => button.action),
+      ['submit', 'close'],
+    )
+    t.same(step?.design, { colors: { background: '#112233' }, widthPx: 420, position: 'bottom-left' })
+    t.same(stored?.targeting.urls?.include, [{ match: 'prefix', value: '/posts/' }])
+    t.same(stored?.targeting.devices, ['desktop', 'mobile'])
+    t.same(stored?.targeting.countries, { mode: 'allow', codes: ['DE', 'AT'] })
+    t.same(stored?.targeting.languages, ['de', 'en'])
+    t.equal(stored?.targeting.visitors, 'returning')
+    t.same(stored?.targeting.trigger, { type: 'scroll', percent: 40 })
+    t.same(stored?.frequency, {
+      show: 'every-n-days',
+      days: 3,
+      stopAfterConversion: true,
+      stopAfterClose: true,
+    })
+    t.same(stored?.schedule, {
+      timeZone: 'Europe/Berlin',
+      startAt: '2030-03-20T08:00:00+01:00',
+      endAt: '2030-07-01T18:30:00+02:00',
+    })
+
+    // The saved design shows in the preview after a reload: the renderer reads the same content.
+    await page.reload()
+    await page.getByRole('heading', { name: 'Newsletter', level: 1 }).waitFor()
+    await preview.locator('img[alt="A cat"]').waitFor({ state: 'attached' })
+    await preview.locator('input[type="email"]').waitFor()
   },
 )
