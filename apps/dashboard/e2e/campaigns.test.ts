@@ -44,6 +44,7 @@ t.test(
       /Added shop\.example\.com \(from “https:\/\/Shop\.Example\.com\/products\/shoes\?ref=ad”\)/,
     )
     await page.getByRole('link', { name: 'shop.example.com' }).waitFor()
+    await screenshot(page, 'dashboard-sites')
 
     await added.getByRole('link', { name: 'Get its install snippet' }).click()
     const snippet = await page.getByTestId('snippet').textContent()
@@ -54,6 +55,7 @@ t.test(
     )
     t.ok(await page.getByText('Not seen yet').isVisible(), 'the snippet has not been seen yet')
     t.ok(await page.getByRole('button', { name: 'Copy snippet' }).isVisible())
+    await screenshot(page, 'dashboard-site')
 
     // A campaign on it.
     await page.getByRole('link', { name: 'Campaigns', exact: true }).first().click()
@@ -313,5 +315,31 @@ t.test(
     await page.getByRole('heading', { name: 'Newsletter', level: 1 }).waitFor()
     await preview.locator('img[alt="A cat"]').waitFor({ state: 'attached' })
     await preview.locator('input[type="email"]').waitFor()
+
+    // Deleting the site says first what becomes of its campaigns, and asks for the hostname.
+    await page.getByRole('link', { name: 'Sites', exact: true }).click()
+    await page.getByRole('link', { name: 'blog.example.org' }).click()
+    await page.getByRole('listitem').filter({ hasText: 'Newsletter' }).waitFor()
+    await page.getByRole('button', { name: 'Delete blog.example.org…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Delete blog.example.org?' })
+    await dialog.getByText('All 1 campaigns of the site become drafts without a site').waitFor()
+    t.ok(
+      await dialog.getByRole('button', { name: 'Delete site' }).isDisabled(),
+      'not before the hostname is typed',
+    )
+    await dialog.getByLabel('Type blog.example.org to confirm').fill('blog.example.org')
+    await screenshot(page, 'dashboard-site-delete')
+    await dialog.getByRole('button', { name: 'Delete site' }).click()
+    await page.getByRole('heading', { name: 'Sites', level: 1 }).waitFor()
+    await page.getByRole('status').filter({ hasText: 'blog.example.org was deleted.' }).waitFor()
+    await page.getByRole('link', { name: 'blog.example.org' }).waitFor({ state: 'detached' })
+    const kept = (
+      await client.GET('/v1/teams/{teamId}/campaigns/{campaignId}', {
+        params: { path: { teamId, campaignId } },
+      })
+    ).data
+    t.same([kept?.siteId, kept?.status], [null, 'draft'], 'the campaign is kept as a draft without a site')
+    await page.goto(`/t/${teamId}/campaigns/${campaignId}`)
+    await page.getByText('No site (it was deleted)').waitFor({ state: 'attached' })
   },
 )
