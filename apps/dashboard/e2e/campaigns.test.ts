@@ -322,7 +322,7 @@ t.test(
     await page.getByRole('listitem').filter({ hasText: 'Newsletter' }).waitFor()
     await page.getByRole('button', { name: 'Delete blog.example.org…' }).click()
     const dialog = page.getByRole('dialog', { name: 'Delete blog.example.org?' })
-    await dialog.getByText('All 1 campaigns of the site become drafts without a site').waitFor()
+    await dialog.getByText('Its one campaign becomes a draft without a site').waitFor()
     t.ok(
       await dialog.getByRole('button', { name: 'Delete site' }).isDisabled(),
       'not before the hostname is typed',
