@@ -36,11 +36,11 @@ const FLAGS = [
 /**
  * A headless Chromium closed when the test ends, or undefined (the test is skipped, or failed
  * under CI=true) when the package is not installed. `hosts` resolves those names to 127.0.0.1,
- * so a page can be served under a customer's hostname from loopback.
+ * so a page can be served under a customer's hostname from loopback; `args` are more Chromium flags.
  */
 export async function launchChromium(
   t: Test,
-  options: { hosts?: string[] } = {},
+  options: { hosts?: string[]; args?: string[] } = {},
 ): Promise<Browser | undefined> {
   if (!existsSync(CHROMIUM_PATH)) {
     const message = `Chromium not found at ${CHROMIUM_PATH}: apt-get install chromium`
@@ -52,7 +52,7 @@ export async function launchChromium(
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...FLAGS, ...(rules ? [`--host-resolver-rules=${rules}`] : [])],
+    args: [...FLAGS, ...(rules ? [`--host-resolver-rules=${rules}`] : []), ...(options.args ?? [])],
   })
   t.teardown(() => browser.close())
   return browser
