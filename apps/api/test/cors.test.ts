@@ -103,7 +103,9 @@ t.test('CORS: a preflight from the dashboard allows every method of every /v1 ro
         `${route.method} is an allowed method (allowed: ${allowedMethods.join(', ') || 'none'})`,
       )
       const allowedHeaders = tokens(res.headers.get('access-control-allow-headers'))
-      const missing = [...REQUESTED_HEADERS, ...route.headers].filter((header) => !allowedHeaders.includes(header))
+      const missing = [...REQUESTED_HEADERS, ...route.headers].filter(
+        (header) => !allowedHeaders.includes(header),
+      )
       t.same(missing, [], `every requested header is allowed (allowed: ${allowedHeaders.join(', ')})`)
 
       // The answer to the request itself must be readable by the dashboard too, whatever its status.
