@@ -341,5 +341,23 @@ t.test(
     t.same([kept?.siteId, kept?.status], [null, 'draft'], 'the campaign is kept as a draft without a site')
     await page.goto(`/t/${teamId}/campaigns/${campaignId}`)
     await page.getByText('No site (it was deleted)').waitFor({ state: 'attached' })
+    t.ok(await page.getByLabel('Site', { exact: true }).isEnabled(), 'a draft may be moved to another site')
+
+    // Duplicate, then delete the copy (a draft): the dialog says what goes.
+    const actions = page.getByRole('group', { name: 'Campaign actions' })
+    await actions.getByRole('button', { name: 'Duplicate' }).click()
+    await page.getByRole('heading', { name: 'Newsletter (copy)', level: 1 }).waitFor()
+    t.not(new URL(page.url()).pathname.split('/').pop(), campaignId, 'the copy is a campaign of its own')
+    await actions.getByRole('button', { name: 'Delete' }).click()
+    const confirm = page.getByRole('dialog', { name: 'Delete “Newsletter (copy)”?' })
+    await confirm.getByText('Its leads stay in Leads').waitFor()
+    await confirm.getByRole('button', { name: 'Delete campaign' }).click()
+    await page.getByRole('heading', { name: 'Campaigns', level: 1 }).waitFor()
+    await page.getByRole('link', { name: 'Newsletter', exact: true }).waitFor()
+    t.equal(
+      await page.getByRole('link', { name: 'Newsletter (copy)' }).count(),
+      0,
+      'the copy is gone, the original stays',
+    )
   },
 )
