@@ -235,6 +235,12 @@ t.test(
     await page.getByRole('tab', { name: 'Design' }).click()
     await page.getByRole('tabpanel').getByLabel('Background', { exact: true }).fill('#112233')
     await page.getByLabel('Background', { exact: true }).press('Tab')
+    // Dark on dark: the preview says so, from the colours it drew.
+    const hardToRead = preview.getByText(/Hard to read for many visitors \(Text on the background: 1\.\d:1\)/)
+    await hardToRead.waitFor()
+    await page.getByLabel('Text', { exact: true }).fill('#f5f5f5')
+    await page.getByLabel('Text', { exact: true }).press('Tab')
+    await hardToRead.waitFor({ state: 'detached' })
     await page.getByLabel('Width (px, 200 to 1200)').fill('420')
     await page.getByLabel('Width (px, 200 to 1200)').press('Tab')
     await page.getByLabel('Position').selectOption('bottom-left')
@@ -291,7 +297,11 @@ t.test(
       step?.buttons.map((button) => button.action),
       ['submit', 'close'],
     )
-    t.same(step?.design, { colors: { background: '#112233' }, widthPx: 420, position: 'bottom-left' })
+    t.same(step?.design, {
+      colors: { background: '#112233', text: '#f5f5f5' },
+      widthPx: 420,
+      position: 'bottom-left',
+    })
     t.same(stored?.targeting.urls?.include, [{ match: 'prefix', value: '/posts/' }])
     t.same(stored?.targeting.devices, ['desktop', 'mobile'])
     t.same(stored?.targeting.countries, { mode: 'allow', codes: ['DE', 'AT'] })

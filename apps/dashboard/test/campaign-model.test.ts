@@ -136,3 +136,15 @@ t.test('small helpers', async (t) => {
   t.same(triggerOfType('exit-intent'), { type: 'exit-intent' })
   t.equal(normaliseField('body.variants/0/steps/0/blocks/0/text'), 'body.variants.0.steps.0.blocks.0.text')
 })
+
+t.test('contrast of drawn colours', async (t) => {
+  const { contrastRatio, parseRgb } = await import('../src/views/campaigns/model.ts')
+  t.same(parseRgb('rgb(17, 34, 51)'), [17, 34, 51, 1])
+  t.same(parseRgb('rgba(0, 0, 0, 0.5)'), [0, 0, 0, 0.5])
+  t.same(parseRgb('rgb(0 0 0 / 50%)'), [0, 0, 0, 0.5])
+  t.equal(parseRgb('transparent'), null)
+  t.equal(Math.round(contrastRatio([255, 255, 255], [0, 0, 0])), 21)
+  t.equal(contrastRatio([31, 41, 55], [31, 41, 55]), 1)
+  t.ok(contrastRatio([255, 255, 255], [31, 41, 55]) > 4.5, 'the theme’s text on white is legible')
+  t.ok(contrastRatio([17, 34, 51], [31, 41, 55]) < 1.5, 'the theme’s text on a dark background is not')
+})

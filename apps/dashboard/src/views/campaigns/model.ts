@@ -390,3 +390,38 @@ export function timeZones(): string[] {
   const zones = supported ? supported('timeZone') : []
   return zones.includes('UTC') ? zones : ['UTC', ...zones]
 }
+
+/* Legibility: the contrast of what the preview actually drew (computed styles), WCAG's formula. */
+
+/** "rgb(17, 34, 51)" or "rgba(17, 34, 51, 0.5)" → [17, 34, 51, alpha]; null for anything else. */
+export function parseRgb(css: string): [number, number, number, number] | null {
+  const match = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,/]\s*([\d.]+%?))?\s*\)$/.exec(
+    css.trim(),
+  )
+  if (!match) return null
+  const alphaText = match[4]
+  const alpha =
+    alphaText === undefined
+      ? 1
+      : alphaText.endsWith('%')
+        ? Number.parseFloat(alphaText) / 100
+        : Number(alphaText)
+  return [Number(match[1]), Number(match[2]), Number(match[3]), alpha]
+}
+
+function luminance([r, g, b]: readonly number[]): number {
+  const channel = (value: number) => {
+    const s = value / 255
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+  }
+  return 0.2126 * channel(r ?? 0) + 0.7152 * channel(g ?? 0) + 0.0722 * channel(b ?? 0)
+}
+
+/** The contrast ratio of two opaque colours, 1 to 21. */
+export function contrastRatio(a: readonly number[], b: readonly number[]): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number]
+  return (light + 0.05) / (dark + 0.05)
+}
+
+/** WCAG AA for normal text. */
+export const MIN_CONTRAST = 4.5
