@@ -371,3 +371,54 @@ t.test(
     )
   },
 )
+
+t.test('a viewer sees sites and campaigns, with nothing offered to change them', async (t) => {
+  if (!stack) return
+  const owner = await apiAs(stack, 'owner@example.com')
+  const team = await owner.POST('/v1/teams', { body: { name: 'Agency' } })
+  const teamId = team.data?.id as string
+  const site = await owner.POST('/v1/teams/{teamId}/sites', {
+    params: { path: { teamId } },
+    body: { hostname: 'agency.example.net' },
+  })
+  const created = await owner.POST('/v1/teams/{teamId}/campaigns', {
+    params: { path: { teamId } },
+    body: { name: 'Welcome', siteId: site.data?.id as string, type: 'bar' },
+  })
+  const campaignId = created.data?.id as string
+  const asked = Date.now() - 1000
+  const invited = await owner.POST('/v1/teams/{teamId}/invites', {
+    params: { path: { teamId } },
+    body: { email: 'viewer@example.com', role: 'viewer' },
+  })
+  t.equal(invited.response.status, 201)
+  const link = await stack.linkFromMailbox('viewer@example.com', '/invites/accept', asked)
+  const viewer = await apiAs(stack, 'viewer@example.com')
+  const accepted = await viewer.POST('/v1/invites/accept', { body: { token: new URL(link).hash.slice(1) } })
+  t.ok(accepted.response.ok, 'the invite is accepted')
+
+  const { page } = await stack.newPage({ width: 1280, height: 860 })
+  screenshotAtEnd(t, page, 'campaigns-viewer')
+  await signIn(stack, page, 'viewer@example.com')
+  await page.goto(`/t/${teamId}/campaigns/${campaignId}`)
+  await page.getByRole('heading', { name: 'Welcome', level: 1 }).waitFor()
+  await page.getByText('Your role in this team (viewer) can look at campaigns but not change them.').waitFor()
+  await page.getByTestId('preview').locator('h2', { hasText: 'Your headline here' }).waitFor()
+  const actions = page.getByRole('group', { name: 'Campaign actions' })
+  t.equal(await actions.getByRole('button').count(), 0, 'no save, lifecycle, duplicate or delete button')
+  t.ok(await page.getByLabel('Headline', { exact: true }).isDisabled(), 'the content is read only')
+  t.ok(await page.getByRole('button', { name: 'Add a variant' }).isDisabled())
+  await screenshot(page, 'dashboard-editor-viewer')
+
+  await page.goto(`/t/${teamId}/campaigns`)
+  await page.getByRole('link', { name: 'Welcome' }).waitFor()
+  t.equal(await page.getByText('New campaign').count(), 0, 'no new campaign form')
+  await page.goto(`/t/${teamId}/sites`)
+  await page.getByRole('link', { name: 'agency.example.net' }).click()
+  await page.getByTestId('snippet').waitFor()
+  t.ok(await page.getByLabel('Pages on subdomains count as this site').isDisabled(), 'settings are read only')
+  t.equal(await page.getByRole('button', { name: /^Delete/ }).count(), 0, 'no delete')
+  await page.goto(`/t/${teamId}/sites`)
+  await page.getByRole('link', { name: 'agency.example.net' }).waitFor()
+  t.equal(await page.getByLabel('Hostname or address of the site').count(), 0, 'no add-site form')
+})
