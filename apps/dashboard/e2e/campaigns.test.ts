@@ -407,7 +407,9 @@ t.test('a viewer sees sites and campaigns, with nothing offered to change them',
   const actions = page.getByRole('group', { name: 'Campaign actions' })
   t.equal(await actions.getByRole('button').count(), 0, 'no save, lifecycle, duplicate or delete button')
   t.ok(await page.getByLabel('Headline', { exact: true }).isDisabled(), 'the content is read only')
-  t.ok(await page.getByRole('button', { name: 'Add a variant' }).isDisabled())
+  t.equal(await page.getByRole('button', { name: 'Add a variant' }).count(), 0, 'no variant to add')
+  t.ok(await page.getByLabel('Weight').isDisabled(), 'weights are read only')
+  t.ok(await page.getByRole('button', { name: 'Step 1' }).isEnabled(), 'steps can still be looked at')
   await screenshot(page, 'dashboard-editor-viewer')
 
   await page.goto(`/t/${teamId}/campaigns`)
