@@ -8,6 +8,7 @@
  * - migrations applied
  * - the API under PM2 (pm2-runtime, in the foreground) in cluster mode, 2 workers by default,
  *   and the job worker (`worker`)
+ * - the dashboard (Vite's dev server) on http://localhost:5173, unless NO_DASHBOARD is set
  * Ctrl-C stops the workers (they finish in-flight requests), then PostgreSQL.
  */
 import { spawn } from 'node:child_process'
@@ -23,6 +24,7 @@ Set DATABASE_URL, MEMCACHED_SERVERS, ... to use real services (see README.md).
 PM2_INSTANCES sets the number of API workers (default 2); PM2_WORKER_INSTANCES the job workers (1).
 Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in);
 without STRIPE_SECRET_KEY the Stripe stand-in on port 12111.
+The dashboard is served at http://localhost:\${DASHBOARD_PORT:-5173} (NO_DASHBOARD=1 to leave it out).
 `)
   process.exit(0)
 }
@@ -118,6 +120,14 @@ try {
     )
     env.STRIPE_SECRET_KEY = 'sk_test_nudge_stand_in'
     env.STRIPE_WEBHOOK_SECRET = secret
+  }
+  if (!env.NO_DASHBOARD) {
+    const dashboard = await startHelper(
+      'dashboard (Vite)',
+      [path.join(root, 'tools/dev/dashboard.ts')],
+      /listening on (\S+)/,
+    )
+    say(`dashboard on ${dashboard} (sign in there; the magic links point at it)`)
   }
   if (!env.SMTP_URL) {
     env.DEV_MAILBOX = 'true'

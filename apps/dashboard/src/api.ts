@@ -2,7 +2,7 @@
  * The one client of the API (paths and types from @nudge/api-client) and `call`, which gives the
  * data or throws an ApiFailure. Two failures are handled here for every page: a 401 (the session
  * is gone even after the SDK's refresh) sends to sign-in and back, a 402 PLAN_LIMIT offers the
- * upgrade. main.ts plugs in what those do (the router and the notices store), so this module
+ * upgrade, a 403 reloads the roles (someone may have changed mine: the pages then offer less). main.ts plugs in what those do (the router and the notices store), so this module
  * stays free of them and testable.
  */
 import { createApiClient } from '@nudge/api-client'
@@ -19,9 +19,11 @@ export const api = createApiClient({ baseUrl: API_URL, credentials: 'include' })
 export const failureHandlers: {
   unauthorized: (failure: ApiFailure) => void
   planLimit: (failure: ApiFailure) => void
+  forbidden: (failure: ApiFailure) => void
 } = {
   unauthorized: () => {},
   planLimit: () => {},
+  forbidden: () => {},
 }
 
 type Answer<D> = { data?: D; error?: unknown; response: Response }
@@ -38,5 +40,6 @@ export async function call<D>(request: Promise<Answer<D>>): Promise<D> {
   const failure = failureFrom(answer.response.status, answer.error)
   if (failure.status === 401) failureHandlers.unauthorized(failure)
   if (failure.status === 402 && failure.code === 'PLAN_LIMIT') failureHandlers.planLimit(failure)
+  if (failure.status === 403 && failure.code === 'FORBIDDEN') failureHandlers.forbidden(failure)
   throw failure
 }

@@ -1,4 +1,5 @@
 import { type ErrorCode, isApiError } from '@nudge/api-client'
+import { ACTION_WORDS, isAction } from './permissions.ts'
 
 /** One field the API named in a 400's `details` (`body.name`, `body.variants/0/steps/0/blocks/0/text`). */
 export interface FieldProblem {
@@ -58,10 +59,23 @@ export function failureFrom(status: number, body: unknown): ApiFailure {
 }
 
 /** The message to show for anything thrown by a call (a failure, or a bug that should not happen). */
+/** Whether trying the same call again may work (no answer, overload, a server fault), unlike a refusal. */
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof ApiFailure)) return true
+  return error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500
+}
+
 export function messageOf(error: unknown): string {
   if (error instanceof ApiFailure) {
-    if (error.status === 403 && error.code === 'FORBIDDEN')
-      return `${error.message.replace(/\.?$/, '.')} Ask an owner or admin of the team if you need it.`
+    if (error.status === 403 && error.code === 'FORBIDDEN') {
+      // The API names the action ("does not allow member:invite"); people get it in words.
+      const action = error.message.match(/\b([a-z]+:[a-z]+)\b/)?.[1]
+      const what =
+        action && isAction(action)
+          ? `Your role in this team does not allow ${ACTION_WORDS[action]}.`
+          : error.message.replace(/\.?$/, '.')
+      return `${what} Ask an owner or admin of the team if you need it.`
+    }
     return error.message
   }
   if (error instanceof Error) return error.message

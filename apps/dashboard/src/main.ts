@@ -18,6 +18,23 @@ app.use(router)
 const notices = useNotices(pinia)
 const session = useSession(pinia)
 failureHandlers.planLimit = (failure) => notices.offerUpgrade(failure)
+// Refused: my role may have changed since the page loaded. Reload the roles; if mine changed,
+// say so, and the pages stop offering what it no longer allows.
+failureHandlers.forbidden = () => {
+  const before = session.team
+  session
+    .reloadTeams()
+    .then(() => {
+      const after = session.teams.find((team) => team.id === before?.id)
+      if (before && after && after.role !== before.role)
+        notices.say(
+          `That was refused: your role in ${after.name} is now ${after.role}, and what it does not allow is no longer offered.`,
+          'info',
+          0,
+        )
+    })
+    .catch(() => {})
+}
 // The SDK already tried a refresh: the session is over. Sign in again, then back here.
 failureHandlers.unauthorized = () => {
   const here = router.currentRoute.value

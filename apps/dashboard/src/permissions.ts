@@ -54,3 +54,32 @@ export const ROLE_HELP: Record<Role, string> = {
   editor: 'builds and publishes sites and campaigns, reads leads',
   viewer: 'reads campaigns and their stats; changes nothing',
 }
+
+/** Each action in words, for a refusal: "Your role does not allow inviting members." */
+export const ACTION_WORDS: Record<Action, string> = {
+  'team:read': 'seeing this team',
+  'team:update': "changing the team's name",
+  'team:delete': 'deleting the team',
+  'member:read': "seeing the team's members",
+  'member:invite': 'inviting members',
+  'member:update': "changing members' roles",
+  'member:remove': 'removing members',
+  'billing:read': 'seeing the plan and billing',
+  'billing:manage': 'changing the plan',
+  'site:read': 'seeing sites',
+  'site:write': 'adding or changing sites',
+  'campaign:read': 'seeing campaigns',
+  'campaign:write': 'editing campaigns',
+  'campaign:publish': 'publishing campaigns',
+  'lead:read': 'seeing leads',
+  'lead:export': 'exporting leads',
+  'lead:delete': 'deleting leads',
+  'integration:read': 'seeing integrations',
+  'integration:write': 'changing integrations',
+  'delivery:read': 'seeing deliveries',
+  'audit:read': 'reading the audit log',
+}
+
+export function isAction(value: string): value is Action {
+  return Object.hasOwn(PERMISSIONS, value)
+}
