@@ -148,3 +148,37 @@ t.test('contrast of drawn colours', async (t) => {
   t.ok(contrastRatio([255, 255, 255], [31, 41, 55]) > 4.5, 'the theme’s text on white is legible')
   t.ok(contrastRatio([17, 34, 51], [31, 41, 55]) < 1.5, 'the theme’s text on a dark background is not')
 })
+
+t.test('field errors from a 400 reach the editor’s inputs and are named in words', async (t) => {
+  const { ref } = await import('vue')
+  const { describePath, editorErrors, errorId, inputId } = await import(
+    '../src/views/campaigns/fieldErrors.ts'
+  )
+  const problems = ref([
+    { field: 'body.variants.1.steps.0.blocks.0.text', message: 'tag <blink> is not allowed' },
+    { field: 'body.variants/1/steps/0/buttons/0/url', message: 'must be an http: or https: URL' },
+    { field: 'body.variants', message: 'must have weights that sum to 100 (they sum to 90)' },
+    { field: 'body.targeting.urls.include.0.value', message: 'must be on the campaign’s site' },
+  ])
+  const errors = editorErrors(problems)
+  t.equal(errors.at('variants.1.steps.0.blocks.0.text'), 'tag <blink> is not allowed')
+  t.equal(
+    errors.at('variants.1.steps.0.buttons.0.url'),
+    'must be an http: or https: URL',
+    'slashes or dots alike',
+  )
+  t.equal(errors.under('variants'), 3, 'the Content tab counts every problem under variants')
+  t.equal(errors.under('variants.1.steps.0'), 2)
+  t.equal(errors.under('targeting'), 1)
+  t.equal(errors.at('name'), undefined)
+  t.equal(inputId('variants.1.steps.0.blocks.0.text'), 'f-variants-1-steps-0-blocks-0-text')
+  t.equal(errorId('variants.1.steps.0.blocks.0.text'), 'e-variants-1-steps-0-blocks-0-text')
+  const draft = example()
+  t.equal(
+    describePath('variants.1.steps.0.blocks.0.text', draft),
+    'Newsletter first › step 1 › block 1 › text',
+  )
+  t.equal(describePath('targeting.urls.include.0.value', draft), 'targeting › urls › show on 1 › value')
+  problems.value = []
+  t.equal(errors.under('variants'), 0, 'a new answer replaces the old problems')
+})
