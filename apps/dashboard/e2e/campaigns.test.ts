@@ -184,6 +184,14 @@ t.test(
     await page.getByLabel('Status').selectOption('draft')
     await page.getByText('No campaign matches these filters.').waitFor()
     await screenshot(page, 'dashboard-campaigns-list-360')
+
+    // The site's page at 360 px: the snippet wraps, nothing scrolls sideways.
+    await page.goto(`/t/${teamId}/sites`)
+    await page.getByRole('link', { name: 'shop.example.com' }).click()
+    await page.getByTestId('snippet').waitFor()
+    const siteOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    t.ok(siteOverflow <= 0, `the site page fits 360 px (overflow ${siteOverflow}px)`)
+    await screenshot(page, 'dashboard-site-360')
   },
 )
 
