@@ -15,7 +15,7 @@ t.test(
 
     // The owner makes a team and invites bob as a viewer.
     await signIn(stack, owner, 'owner@example.com')
-    await owner.getByLabel('Current team').selectOption({ label: '+ New team…' })
+    await owner.getByRole('link', { name: 'New team' }).click()
     await owner.getByRole('heading', { name: 'New team' }).waitFor()
     await owner.getByLabel('Team name').fill('Acme')
     await owner.getByRole('button', { name: 'Create team' }).click()
@@ -57,6 +57,7 @@ t.test(
     }
     await nav.getByRole('link', { name: 'Members' }).click()
     await invitee.getByRole('heading', { name: 'Members of Acme' }).waitFor()
+    await invitee.getByRole('button', { name: 'Leave team' }).waitFor()
     t.match(await invitee.locator('main').textContent(), 'Your role: viewer', 'his role is stated')
     t.equal(await invitee.getByRole('heading', { name: 'Invite someone' }).count(), 0, 'no invite form')
     t.equal(await invitee.getByRole('combobox', { name: /Role of/ }).count(), 0, 'no role changes')
@@ -120,5 +121,29 @@ t.test(
       'filtered to the action asked for',
     )
     await screenshot(owner, 'invite-owner-audit')
+
+    // Removing him is confirmed in a dialog that keeps the keyboard inside it; Esc backs out.
+    await owner.getByRole('link', { name: 'Members' }).click()
+    const remove = owner.getByRole('button', { name: 'Remove' })
+    await remove.click()
+    const dialog = owner.getByRole('dialog', { name: 'Remove bob@example.com?' })
+    await dialog.waitFor()
+    const focusInDialog = () => owner.evaluate(() => document.activeElement?.closest('dialog') !== null)
+    t.ok(await focusInDialog(), 'focus moves into the dialog')
+    for (let i = 0; i < 4; i++) await owner.keyboard.press('Tab')
+    t.ok(await focusInDialog(), 'Tab stays inside it')
+    await screenshot(owner, 'invite-owner-remove-dialog')
+    await owner.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    t.equal(
+      await owner.evaluate(() => document.activeElement?.textContent?.trim()),
+      'Remove',
+      'Esc closes it and focus returns to the button',
+    )
+    await remove.click()
+    await dialog.getByRole('button', { name: 'Remove' }).click()
+    await owner.getByText('bob@example.com was removed from the team.').waitFor()
+    await owner.getByRole('cell', { name: 'bob@example.com', exact: true }).waitFor({ state: 'detached' })
+    t.pass('removed, and gone from the list')
   },
 )
