@@ -108,6 +108,17 @@ t.test(
       /Variant B › step 1 › block 1 › text/,
     )
     await screenshot(page, 'dashboard-editor-field-error')
+    // The problem in the list leads to its field, in its tab.
+    await page.getByRole('tab', { name: 'Targeting' }).click()
+    await page
+      .getByRole('list', { name: 'Problems to fix' })
+      .getByRole('button', { name: 'Variant B › step 1 › block 1 › text' })
+      .click()
+    t.equal(await page.getByRole('tab', { name: /Content/ }).getAttribute('aria-selected'), 'true')
+    t.ok(
+      await headline.evaluate((element) => element === document.activeElement),
+      'the headline has the focus',
+    )
 
     // Someone else saves meanwhile: the save is refused (412), the editor says what changed and reloads.
     const other = await apiAs(stack, EMAIL)

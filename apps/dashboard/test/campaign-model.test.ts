@@ -182,3 +182,14 @@ t.test('field errors from a 400 reach the editor’s inputs and are named in wor
   problems.value = []
   t.equal(errors.under('variants'), 0, 'a new answer replaces the old problems')
 })
+
+t.test('a problem leads to its tab, variant and step', async (t) => {
+  const { locate } = await import('../src/views/campaigns/model.ts')
+  t.same(locate('variants.1.steps.2.blocks.0.text'), { tab: 'content', variant: 1, step: 2 })
+  t.same(locate('variants.0.steps.0.design.colors.text'), { tab: 'design', variant: 0, step: 0 })
+  t.same(locate('variants.3.weight'), { tab: 'content', variant: 3 })
+  t.same(locate('variants'), { tab: 'content' })
+  t.same(locate('targeting.trigger.seconds'), { tab: 'targeting' })
+  t.same(locate('schedule.endAt'), { tab: 'when' })
+  t.same(locate('name'), { tab: null })
+})

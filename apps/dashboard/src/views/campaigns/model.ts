@@ -64,9 +64,9 @@ export const STATUSES: readonly CampaignStatus[] = ['draft', 'test', 'live', 'pa
 export const TYPES: readonly CampaignType[] = ['modal', 'slide-in', 'bar', 'full-screen']
 
 export const TYPE_LABELS: Record<CampaignType, string> = {
-  modal: 'Modal (centred, dims the page)',
-  'slide-in': 'Slide-in (a corner, page stays usable)',
-  bar: 'Bar (top or bottom edge)',
+  modal: 'Modal (centred)',
+  'slide-in': 'Slide-in (a corner)',
+  bar: 'Bar (top or bottom)',
   'full-screen': 'Full screen',
 }
 
@@ -425,3 +425,17 @@ export function contrastRatio(a: readonly number[], b: readonly number[]): numbe
 
 /** WCAG AA for normal text. */
 export const MIN_CONTRAST = 4.5
+
+export type EditorTab = 'content' | 'design' | 'targeting' | 'when'
+
+/** Where the input of a field path is: its tab, and the variant and step it belongs to. */
+export function locate(path: string): { tab: EditorTab | null; variant?: number; step?: number } {
+  const step = /^variants\.(\d+)\.steps\.(\d+)(\.design)?/.exec(path)
+  if (step) return { tab: step[3] ? 'design' : 'content', variant: Number(step[1]), step: Number(step[2]) }
+  const variant = /^variants\.(\d+)/.exec(path)
+  if (variant) return { tab: 'content', variant: Number(variant[1]) }
+  if (path.startsWith('variants')) return { tab: 'content' }
+  if (path.startsWith('targeting')) return { tab: 'targeting' }
+  if (path.startsWith('frequency') || path.startsWith('schedule')) return { tab: 'when' }
+  return { tab: null }
+}
