@@ -122,8 +122,26 @@ t.test(
     )
     await screenshot(owner, 'invite-owner-audit')
 
+    // The owner's account cannot go while Acme would be left without an owner: the page says which team.
+    await owner.getByRole('link', { name: 'owner@example.com' }).click()
+    await owner.getByLabel('Your name (as your teams see it)').fill('Olive Owner')
+    await owner.getByRole('button', { name: 'Save' }).click()
+    await owner.getByText('Your name is saved.').waitFor()
+    t.ok(await owner.getByRole('link', { name: 'Olive Owner' }).isVisible(), 'the new name is shown at once')
+    await owner.getByRole('button', { name: 'Delete my account…' }).click()
+    const deleteDialog = owner.getByRole('dialog', { name: 'Delete your account?' })
+    await deleteDialog.getByLabel('Type owner@example.com to confirm').fill('owner@example.com')
+    await deleteDialog.getByRole('button', { name: 'Delete my account' }).click()
+    const blocked = owner.getByRole('alert').filter({ hasText: 'Your account was not deleted' })
+    await blocked.waitFor()
+    t.ok(
+      await blocked.getByRole('link', { name: 'Acme — choose another owner' }).isVisible(),
+      'names the team that needs an owner',
+    )
+    await screenshot(owner, 'invite-owner-last-owner')
+
     // Removing him is confirmed in a dialog that keeps the keyboard inside it; Esc backs out.
-    await owner.getByRole('link', { name: 'Members' }).click()
+    await blocked.getByRole('link', { name: 'Acme — choose another owner' }).click()
     const remove = owner.getByRole('button', { name: 'Remove' })
     await remove.click()
     const dialog = owner.getByRole('dialog', { name: 'Remove bob@example.com?' })

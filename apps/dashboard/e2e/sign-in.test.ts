@@ -99,3 +99,25 @@ t.test('at 360 px wide the signed-in frame folds into a menu', { skip: !stack },
   const width = await page.evaluate(() => document.documentElement.scrollWidth)
   t.ok(width <= 360, `nothing wider than the screen (${width} px)`)
 })
+
+t.test('a session that ends mid-visit: sign in again, and back to the page', { skip: !stack }, async (t) => {
+  if (!stack) return
+  const { page, context } = await stack.newPage()
+  screenshotAtEnd(t, page, 'sign-in-expired')
+  await signIn(stack, page, 'expired@example.com')
+  await page.waitForLoadState('networkidle') // the landing page's own calls are done
+  // The API's session cookies go (revoked, expired, cleared): the SDK's refresh fails too.
+  const apiHost = new URL(stack.apiUrl).hostname
+  await context.clearCookies({ domain: apiHost })
+  await page.getByRole('link', { name: 'Members' }).click()
+  await page.waitForURL(/\/signin\?.*expired=1/)
+  t.ok(
+    await page.getByText('Your session has ended. Sign in again to carry on where you were.').isVisible(),
+    'says the session ended',
+  )
+  const next = new URL(page.url()).searchParams.get('next')
+  t.match(next, /^\/t\/[0-9a-f-]+\/members$/, 'remembers the page')
+  await signIn(stack, page, 'expired@example.com')
+  await page.getByRole('heading', { name: /Members of/ }).waitFor()
+  t.match(page.url(), /\/t\/[0-9a-f-]+\/members$/, 'back on the page after signing in')
+})
