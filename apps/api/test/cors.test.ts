@@ -52,12 +52,20 @@ t.test('CORS: a preflight from the dashboard allows every method of every /v1 ro
   const doc = (await (await fetch(`${base}/docs/json`)).json()) as {
     paths: Record<string, Record<string, unknown>>
   }
-  const routes = Object.entries(doc.paths)
+  type Operation = { parameters?: Array<{ in: string; name: string }> }
+  const routes = Object.entries(doc.paths as Record<string, Record<string, Operation>>)
     .filter(([path]) => path.startsWith('/v1/'))
     .flatMap(([path, item]) =>
-      Object.keys(item)
-        .filter((method) => METHODS.includes(method))
-        .map((method) => ({ method: method.toUpperCase(), path })),
+      Object.entries(item)
+        .filter(([method]) => METHODS.includes(method))
+        .map(([method, operation]) => ({
+          method: method.toUpperCase(),
+          path,
+          // The headers the route itself declares (If-Match, Idempotency-Key): a browser sends them too.
+          headers: (operation.parameters ?? [])
+            .filter((parameter) => parameter.in === 'header')
+            .map((parameter) => parameter.name.toLowerCase()),
+        })),
     )
   const methods = new Set(routes.map((route) => route.method))
   for (const method of ['GET', 'PATCH', 'PUT', 'DELETE']) {
@@ -65,13 +73,17 @@ t.test('CORS: a preflight from the dashboard allows every method of every /v1 ro
   }
   t.comment(`${routes.length} /v1 routes: ${routes.map((r) => `${r.method} ${r.path}`).join(', ')}`)
 
-  const preflight = (origin: string, method: string, url: string) =>
+  t.ok(
+    routes.some((route) => route.headers.includes('if-match')),
+    'a /v1 route declares If-Match, so its preflight is checked for it',
+  )
+  const preflight = (origin: string, method: string, url: string, headers: string[] = []) =>
     fetch(url, {
       method: 'OPTIONS',
       headers: {
         origin,
         'access-control-request-method': method,
-        'access-control-request-headers': REQUESTED_HEADERS.join(','),
+        'access-control-request-headers': [...REQUESTED_HEADERS, ...headers].join(','),
       },
       signal: AbortSignal.timeout(5000),
     })
@@ -80,7 +92,7 @@ t.test('CORS: a preflight from the dashboard allows every method of every /v1 ro
     const url = `${base}${route.path.replace(/\{[^}]+\}/g, () => randomUUID())}`
     const what = `${route.method} ${route.path}`
     await t.test(what, async (t) => {
-      const res = await preflight(DASHBOARD, route.method, url)
+      const res = await preflight(DASHBOARD, route.method, url, route.headers)
       await res.arrayBuffer()
       t.ok([200, 204].includes(res.status), `preflight answered 204/200 (got ${res.status})`)
       t.equal(res.headers.get('access-control-allow-origin'), DASHBOARD, 'the dashboard origin is allowed')
@@ -91,7 +103,9 @@ t.test('CORS: a preflight from the dashboard allows every method of every /v1 ro
         `${route.method} is an allowed method (allowed: ${allowedMethods.join(', ') || 'none'})`,
       )
       const allowedHeaders = tokens(res.headers.get('access-control-allow-headers'))
-      const missing = REQUESTED_HEADERS.filter((header) => !allowedHeaders.includes(header))
+      const missing = [...REQUESTED_HEADERS, ...route.headers].filter(
+        (header) => !allowedHeaders.includes(header),
+      )
       t.same(missing, [], `every requested header is allowed (allowed: ${allowedHeaders.join(', ')})`)
 
       // The answer to the request itself must be readable by the dashboard too, whatever its status.

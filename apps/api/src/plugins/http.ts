@@ -43,11 +43,16 @@ export const httpPlugin = fp(
       credentials: true,
       // @fastify/cors allows only GET, HEAD and POST by default: the dashboard edits and deletes.
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['content-type', 'x-request-id', ...authCorsHeaders()],
+      // if-match: campaign edits send the version they were made on (a browser refused it until
+      // the dashboard sent one); idempotency-key: writes a client may retry. Every header a /v1
+      // route declares must be here (test/cors.test.ts reads them from /docs/json).
+      allowedHeaders: ['content-type', 'x-request-id', 'if-match', 'idempotency-key', ...authCorsHeaders()],
       // Header-based sessions: the frontend SDK reads new tokens from these.
       exposedHeaders: [
         'x-request-id',
         'server-timing',
+        // A campaign's version.
+        'etag',
         // The lead export's file name.
         'content-disposition',
         'st-access-token',
