@@ -314,7 +314,8 @@ t.test('new invocations are invisible for a moment, as on AWS; the waiter rides 
   const dir = await tempDir(t)
   const aws = await standIn(t, {
     instances: [{ instanceId: API, workingDirectory: dir }],
-    invocationVisibleAfterMs: 300,
+    // Long enough that a loaded machine still asks within it (300 ms was missed under load).
+    invocationVisibleAfterMs: 3000,
   })
   const ssm = ssmClient(t, aws.url)
   const commandId = await send(ssm, { InstanceIds: [API], Parameters: { commands: ['echo hi'] } })
