@@ -1,5 +1,5 @@
 import t from 'tap'
-import { screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
+import { apiAs, screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
 
 // Production sends the session in cookies (README "Dashboard"); the API also takes it in headers,
 // which a build with VITE_SESSION_MODE=header uses. This file runs that build against the API on
@@ -35,6 +35,19 @@ t.test('header mode: signed in across a reload, no session cookie, sign out', { 
   await page.waitForURL(/\/signin/)
   t.pass('signed out')
 })
+
+t.test(
+  'a test’s own setup signs in through the magic link and calls the typed client',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const client = await apiAs(stack, 'setup@example.com')
+    const me = await client.GET('/v1/me')
+    t.equal(me.data?.email, 'setup@example.com', 'signed in as the email asked for')
+    const teams = await client.GET('/v1/teams')
+    t.equal(teams.data?.items[0]?.role, 'owner', 'with the personal team made at first sign-in')
+  },
+)
 
 t.test('the API down: a message and a retry, never a blank page', { skip: !stack }, async (t) => {
   if (!stack) return
