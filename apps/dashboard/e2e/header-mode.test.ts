@@ -54,7 +54,12 @@ t.test('the API down: a message and a retry, never a blank page', { skip: !stack
   const { page } = await stack.newPage({ width: 360, height: 740 })
   screenshotAtEnd(t, page, 'api-down')
   await signIn(stack, page, 'down@example.com')
-  await stack.app.close()
+  // Stopped as a crash would: no answer at all (the browser's kept-alive connections are cut too).
+  const stopping = stack.app.close()
+  stack.app.server.closeAllConnections()
+  const started = Date.now()
+  await stopping
+  t.comment(`API stopped in ${Date.now() - started} ms`)
   await page.goto('/account')
   await page.getByRole('heading', { name: 'nudge is not answering' }).waitFor()
   t.match(await page.getByRole('alert').textContent(), /cannot be reached/, 'says the API cannot be reached')
