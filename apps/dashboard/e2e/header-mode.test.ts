@@ -1,5 +1,5 @@
 import t from 'tap'
-import { screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
+import { apiAs, screenshot, screenshotAtEnd, signIn, startStack } from './stack.ts'
 
 // Production sends the session in cookies (README "Dashboard"); the API also takes it in headers,
 // which a build with VITE_SESSION_MODE=header uses. This file runs that build against the API on
@@ -36,12 +36,30 @@ t.test('header mode: signed in across a reload, no session cookie, sign out', { 
   t.pass('signed out')
 })
 
+t.test(
+  'a test’s own setup signs in through the magic link and calls the typed client',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const client = await apiAs(stack, 'setup@example.com')
+    const me = await client.GET('/v1/me')
+    t.equal(me.data?.email, 'setup@example.com', 'signed in as the email asked for')
+    const teams = await client.GET('/v1/teams')
+    t.equal(teams.data?.items[0]?.role, 'owner', 'with the personal team made at first sign-in')
+  },
+)
+
 t.test('the API down: a message and a retry, never a blank page', { skip: !stack }, async (t) => {
   if (!stack) return
   const { page } = await stack.newPage({ width: 360, height: 740 })
   screenshotAtEnd(t, page, 'api-down')
   await signIn(stack, page, 'down@example.com')
-  await stack.app.close()
+  // Stopped as a crash would: no answer at all (the browser's kept-alive connections are cut too).
+  const stopping = stack.app.close()
+  stack.app.server.closeAllConnections()
+  const started = Date.now()
+  await stopping
+  t.comment(`API stopped in ${Date.now() - started} ms`)
   await page.goto('/account')
   await page.getByRole('heading', { name: 'nudge is not answering' }).waitFor()
   t.match(await page.getByRole('alert').textContent(), /cannot be reached/, 'says the API cannot be reached')

@@ -38,7 +38,8 @@ failureHandlers.forbidden = () => {
 // The SDK already tried a refresh: the session is over. Sign in again, then back here.
 failureHandlers.unauthorized = () => {
   const here = router.currentRoute.value
-  if (here.meta.public) return
+  // Not while the router is loading who is signed in: its guard sends to sign-in itself.
+  if (here.meta.public || !session.loaded) return
   session.clear()
   router.push({ name: 'signin', query: { next: here.fullPath, expired: '1' } })
 }

@@ -5,7 +5,7 @@
  */
 import { createRouter, createWebHistory, type RouteLocationNormalized, type Router } from 'vue-router'
 import AppLayout from './components/AppLayout.vue'
-import { messageOf } from './failure.ts'
+import { ApiFailure, messageOf } from './failure.ts'
 import { useSession } from './stores/session.ts'
 import { routes as accountRoutes } from './views/account/routes.ts'
 import { routes as auditRoutes } from './views/audit/routes.ts'
@@ -79,6 +79,9 @@ async function guard(to: RouteLocationNormalized) {
     try {
       signedIn = await session.load()
     } catch (error) {
+      // The session was refused even after the SDK's refresh (revoked elsewhere): sign in again.
+      if (error instanceof ApiFailure && error.status === 401)
+        return { name: 'signin', query: { next: to.fullPath, expired: '1' } }
       // The API is down (or failing): say so with a retry, never a blank page.
       return { name: 'unavailable', query: { next: to.fullPath, why: messageOf(error) } }
     }

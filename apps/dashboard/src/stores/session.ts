@@ -18,7 +18,7 @@ export const useSession = defineStore('session', () => {
   const me = ref<Me | null>(null)
   const teams = ref<Team[]>([])
   const currentTeamId = ref<string | null>(null)
-  /** True once `load` ran in this page (signed in or not). */
+  /** True once `load` answered (signed in or not), until `clear`; a 401 while loading is the router's to handle. */
   const loaded = ref(false)
 
   const team = computed<Team | null>(() => teams.value.find((t) => t.id === currentTeamId.value) ?? null)
@@ -66,6 +66,7 @@ export const useSession = defineStore('session', () => {
   }
 
   function clear(): void {
+    loaded.value = false
     me.value = null
     teams.value = []
     currentTeamId.value = null
