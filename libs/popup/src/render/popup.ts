@@ -76,6 +76,8 @@ export function renderPopup(options: RenderOptions): Popup {
     closeButton,
   )
   if (options.preview) dialog.prepend(element('div', { class: 'p' }, 'Preview'))
+  // The dashboard's preview draws it again on every edit: fading in each time would flicker.
+  if (!onPage) dialog.style.animation = 'none'
   const layer = element('div', { class: `o ${type}` }, dialog)
   root.append(layer)
 
