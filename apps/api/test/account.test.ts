@@ -328,3 +328,55 @@ t.test('two owners deleting their accounts at once cannot leave a team without a
     'the team keeps its owner and its viewer',
   )
 })
+
+t.test(
+  'POST /v1/me/sessions/revoke signs out every session of mine, on every worker, and no one else',
+  async (t) => {
+    const DATABASE_URL = await migratedDatabase(t)
+    const workerA = await buildTestApp(t, { DATABASE_URL })
+    const workerB = await buildTestApp(t, { DATABASE_URL })
+    // Sign-ins go through the app built last (see signIn).
+    const laptop = await signIn(workerB, 'ann@example.com')
+    const phone = await signIn(workerB, 'ann@example.com')
+    const bob = await signIn(workerB, 'bob@example.com')
+    t.equal(phone.id, laptop.id, 'one user, two sessions')
+    // Both workers have seen both sessions as active before.
+    for (const worker of [workerA, workerB]) {
+      t.equal((await me(worker, laptop)).statusCode, 200)
+      t.equal((await me(worker, phone)).statusCode, 200)
+    }
+
+    const revoke = (worker: App, user: SignedIn) =>
+      worker.inject({ method: 'POST', url: '/v1/me/sessions/revoke', headers: user.headers })
+    // Revoked through workerB: with several apps in one process the SDK reports revocations to
+    // the app built last, as each worker's own SDK does in production.
+    const revoked = await revoke(workerB, phone)
+    t.equal(revoked.statusCode, 204, revoked.body)
+    t.equal(revoked.body, '')
+
+    t.equal((await me(workerB, phone)).statusCode, 401, 'this session, this worker, at once')
+    t.equal((await me(workerB, laptop)).statusCode, 401, 'the other session, this worker, at once')
+    /** The status GET /v1/me answers on `worker` once it is 401, or after a second. */
+    const refusedOn = async (worker: App, user: SignedIn) => {
+      const until = Date.now() + 1000
+      for (;;) {
+        const status = (await me(worker, user)).statusCode
+        if (status === 401 || Date.now() > until) return status
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    // Another worker drops its cached "active" when the invalidation reaches it (milliseconds).
+    t.equal(await refusedOn(workerA, laptop), 401, 'the other session, the other worker')
+    t.equal(await refusedOn(workerA, phone), 401, 'this session, the other worker')
+
+    t.equal((await me(workerA, bob)).statusCode, 200, "another user's session is untouched")
+    t.equal((await me(workerB, bob)).statusCode, 200)
+    t.equal((await revoke(workerA, laptop)).statusCode, 401, 'a revoked session cannot call it again')
+    const anonymous = await workerA.inject({ method: 'POST', url: '/v1/me/sessions/revoke' })
+    t.equal(anonymous.statusCode, 401, 'signed in only')
+
+    // Signing in again works: it was a sign-out, not a lock-out.
+    const again = await signIn(workerB, 'ann@example.com')
+    t.equal((await me(workerA, again)).statusCode, 200)
+  },
+)

@@ -121,3 +121,34 @@ t.test('a session that ends mid-visit: sign in again, and back to the page', { s
   await page.getByRole('heading', { name: /Members of/ }).waitFor()
   t.match(page.url(), /\/t\/[0-9a-f-]+\/members$/, 'back on the page after signing in')
 })
+
+t.test(
+  'sign out on every device: another browser signed in as me is signed out too',
+  { skip: !stack },
+  async (t) => {
+    if (!stack) return
+    const email = 'everywhere@example.com'
+    const laptop = await stack.newPage()
+    const phone = await stack.newPage()
+    screenshotAtEnd(t, laptop.page, 'sign-in-everywhere')
+    await signIn(stack, laptop.page, email)
+    await signIn(stack, phone.page, email)
+    await phone.page.waitForLoadState('networkidle')
+
+    await laptop.page.goto('/account')
+    await laptop.page.getByRole('button', { name: 'Sign out on every device…' }).click()
+    const dialog = laptop.page.getByRole('dialog', { name: 'Sign out on every device?' })
+    await dialog.waitFor()
+    await screenshot(laptop.page, 'sign-in-everywhere-confirm')
+    await dialog.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await laptop.page.waitForURL(/\/signin\?signedOut=everywhere/)
+    t.ok(await laptop.page.getByText('You are signed out on every device.').isVisible(), 'says so')
+
+    await phone.page.reload()
+    await phone.page.waitForURL(/\/signin/)
+    t.pass('the other browser, on its next page, is asked to sign in')
+    await laptop.page.goto('/account')
+    await laptop.page.waitForURL(/\/signin/)
+    t.pass('and so is this one')
+  },
+)

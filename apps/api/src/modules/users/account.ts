@@ -75,3 +75,13 @@ export async function deleteAccount(
     input.onCleanupError(error, 'delete sign-in user')
   }
 }
+
+/**
+ * Ends every session of a user (sign out on every device). Through the Session recipe's own
+ * `revokeAllSessionsForUser`, whose override tells every worker to refuse those sessions' tokens
+ * at once, as a single sign-out does.
+ */
+export async function signOutEverywhere(input: { supertokensUserId: string }): Promise<number> {
+  const revoked = await Session.revokeAllSessionsForUser(input.supertokensUserId)
+  return revoked.length
+}

@@ -3,7 +3,7 @@ import { signedInUser } from '@nudge/auth'
 import { actorOf } from '../../actor.ts'
 import { depsOf } from '../../deps.ts'
 import { ErrorResponse, NotFound, SessionErrorResponse, sessionSecurity } from '../../errors.ts'
-import { deleteAccount } from './account.ts'
+import { deleteAccount, signOutEverywhere } from './account.ts'
 import { Me, MePatch } from './schemas.ts'
 import { getProfile, updateName } from './service.ts'
 
@@ -79,6 +79,28 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
           app.observe.noticeError(error as Error, { requestId: request.id, step })
         },
       })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/v1/me/sessions/revoke',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['users'],
+        operationId: 'signOutEverywhere',
+        summary: 'Sign out on every device',
+        description:
+          'Ends every session of yours, this one included: each is refused with 401 on its next call, on every API worker.',
+        security,
+        response: { 204: { type: 'null' }, 401: SessionErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const revoked = await signOutEverywhere({ supertokensUserId: user.supertokensUserId })
+      request.log.info({ userId: user.id, revoked }, 'signed out everywhere')
       return reply.code(204).send(null)
     },
   )
