@@ -29,7 +29,7 @@ t.test('header mode: signed in across a reload, no session cookie, sign out', { 
     cookies.some((cookie) => cookie.name === 'sAccessToken' || cookie.name === 'sRefreshToken'),
     'the API set no session cookie',
   )
-  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click()
   await page.waitForURL(/\/signin\?signedOut=1/)
   await page.goto('/account')
   await page.waitForURL(/\/signin/)

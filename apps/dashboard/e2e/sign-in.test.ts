@@ -49,7 +49,10 @@ t.test(
     // The session survives a reload (the SDK keeps it; in cookie mode the tokens are HttpOnly cookies).
     await page.reload()
     await page.getByRole('heading', { name: 'Your account', exact: true }).waitFor()
-    t.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible(), 'still signed in after a reload')
+    t.ok(
+      await page.getByRole('button', { name: 'Sign out', exact: true }).isVisible(),
+      'still signed in after a reload',
+    )
     if (stack.mode === 'cookie') {
       const cookies = await page.context().cookies(stack.apiUrl)
       const access = cookies.find((cookie) => cookie.name === 'sAccessToken')
@@ -75,7 +78,7 @@ t.test(
     await page.waitForURL(/\/t\/[0-9a-f-]+\/campaigns$/)
     await page.getByRole('heading', { name: 'Campaigns' }).waitFor()
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
     await page.waitForURL(/\/signin\?signedOut=1/)
     t.ok(await page.getByText('You are signed out.').isVisible(), 'signing out says so')
     await page.goto('/account')
