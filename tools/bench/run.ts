@@ -350,14 +350,15 @@ Options:
   --help            print this help
 
 Environment:
-  DATABASE_URL        database for the API (default: postgres://postgres@127.0.0.1:5432/nudge_bench,
+  DATABASE_URL        database for the API (default: postgres://postgres@127.0.0.1:5432/nudge_bench_<pid>,
                       dropped and created afresh each run)
   MEMCACHED_SERVERS   passed through to the API when set
 `
 
 const root = path.resolve(import.meta.dirname, '../..')
 const DEFAULT_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres'
-const BENCH_DATABASE = 'nudge_bench'
+// One database per run: two benches at once (two engineers on one machine) must not drop each other's.
+const BENCH_DATABASE = `nudge_bench_${process.pid}`
 
 const { values: flags } = parseArgs({
   options: {
