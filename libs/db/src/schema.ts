@@ -277,6 +277,14 @@ export interface FeatureFlagChangesTable {
   created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
+/** Go-Live: the new row each of the old system's rows became (kind, old id → new id); never updated. */
+export interface LegacyIdsTable {
+  kind: string
+  legacy_id: string
+  new_id: string
+  created_at: Timestamp
+}
+
 export interface DB {
   users: UsersTable
   teams: TeamsTable
@@ -300,6 +308,7 @@ export interface DB {
   stripe_events: StripeEventsTable
   feature_flags: FeatureFlagsTable
   feature_flag_changes: FeatureFlagChangesTable
+  legacy_ids: LegacyIdsTable
 }
 
 export type User = Selectable<UsersTable>
