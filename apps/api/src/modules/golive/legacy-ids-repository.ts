@@ -17,7 +17,11 @@ export interface LegacyIdRow {
 }
 
 /** The new id of one old row, or undefined when it was not migrated. */
-export async function newIdFor(db: Kysely<DB>, kind: LegacyKind, legacyId: string): Promise<string | undefined> {
+export async function newIdFor(
+  db: Kysely<DB>,
+  kind: LegacyKind,
+  legacyId: string,
+): Promise<string | undefined> {
   const row = await db
     .selectFrom('legacy_ids')
     .select('new_id')
@@ -28,7 +32,11 @@ export async function newIdFor(db: Kysely<DB>, kind: LegacyKind, legacyId: strin
 }
 
 /** The new ids of the old rows of one kind that were migrated, by old id. */
-export async function newIdsFor(db: Kysely<DB>, kind: LegacyKind, legacyIds: string[]): Promise<Map<string, string>> {
+export async function newIdsFor(
+  db: Kysely<DB>,
+  kind: LegacyKind,
+  legacyIds: string[],
+): Promise<Map<string, string>> {
   if (legacyIds.length === 0) return new Map()
   const rows = await db
     .selectFrom('legacy_ids')

@@ -48,7 +48,8 @@ export const SiteDocument = Type.Object(
 
 export const SiteDocumentParams = Type.Object({
   hostname: Type.String({
-    description: 'the site’s hostname as it was added (case and a trailing dot do not matter)',
+    description:
+      'the site’s hostname as it was added (case and a trailing dot do not matter); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number of the domain',
     examples: ['shop.example.com'],
   }),
 })
