@@ -21,7 +21,7 @@ export const MAX_LEGACY_ID = 2_147_483_647
 const NOT_A_CAMPAIGN_ID = 'must be a campaign id (a UUID)'
 
 /** Whether old ids are taken now. */
-export function legacyIdsAccepted(config: Deps['config'], now = Date.now()): boolean {
+function legacyIdsAccepted(config: Deps['config'], now = Date.now()): boolean {
   return config.LEGACY_IDS_UNTIL !== undefined && now < Date.parse(config.LEGACY_IDS_UNTIL)
 }
 
