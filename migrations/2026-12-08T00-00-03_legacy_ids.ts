@@ -3,15 +3,16 @@ import { type Kysely, sql } from 'kysely'
 // Frozen in time: this file never imports app code, so it means today what it meant when written.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // Go-Live: which new row each of the old system's rows became. The migration's idempotency (a
-  // row already mapped is not made again) and the transition's old ids (snippets on customers'
-  // pages) both read it. kind: account, user, auth0, domain, campaign, lead, integration.
+  // Go-Live: the old system's integer ids (and Auth0 ids, lower-cased emails) → the new UUIDv7
+  // ids. Written in the same transaction as the rows they map, so the migration can be rerun
+  // (idempotent), resumed after a crash and brought up to date (delta); the visitor routes
+  // resolve old snippets' ids through it for a transition period.
   await db.schema
     .createTable('legacy_ids')
     .addColumn('kind', 'text', (col) => col.notNull())
     .addColumn('legacy_id', 'text', (col) => col.notNull())
     .addColumn('new_id', 'uuid', (col) => col.notNull())
-    .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (col) => col.defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('legacy_ids_pkey', ['kind', 'legacy_id'])
     .execute()
   await db.schema

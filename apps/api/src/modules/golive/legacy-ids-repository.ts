@@ -1,13 +1,7 @@
 import type { DB } from '@nudge/db'
 import type { Kysely } from 'kysely'
 
-/**
- * Go-Live's map of the old system's ids to nudge's (the `legacy_ids` table): written by the
- * migration, read by it (what is already migrated) and by the visitor routes while old ids are
- * accepted. A row is never changed once written.
- */
-
-/** What an old row is: its table in the old system, or the old key of a person. */
+/** What a legacy id names: each kind maps one old table's ids (or keys) to the new rows' ids. */
 export type LegacyKind = 'account' | 'user' | 'auth0' | 'domain' | 'campaign' | 'lead' | 'integration'
 
 export interface LegacyIdRow {
@@ -16,43 +10,38 @@ export interface LegacyIdRow {
   newId: string
 }
 
-/** The new id of one old row, or undefined when it was not migrated. */
-export async function newIdFor(
-  db: Kysely<DB>,
-  kind: LegacyKind,
-  legacyId: string,
-): Promise<string | undefined> {
+export async function newIdFor(db: Kysely<DB>, kind: LegacyKind, legacyId: string): Promise<string | null> {
   const row = await db
     .selectFrom('legacy_ids')
     .select('new_id')
     .where('kind', '=', kind)
     .where('legacy_id', '=', legacyId)
     .executeTakeFirst()
-  return row?.new_id
+  return row?.new_id ?? null
 }
 
-/** The new ids of the old rows of one kind that were migrated, by old id. */
+/** legacy id → new id, for those of `legacyIds` already mapped. */
 export async function newIdsFor(
   db: Kysely<DB>,
   kind: LegacyKind,
-  legacyIds: string[],
+  legacyIds: readonly string[],
 ): Promise<Map<string, string>> {
   if (legacyIds.length === 0) return new Map()
   const rows = await db
     .selectFrom('legacy_ids')
     .select(['legacy_id', 'new_id'])
     .where('kind', '=', kind)
-    .where('legacy_id', 'in', legacyIds)
+    .where('legacy_id', 'in', [...new Set(legacyIds)])
     .execute()
   return new Map(rows.map((row) => [row.legacy_id, row.new_id]))
 }
 
-/** Records old → new ids; a pair already recorded is kept as it is (a rerun changes nothing). */
-export async function recordLegacyIds(db: Kysely<DB>, rows: LegacyIdRow[]): Promise<void> {
+/** Call in the transaction that writes the rows mapped, so a crash leaves both or neither. */
+export async function recordLegacyIds(db: Kysely<DB>, rows: readonly LegacyIdRow[]): Promise<void> {
   if (rows.length === 0) return
   await db
     .insertInto('legacy_ids')
     .values(rows.map((row) => ({ kind: row.kind, legacy_id: row.legacyId, new_id: row.newId })))
-    .onConflict((conflict) => conflict.columns(['kind', 'legacy_id']).doNothing())
+    .onConflict((oc) => oc.columns(['kind', 'legacy_id']).doNothing())
     .execute()
 }

@@ -57,7 +57,7 @@ async function cachedNewId<T>(
     return await deps.cache.wrap(`visitor:legacy:${kind}:${legacyId}`, MAPPED_TTL_SECONDS, async () => {
       if (await deps.cache.get(missKey)) throw new Unmapped()
       const newId = await newIdFor(deps.db, kind, legacyId)
-      const value = newId === undefined ? undefined : await load(newId)
+      const value = newId === null ? undefined : await load(newId)
       if (value === undefined) {
         await deps.cache.set(missKey, true, UNMAPPED_TTL_SECONDS)
         throw new Unmapped()
