@@ -301,7 +301,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       format: 'date-time',
       description:
-        "Go-Live: until when the visitor routes accept the old system's numeric ids (snippets still on customers' pages), ISO date-time; unset = never",
+        "Go-Live: until when the visitor routes accept the old system's numeric ids (snippets still on customers' pages), an ISO date-time with its offset (2026-12-10T00:00:00Z); unset = never",
     }),
   ),
   WORKER_CONCURRENCY: Type.Integer({
