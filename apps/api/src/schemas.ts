@@ -21,10 +21,18 @@ export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
 const ONE_LINE_NOT_BLANK =
   '^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$'
 
+/**
+ * A campaign as visitors' reports name it: a UUID, or the old system's number for it (a serial: 1 to
+ * 2147483647, no leading zero), which only Go-Live's transition accepts (visitors/legacy-ids.ts).
+ */
+export const CAMPAIGN_ID_OR_LEGACY =
+  '^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[1-9][0-9]{0,9})$'
+
 /** What the error handler says instead of AJV's "must match pattern …" for the patterns above. */
 export const PATTERN_MESSAGES: Record<string, string> = {
   [NO_CONTROL_CHARACTERS]: 'must not contain control characters',
   [ONE_LINE_NOT_BLANK]: 'must be one line of text, not blank, without control characters',
+  [CAMPAIGN_ID_OR_LEGACY]: 'must be a campaign id (a UUID)',
 }
 
 /** A name or other one-line free text: not blank, no control characters (NUL included). */

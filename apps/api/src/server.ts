@@ -39,7 +39,9 @@ export async function buildApp(
     // edge layer then takes the visitor's address from CF-Connecting-IP when Cloudflare sent it.
     trustProxy: list(config.TRUSTED_PROXIES).length > 0 ? list(config.TRUSTED_PROXIES) : false,
     ajv: {
-      customOptions: { allErrors: true, useDefaults: true, removeAdditional: false },
+      // allowUnionTypes: a field of two types (`type: ['string', 'integer']`) is named once when wrong,
+      // where `anyOf` would name it once per member (visitors' campaignId, see visitors/schemas.ts).
+      customOptions: { allErrors: true, useDefaults: true, removeAdditional: false, allowUnionTypes: true },
       // ajv-formats' uuid also takes "urn:uuid:…", which PostgreSQL refuses: ids are plain UUIDs.
       onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => {
         ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)

@@ -8,6 +8,7 @@ import { PUBLIC_READ } from './public-read.ts'
  * The popup script customers' snippets load (apps/embed/dist/nudge.js, bundled into the Worker at
  * build time). `/nudge.js` is the snippet's URL: browsers re-check it every five minutes and may
  * use a day-old copy while they do, so a new script reaches every page within minutes.
+ * `/widget.js`, the old system's snippet's URL, is the same as `/nudge.js`.
  * `/nudge.<first 10 hex of its SHA-256>.js` is this build's own URL, cached for good: only the
  * current hash is served (an old one is 404), so an immutable copy is never the wrong script.
  */
@@ -16,7 +17,9 @@ export const SCRIPT_CONTENT_TYPE = 'text/javascript; charset=utf-8'
 export const SNIPPET_CACHE_CONTROL = 'public, max-age=300, stale-while-revalidate=86400'
 export const VERSIONED_CACHE_CONTROL = 'public, max-age=31536000, immutable'
 
-const SCRIPT_PATH = /^\/nudge(?:\.([0-9a-f]{10}))?\.js$/
+// /widget.js: the old system's snippet's URL (Go-Live: the old CDN hostname is routed here), the
+// same script under the snippet's caching; the script finds an old snippet's tag too.
+const SCRIPT_PATH = /^\/(?:nudge(?:\.([0-9a-f]{10}))?|widget)\.js$/
 
 const BYTES = new TextEncoder().encode(SOURCE)
 

@@ -121,3 +121,14 @@ t.test(
     t.equal(received?.headers['content-type'], 'application/json')
   },
 )
+
+t.test('the legacy map (Go-Live) is mirrored too: the old names are served locally', async (t) => {
+  const map = { until: new Date(Date.now() + 3_600_000).toISOString(), domains: { '17': 'old.example.com' } }
+  await storage.put('domains/old.example.com.json', Buffer.from(domain('old.example.com')), JSON_TYPE)
+  await storage.put('legacy/map.json', Buffer.from(JSON.stringify(map)), JSON_TYPE)
+  // Settled before the first ask: an isolate keeps the map it read (or its absence) for a minute.
+  await edge.settled()
+  const answer = await get('/w/17.json')
+  t.equal(answer.status, 200)
+  t.equal(answer.body, domain('old.example.com'))
+})

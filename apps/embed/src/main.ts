@@ -11,6 +11,7 @@ import { historyStore, visitorState } from './visitor.ts'
 /*
  * The script a customer pastes:
  *   <script async src="{edge}/nudge.js" data-site="{siteId}"></script>
+ * (or, on pages not updated since Go-Live, the old snippet: see TAG).
  * It runs once per page however often it is pasted, does nothing in browsers that lack what it
  * needs, and never lets an error reach the host page: each is caught, and reported once to the
  * console in debug mode only.
@@ -18,10 +19,15 @@ import { historyStore, visitorState } from './visitor.ts'
 
 const GUARD = '__nudge'
 
+// The old system's snippet (Go-Live), still on pages until their owners replace it, loads this
+// script from its old URL: <script async src="{old CDN}/widget.js" data-account="17"></script>.
+// Its account number is not needed: the site document is the page's hostname's.
+const TAG = 'script[data-site][src*="nudge"],script[data-account][src*="/widget.js"]'
+
 function scriptTag(doc: Document): HTMLScriptElement | null {
   const current = doc.currentScript
   if (current instanceof HTMLScriptElement && current.src) return current
-  return doc.querySelector<HTMLScriptElement>('script[data-site][src*="nudge"]')
+  return doc.querySelector<HTMLScriptElement>(TAG)
 }
 
 function supported(win: Window): boolean {
@@ -140,7 +146,7 @@ function consider(campaign: PublishedCampaign, context: DecideContext, win: Wind
     const store = safeStorage(() => win.localStorage)
     log = makeLog(debugEnabled(win.location.search, store))
     const script = scriptTag(win.document)
-    if (!script) return log.info('the script tag (data-site) was not found')
+    if (!script) return log.info('the script tag (data-site, or an old data-account) was not found')
     start(win, log, store, script)
   } catch (error) {
     log.error(error)

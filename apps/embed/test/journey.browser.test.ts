@@ -1,7 +1,9 @@
 import t from 'tap'
 import { launchChromium, screenshotAtEnd } from '../../../tools/dev/browser.ts'
 import { FULL_CAMPAIGN_EXAMPLE } from '../../api/src/modules/campaigns/content.ts'
+import { recordLegacyIds } from '../../api/src/modules/golive/legacy-ids-repository.ts'
 import { eventually, startReceiver } from '../../api/test/helpers/receiver.ts'
+import { uuidv7 } from '../../api/test/helpers/visitor-ids.ts'
 import { dialog, settle, visitor } from './helpers/pages.ts'
 import { EDGE_HOST, startStack } from './helpers/stack.ts'
 
@@ -25,8 +27,9 @@ const SHOPS = [
   'nine.shop.example',
   'ten.shop.example',
   'eleven.shop.example',
+  'twelve.shop.example',
 ]
-// One API, Worker and browser for eleven journeys: more than tap's default two minutes per file.
+// One API, Worker and browser for twelve journeys: more than tap's default two minutes per file.
 t.setTimeout(540_000)
 const browser = await launchChromium(t, { hosts: [...SHOPS, EDGE_HOST] })
 
@@ -363,6 +366,65 @@ if (browser) {
       await second.waitFor({ timeout: 5_000 })
       t.match(await counted(2), { impressions: 2, steps: [{ step: 2, reached: 2 }] }, 'once per page view')
       t.equal(events.unique('step'), 2, 'the browser sent one step event per page view')
+      t.same(errors, [])
+    },
+  )
+
+  t.test(
+    '12. an old snippet (Go-Live) loads the script from the Worker’s /widget.js; old names and old ids work',
+    async (t) => {
+      const shop = await stack.addShop(SHOPS[11] as string)
+      shop.page.snippet = `<script async src="${stack.edge}/widget.js" data-account="17"></script>`
+      const live = await stack.liveCampaign(shop.site.id, campaign())
+      // What `golive migrate` leaves: legacy_ids, and the legacy map in the Worker's bucket.
+      await recordLegacyIds(stack.app.db, [
+        { kind: 'domain', legacyId: '17', newId: shop.site.id },
+        { kind: 'campaign', legacyId: '123', newId: live.id },
+      ])
+      const until = new Date(Date.now() + 86_400_000).toISOString()
+      await stack.bucket.put(
+        'legacy/map.json',
+        JSON.stringify({ until, domains: { '17': SHOPS[11] }, campaigns: { '123': live.id } }),
+      )
+      const { page, errors } = await visitor(browser)
+      screenshotAtEnd(t, page, 'journey-12-old-snippet')
+      const events = sentEvents(page)
+      await page.goto(shop.url)
+      await dialog(page).waitFor({ state: 'visible', timeout: 10_000 })
+      await settle(page, 2000)
+      t.equal(events.unique('impression'), 1, 'the browser sent one impression')
+      t.equal((await stack.stats(live.id)).impressions, 1, 'the API counted it')
+
+      // From the page, as the old script's requests would go: the old names, and a report it
+      // queued with the old campaign id, through the Worker.
+      const fromPage = await page.evaluate(
+        async ({ edge, report }) => {
+          const site = await fetch(`${edge}/w/17.json`)
+          const object = await fetch(`${edge}/c/123.json`)
+          const sent = await fetch(`${edge}/public/v1/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ events: [report] }),
+          })
+          return {
+            site: { status: site.status, body: (await site.json()) as { hostname?: string } },
+            object: { status: object.status, body: (await object.json()) as { id?: string } },
+            sent: { status: sent.status, body: await sent.json() },
+          }
+        },
+        {
+          edge: stack.edge,
+          report: { eventId: uuidv7(), pageViewId: uuidv7(), campaignId: '123', type: 'conversion' },
+        },
+      )
+      t.match(
+        fromPage.site,
+        { status: 200, body: { hostname: SHOPS[11] } },
+        '/w/17.json is the site document',
+      )
+      t.match(fromPage.object, { status: 200, body: { id: live.id } }, '/c/123.json is the live campaign')
+      t.match(fromPage.sent, { status: 202, body: { accepted: 1 } }, 'the old report was taken')
+      t.equal((await stack.stats(live.id)).conversions, 1, 'and counted on the new campaign')
       t.same(errors, [])
     },
   )

@@ -404,4 +404,29 @@ if (browser) {
     t.equal(edge.events.length, 3, 'the conversion left with the page (sendBeacon)')
     t.same(errors, [])
   })
+
+  t.test('an old snippet (Go-Live: /widget.js, data-account) shows the popup and reports', async (t) => {
+    const edge = await startMemoryEdge(t)
+    edge.campaigns.set(CAMPAIGN_ID, exampleCampaign())
+    edge.page.snippet = `<script async src="${edge.edge}/widget.js" data-account="17"></script>`
+    for (const currentScript of ['given', 'hidden']) {
+      const { page, errors, context } = await visitor(browser)
+      // As under a tag manager that runs the script where document.currentScript is not its tag:
+      // the script finds its tag by the old snippet's attributes.
+      if (currentScript === 'hidden') {
+        await context.addInitScript(() => {
+          Object.defineProperty(Document.prototype, 'currentScript', { get: () => null })
+        })
+      }
+      screenshotAtEnd(t, page, `embed-old-snippet-${currentScript}`)
+      const before = edge.events.length
+      await page.goto(`${edge.shop}/`)
+      await dialog(page).waitFor({ state: 'visible', timeout: 5000 })
+      t.match(await dialog(page).textContent(), /Spring sale: 10% off|Get our best offers first/)
+      await settle(page, 1500)
+      t.match(edge.events.slice(before), [{ campaignId: CAMPAIGN_ID, type: 'impression' }], currentScript)
+      t.same(errors, [])
+      await context.close()
+    }
+  })
 }

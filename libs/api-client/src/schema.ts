@@ -2368,8 +2368,11 @@ export interface operations {
                          * @description when it happened, in the visitor’s clock: not used (the eventId’s time is), taken for older scripts
                          */
                         at?: string;
-                        /** Format: uuid */
-                        campaignId: string;
+                        /**
+                         * @description the campaign’s id (a UUID); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number for it, as a decimal string or a number
+                         * @example 0192f1d0-0000-7000-8000-000000000001
+                         */
+                        campaignId: string | number;
                         /**
                          * Format: uuid
                          * @description a UUIDv7 made by the visitor’s browser when the event happened: its time (within the last 7 days, at most 5 minutes ahead) is the day it counts on; the same event sent again counts once
@@ -2384,8 +2387,8 @@ export interface operations {
                         step?: number;
                         /** @description impression: the popup was shown; close: the visitor closed it; conversion: the visitor converted; step: the visitor moved on to another step (`step`) */
                         type: "impression" | "close" | "conversion" | "step";
-                        /** @description the variant the visitor was shown: one the campaign has published, current or retired */
-                        variantId: string;
+                        /** @description the variant the visitor was shown: one the campaign has published, current or retired; required with a UUID campaignId, ignored with an old one (its single variant) */
+                        variantId?: string;
                     }[];
                 };
             };
@@ -2544,10 +2547,10 @@ export interface operations {
                  */
                 "application/json": {
                     /**
-                     * Format: uuid
-                     * @description the campaign the form belongs to
+                     * @description the campaign the form belongs to: its id (a UUID); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number for it
+                     * @example 0192f1d0-0000-7000-8000-000000000001
                      */
-                    campaignId: string;
+                    campaignId: string | number;
                     /** @description the consent checkbox was ticked */
                     consent?: boolean;
                     /** @description the version of the consent wording the page showed, one the campaign has published (default: the form’s) */
@@ -2564,8 +2567,8 @@ export interface operations {
                     hp?: string;
                     /** @description the page the form was sent from (http: or https:) */
                     pageUrl?: string;
-                    /** @description the variant the visitor was shown: one the campaign has published, current or retired */
-                    variantId: string;
+                    /** @description the variant the visitor was shown: one the campaign has published, current or retired; required with a UUID campaignId, ignored with an old one (its single variant) */
+                    variantId?: string;
                 };
             };
         };
@@ -2715,7 +2718,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description the site’s hostname as it was added (case and a trailing dot do not matter)
+                 * @description the site’s hostname as it was added (case and a trailing dot do not matter); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number of the domain
                  * @example shop.example.com
                  */
                 hostname: string;

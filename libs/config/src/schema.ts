@@ -297,6 +297,13 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     description: 'a form submitted faster than this after it was shown is a bot: accepted and dropped',
   }),
+  LEGACY_IDS_UNTIL: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        "Go-Live: until when the visitor routes accept the old system's numeric ids (snippets still on customers' pages), an ISO date-time with its offset (2026-12-10T00:00:00Z); unset = never",
+    }),
+  ),
   WORKER_CONCURRENCY: Type.Integer({
     default: 10,
     minimum: 1,

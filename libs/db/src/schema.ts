@@ -258,7 +258,14 @@ export interface VisitorEventsTable {
   event_id: string
 }
 
-/** The database as the app sees it; grows with each migration. */
+/** Go-Live: an id of the old system (kind + legacy id) → the new row's id. */
+export interface LegacyIdsTable {
+  kind: string
+  legacy_id: string
+  new_id: string
+  created_at: ColumnType<Date | null, Date | string | undefined, never>
+}
+
 /** One flagd flag object per key (see libs/flags), validated before it is written. */
 export interface FeatureFlagsTable {
   key: string
@@ -277,6 +284,7 @@ export interface FeatureFlagChangesTable {
   created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
+/** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
   teams: TeamsTable
@@ -300,6 +308,7 @@ export interface DB {
   stripe_events: StripeEventsTable
   feature_flags: FeatureFlagsTable
   feature_flag_changes: FeatureFlagChangesTable
+  legacy_ids: LegacyIdsTable
 }
 
 export type User = Selectable<UsersTable>

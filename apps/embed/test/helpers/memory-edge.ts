@@ -97,7 +97,8 @@ async function handle(state: MemoryEdge, code: string, request: IncomingMessage,
     return
   }
   const country = state.country ? { 'x-nudge-country': state.country } : {}
-  if (url.pathname === '/nudge.js') {
+  // /widget.js: the old system's snippet's URL, which the Worker serves the same script under.
+  if (url.pathname === '/nudge.js' || url.pathname === '/widget.js') {
     response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' })
     response.end(code)
     return

@@ -32,7 +32,14 @@ export async function startStack(t: Test, options: { country?: string } = {}) {
   // The jobs worker runs in this process, so the team's webhook gets its leads while tests wait.
   const app = await buildTestApp(
     t,
-    { EDGE_SECRET, STORAGE_DIR: storage, OUTBOUND_ALLOW_LOOPBACK: 'true', JOBS_POLL_SECONDS: '0.5' },
+    {
+      EDGE_SECRET,
+      STORAGE_DIR: storage,
+      OUTBOUND_ALLOW_LOOPBACK: 'true',
+      JOBS_POLL_SECONDS: '0.5',
+      // Go-Live's transition is on (old ids taken a day more): the old-snippet journey uses it.
+      LEGACY_IDS_UNTIL: new Date(Date.now() + 86_400_000).toISOString(),
+    },
     { worker: true },
   )
   await app.listen({ port: 0, host: '127.0.0.1' })

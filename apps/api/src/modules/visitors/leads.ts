@@ -23,7 +23,7 @@ import {
   publishedVariant,
   visitorCampaign,
 } from './published.ts'
-import type { LeadSubmissionBody } from './schemas.ts'
+import type { LeadSubmission } from './schemas.ts'
 
 /** Each request hands over its lead and is answered once it is committed. */
 export type LeadWriter = GroupCommit<LeadToStore, StoredLead>
@@ -97,7 +97,7 @@ export async function submitLead(
   input: {
     writer: LeadWriter
     limits: VisitorLimits
-    body: Static<typeof LeadSubmissionBody>
+    body: Static<typeof LeadSubmission>
     idempotencyKey: string | undefined
     visitor: Visitor
   },

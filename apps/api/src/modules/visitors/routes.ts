@@ -5,6 +5,7 @@ import { ErrorResponse } from '../../errors.ts'
 import { ensureEventPartitions } from './event-partitions.ts'
 import { type EventWriter, eventWriter, recordEvents, type Visitor } from './events.ts'
 import { leadWriter, submitLead } from './leads.ts'
+import { resolveEvents, resolveLead } from './legacy-ids.ts'
 import { visitorLimits } from './limits.ts'
 import { checkThroughEdge } from './origin.ts'
 import {
@@ -86,9 +87,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       checkThroughEdge(app.config, request)
       const visitor = visitorOf(request)
-      return reply
-        .code(202)
-        .send(await recordEvents(deps, { writer, limits, events: request.body.events, visitor }))
+      const events = await resolveEvents(deps, request.body.events)
+      return reply.code(202).send(await recordEvents(deps, { writer, limits, events, visitor }))
     },
   )
 }
@@ -148,18 +148,16 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       checkThroughEdge(app.config, request)
+      const body = await resolveLead(deps, request.body)
       const { bot, preview } = await submitLead(deps, {
         writer,
         limits,
-        body: request.body,
+        body,
         idempotencyKey: request.headers['idempotency-key'],
         visitor: visitorOf(request),
       })
       if (bot) {
-        request.log.debug(
-          { campaignId: request.body.campaignId.toLowerCase(), reason: bot },
-          'lead dropped as a bot',
-        )
+        request.log.debug({ campaignId: body.campaignId.toLowerCase(), reason: bot }, 'lead dropped as a bot')
       }
       return reply.code(202).send(preview ? PREVIEW : ACCEPTED)
     },

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { CAMPAIGN_ID_OR_LEGACY, Input } from '../../schemas.ts'
 import { MAX_EMAIL_LENGTH, MAX_TEXT_LENGTH } from './lead-form.ts'
+import { MAX_LEGACY_ID } from './legacy-ids.ts'
 
 /* The visitor-facing API's requests and answers: events (`POST /public/v1/events`) and leads
  * (`POST /public/v1/leads`). */
@@ -55,8 +56,37 @@ export const VisitorEvent = Input({
   ),
 })
 
+/**
+ * A campaign as a visitor's report names it: its UUID or, while LEGACY_IDS_UNTIL is ahead, the old
+ * system's number for it (legacy-ids.ts turns it into the UUID before anything else looks at it).
+ * One schema with two types rather than a union: AJV would name the field once per member.
+ */
+const ReportedCampaignId = Type.Unsafe<string | number>({
+  type: ['string', 'integer'],
+  pattern: CAMPAIGN_ID_OR_LEGACY,
+  minimum: 1,
+  maximum: MAX_LEGACY_ID,
+  description:
+    'the campaign’s id (a UUID); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number for it, as a decimal string or a number',
+  examples: ['0192f1d0-0000-7000-8000-000000000001'],
+})
+
+/** The variant, which a report naming a campaign by its old number need not send (it had one). */
+const ReportedVariantId = Type.Optional({
+  ...VisitorEvent.properties.variantId,
+  description:
+    'the variant the visitor was shown: one the campaign has published, current or retired; required with a UUID campaignId, ignored with an old one (its single variant)',
+})
+
+/** An event as the browser sends it (an old snippet's included); VisitorEvent once resolved. */
+export const ReportedEvent = Input({
+  ...VisitorEvent.properties,
+  campaignId: ReportedCampaignId,
+  variantId: ReportedVariantId,
+})
+
 export const EventBatch = Input(
-  { events: Type.Array(VisitorEvent, { minItems: 1, maxItems: MAX_EVENTS }) },
+  { events: Type.Array(ReportedEvent, { minItems: 1, maxItems: MAX_EVENTS }) },
   {
     description: `Up to ${MAX_EVENTS} events, all for campaigns of the site the request comes from (its Origin)`,
     examples: [
@@ -95,60 +125,72 @@ export const EventsAccepted = Type.Object({
   }),
 })
 
+/** A lead as the service takes it: the campaign by its UUID (see LeadSubmissionBody for what browsers send). */
+export const LeadSubmission = Input({
+  campaignId: Type.String({ format: 'uuid', description: 'the campaign the form belongs to' }),
+  variantId: Type.String({
+    pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
+    description: 'the variant the visitor was shown: one the campaign has published, current or retired',
+  }),
+  email: Type.String({
+    minLength: 3,
+    maxLength: MAX_EMAIL_LENGTH,
+    description: 'the value of the form’s email field',
+  }),
+  fields: Type.Optional(
+    Type.Record(
+      Type.String(),
+      Type.Unknown({
+        description: `text (at most ${MAX_TEXT_LENGTH} characters), or true/false for a checkbox`,
+      }),
+      {
+        maxProperties: 50,
+        propertyNames: { maxLength: 100 },
+        description:
+          'the form’s other fields by name, each text or true/false; fields the form does not have are dropped, hidden ones take the form’s value',
+      },
+    ),
+  ),
+  consent: Type.Optional(Type.Boolean({ description: 'the consent checkbox was ticked' })),
+  consentVersion: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description:
+        'the version of the consent wording the page showed, one the campaign has published (default: the form’s)',
+    }),
+  ),
+  pageUrl: Type.Optional(
+    Type.String({
+      maxLength: 2048,
+      pattern: '^[hH][tT][tT][pP][sS]?://',
+      description: 'the page the form was sent from (http: or https:)',
+    }),
+  ),
+  hp: Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description: 'the honeypot: a field hidden from people; anything in it marks a bot',
+    }),
+  ),
+  fillMs: Type.Integer({
+    minimum: 0,
+    maximum: 2_147_483_647,
+    description:
+      'milliseconds between showing the form and sending it (required: a form sent faster than a person could is a bot’s)',
+  }),
+})
+
+/** What the browser sends: the campaign by its UUID or, during the transition, by its old number. */
 export const LeadSubmissionBody = Input(
   {
-    campaignId: Type.String({ format: 'uuid', description: 'the campaign the form belongs to' }),
-    variantId: Type.String({
-      pattern: '^[a-z0-9][a-z0-9-]{0,19}$',
-      description: 'the variant the visitor was shown: one the campaign has published, current or retired',
-    }),
-    email: Type.String({
-      minLength: 3,
-      maxLength: MAX_EMAIL_LENGTH,
-      description: 'the value of the form’s email field',
-    }),
-    fields: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Unknown({
-          description: `text (at most ${MAX_TEXT_LENGTH} characters), or true/false for a checkbox`,
-        }),
-        {
-          maxProperties: 50,
-          propertyNames: { maxLength: 100 },
-          description:
-            'the form’s other fields by name, each text or true/false; fields the form does not have are dropped, hidden ones take the form’s value',
-        },
-      ),
-    ),
-    consent: Type.Optional(Type.Boolean({ description: 'the consent checkbox was ticked' })),
-    consentVersion: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 40,
-        description:
-          'the version of the consent wording the page showed, one the campaign has published (default: the form’s)',
-      }),
-    ),
-    pageUrl: Type.Optional(
-      Type.String({
-        maxLength: 2048,
-        pattern: '^[hH][tT][tT][pP][sS]?://',
-        description: 'the page the form was sent from (http: or https:)',
-      }),
-    ),
-    hp: Type.Optional(
-      Type.String({
-        maxLength: 1000,
-        description: 'the honeypot: a field hidden from people; anything in it marks a bot',
-      }),
-    ),
-    fillMs: Type.Integer({
-      minimum: 0,
-      maximum: 2_147_483_647,
+    ...LeadSubmission.properties,
+    campaignId: Type.Unsafe<string | number>({
+      ...ReportedCampaignId,
       description:
-        'milliseconds between showing the form and sending it (required: a form sent faster than a person could is a bot’s)',
+        'the campaign the form belongs to: its id (a UUID); during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number for it',
     }),
+    variantId: ReportedVariantId,
   },
   {
     description:

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { depsOf } from '../../deps.ts'
 import { ErrorResponse } from '../../errors.ts'
 import { OBJECT_CONTENT_TYPE } from '../publishing/documents.ts'
+import { legacySiteHostname } from './legacy-ids.ts'
 import { visitorLimits } from './limits.ts'
 import {
   PreviewParams,
@@ -69,7 +70,9 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const document = await cachedSiteDocument(deps, { hostname: request.params.hostname })
+      const { hostname } = request.params
+      const legacy = await legacySiteHostname(deps, hostname)
+      const document = await cachedSiteDocument(deps, { hostname: legacy ?? hostname })
       // The schema describes the JSON text sent here; the type provider's types want an object.
       const raw = reply as unknown as FastifyReply
       raw.header('etag', document.etag).header('cache-control', SITE_DOCUMENT_CACHE_CONTROL)

@@ -46,15 +46,18 @@ export const SiteDocument = Type.Object(
   },
 )
 
+const HOSTNAME = 'the site’s hostname as it was added (case and a trailing dot do not matter)'
+const Hostname = Type.String({ description: HOSTNAME, examples: ['shop.example.com'] })
+
 export const SiteDocumentParams = Type.Object({
   hostname: Type.String({
-    description: 'the site’s hostname as it was added (case and a trailing dot do not matter)',
-    examples: ['shop.example.com'],
+    ...Hostname,
+    description: `${HOSTNAME}; during a transition after Go-Live (LEGACY_IDS_UNTIL), also the old system’s number of the domain`,
   }),
 })
 
 export const PreviewParams = Type.Object({
-  hostname: SiteDocumentParams.properties.hostname,
+  hostname: Hostname,
   campaignId: Type.String({
     format: 'uuid',
     description: 'the nudge_preview parameter of the page: a campaign in test on this site',

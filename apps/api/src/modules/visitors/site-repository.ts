@@ -13,3 +13,9 @@ export async function findSiteByHostname(db: Kysely<DB>, hostname: string) {
     .where('hostname', '=', hostname)
     .executeTakeFirst()
 }
+
+/** A site's hostname by its id (Go-Live's old domain ids resolve to it), undefined when it is gone. */
+export async function findSiteHostnameById(db: Kysely<DB>, siteId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('sites').select('hostname').where('id', '=', siteId).executeTakeFirst()
+  return row?.hostname
+}
