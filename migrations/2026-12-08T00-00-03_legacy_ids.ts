@@ -12,7 +12,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('kind', 'text', (col) => col.notNull())
     .addColumn('legacy_id', 'text', (col) => col.notNull())
     .addColumn('new_id', 'uuid', (col) => col.notNull())
-    .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+    .addColumn('created_at', 'timestamptz', (col) => col.defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('legacy_ids_pkey', ['kind', 'legacy_id'])
     .execute()
   await db.schema.createIndex('legacy_ids_kind_new_id_idx').on('legacy_ids').columns(['kind', 'new_id']).execute()
