@@ -12,6 +12,7 @@ export {
   UnsupportedContentType,
   ValidationError,
 } from './errors.ts'
+export { importSignInUser } from './import-user.ts'
 export { magicLinkEmail } from './magic-link-email.ts'
 export {
   type AuthPluginOptions,
