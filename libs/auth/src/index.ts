@@ -23,3 +23,4 @@ export {
   signedInUser,
 } from './plugin.ts'
 export { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from './service-tokens.ts'
+export { IMPORT_CONTEXT } from './supertokens.ts'
