@@ -79,12 +79,16 @@ export function convertCampaign(
 }
 
 export function normaliseHostname(raw: string): { hostname: string; changes: Change[] } {
-  const hostname = raw.trim().toLowerCase().replace(/\.$/, '').replace(/^www\./, '')
+  const hostname = raw
+    .trim()
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^www\./, '')
   return { hostname, changes: [] }
 }
 
-export function normaliseEmail(raw: string): string {
-  return raw.trim().toLowerCase()
+export function normaliseEmail(raw: string): { email: string; changes: Change[] } {
+  return { email: raw.trim(), changes: [] }
 }
 
 export function convertPlan(plan: string): { plan: string; changes: Change[] } {

@@ -112,7 +112,7 @@ export async function* batchesById<T extends Exclude<LegacyTable, 'campaign_stat
       .where('id', '>', after)
       .orderBy('id')
       .limit(size)
-    if (since) query = query.where(STAMP[table], '>=', since)
+    if (since) query = query.where(STAMP[table] as string, '>=', since)
     const rows = (await query.execute()) as LegacyDB[T][]
     if (rows.length === 0) return
     yield rows
@@ -164,6 +164,17 @@ export async function domainIdsOfAccounts(legacy: Kysely<LegacyDB>, accountIds: 
     .execute()
 }
 
+/** Every Auth0 user id an account names (to tell which exported users have no account). */
+export async function legacyAuth0Ids(legacy: Kysely<LegacyDB>): Promise<string[]> {
+  const rows = await legacy
+    .selectFrom('accounts')
+    .select('auth0_user_id')
+    .distinct()
+    .where('auth0_user_id', 'is not', null)
+    .execute()
+  return rows.map((row) => row.auth0_user_id as string)
+}
+
 /** One user of Auth0's bulk user export (NDJSON), the fields the migration uses. */
 export interface Auth0User {
   user_id: string
@@ -178,11 +189,16 @@ export interface Auth0User {
  * a line that is not a user (blank, truncated) is returned in `bad` by line number, never echoed
  * (it holds personal data).
  */
-export async function readAuth0Export(path: string): Promise<{ users: Map<string, Auth0User>; bad: number[] }> {
+export async function readAuth0Export(
+  path: string,
+): Promise<{ users: Map<string, Auth0User>; bad: number[] }> {
   const users = new Map<string, Auth0User>()
   const bad: number[] = []
   let line = 0
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })
   for await (const text of lines) {
     line++
     if (text.trim() === '') continue

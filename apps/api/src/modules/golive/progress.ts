@@ -8,7 +8,10 @@ export interface Progress {
   done(): { table: string; rows: number; seconds: number; rowsPerSecond: number }
 }
 
-export function progressTo(stream: { write(text: string): unknown } | null, now = () => performance.now()): Progress {
+export function progressTo(
+  stream: { write(text: string): unknown } | null,
+  now = () => performance.now(),
+): Progress {
   let table = ''
   let total = 0
   let rows = 0

@@ -78,14 +78,18 @@ export function summarise(report: MigrationReport): string {
   for (const [reason, count] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${count} × ${reason}`)
   if (report.republish) {
     const r = report.republish
-    lines.push(`republished ${r.sites} sites: ${r.written} objects written, ${r.deleted} deleted, ${r.unchanged} unchanged`)
+    lines.push(
+      `republished ${r.sites} sites: ${r.written} objects written, ${r.deleted} deleted, ${r.unchanged} unchanged`,
+    )
   }
   if (report.legacyMap) {
     const m = report.legacyMap
     lines.push(`legacy map ${m.key}: ${m.domains} domains, ${m.campaigns} campaigns, until ${m.until}`)
   }
   if (report.webhookSecrets.length > 0) {
-    lines.push(`${report.webhookSecrets.length} webhook signing secrets for their owners are in the report (shown once)`)
+    lines.push(
+      `${report.webhookSecrets.length} webhook signing secrets for their owners are in the report (shown once)`,
+    )
   }
   return `${lines.join('\n')}\n`
 }
