@@ -1,6 +1,6 @@
 import { type DB, newId } from '@nudge/db'
 import { contentEtag } from '@nudge/storage'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { type Deps, inTransaction } from '../../deps.ts'
 import { decryptSecret, encryptSecret, lastFour } from '../integrations/secrets.ts'
 import { accountKeyOf } from '../integrations/service.ts'
