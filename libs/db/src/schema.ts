@@ -6,6 +6,10 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 export interface UsersTable {
   id: string
   email: string
+  /**
+   * The id SuperTokens reports for this person (sessions' `sub`): their SuperTokens user id if they
+   * signed up here, our own `id` if they were imported (their SuperTokens user is mapped to it).
+   */
   supertokens_user_id: string
   name: string | null
   last_login_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
