@@ -11,6 +11,7 @@ import { loggerOptions } from '@nudge/logging'
 import Fastify from 'fastify'
 import { depsOf } from '../deps.ts'
 import { registerLayers } from '../layers.ts'
+import { signInPlugin } from '../modules/users/sign-in.ts'
 import { openLegacy } from '../modules/golive/legacy-source.ts'
 import { progressTo } from '../modules/golive/progress.ts'
 import { summarise, writeReport } from '../modules/golive/report.ts'
@@ -94,6 +95,9 @@ const config = loadConfigOrExit(env, { code: 2 })
 
 const app = Fastify(loggerOptions(config))
 await registerLayers(app, { config, worker: false })
+// importUser creates SuperTokens users: the auth layer, as the app wires it (none of its sign-in
+// work runs for an import).
+await app.register(signInPlugin)
 await app.ready()
 const deps = depsOf(app, 'golive')
 let code = 0

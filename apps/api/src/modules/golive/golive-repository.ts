@@ -156,6 +156,16 @@ export async function insertSites(
     .execute()
 }
 
+/** Pages on subdomains of these sites count as theirs (a folded www. twin). */
+export async function allowSubdomains(db: Kysely<DB>, siteIds: string[]) {
+  if (siteIds.length === 0) return
+  await db
+    .updateTable('sites')
+    .set({ settings: sql`settings || '{"allowSubdomains": true}'::jsonb` })
+    .where('id', 'in', [...new Set(siteIds)])
+    .execute()
+}
+
 // ---- campaigns
 
 export interface CampaignRow {

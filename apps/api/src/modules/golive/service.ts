@@ -7,7 +7,7 @@ import { accountKeyOf } from '../integrations/service.ts'
 import { deliverySettings } from '../integrations/settings.ts'
 import { generateWebhookSecret, type WebhookSecrets } from '../integrations/webhook-signing.ts'
 import { republishAll } from '../publishing/service.ts'
-import { type Change, convertCampaign, convertPlan, normaliseEmail, normaliseHostname } from './convert.ts'
+import { type Change, convertCampaign, convertPlan, normaliseEmail, normaliseHostname, withoutWww } from './convert.ts'
 import * as golive from './golive-repository.ts'
 import { type LegacyKind, newIdsFor, recordLegacyIds } from './legacy-ids-repository.ts'
 import {
@@ -226,25 +226,25 @@ class Run {
             counts.unchanged++
             continue
           }
-          const { email, changes: emailChanges } = normaliseEmail(account.email)
+          const { email, changes: emailChanges } = normaliseEmail(account.email, String(account.id), 'accounts.email')
           if (!email) {
-            this.skip('account', account.id, 'its email is not an address; nobody could sign in to it')
+            this.skip('account', account.id, `its email cannot sign in: ${emailChanges[0]?.reason ?? 'not an address'}`)
             continue
           }
-          for (const c of emailChanges) this.change({ ...c, legacyId: account.id })
+          this.report.changes.push(...emailChanges)
           const auth0 = account.auth0_user_id ? this.auth0.get(account.auth0_user_id) : undefined
           if (!account.auth0_user_id) {
             this.change({
-              kind: 'account',
+              kind: 'user-without-auth0',
               legacyId: account.id,
-              field: 'auth0_user_id',
+              field: 'accounts.auth0_user_id',
               reason: 'no Auth0 user: the owner is imported by email and signs in with a magic link to it',
             })
           } else if (this.options.auth0Export && !auth0) {
             this.change({
-              kind: 'account',
+              kind: 'user-without-auth0',
               legacyId: account.id,
-              field: 'auth0_user_id',
+              field: 'accounts.auth0_user_id',
               reason: 'its Auth0 user is not in the export: imported by the account email',
             })
           }
@@ -254,23 +254,23 @@ class Run {
           else if (owner.outcome === 'merged') {
             users.merged++
             this.change({
-              kind: 'user',
+              kind: 'owner-merged',
               legacyId: account.id,
-              field: 'email',
+              field: 'accounts.email',
               reason:
                 'another account has this email (in another case): one user, owner of both teams (accounts are not merged: each keeps its sites, campaigns and billing)',
               after: owner.userId,
             })
           } else users.unchanged++
 
-          const { plan, changes: planChanges } = convertPlan(account.plan)
-          for (const c of planChanges) this.change({ ...c, legacyId: account.id })
+          const billing = convertPlan(account.plan, account.subscription_status, String(account.id))
+          this.report.changes.push(...billing.changes)
           let customer = account.stripe_customer_id
           if (customer && customers.has(customer)) {
             this.change({
-              kind: 'account',
+              kind: 'billing-dropped',
               legacyId: account.id,
-              field: 'stripe_customer_id',
+              field: 'accounts.stripe_customer_id',
               reason:
                 'another account already has this Stripe customer; the team is left without billing ids',
               before: customer,
@@ -282,10 +282,10 @@ class Run {
           teams.push({
             id,
             name: teamName(account),
-            plan,
+            plan: billing.value.plan,
             stripeCustomerId: customer,
             stripeSubscriptionId: customer ? account.stripe_subscription_id : null,
-            subscriptionStatus: customer ? account.subscription_status : null,
+            subscriptionStatus: customer ? billing.value.subscriptionStatus : null,
             createdAt: account.created_at,
             ownerId: owner.userId,
             legacyId: String(account.id),
@@ -368,14 +368,18 @@ class Run {
           'domain',
           batch.map((d) => d.id),
         )
-        const normalised = new Map(batch.map((d) => [d.id, normaliseHostname(d.hostname)]))
-        const owners = await golive.sitesByHostname(
-          this.db,
-          [...normalised.values()].map((n) => n.hostname).filter(Boolean),
-        )
+        const normalised = new Map(batch.map((d) => [d.id, normaliseHostname(d.hostname, String(d.id))]))
+        const hostnames = [...normalised.values()].flatMap((n) => (n.hostname ? [n.hostname, withoutWww(n.hostname)] : []))
+        const owners = await golive.sitesByHostname(this.db, hostnames)
         for (const [hostname, site] of this.plannedSites) owners.set(hostname, site)
         const sites: Parameters<typeof golive.insertSites>[1] = []
+        const allowSubdomains: string[] = []
         const ids: Array<{ kind: 'domain'; legacyId: string; newId: string }> = []
+        const fold = (domainId: number, siteId: string) => {
+          counts.merged++
+          ids.push({ kind: 'domain', legacyId: String(domainId), newId: siteId })
+          if (this.dry) this.plan('domain', String(domainId), siteId)
+        }
         for (const domain of batch) {
           if (mapped.has(String(domain.id))) {
             counts.unchanged++
@@ -387,32 +391,45 @@ class Run {
             continue
           }
           const { hostname, changes } = normalised.get(domain.id) as ReturnType<typeof normaliseHostname>
-          if (!hostname || hostname.length > 253) {
-            this.skip('domain', domain.id, 'its hostname is not a hostname')
+          if (!hostname) {
+            this.skip('domain', domain.id, changes[0]?.reason ?? 'not a hostname')
             continue
           }
-          for (const c of changes) this.change({ ...c, legacyId: domain.id })
+          this.report.changes.push(...changes)
           const owner = owners.get(hostname)
           if (owner && owner.teamId !== teamId) {
             this.skip(
               'domain',
               domain.id,
-              `hostname ${hostname} already belongs to another account's site (the first owner keeps it); its campaigns stay as drafts without a site`,
+              `hostname ${hostname} already belongs to another account's site (the first owner keeps it); its campaigns have no site`,
             )
             continue
           }
           if (owner) {
-            counts.merged++
             this.change({
-              kind: 'domain',
+              kind: 'site-merged',
               legacyId: domain.id,
               field: 'hostname',
               reason: `the account has ${hostname} already (another spelling of it): one site for both`,
-              before: domain.hostname,
               after: hostname,
             })
-            ids.push({ kind: 'domain', legacyId: String(domain.id), newId: owner.id })
-            if (this.dry) this.plan('domain', String(domain.id), owner.id)
+            fold(domain.id, owner.id)
+            continue
+          }
+          // www.example.com beside example.com in the same account: one site, example.com, whose
+          // pages on subdomains count (allowSubdomains), so visitors on either keep their popups.
+          const bare = owners.get(withoutWww(hostname))
+          if (bare && bare.teamId === teamId && withoutWww(hostname) !== hostname) {
+            this.change({
+              kind: 'site-merged',
+              legacyId: domain.id,
+              field: 'hostname',
+              reason: `the www. twin of ${withoutWww(hostname)} in the same account: one site, with subdomains allowed`,
+              before: hostname,
+              after: withoutWww(hostname),
+            })
+            allowSubdomains.push(bare.id)
+            fold(domain.id, bare.id)
             continue
           }
           const id = newId()
@@ -427,6 +444,7 @@ class Run {
         }
         await this.write(async (db) => {
           await golive.insertSites(db, sites)
+          await golive.allowSubdomains(db, allowSubdomains)
           await recordLegacyIds(db, ids)
         })
       },
@@ -492,7 +510,7 @@ class Run {
             siteId = domains.get(String(old.domain_id)) ?? null
             if (!siteId)
               this.change({
-                kind: 'campaign',
+                kind: 'site-missing',
                 legacyId: old.id,
                 field: 'domain_id',
                 reason: `its domain ${old.domain_id} was not migrated (see skipped): no site`,
@@ -501,7 +519,7 @@ class Run {
           } else {
             siteId = firstSite.get(old.account_id) ?? null
             this.change({
-              kind: 'campaign',
+              kind: 'site-assigned',
               legacyId: old.id,
               field: 'domain_id',
               reason: siteId
@@ -520,9 +538,9 @@ class Run {
           }
           for (const c of converted.changes) this.report.changes.push(c)
           const value = { ...converted.value }
-          if ((value.status === 'live' || value.status === 'test') && !siteId) {
+          if (value.status === 'live' && !siteId) {
             this.change({
-              kind: 'campaign',
+              kind: 'status-paused',
               legacyId: old.id,
               field: 'status',
               reason: 'live without a site cannot be: paused until a site is chosen',
@@ -616,11 +634,12 @@ class Run {
             )
             continue
           }
-          const email = lead.email.trim()
-          if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
-            this.skip('lead', lead.id, 'its email is not an address')
+          const { email, changes: emailChanges } = normaliseEmail(lead.email, String(lead.id), 'leads.email')
+          if (!email) {
+            this.skip('lead', lead.id, emailChanges[0]?.reason ?? 'its email is not an address')
             continue
           }
+          this.report.changes.push(...emailChanges)
           const key = `${campaignId}\n${email.toLowerCase()}`
           if (keys.has(key) || this.plannedLeadKeys.has(key)) {
             sameAs.push({ legacyId: String(lead.id), key })
@@ -630,7 +649,7 @@ class Run {
           const validCountry = country && /^[A-Z]{2}$/.test(country) ? country : null
           if (lead.country !== null && validCountry === null) {
             this.change({
-              kind: 'lead',
+              kind: 'value-ignored',
               legacyId: lead.id,
               field: 'country',
               reason: 'not an ISO 3166-1 alpha-2 code: left unknown',
@@ -654,7 +673,7 @@ class Run {
         const merged = (legacyId: string, into: string | undefined) => {
           counts.merged++
           this.change({
-            kind: 'lead',
+            kind: 'lead-merged',
             legacyId,
             field: 'email',
             reason:
@@ -845,7 +864,7 @@ class Run {
               row.campaignIds.push(campaignId)
             else
               this.change({
-                kind: 'integration',
+                kind: 'attachment-dropped',
                 legacyId: old.id,
                 field: 'campaign_ids',
                 reason: `campaign ${legacyCampaign} is not a migrated campaign of this account: not attached`,
