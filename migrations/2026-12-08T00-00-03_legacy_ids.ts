@@ -15,7 +15,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (col) => col.defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('legacy_ids_pkey', ['kind', 'legacy_id'])
     .execute()
-  await db.schema.createIndex('legacy_ids_kind_new_id_idx').on('legacy_ids').columns(['kind', 'new_id']).execute()
+  await db.schema
+    .createIndex('legacy_ids_kind_new_id_idx')
+    .on('legacy_ids')
+    .columns(['kind', 'new_id'])
+    .execute()
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
