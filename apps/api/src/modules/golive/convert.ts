@@ -144,6 +144,8 @@ const DROPPED_WITH_CONTENT = new Set([
   'title',
   'select',
 ])
+/** Elements without text of their own (images, media, form controls): dropped. */
+const EMBEDDED = new Set(['img', 'video', 'audio', 'source', 'input', 'button', 'link', 'meta', 'base', 'hr'])
 /** Elements that end a line where they start or end (an old `<div>` per line). */
 const LINE_BREAKING = new Set(['div', 'li', 'tr', 'h4', 'h5', 'h6', 'blockquote'])
 /** Named entities the old editor wrote that markup.ts does not take: written as characters. */
@@ -247,13 +249,14 @@ function readOldTag(text: string, start: number): Tag | null {
   }
 }
 
-/** The href an `<a>` keeps: one markup.ts accepts (http:, https:, mailto:), or null. */
-function keptHref(href: string): string | null {
-  const trimmed = href.trim()
+/** The href an `<a>` keeps (one markup.ts accepts: http:, https:, mailto:), or why not. */
+function keptHref(href: string): { href: string } | { problem: string } {
+  // Old editors left spaces in URLs that browsers sent as %20.
+  const trimmed = href.trim().replaceAll(' ', '%20')
   const candidate =
     /^https?:/i.test(trimmed) && httpUrlProblem(trimmed) === null ? normalisedHttpUrl(trimmed) : trimmed
-  const markup = `<a href="${escapeAttribute(candidate)}">x</a>`
-  return markupProblem(markup) === null ? candidate : null
+  const problem = markupProblem(`<a href="${escapeAttribute(candidate)}">x</a>`)
+  return problem === null ? { href: candidate } : { problem }
 }
 
 interface Reduced {
@@ -328,6 +331,10 @@ export function reduceMarkup(html: string): Reduced {
         if (!(name === 'a' && attribute === 'href'))
           removed.add(`the ${attribute} attribute of <${tag.name}>`)
       }
+      if (EMBEDDED.has(tag.name)) {
+        removed.add(`<${tag.name}>`)
+        continue
+      }
       if (!KEPT_TAGS.has(name)) {
         removed.add(`<${tag.name}> (its text kept)`)
         if (LINE_BREAKING.has(tag.name) && out !== '' && !out.endsWith('<br>')) out += '<br>'
@@ -341,15 +348,13 @@ export function reduceMarkup(html: string): Reduced {
       let attributes = ''
       if (name === 'a') {
         const href = tag.attributes.find(([attribute]) => attribute === 'href')?.[1]
-        const kept = href === undefined ? null : keptHref(href)
-        if (kept === null) {
+        const kept = href === undefined ? { problem: 'it has no href' } : keptHref(href)
+        if ('problem' in kept) {
           // A link without a usable target is its text: `javascript:` and friends go with it.
-          removed.add(
-            href === undefined ? 'a link without href' : `a link to ${excerpt(href.trim().split(':')[0])}:`,
-          )
+          removed.add(`a link, its text kept (${kept.problem})`)
           continue
         }
-        attributes = ` href="${escapeAttribute(kept)}"`
+        attributes = ` href="${escapeAttribute(kept.href)}"`
       }
       // What a browser does with an inner <p> or <a>: the outer one ends first.
       if ((name === 'p' || name === 'a') && open.includes(name)) closeUntil(name)
@@ -403,9 +408,14 @@ export function reduceMarkup(html: string): Reduced {
     out += char
     index += 1
   }
+  // The line an old block element ended needs no break after the last of them.
+  while (out.endsWith('<br>')) out = out.slice(0, -'<br>'.length)
   while (open.length > 0) out += `</${open.pop()}>`
-  splits.push(out.length)
-  return { html: out, splits, removed: [...removed] }
+  return {
+    html: out,
+    splits: [...splits.filter((split) => split < out.length), out.length],
+    removed: [...removed],
+  }
 }
 
 /** Text without any markup, entities decoded, whitespace collapsed: what a person reads. */
