@@ -11,12 +11,12 @@ import { loggerOptions } from '@nudge/logging'
 import Fastify from 'fastify'
 import { depsOf } from '../deps.ts'
 import { registerLayers } from '../layers.ts'
-import { signInPlugin } from '../modules/users/sign-in.ts'
 import { openLegacy } from '../modules/golive/legacy-source.ts'
 import { progressTo } from '../modules/golive/progress.ts'
 import { summarise, writeReport } from '../modules/golive/report.ts'
 import { migrate, removeLegacyMap } from '../modules/golive/service.ts'
 import { importUser } from '../modules/golive/users.ts'
+import { signInPlugin } from '../modules/users/sign-in.ts'
 
 const usage = `usage: npm run golive -- <command>
   migrate --from URL --auth0-export FILE   the old database (read only) and Auth0's user export
