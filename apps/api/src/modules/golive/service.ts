@@ -269,7 +269,7 @@ class Run {
             })
           }
           users.in++
-          const owner = await this.owner(account, email, auth0)
+          const owner = await this.owner(account, email, auth0, teams)
           if (owner.outcome === 'created') users.created++
           else if (owner.outcome === 'merged') {
             users.merged++
@@ -333,6 +333,8 @@ class Run {
     account: LegacyDB['accounts'],
     email: string,
     auth0: Auth0User | undefined,
+    /** teams of this batch, not written yet */
+    pending: Array<{ ownerId: string }>,
   ): Promise<{ userId: string; outcome: 'created' | 'merged' | 'unchanged' }> {
     const key = email.toLowerCase()
     if (this.dry) {
@@ -352,7 +354,8 @@ class Run {
     if (created) return { userId, outcome: 'created' }
     // Found: the owner of another account already (same person), or imported by a run killed
     // before it wrote this account's team.
-    return { userId, outcome: (await golive.ownsTeams(this.db, userId)) ? 'merged' : 'unchanged' }
+    const owns = pending.some((team) => team.ownerId === userId) || (await golive.ownsTeams(this.db, userId))
+    return { userId, outcome: owns ? 'merged' : 'unchanged' }
   }
 
   async unclaimedAuth0Users() {
