@@ -169,6 +169,7 @@ export const HOSTILE_TEXT =
   '<p><a href="javascript:alert(document.domain)">Claim now</a></p>' +
   '<iframe src="https://tracker.example.net/frame"></iframe>' +
   '<p onclick="steal()"><font color="#ff0000">Hurry</font></p>' +
+  '<span style="position:fixed;inset:0;background:url(https://tracker.example.net/p.gif)">Ends tonight</span>' +
   '<style>body{display:none}</style><!-- editor comment -->'
 const BUTTONS = ['Subscribe', 'Get my code', 'Sign me up', 'Shop now', 'OK', 'Yes please!', 'Claim "offer"']
 const URL_PATTERNS = [

@@ -476,7 +476,7 @@ export async function generateLegacy(input: {
         random.around(215),
         Math.floor((SNAPSHOT_AT.getTime() - campaign.createdAt.getTime()) / DAY),
       )
-      const firstDay = Math.floor(campaign.createdAt.getTime() / DAY) + 1
+      const firstDay = Math.floor(campaign.createdAt.getTime() / DAY)
       for (let day = 0; day < days; day++) {
         const impressions = random.int(0, 1500)
         const date = new Date((firstDay + day) * DAY)

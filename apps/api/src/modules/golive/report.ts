@@ -18,6 +18,9 @@ export interface KindCounts {
   skipped: number
 }
 
+/** A change, and the kind of old row it is about ('account', 'domain', …: as Skipped.kind). */
+export type ReportedChange = Change & { row: string }
+
 export interface Skipped {
   kind: string
   legacyId: string
@@ -44,7 +47,7 @@ export interface MigrationReport {
   counts: Record<string, KindCounts>
   tables: Array<{ table: string; rows: number; seconds: number; rowsPerSecond: number }>
   /** every row changed on the way (converter changes, decisions such as a site given to a campaign) */
-  changes: Change[]
+  changes: ReportedChange[]
   skipped: Skipped[]
   republish: { sites: number; written: number; deleted: number; unchanged: number } | null
   legacyMap: { key: string; domains: number; campaigns: number; until: string } | null
@@ -68,7 +71,7 @@ export function summarise(report: MigrationReport): string {
   }
   const reasons = new Map<string, number>()
   for (const change of report.changes) {
-    const key = `changed ${change.kind}.${change.field}: ${change.reason}`
+    const key = `changed ${change.row} ${change.field} (${change.kind}): ${change.reason}`
     reasons.set(key, (reasons.get(key) ?? 0) + 1)
   }
   for (const skip of report.skipped) {

@@ -7,7 +7,14 @@ import { accountKeyOf } from '../integrations/service.ts'
 import { deliverySettings } from '../integrations/settings.ts'
 import { generateWebhookSecret, type WebhookSecrets } from '../integrations/webhook-signing.ts'
 import { republishAll } from '../publishing/service.ts'
-import { type Change, convertCampaign, convertPlan, normaliseEmail, normaliseHostname, withoutWww } from './convert.ts'
+import {
+  type Change,
+  convertCampaign,
+  convertPlan,
+  normaliseEmail,
+  normaliseHostname,
+  withoutWww,
+} from './convert.ts'
 import * as golive from './golive-repository.ts'
 import { type LegacyKind, newIdsFor, recordLegacyIds } from './legacy-ids-repository.ts'
 import {
@@ -137,8 +144,13 @@ class Run {
     this.report.skipped.push({ kind, legacyId: String(legacyId), reason })
   }
 
-  change(change: Omit<Change, 'legacyId'> & { legacyId: string | number }) {
-    this.report.changes.push({ ...change, legacyId: String(change.legacyId) })
+  change(row: string, change: Omit<Change, 'legacyId'> & { legacyId: string | number }) {
+    this.report.changes.push({ row, ...change, legacyId: String(change.legacyId) })
+  }
+
+  /** A converter's changes, with the kind of row they are about (legacy ids repeat across tables). */
+  changed(row: string, changes: Change[]) {
+    for (const change of changes) this.report.changes.push({ row, ...change })
   }
 
   /** legacy id → new id, as the database has it (plus, in a dry run, what this run would have written). */
@@ -226,22 +238,30 @@ class Run {
             counts.unchanged++
             continue
           }
-          const { email, changes: emailChanges } = normaliseEmail(account.email, String(account.id), 'accounts.email')
+          const { email, changes: emailChanges } = normaliseEmail(
+            account.email,
+            String(account.id),
+            'accounts.email',
+          )
           if (!email) {
-            this.skip('account', account.id, `its email cannot sign in: ${emailChanges[0]?.reason ?? 'not an address'}`)
+            this.skip(
+              'account',
+              account.id,
+              `its email cannot sign in: ${emailChanges[0]?.reason ?? 'not an address'}`,
+            )
             continue
           }
-          this.report.changes.push(...emailChanges)
+          this.changed('account', emailChanges)
           const auth0 = account.auth0_user_id ? this.auth0.get(account.auth0_user_id) : undefined
           if (!account.auth0_user_id) {
-            this.change({
+            this.change('account', {
               kind: 'user-without-auth0',
               legacyId: account.id,
               field: 'accounts.auth0_user_id',
               reason: 'no Auth0 user: the owner is imported by email and signs in with a magic link to it',
             })
           } else if (this.options.auth0Export && !auth0) {
-            this.change({
+            this.change('account', {
               kind: 'user-without-auth0',
               legacyId: account.id,
               field: 'accounts.auth0_user_id',
@@ -249,11 +269,11 @@ class Run {
             })
           }
           users.in++
-          const owner = await this.owner(account, email, auth0)
+          const owner = await this.owner(account, email, auth0, teams)
           if (owner.outcome === 'created') users.created++
           else if (owner.outcome === 'merged') {
             users.merged++
-            this.change({
+            this.change('account', {
               kind: 'owner-merged',
               legacyId: account.id,
               field: 'accounts.email',
@@ -264,10 +284,10 @@ class Run {
           } else users.unchanged++
 
           const billing = convertPlan(account.plan, account.subscription_status, String(account.id))
-          this.report.changes.push(...billing.changes)
+          this.changed('account', billing.changes)
           let customer = account.stripe_customer_id
           if (customer && customers.has(customer)) {
-            this.change({
+            this.change('account', {
               kind: 'billing-dropped',
               legacyId: account.id,
               field: 'accounts.stripe_customer_id',
@@ -313,6 +333,8 @@ class Run {
     account: LegacyDB['accounts'],
     email: string,
     auth0: Auth0User | undefined,
+    /** teams of this batch, not written yet */
+    pending: Array<{ ownerId: string }>,
   ): Promise<{ userId: string; outcome: 'created' | 'merged' | 'unchanged' }> {
     const key = email.toLowerCase()
     if (this.dry) {
@@ -332,7 +354,8 @@ class Run {
     if (created) return { userId, outcome: 'created' }
     // Found: the owner of another account already (same person), or imported by a run killed
     // before it wrote this account's team.
-    return { userId, outcome: (await golive.ownsTeams(this.db, userId)) ? 'merged' : 'unchanged' }
+    const owns = pending.some((team) => team.ownerId === userId) || (await golive.ownsTeams(this.db, userId))
+    return { userId, outcome: owns ? 'merged' : 'unchanged' }
   }
 
   async unclaimedAuth0Users() {
@@ -369,7 +392,9 @@ class Run {
           batch.map((d) => d.id),
         )
         const normalised = new Map(batch.map((d) => [d.id, normaliseHostname(d.hostname, String(d.id))]))
-        const hostnames = [...normalised.values()].flatMap((n) => (n.hostname ? [n.hostname, withoutWww(n.hostname)] : []))
+        const hostnames = [...normalised.values()].flatMap((n) =>
+          n.hostname ? [n.hostname, withoutWww(n.hostname)] : [],
+        )
         const owners = await golive.sitesByHostname(this.db, hostnames)
         for (const [hostname, site] of this.plannedSites) owners.set(hostname, site)
         const sites: Parameters<typeof golive.insertSites>[1] = []
@@ -395,7 +420,7 @@ class Run {
             this.skip('domain', domain.id, changes[0]?.reason ?? 'not a hostname')
             continue
           }
-          this.report.changes.push(...changes)
+          this.changed('domain', changes)
           const owner = owners.get(hostname)
           if (owner && owner.teamId !== teamId) {
             this.skip(
@@ -406,7 +431,7 @@ class Run {
             continue
           }
           if (owner) {
-            this.change({
+            this.change('domain', {
               kind: 'site-merged',
               legacyId: domain.id,
               field: 'hostname',
@@ -420,7 +445,7 @@ class Run {
           // pages on subdomains count (allowSubdomains), so visitors on either keep their popups.
           const bare = owners.get(withoutWww(hostname))
           if (bare && bare.teamId === teamId && withoutWww(hostname) !== hostname) {
-            this.change({
+            this.change('domain', {
               kind: 'site-merged',
               legacyId: domain.id,
               field: 'hostname',
@@ -509,7 +534,7 @@ class Run {
           if (old.domain_id !== null) {
             siteId = domains.get(String(old.domain_id)) ?? null
             if (!siteId)
-              this.change({
+              this.change('campaign', {
                 kind: 'site-missing',
                 legacyId: old.id,
                 field: 'domain_id',
@@ -518,7 +543,7 @@ class Run {
               })
           } else {
             siteId = firstSite.get(old.account_id) ?? null
-            this.change({
+            this.change('campaign', {
               kind: 'site-assigned',
               legacyId: old.id,
               field: 'domain_id',
@@ -536,10 +561,10 @@ class Run {
             this.skip('campaign', old.id, `its content cannot be converted: ${(error as Error).message}`)
             continue
           }
-          for (const c of converted.changes) this.report.changes.push(c)
+          this.changed('campaign', converted.changes)
           const value = { ...converted.value }
           if (value.status === 'live' && !siteId) {
-            this.change({
+            this.change('campaign', {
               kind: 'status-paused',
               legacyId: old.id,
               field: 'status',
@@ -639,7 +664,7 @@ class Run {
             this.skip('lead', lead.id, emailChanges[0]?.reason ?? 'its email is not an address')
             continue
           }
-          this.report.changes.push(...emailChanges)
+          this.changed('lead', emailChanges)
           const key = `${campaignId}\n${email.toLowerCase()}`
           if (keys.has(key) || this.plannedLeadKeys.has(key)) {
             sameAs.push({ legacyId: String(lead.id), key })
@@ -648,7 +673,7 @@ class Run {
           const country = lead.country?.trim().toUpperCase() ?? null
           const validCountry = country && /^[A-Z]{2}$/.test(country) ? country : null
           if (lead.country !== null && validCountry === null) {
-            this.change({
+            this.change('lead', {
               kind: 'value-ignored',
               legacyId: lead.id,
               field: 'country',
@@ -672,7 +697,7 @@ class Run {
         }
         const merged = (legacyId: string, into: string | undefined) => {
           counts.merged++
-          this.change({
+          this.change('lead', {
             kind: 'lead-merged',
             legacyId,
             field: 'email',
@@ -863,7 +888,7 @@ class Run {
             if (campaignId && campaignTeams.get(campaignId)?.teamId === teamId)
               row.campaignIds.push(campaignId)
             else
-              this.change({
+              this.change('integration', {
                 kind: 'attachment-dropped',
                 legacyId: old.id,
                 field: 'campaign_ids',
