@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { DB } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { appendLegacyDelta } from '../../../tools/legacy/src/generate.ts'
 import { newIdFor, newIdsFor } from '../src/modules/golive/legacy-ids-repository.ts'
+import { verifyGoLive } from '../src/modules/golive/verify.ts'
 import { buildTestApp, storageDir } from './helpers/app.ts'
 import { aboutRow, canonicalDump, legacySystem, migrateFrom } from './helpers/golive.ts'
 
@@ -60,6 +61,14 @@ t.test(
     )
   },
 )
+
+async function verified(t: Test, when: string) {
+  const report = await verifyGoLive({ legacyDatabaseUrl: legacy.databaseUrl, db, storage: app.storage })
+  t.same(report.differences, [], `golive verify finds no difference ${when}`)
+  t.ok(report.ok)
+}
+
+t.test('golive verify (independent of the migration) agrees', (t) => verified(t, 'after the first run'))
 
 t.test('accounts whose emails differ only in case: one user owning both teams', async (t) => {
   for (const [a, b] of summary.caseDuplicateEmails) {
@@ -263,6 +272,7 @@ t.test('a delta brings what the old system wrote since, without duplicates', asy
     .executeTakeFirstOrThrow()
   t.match(edited.name, /\(edited\)/, 'the edit')
   t.ok(edited.version > 1, 'as a new version')
+  await verified(t, 'after the delta')
   const again = await migrateFrom(app, legacy)
   t.equal((again.counts.lead?.created ?? 0) + (again.counts.stats?.created ?? 0), 0, 'a rerun adds nothing')
   // Stats the old system updated after the snapshot are replaced, not added: the sums agree.

@@ -1,7 +1,7 @@
 /**
  * Go-Live: the old system's data into nudge (see deploy/README.md "Go-Live" for the release plan).
  *   npm run golive -- migrate --from <legacy DATABASE_URL> --auth0-export <file> [--since ISO] [--dry-run]
- *   npm run golive -- verify --from <legacy DATABASE_URL>      (golive-verify.ts)
+ *   npm run golive -- verify --from <legacy DATABASE_URL>
  *   npm run golive -- legacy-map --remove
  * env: DATABASE_URL (nudge's; development: the embedded PostgreSQL), SECRETS_ENCRYPTION_KEYS,
  * S3_* or STORAGE_DIR, CLOUDFLARE_* as for the API
@@ -30,14 +30,14 @@ const usage = `usage: npm run golive -- <command>
                              generated webhook secrets for their owners: mode 0600, hand them over once
       [--until ISO]          the legacy map's end (default LEGACY_IDS_UNTIL, else now + 14 days)
       [--batch-size N]       leads and stats rows per transaction (default 5000)
-  verify --from URL        compares the old database with nudge's, independently of the
-                           migration; exit 1 on any difference (npm run golive -- verify --help)
+  verify --from URL [--json]               the old database against nudge's, by its own SQL
+                                           (exit 1 on any difference); see verify --help
   legacy-map --remove      deletes legacy/map.json: old snippets' object names stop resolving
 env: DATABASE_URL (development: the embedded PostgreSQL), SECRETS_ENCRYPTION_KEYS, S3_* or STORAGE_DIR
 Progress goes to stderr, the summary to stdout. Exit 1 on failure (rerun to resume), 2 on bad usage.
 `
 
-// verify has options of its own and shares no code with the migration: its module parses them.
+// verify is its own program (it must not share the migration's code): handed its arguments.
 if (process.argv[2] === 'verify') process.exit(await verifyCommand(process.argv.slice(3)))
 
 function fail(message: string): never {
