@@ -12,6 +12,7 @@ export {
   UnsupportedContentType,
   ValidationError,
 } from './errors.ts'
+export { importSignInUser } from './import-user.ts'
 export { magicLinkEmail } from './magic-link-email.ts'
 export {
   type AuthPluginOptions,
@@ -22,3 +23,4 @@ export {
   signedInUser,
 } from './plugin.ts'
 export { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from './service-tokens.ts'
+export { IMPORT_CONTEXT } from './supertokens.ts'

@@ -46,6 +46,17 @@ function current(): AuthBridge {
   return bridge
 }
 
+/**
+ * userContext of SDK calls that create a user for a data import (Go-Live): nobody is signing in,
+ * so the sign-in hook does not run (it would create a personal team and sync marketing). Only our
+ * own code can set it: for an HTTP request the SDK builds the userContext itself.
+ */
+export const IMPORT_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({ nudgeImport: true })
+
+function isImport(userContext: Record<string, unknown>): boolean {
+  return userContext.nudgeImport === true
+}
+
 /** The Fastify request behind an SDK call made while serving one (the SDK's default user context). */
 function requestFrom(userContext: Record<string, unknown>): FastifyRequest | undefined {
   return (userContext._default as { request?: { original?: FastifyRequest } } | undefined)?.request?.original
@@ -101,7 +112,7 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
             ...original,
             consumeCode: async (input) => {
               const result = await original.consumeCode(input)
-              if (result.status === 'OK') {
+              if (result.status === 'OK' && !isImport(input.userContext)) {
                 const email = result.consumedDevice.email ?? result.user.emails[0]
                 if (email) await current().onSignIn({ supertokensUserId: result.user.id, email })
               }

@@ -6,6 +6,10 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 export interface UsersTable {
   id: string
   email: string
+  /**
+   * The id SuperTokens reports for this person (sessions' `sub`): their SuperTokens user id if they
+   * signed up here, our own `id` if they were imported (their SuperTokens user is mapped to it).
+   */
   supertokens_user_id: string
   name: string | null
   last_login_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -266,6 +270,21 @@ export interface LegacyIdsTable {
   created_at: ColumnType<Date | null, Date | string | undefined, never>
 }
 
+/** Go-Live: one row per `golive migrate` run; a finished one's source_time starts the next delta. */
+export interface GoliveRunsTable {
+  id: string
+  since: NullableTimestamp
+  source_time: ColumnType<Date, Date | string, Date | string>
+  started_at: Timestamp
+  finished_at: NullableTimestamp
+}
+
+/** Go-Live: generated webhook secrets a report has not shown yet. */
+export interface GoliveSecretNoticesTable {
+  integration_id: string
+  reported_at: NullableTimestamp
+}
+
 /** One flagd flag object per key (see libs/flags), validated before it is written. */
 export interface FeatureFlagsTable {
   key: string
@@ -309,6 +328,8 @@ export interface DB {
   feature_flags: FeatureFlagsTable
   feature_flag_changes: FeatureFlagChangesTable
   legacy_ids: LegacyIdsTable
+  golive_runs: GoliveRunsTable
+  golive_secret_notices: GoliveSecretNoticesTable
 }
 
 export type User = Selectable<UsersTable>

@@ -340,13 +340,15 @@ export function registerPasswordlessRoutes(router: CoreRouter, store: CoreStore)
       }
       store.users.set(user.id, user)
     }
-    // From CDI 4.0 the core marks the email verified: the code proves ownership.
-    store.setEmailVerified(user.id, device.email, true)
+    // From CDI 4.0 the core marks the email verified: the code proves ownership. A mapped
+    // user is known to every other recipe (and to the SDK) by its external id.
+    const recipeUserId = store.externalUserId(user.id)
+    store.setEmailVerified(recipeUserId, device.email, true)
     return {
       status: 'OK',
       createdNewUser,
       user: toCoreUser(store, user),
-      recipeUserId: user.id,
+      recipeUserId,
       consumedDevice: deviceView(device),
     }
   })

@@ -5,6 +5,7 @@ import { registerPasswordlessRoutes } from './passwordless.ts'
 import { CoreRouter, text } from './routes.ts'
 import { registerSessionRoutes } from './sessions.ts'
 import { type CoreConfig, CoreStore } from './store.ts'
+import { registerUserIdMappingRoutes } from './user-id-mapping.ts'
 import { registerUserRoutes } from './users.ts'
 
 export interface BuildServerOptions {
@@ -19,6 +20,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   registerMiscRoutes(router, store)
   registerUserRoutes(router, store)
+  registerUserIdMappingRoutes(router, store)
   registerPasswordlessRoutes(router, store)
   registerSessionRoutes(router, store)
 

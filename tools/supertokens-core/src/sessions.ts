@@ -101,14 +101,16 @@ export function registerSessionRoutes(router: CoreRouter, store: CoreStore): voi
     return { token, expiry: now + refreshValidityMs, createdTime: now }
   }
 
-  const primaryUserIdOf = (recipeUserId: string): string =>
-    // Users are never linked here, so a user is its own primary user.
-    store.users.get(recipeUserId)?.id ?? recipeUserId
+  // Session.createNewSession: the user may be named by either side of a mapping; the
+  // session (and its tokens' sub and rsub) carries the external id. Users are never
+  // linked here, so a user is its own primary user.
+  const sessionUserId = (userId: string): string =>
+    store.externalUserId(store.userIdMapping(userId, 'EXTERNAL')?.superTokensUserId ?? userId)
 
   // SessionAPI.doPost: every field but useDynamicSigningKey is required, and is read
   // before the tenant.
   router.route('post', '/<tenantId>/recipe/session', ({ body, tenant }) => {
-    const recipeUserId = body.string('userId')
+    const recipeUserId = sessionUserId(body.string('userId'))
     const enableAntiCsrf = body.boolean('enableAntiCsrf')
     const userDataInJWT = body.object('userDataInJWT')
     const userDataInDatabase = body.object('userDataInDatabase')
@@ -119,7 +121,7 @@ export function registerSessionRoutes(router: CoreRouter, store: CoreStore): voi
     const session = {
       handle,
       tenantId,
-      userId: primaryUserIdOf(recipeUserId),
+      userId: recipeUserId,
       recipeUserId,
     }
     const refreshToken = newRefreshToken(session, undefined, antiCsrfToken)

@@ -43,6 +43,15 @@ export interface PasswordlessDevice {
   codes: Map<string, PasswordlessCode>
 }
 
+// A row of the core's userid_mapping table: unique on each side.
+export interface UserIdMappingRecord {
+  superTokensUserId: string
+  externalUserId: string
+  externalUserIdInfo?: string
+}
+
+export type UserIdType = 'SUPERTOKENS' | 'EXTERNAL' | 'ANY'
+
 export interface SessionRecord {
   handle: string
   tenantId: string
@@ -71,6 +80,8 @@ export class CoreStore {
     { tenantId: string; userId: string; email: string; expiry: number }
   >()
   readonly metadata = new Map<string, Record<string, unknown>>()
+  // By SuperTokens user id; the external side is found by a scan (a handful of users here).
+  readonly userIdMappings = new Map<string, UserIdMappingRecord>()
 
   constructor(config: CoreConfig) {
     this.config = config
@@ -89,6 +100,31 @@ export class CoreStore {
       return undefined
     }
     return session
+  }
+
+  // UserIdMapping.getUserIdMapping: with ANY, a mapping whose SuperTokens side is the id
+  // wins over one whose external side is (both may exist).
+  userIdMapping(userId: string, type: UserIdType): UserIdMappingRecord | undefined {
+    if (type !== 'EXTERNAL') {
+      const bySuperTokensId = this.userIdMappings.get(userId)
+      if (bySuperTokensId !== undefined || type === 'SUPERTOKENS') return bySuperTokensId
+    }
+    for (const mapping of this.userIdMappings.values()) {
+      if (mapping.externalUserId === userId) return mapping
+    }
+    return undefined
+  }
+
+  // What the core shows for a SuperTokens user id: its external id when mapped.
+  externalUserId(superTokensUserId: string): string {
+    return this.userIdMappings.get(superTokensUserId)?.externalUserId ?? superTokensUserId
+  }
+
+  // enforcePublicTenantAndGetStorageAndUserIdMappingForAppSpecificApi with ANY, as the
+  // app-wide user APIs use it: either id of a mapped user finds the user.
+  userByAnyId(userId: string): PasswordlessUser | undefined {
+    const mapping = this.userIdMapping(userId, 'ANY')
+    return this.users.get(mapping?.superTokensUserId ?? userId)
   }
 
   isEmailVerified(userId: string, email: string): boolean {

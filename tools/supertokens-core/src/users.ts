@@ -4,11 +4,14 @@ import type { CoreUser } from './schema.ts'
 import { type CoreStore, normaliseEmail, type PasswordlessUser } from './store.ts'
 
 // The core's AuthRecipeUserInfo JSON. Users are never linked here, so each user has a
-// single passwordless login method whose recipeUserId is the user id.
+// single passwordless login method whose recipeUserId is the user id. A mapped user shows
+// its external id in both places (populateExternalUserIdForUsers), and its email
+// verification is stored under that id (moved there when the mapping was created).
 export function toCoreUser(store: CoreStore, user: PasswordlessUser): CoreUser {
-  const verified = user.email !== undefined && store.isEmailVerified(user.id, user.email)
+  const id = store.externalUserId(user.id)
+  const verified = user.email !== undefined && store.isEmailVerified(id, user.email)
   return {
-    id: user.id,
+    id,
     isPrimaryUser: user.isPrimaryUser,
     tenantIds: [...user.tenantIds],
     timeJoined: user.timeJoined,
@@ -19,7 +22,7 @@ export function toCoreUser(store: CoreStore, user: PasswordlessUser): CoreUser {
     loginMethods: [
       {
         recipeId: 'passwordless',
-        recipeUserId: user.id,
+        recipeUserId: id,
         tenantIds: [...user.tenantIds],
         timeJoined: user.timeJoined,
         verified,
@@ -50,7 +53,8 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
     const userId = query.required('userId')
     tenant.app()
     tenant.publicOnly()
-    const user = store.users.get(userId)
+    // Either side of a mapping finds the user.
+    const user = store.userByAnyId(userId)
     if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
     return { status: 'OK', user: toCoreUser(store, user) }
   })
@@ -96,22 +100,26 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
     },
   )
 
-  // DeleteUserAPI: an unknown user is not an error.
+  // DeleteUserAPI: an unknown user is not an error. Either side of a mapping names the
+  // user; AuthRecipe.deleteUser then removes what the other recipes keep under the
+  // external id (sessions, verification, metadata) and under the SuperTokens id, and
+  // the mapping itself.
   router.route('post', '/user/remove', ({ body, tenant }) => {
     const userId = body.string('userId')
     body.optionalBoolean('removeAllLinkedAccounts')
     tenant.publicOnly()
-    if (store.users.delete(userId)) {
-      for (const session of [...store.sessions.values()]) {
-        if (session.recipeUserId === userId || session.userId === userId) {
-          store.removeSession(session.handle)
-        }
-      }
-      for (const key of [...store.verifiedEmails]) {
-        if (key.startsWith(`${userId}\n`)) store.verifiedEmails.delete(key)
-      }
-      store.metadata.delete(userId)
+    const user = store.userByAnyId(userId)
+    if (user === undefined) return { status: 'OK' }
+    const ids = new Set([user.id, store.externalUserId(user.id)])
+    store.users.delete(user.id)
+    store.userIdMappings.delete(user.id)
+    for (const session of [...store.sessions.values()]) {
+      if (ids.has(session.recipeUserId) || ids.has(session.userId)) store.removeSession(session.handle)
     }
+    for (const key of [...store.verifiedEmails]) {
+      if (ids.has(key.slice(0, key.indexOf('\n')))) store.verifiedEmails.delete(key)
+    }
+    for (const id of ids) store.metadata.delete(id)
     return { status: 'OK' }
   })
 
@@ -136,7 +144,7 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
           : body.string('phoneNumber').trim()
       tenant.app()
       tenant.publicOnly()
-      const user = store.users.get(recipeUserId)
+      const user = store.userByAnyId(recipeUserId)
       if (user === undefined) return { status: 'UNKNOWN_USER_ID_ERROR' }
       const email = emailUpdate === undefined ? user.email : (emailUpdate ?? undefined)
       const phoneNumber =
@@ -177,13 +185,13 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
     const recipeUserId = query.required('recipeUserId')
     tenant.app()
     tenant.publicOnly()
-    const user = store.users.get(recipeUserId)
+    const user = store.userByAnyId(recipeUserId)
     if (user === undefined) throw new BadRequest('Unknown user ID provided')
     if (user.isPrimaryUser) {
       return { status: 'OK', wasAlreadyAPrimaryUser: true }
     }
     const conflict = primaryConflict(store, user)
-    if (conflict !== undefined) return conflictReply(conflict.id)
+    if (conflict !== undefined) return conflictReply(store.externalUserId(conflict.id))
     return { status: 'OK', wasAlreadyAPrimaryUser: false }
   })
 
@@ -191,7 +199,7 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
     const recipeUserId = body.string('recipeUserId')
     tenant.app()
     tenant.publicOnly()
-    const user = store.users.get(recipeUserId)
+    const user = store.userByAnyId(recipeUserId)
     if (user === undefined) throw new BadRequest('Unknown user ID provided')
     if (user.isPrimaryUser) {
       return {
@@ -201,7 +209,7 @@ export function registerUserRoutes(router: CoreRouter, store: CoreStore): void {
       }
     }
     const conflict = primaryConflict(store, user)
-    if (conflict !== undefined) return conflictReply(conflict.id)
+    if (conflict !== undefined) return conflictReply(store.externalUserId(conflict.id))
     user.isPrimaryUser = true
     return {
       status: 'OK',

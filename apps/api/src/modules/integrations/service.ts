@@ -24,7 +24,7 @@ import { deliverySettings, mailerliteClient } from './settings.ts'
 import { generateWebhookSecret, type WebhookSecrets } from './webhook-signing.ts'
 
 /** Mailerlite accounts are told apart by their key, never stored in the clear for it. */
-const accountKeyOf = (apiKey: string) => createHash('sha256').update(apiKey).digest('hex').slice(0, 32)
+export const accountKeyOf = (apiKey: string) => createHash('sha256').update(apiKey).digest('hex').slice(0, 32)
 
 /** A Mailerlite failure while a person waits: their key refused is theirs to fix, the rest is ours (502). */
 function mailerliteProblem(error: unknown, field: string | null): Error {

@@ -15,6 +15,40 @@ export async function findUserIdBySuperTokensId(db: Kysely<DB>, supertokensUserI
   return row?.id
 }
 
+/** By email, as sign-in compares it: case-insensitively (the unique index is on lower(email)). */
+export async function findUserIdByEmail(db: Kysely<DB>, email: string) {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql<string>`lower(email)`, '=', email.trim().toLowerCase())
+    .executeTakeFirst()
+  return row?.id
+}
+
+/**
+ * A user brought in by an import (Go-Live), under the id SuperTokens reports for them: their
+ * SuperTokens user is mapped to `id`, so `supertokens_user_id` is `id` too and sessions resolve
+ * by the same lookup as natively signed-up users'. False when the id or the email is taken.
+ */
+export async function insertImportedUser(
+  db: Kysely<DB>,
+  user: { id: string; email: string; name: string | null; createdAt: Date },
+): Promise<boolean> {
+  const rows = await db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      email: user.email.trim().toLowerCase(),
+      supertokens_user_id: user.id,
+      name: user.name,
+      created_at: user.createdAt,
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .execute()
+  return rows.length === 1
+}
+
 /** Creates the user on first sign-in, else records the sign-in; returns the row either way. */
 export async function upsertSignedInUser(db: Kysely<DB>, user: { supertokensUserId: string; email: string }) {
   return (
