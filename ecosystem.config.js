@@ -30,7 +30,8 @@ const nodeArgs = [`--max-semi-space-size=${process.env.SEMI_SPACE_MB ?? 4}`, ...
 // (NUDGE_RUN_SOURCE=true), so an edit is what runs, never a stale build.
 const dist = path.join(root, 'apps/api/dist')
 const fromSource = process.env.NUDGE_RUN_SOURCE === 'true' || !existsSync(path.join(dist, 'main.js'))
-const entry = (name) => (fromSource ? path.join(root, `apps/api/src/${name}.ts`) : path.join(dist, `${name}.js`))
+const entry = (name) =>
+  fromSource ? path.join(root, `apps/api/src/${name}.ts`) : path.join(dist, `${name}.js`)
 
 const config = {
   apps: [
@@ -48,6 +49,7 @@ const config = {
       kill_timeout: drainMs + graceMs + 2000,
       max_memory_restart: process.env.PM2_MAX_MEMORY ?? '1G',
       merge_logs: true,
+      disable_source_map_support: true,
       env: {
         NEW_RELIC_NO_CONFIG_FILE: 'true',
         NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',
@@ -71,6 +73,7 @@ const config = {
       kill_timeout: graceMs + 5000,
       max_memory_restart: process.env.PM2_MAX_MEMORY ?? '1G',
       merge_logs: true,
+      disable_source_map_support: true,
       env: {
         NEW_RELIC_NO_CONFIG_FILE: 'true',
         NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',

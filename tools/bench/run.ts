@@ -391,7 +391,7 @@ Options:
   --duration N       seconds to measure each endpoint (default 10)
   --connections N    concurrent connections (default 50)
   --warmup N         seconds of warm-up before each measurement (default 2)
-  --only TEXT        measure only the rows whose name contains TEXT (and the baselines)
+  --only TEXT[,TEXT] measure only the rows whose name contains one of the TEXTs (and the baselines)
   --profile          CPU-profile the API (node --cpu-prof) and print where its time went
   --node-args ARGS   node options for the API processes, e.g. "--max-semi-space-size=2"
   --rss              memory instead of throughput: builds apps/api/dist, starts it under PM2 with
@@ -509,7 +509,10 @@ async function main(): Promise<void> {
   }
 
   const selected = endpoints.filter(
-    (endpoint) => endpoint.target === 'baseline' || !flags.only || endpoint.name.includes(flags.only),
+    (endpoint) =>
+      endpoint.target === 'baseline' ||
+      !flags.only ||
+      flags.only.split(',').some((text) => endpoint.name.includes(text)),
   )
   const needed = new Set(selected.map((endpoint) => endpoint.target))
   const baseUrls: Partial<Record<Target, string>> = {}
