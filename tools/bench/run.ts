@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -438,6 +438,8 @@ for (const arg of nodeArgs) if (!arg.startsWith('--')) fail(`--node-args takes n
 const memcachedServers = process.env.MEMCACHED_SERVERS || '127.0.0.1:11211'
 
 const children = new Set<ChildProcess>()
+/** The server process behind each base URL, for its CPU time per request. */
+const pids = new Map<string, number>()
 let objects: string | undefined
 let current: autocannon.Instance | undefined
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -579,12 +581,18 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
     if (warmup > 0) await cannon({ ...options, duration: warmup })
+    const cpuBefore = await cpuSeconds(pids.get(baseUrl))
     const result = await cannon({ ...options, duration })
+    const cpuAfter = await cpuSeconds(pids.get(baseUrl))
     if (request.durable)
       durability.push(await checkDurable(databaseUrl, endpoint.name, request.durable, accepted))
     rows.push({
       ...emptyRow(endpoint),
       rps: result.requests.average,
+      // What one request costs the server in CPU: unlike req/s, barely moved by other load on the machine.
+      ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+        ? { cpuUs: ((cpuAfter - cpuBefore) / result.requests.total) * 1e6 }
+        : {}),
       p50: result.latency.p50,
       p99: result.latency.p99,
       non2xx: result.non2xx,
@@ -660,6 +668,8 @@ interface Row {
   /** Why the row was not measured. */
   skipped?: string
   rps: number
+  /** The server's CPU time (user + system) per request, in microseconds (Linux only). */
+  cpuUs?: number
   p50: number
   p99: number
   non2xx: number
@@ -707,6 +717,7 @@ function table(rows: Row[]): string {
   const header = [
     'endpoint',
     'req/s',
+    'CPU µs/req',
     'p50 ms',
     'p99 ms',
     'non-2xx',
@@ -719,6 +730,7 @@ function table(rows: Row[]): string {
   const lines = measured.map((row) => [
     row.name,
     row.rps.toFixed(0),
+    row.cpuUs === undefined ? 'n/a' : row.cpuUs.toFixed(0),
     row.p50.toFixed(2),
     row.p99.toFixed(2),
     String(row.non2xx),
@@ -752,6 +764,19 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
     })
   })
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')
+  if (!fields) return undefined
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+}
+
+/** Linux's USER_HZ, what /proc/<pid>/stat counts CPU time in. */
+const CLOCK_TICKS_PER_SECOND = 100
 
 /** Whether the first memcached of `servers` answers `version` within a second. */
 function memcachedAnswers(servers: string): Promise<boolean> {
@@ -815,6 +840,7 @@ async function startServer(
   const baseUrl = `http://127.0.0.1:${port}`
   await waitForHttp(`${baseUrl}${name === 'app' ? '/health' : '/'}`, child, 20000)
   process.stderr.write(`${name}: pid ${child.pid} listening on ${baseUrl}\n`)
+  pids.set(baseUrl, child.pid!)
   return baseUrl
 }
 
