@@ -772,11 +772,9 @@ async function cpuSeconds(pid: number | undefined): Promise<number | undefined> 
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')
   if (!fields) return undefined
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  // In Linux's USER_HZ, 100 ticks a second.
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
-
-/** Linux's USER_HZ, what /proc/<pid>/stat counts CPU time in. */
-const CLOCK_TICKS_PER_SECOND = 100
 
 /** Whether the first memcached of `servers` answers `version` within a second. */
 function memcachedAnswers(servers: string): Promise<boolean> {
