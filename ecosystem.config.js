@@ -23,7 +23,7 @@ const newrelic = process.env.NEW_RELIC_LICENSE_KEY
 // V8 sizes the young generation from the machine's memory (up to 64 MB per semi-space on a large
 // host, 128 MB of new space): most of a worker's RSS for no gain. Measured with `npm run bench`
 // at 1, 2, 4, 8 and 16 MB (README.md, "Memory"), SEMI_SPACE_MB overrides it.
-const nodeArgs = [`--max-semi-space-size=${process.env.SEMI_SPACE_MB ?? 4}`, ...newrelic]
+const nodeArgs = [`--max-semi-space-size=${process.env.SEMI_SPACE_MB ?? 8}`, ...newrelic]
 
 // A release runs the plain JavaScript of `npm run build -w apps/api` (apps/api/dist/, which deploy
 // builds into every artifact): no process loads Node's type stripper. `npm start` runs the sources
