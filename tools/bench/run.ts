@@ -476,10 +476,10 @@ async function main(): Promise<void> {
   out(`node ${process.version} (${process.execPath})\n`)
   out(`machine: ${os.availableParallelism()} cores, ${cpus[0]?.model ?? 'unknown cpu'}, ${os.platform()}\n`)
   out(
-    `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n`,
-  )
-  out(
-    `database: ${redactUrl(databaseUrl)}; memcached (the [memcached] rows): ${memcachedServers}${nodeArgs.length ? `; app node args: ${nodeArgs.join(' ')}` : ''}\n`,
+    flags.rss
+      ? `autocannon: ${connections} connections, ${duration}s of load\ndatabase: ${redactUrl(databaseUrl)}\n`
+      : `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n` +
+          `database: ${redactUrl(databaseUrl)}; memcached (the [memcached] rows): ${memcachedServers}${nodeArgs.length ? `; app node args: ${nodeArgs.join(' ')}` : ''}\n`,
   )
   out(
     `load: ${os
