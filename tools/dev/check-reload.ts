@@ -36,6 +36,8 @@ const env: NodeJS.ProcessEnv = {
   PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
   PM2_HOME: pm2Home,
   PM2_INSTANCES: String(INSTANCES),
+  // What is checked out, never a stale build in apps/api/dist/.
+  NUDGE_RUN_SOURCE: 'true',
   NODE_ENV: 'development',
   HOST: '127.0.0.1',
   PORT: String(port),

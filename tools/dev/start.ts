@@ -25,6 +25,7 @@ if (process.argv.includes('--help')) {
 Runs the API under PM2 on http://localhost:\${PORT:-3000} with development defaults.
 Set DATABASE_URL, MEMCACHED_SERVERS, ... to use real services (see README.md).
 PM2_INSTANCES sets the number of API workers (default 2); PM2_WORKER_INSTANCES the job workers (1).
+The workers run the TypeScript sources; a release runs apps/api/dist/ (npm run build -w apps/api).
 Without MAILERLITE_API_URL the Mailerlite stand-in runs on port 8791 (key mlsk-dev-stand-in);
 without STRIPE_SECRET_KEY the Stripe stand-in on port 12111.
 The edge Worker (Miniflare) on EDGE_PORT (default 8787) serves the popup script, what the API
@@ -36,7 +37,12 @@ The dashboard is served at http://localhost:\${DASHBOARD_PORT:-5173} (NO_DASHBOA
 }
 
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`)
-const env: NodeJS.ProcessEnv = { ...process.env, PM2_INSTANCES: process.env.PM2_INSTANCES ?? '2' }
+// The TypeScript sources, never a build left in apps/api/dist/ (ecosystem.config.js prefers it).
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  PM2_INSTANCES: process.env.PM2_INSTANCES ?? '2',
+  NUDGE_RUN_SOURCE: 'true',
+}
 const apiPort = env.PORT ?? '3000'
 const edgePort = env.EDGE_PORT ?? '8787'
 // The API's snippets point at the local edge, and it believes what the edge forwards (the visitor's

@@ -1,5 +1,6 @@
 import { loadConfigOrExit } from '@nudge/config'
 import closeWithGrace from 'close-with-grace'
+import { answerMemoryReports } from './memory-report.ts'
 import { buildApp } from './server.ts'
 
 // Fail before listening, naming every bad variable, so a broken deploy never takes traffic.
@@ -21,3 +22,4 @@ try {
 }
 // PM2 (`wait_ready`) switches traffic to this worker only after it listens.
 process.send?.('ready')
+answerMemoryReports()

@@ -1,5 +1,6 @@
 import { loadConfigOrExit } from '@nudge/config'
 import closeWithGrace from 'close-with-grace'
+import { answerMemoryReports } from './memory-report.ts'
 import { buildApp } from './server.ts'
 
 // The job worker: the same build as the API, without a listener. It runs the job handlers and
@@ -24,3 +25,4 @@ try {
 }
 app.log.info({ jobs: app.jobs.names }, 'worker running jobs')
 process.send?.('ready')
+answerMemoryReports()

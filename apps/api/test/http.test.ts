@@ -142,6 +142,29 @@ t.test('OpenAPI document is generated from the route schemas and served at /docs
   t.ok([200, 302].includes(ui.statusCode))
 })
 
+t.test('in production the OpenAPI document is served, the Swagger UI is not', async (t) => {
+  const app = await buildTestApp(t, {
+    NODE_ENV: 'production',
+    // Nothing is sent: the mailer connects at the first email.
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    MAIL_FROM: 'nudge <no-reply@nudge.test>',
+    SERVICE_JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+    EDGE_URL: 'https://edge.nudge.test',
+    EDGE_SECRET: 'an-edge-secret-of-at-least-32-characters-long',
+    S3_BUCKET: 'nudge-test',
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    S3_ACCESS_KEY_ID: 'unused',
+    S3_SECRET_ACCESS_KEY: 'unused',
+    SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    AUDIT_HASH_KEY: 'a-production-audit-hash-key-of-32-characters',
+  })
+  const spec = await app.inject({ url: '/docs/json' })
+  t.equal(spec.statusCode, 200)
+  t.ok(spec.json().paths['/health/ready'], 'the same document as in development')
+  for (const url of ['/docs', '/docs/static/index.html', '/docs/yaml'])
+    t.equal((await app.inject({ url })).statusCode, 404, `${url}: no UI in production`)
+})
+
 /** Blocks the event loop, as a CPU-bound handler or building an app does. */
 function blockLoop(ms: number) {
   const until = Date.now() + ms

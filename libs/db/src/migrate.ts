@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { Kysely } from 'kysely'
 
@@ -14,8 +14,19 @@ import {
   Migrator,
 } from 'kysely/migration'
 
-/** The repository's `migrations/` folder, wherever the process was started from. */
-export const migrationsFolder = path.resolve(import.meta.dirname, '../../../migrations')
+/**
+ * The repository's `migrations/` folder, wherever the process was started from: the nearest one
+ * above this file, which is libs/db/src/ in the sources and somewhere in apps/api/dist/ in a build.
+ */
+export const migrationsFolder = nearestMigrations(import.meta.dirname)
+
+function nearestMigrations(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'migrations')
+    if (existsSync(candidate)) return candidate
+    if (path.dirname(dir) === dir) return path.resolve(import.meta.dirname, '../../../migrations')
+  }
+}
 
 /**
  * A migration whose file name ends in `.contract.ts` removes or renames what an older release

@@ -1,11 +1,6 @@
 import createError from '@fastify/error'
 import type { Config } from '@nudge/config'
-import Cloudflare, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from 'cloudflare'
+import type Cloudflare from 'cloudflare'
 import type { FastifyBaseLogger } from 'fastify'
 
 /** Cloudflare's cache, as publishing sees it: the public URL of an object, and purging URLs. */
@@ -63,19 +58,26 @@ export function edgeCache(config: Settings, log: FastifyBaseLogger): EdgeCache {
   const zoneId = config.CLOUDFLARE_ZONE_ID
   if (!token || !zoneId) return { enabled: false, urlOf, purge: async () => {} }
 
-  const client = new Cloudflare({
-    apiToken: token,
-    // Every credential and the base URL are given explicitly: left undefined, the SDK would read
-    // CLOUDFLARE_API_KEY, CLOUDFLARE_EMAIL, CLOUDFLARE_BASE_URL... from the environment.
-    apiKey: null,
-    apiEmail: null,
-    userServiceKey: null,
-    baseURL: config.CLOUDFLARE_API_URL ?? DEFAULT_API_URL,
-    timeout: REQUEST_TIMEOUT_MS,
-    maxRetries: MAX_RETRIES,
-    logger: log,
-    logLevel: 'warn',
-  })
+  // The SDK is loaded at the first purge: it is the heaviest package we use (~14 MB of heap, over a
+  // thousand modules), and only publishing purges.
+  let sdk: typeof import('cloudflare') | undefined
+  let loading: Promise<Cloudflare> | undefined
+  const connect = async (): Promise<Cloudflare> => {
+    sdk = await import('cloudflare')
+    return new sdk.default({
+      apiToken: token,
+      // Every credential and the base URL are given explicitly: left undefined, the SDK would read
+      // CLOUDFLARE_API_KEY, CLOUDFLARE_EMAIL, CLOUDFLARE_BASE_URL... from the environment.
+      apiKey: null,
+      apiEmail: null,
+      userServiceKey: null,
+      baseURL: config.CLOUDFLARE_API_URL ?? DEFAULT_API_URL,
+      timeout: REQUEST_TIMEOUT_MS,
+      maxRetries: MAX_RETRIES,
+      logger: log,
+      logLevel: 'warn',
+    })
+  }
 
   async function purgeBatch(files: string[]): Promise<void> {
     const controller = new AbortController()
@@ -87,6 +89,8 @@ export function edgeCache(config: Settings, log: FastifyBaseLogger): EdgeCache {
       }, BATCH_DEADLINE_MS)
     })
     try {
+      loading ??= connect()
+      const client = await loading
       await Promise.race([
         client.cache.purge({ zone_id: zoneId as string, files }, { signal: controller.signal }),
         deadline,
@@ -110,7 +114,7 @@ export function edgeCache(config: Settings, log: FastifyBaseLogger): EdgeCache {
           const what =
             left === unique.length ? plural(left, 'URL') : `${left} of ${plural(unique.length, 'URL')}`
           // Cloudflare never echoes the token, but a proxy in between might: it is cut out regardless.
-          const reason = describe(error).replaceAll(token, '[token]')
+          const reason = describe(error, sdk).replaceAll(token, '[token]')
           log.warn({ urls: unique.length, notPurged: left, reason }, 'cloudflare cache purge failed')
           throw new PurgeFailed(what, reason)
         }
@@ -126,12 +130,12 @@ function plural(count: number, noun: string): string {
 }
 
 /** What went wrong, from Cloudflare's own error codes when it answered. */
-function describe(error: unknown): string {
-  if (error instanceof DeadlineExceeded || error instanceof APIUserAbortError)
+function describe(error: unknown, sdk: typeof import('cloudflare') | undefined): string {
+  if (error instanceof DeadlineExceeded || (sdk && error instanceof sdk.APIUserAbortError))
     return `no answer within ${BATCH_DEADLINE_MS / 1000} s`
-  if (error instanceof APIConnectionTimeoutError) return 'Cloudflare did not answer in time'
-  if (error instanceof APIConnectionError) return 'Cloudflare could not be reached'
-  if (error instanceof APIError) {
+  if (sdk && error instanceof sdk.APIConnectionTimeoutError) return 'Cloudflare did not answer in time'
+  if (sdk && error instanceof sdk.APIConnectionError) return 'Cloudflare could not be reached'
+  if (sdk && error instanceof sdk.APIError) {
     const codes = error.errors.map((e) => [e.code, e.message].filter((part) => part !== undefined).join(' '))
     return [`HTTP ${error.status}`, ...codes].join(', ')
   }

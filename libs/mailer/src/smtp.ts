@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { createTransport } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import { MailUnavailableError, RecipientRejectedError } from './errors.ts'
 import type { Mailer, MailMessage } from './mailer.ts'
 
@@ -62,23 +62,31 @@ export function createSmtpMailer(
   log: FastifyBaseLogger,
 ): Mailer & { close(): void } {
   const secrets = secretsOf(options.smtpUrl)
-  const transport = createTransport(
-    {
-      url: options.smtpUrl,
-      pool: true,
-      maxConnections: 3,
-      maxMessages: 100,
-      // Idle pooled connections are closed by us before the socket timeout or the server does it.
-      idleTimeout: 5000,
-      // One retry covers a pooled connection that the server dropped just as we used it.
-      maxRequeues: 1,
-      ...SMTP_TIMEOUTS,
-      // nodemailer's own logger would print envelopes (recipients); ours logs failures only.
-      logger: false,
-      debug: false,
-    },
-    { from: options.from },
-  )
+  // nodemailer (~5 MB of heap) is loaded for the first email: most processes never send one
+  // (an API worker sends sign-in links, now and then).
+  let transport: Transporter | undefined
+  let loading: Promise<Transporter> | undefined
+  const connect = async () => {
+    const { createTransport } = await import('nodemailer')
+    transport = createTransport(
+      {
+        url: options.smtpUrl,
+        pool: true,
+        maxConnections: 3,
+        maxMessages: 100,
+        // Idle pooled connections are closed by us before the socket timeout or the server does it.
+        idleTimeout: 5000,
+        // One retry covers a pooled connection that the server dropped just as we used it.
+        maxRequeues: 1,
+        ...SMTP_TIMEOUTS,
+        // nodemailer's own logger would print envelopes (recipients); ours logs failures only.
+        logger: false,
+        debug: false,
+      },
+      { from: options.from },
+    )
+    return transport
+  }
 
   return {
     transport: 'smtp',
@@ -92,8 +100,10 @@ export function createSmtpMailer(
         )
       })
       try {
+        loading ??= connect()
+        const pool = await loading
         await Promise.race([
-          transport.sendMail({
+          pool.sendMail({
             to: message.to,
             subject: message.subject,
             text: message.text,
@@ -115,7 +125,7 @@ export function createSmtpMailer(
       }
     },
     close() {
-      transport.close()
+      transport?.close()
     },
   }
 }

@@ -1,6 +1,6 @@
 import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
-import Stripe from 'stripe'
+import type Stripe from 'stripe'
 import { PLANS, type PlanId } from './plans.ts'
 
 export type Interval = 'month' | 'year'
@@ -9,7 +9,11 @@ export type Interval = 'month' | 'year'
 export interface Payments {
   /** False without STRIPE_SECRET_KEY: checkout and the portal answer 503, webhooks 404. */
   readonly enabled: boolean
-  readonly stripe: Stripe
+  /**
+   * The Stripe SDK client, loaded on first use: the SDK is ~6 MB of heap that most processes never
+   * touch (only billing routes, Stripe webhooks and the billing jobs call it).
+   */
+  stripe(): Promise<Stripe>
   readonly webhookSecret: string
   /** The Stripe price of a paid plan and interval. */
   priceId(plan: PlanId, interval: Interval): string
@@ -37,17 +41,24 @@ export const paymentsPlugin = fp(
       ['business', 'year', config.STRIPE_PRICE_BUSINESS_YEARLY],
     ]
     const endpoint = config.STRIPE_API_URL ? new URL(config.STRIPE_API_URL) : undefined
-    const stripe = new Stripe(config.STRIPE_SECRET_KEY ?? 'sk_test_billing_not_configured', {
-      maxNetworkRetries: 2,
-      timeout: 10000,
-      ...(endpoint
-        ? {
-            host: endpoint.hostname,
-            port: endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80),
-            protocol: endpoint.protocol === 'https:' ? 'https' : 'http',
-          }
-        : {}),
-    })
+    let client: Promise<Stripe> | undefined
+    const stripe = () => {
+      client ??= import('stripe').then(
+        ({ default: Stripe }) =>
+          new Stripe(config.STRIPE_SECRET_KEY ?? 'sk_test_billing_not_configured', {
+            maxNetworkRetries: 2,
+            timeout: 10000,
+            ...(endpoint
+              ? {
+                  host: endpoint.hostname,
+                  port: endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80),
+                  protocol: endpoint.protocol === 'https:' ? 'https' : 'http',
+                }
+              : {}),
+          }),
+      )
+      return client
+    }
     app.decorate('payments', {
       enabled: Boolean(config.STRIPE_SECRET_KEY),
       stripe,

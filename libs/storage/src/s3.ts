@@ -1,11 +1,4 @@
-import {
-  DeleteObjectsCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3'
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3'
 import { StorageFailed, storageFailed } from './errors.ts'
 import { checkKey, checkPrefix, contentEtag, type StorageAdapter, type StoredObject } from './storage.ts'
 
@@ -56,24 +49,32 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
   const endpoint = new URL(options.endpoint)
   endpoint.username = ''
   endpoint.password = ''
-  const client = new S3Client({
-    endpoint: options.endpoint,
-    region: options.region,
-    forcePathStyle: options.forcePathStyle,
-    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-    // The SDK's default (CRC32 checksums on every upload and download) is not what R2 implements;
-    // checksums only where the S3 API requires one (DeleteObjects).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: {
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-      socketTimeout: SOCKET_IDLE_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      // Without it the SDK only logs a warning when requestTimeout passes.
-      throwOnRequestTimeout: true,
-    },
-    maxAttempts: MAX_ATTEMPTS,
-  })
+  // The SDK (~6 MB of heap) is loaded at the first operation: an API worker only uses the storage
+  // when it publishes, which most never do between two deploys.
+  let client: S3Client | undefined
+  let loading: Promise<{ sdk: typeof import('@aws-sdk/client-s3'); client: S3Client }> | undefined
+  const s3 = () =>
+    (loading ??= import('@aws-sdk/client-s3').then((sdk) => {
+      client = new sdk.S3Client({
+        endpoint: options.endpoint,
+        region: options.region,
+        forcePathStyle: options.forcePathStyle,
+        credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+        // The SDK's default (CRC32 checksums on every upload and download) is not what R2 implements;
+        // checksums only where the S3 API requires one (DeleteObjects).
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: {
+          connectionTimeout: CONNECT_TIMEOUT_MS,
+          socketTimeout: SOCKET_IDLE_TIMEOUT_MS,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          // Without it the SDK only logs a warning when requestTimeout passes.
+          throwOnRequestTimeout: true,
+        },
+        maxAttempts: MAX_ATTEMPTS,
+      })
+      return { sdk, client }
+    }))
   const within = () => ({ abortSignal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
 
   async function* pages(prefix: string): AsyncGenerator<StoredObject> {
@@ -81,8 +82,9 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     do {
       let page: ListObjectsV2CommandOutput
       try {
+        const { sdk, client } = await s3()
         page = await client.send(
-          new ListObjectsV2Command({
+          new sdk.ListObjectsV2Command({
             Bucket: bucket,
             Prefix: prefix === '' ? undefined : prefix,
             MaxKeys: pageSize,
@@ -107,7 +109,8 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     async etag(key) {
       checkKey(key)
       try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), within())
+        const { sdk, client } = await s3()
+        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), within())
         return head.ETag ? unquote(head.ETag) : null
       } catch (error) {
         if (isNotFound(error)) return null
@@ -123,8 +126,9 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     async put(key, body, { contentType, cacheControl }) {
       checkKey(key)
       try {
+        const { sdk, client } = await s3()
         await client.send(
-          new PutObjectCommand({
+          new sdk.PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
@@ -146,8 +150,9 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
         const batch = keys.slice(start, start + DELETE_BATCH)
         let errors: Array<{ Key?: string; Code?: string }>
         try {
+          const { sdk, client } = await s3()
           const result = await client.send(
-            new DeleteObjectsCommand({
+            new sdk.DeleteObjectsCommand({
               Bucket: bucket,
               Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
             }),
@@ -169,7 +174,7 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     },
 
     async close() {
-      client.destroy()
+      client?.destroy()
     },
   }
 }

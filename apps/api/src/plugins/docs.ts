@@ -1,9 +1,12 @@
 import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
-/** OpenAPI 3 built from the route schemas; the document and its UI are served at /docs. */
+/**
+ * OpenAPI 3 built from the route schemas: the document at /docs/json everywhere, its UI at /docs
+ * outside production only (Swagger UI and @fastify/static are a few MB per process that a
+ * production worker would hold for nobody).
+ */
 export const docsPlugin = fp(
   async (app: FastifyInstance) => {
     await app.register(swagger, {
@@ -33,6 +36,11 @@ export const docsPlugin = fp(
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     })
+    if (app.config.NODE_ENV === 'production') {
+      app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
+      return
+    }
+    const { default: swaggerUi } = await import('@fastify/swagger-ui')
     await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   },
   { name: 'docs', dependencies: ['config'], fastify: '5.x' },

@@ -139,13 +139,10 @@ export const stripeWebhookRoutes = async (app: FastifyInstance) => {
       const signature = request.headers['stripe-signature']
       if (typeof signature !== 'string' || !Buffer.isBuffer(request.body))
         throw new InvalidStripeSignature('A signed JSON body is required (Stripe-Signature header)')
-      let event: ReturnType<typeof deps.payments.stripe.webhooks.constructEvent>
+      const stripe = await deps.payments.stripe()
+      let event: ReturnType<typeof stripe.webhooks.constructEvent>
       try {
-        event = deps.payments.stripe.webhooks.constructEvent(
-          request.body,
-          signature,
-          deps.payments.webhookSecret,
-        )
+        event = stripe.webhooks.constructEvent(request.body, signature, deps.payments.webhookSecret)
       } catch {
         throw new InvalidStripeSignature('The Stripe signature does not match, or it is too old')
       }

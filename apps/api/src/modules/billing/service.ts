@@ -140,7 +140,7 @@ async function customerOf(deps: Deps, teamId: string): Promise<string> {
     if (!team) throw new NotFound('Team')
     if (team.stripe_customer_id) return team.stripe_customer_id
     const [owner] = await memberEmails(tx.db, teamId, ['owner'])
-    const customer = await deps.payments.stripe.customers
+    const customer = await (await deps.payments.stripe()).customers
       .create(
         { name: team.name, ...(owner ? { email: owner } : {}), metadata: { team_id: teamId } },
         { idempotencyKey: `nudge-customer-${teamId}` },
@@ -165,7 +165,7 @@ export async function startCheckout(deps: Deps, input: { teamId: string; plan: P
     throw new AlreadySubscribed()
   const customer = await customerOf(deps, input.teamId)
   const back = billingPage(deps, input.teamId)
-  const session = await deps.payments.stripe.checkout.sessions
+  const session = await (await deps.payments.stripe()).checkout.sessions
     .create({
       mode: 'subscription',
       customer,
@@ -186,7 +186,7 @@ export async function startCheckout(deps: Deps, input: { teamId: string; plan: P
 export async function openPortal(deps: Deps, input: { teamId: string }) {
   enabled(deps)
   const customer = await customerOf(deps, input.teamId)
-  const session = await deps.payments.stripe.billingPortal.sessions
+  const session = await (await deps.payments.stripe()).billingPortal.sessions
     .create({ customer, return_url: billingPage(deps, input.teamId) })
     .catch((error: unknown) => {
       throw stripeProblem(deps, error)

@@ -72,7 +72,7 @@ export async function applyStripeEvent(deps: Deps, input: { event: Stripe.Event 
   const readAt = new Date()
   let subscription: Stripe.Subscription | undefined
   if (subject.subscriptionId) {
-    subscription = await deps.payments.stripe.subscriptions
+    subscription = await (await deps.payments.stripe()).subscriptions
       .retrieve(subject.subscriptionId)
       .catch((error: unknown) => {
         // Stripe forgets nothing it answered for: a missing subscription is a bad event, not ours to retry.

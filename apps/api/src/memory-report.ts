@@ -1,0 +1,28 @@
+import { getHeapSpaceStatistics } from 'node:v8'
+
+/** What `npm run bench -- --rss` asks each PM2 process for (pm2 sendDataToProcessId). */
+export const MEMORY_REPORT_TOPIC = 'nudge:memory'
+
+/**
+ * Answers PM2's `MEMORY_REPORT_TOPIC` messages with this process's memory and V8 heap spaces, on
+ * the bus (`process:msg`). Over PM2's IPC channel only: nothing is reachable over HTTP, and a
+ * process not started by PM2 has no channel (this does nothing).
+ */
+export function answerMemoryReports(): void {
+  if (!process.send) return
+  process.on('message', (packet: { topic?: unknown } | null) => {
+    if (packet?.topic !== MEMORY_REPORT_TOPIC) return
+    process.send?.({
+      type: 'process:msg',
+      data: {
+        topic: MEMORY_REPORT_TOPIC,
+        memory: process.memoryUsage(),
+        spaces: getHeapSpaceStatistics().map((space) => ({
+          name: space.space_name,
+          size: space.space_size,
+          used: space.space_used_size,
+        })),
+      },
+    })
+  })
+}
