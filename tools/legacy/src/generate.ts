@@ -346,8 +346,17 @@ export async function generateLegacy(input: {
       domains.map((d) => [d.id, d.accountId, d.hostname, iso(d.createdAt)]),
     )
 
-    // Campaigns: about five per account.
+    // Campaigns: about five per account. Without a domain the old editor could not publish one.
     const campaigns: Campaign[] = []
+    const status = (canPublish: boolean) => {
+      const picked = random.weighted([
+        ['active', 8],
+        ['draft', 5],
+        ['paused', 4],
+        ['archived', 3],
+      ] as const)
+      return canPublish ? picked : 'draft'
+    }
     for (const account of accounts) {
       const own = byAccount.get(account.id) ?? []
       const count = random.chance(0.05) ? 0 : 1 + random.around(4)
@@ -366,12 +375,7 @@ export async function generateLegacy(input: {
             ['bar', 1],
             ['fullscreen', 1],
           ] as const),
-          status: random.weighted([
-            ['active', 8],
-            ['draft', 5],
-            ['paused', 4],
-            ['archived', 3],
-          ] as const),
+          status: status(own.length > 0),
           content: campaignContent(random, domain ? domain.hostname.toLowerCase().replace(/\.$/, '') : null),
           createdAt,
           updatedAt,
