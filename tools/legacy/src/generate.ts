@@ -359,7 +359,7 @@ export async function generateLegacy(input: {
     }
     for (const account of accounts) {
       const own = byAccount.get(account.id) ?? []
-      const count = random.chance(0.05) ? 0 : 1 + random.around(4)
+      const count = random.chance(0.05) ? 0 : 1 + random.around(4.4)
       for (let index = 0; index < count; index++) {
         const domain = own.length === 0 || random.chance(0.08) ? null : random.pick(own)
         const createdAt = between(random, domain?.createdAt ?? account.createdAt, SNAPSHOT_AT)

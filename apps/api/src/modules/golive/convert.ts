@@ -104,10 +104,10 @@ export const OLD_DEFAULTS = {
 /** The id of the one variant a converted campaign has; old events without a variant count on it. */
 export const LEGACY_VARIANT_ID = 'legacy'
 
-/** Limits of today's model that old values can exceed (content.ts). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]+/g
 
+/** Limits of today's model that old values can exceed (content.ts). */
 const LIMITS = { name: 120, text: 2000, label: 60, blocks: 20, urlRules: 50, urlRule: 500 }
 
 type Note = (change: Omit<Change, 'legacyId'>) => void
