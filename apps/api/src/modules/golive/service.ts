@@ -28,7 +28,7 @@ import {
   legacyHighWater,
   readAuth0Export,
   statsBatches,
-} from './legacy-source.ts'
+} from './legacy-repository.ts'
 import type { Progress } from './progress.ts'
 import { emptyCounts, type KindCounts, type MigrationReport } from './report.ts'
 
