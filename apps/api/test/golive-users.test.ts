@@ -202,3 +202,35 @@ t.test('deleting an imported account removes its SuperTokens user and mapping', 
   const gone = await app.inject({ url: '/v1/me', headers: signedIn.headers })
   t.equal(gone.statusCode, 401, 'the session ended with the account')
 })
+
+t.test('two imports of one person racing end as one user', async (t) => {
+  // Each await is a chance to interleave: several trios, so the unlucky orders happen too.
+  for (let i = 0; i < 5; i++) {
+    const email = `racer.${i}@example.com`
+    const input = { email: email.toUpperCase(), createdAt: new Date(), auth0UserId: `email|race${i}` }
+    const results = await Promise.all([
+      importUser(app, input),
+      importUser(app, { ...input, email }),
+      importUser(app, input),
+    ])
+    t.equal(new Set(results.map((r) => r.userId)).size, 1, `${email}: the same user id`)
+    t.equal(results.filter((r) => r.created).length, 1, `${email}: created once`)
+    t.equal(await usersWithEmail(email), 1)
+    t.same(
+      (await supertokens.listUsersByAccountInfo('public', { email })).map((u) => u.id),
+      [results[0]?.userId],
+      `${email}: one SuperTokens user, mapped to it`,
+    )
+  }
+})
+
+t.test('what is not an email address is refused, and nothing is written', async (t) => {
+  for (const email of ['', '   ', 'no-at-sign', 'two words@example.com']) {
+    await t.rejects(
+      importUser(app, { email, createdAt: new Date() }),
+      /not an address/,
+      JSON.stringify(email),
+    )
+  }
+  t.equal(await count(sql<{ n: number }>`SELECT count(*)::int AS n FROM users WHERE email NOT LIKE '%@%'`), 0)
+})

@@ -31,23 +31,9 @@ export async function importSignInUser(input: {
   externalUserIdInfo?: string | undefined
 }): Promise<{ userId: string; superTokensUserId: string }> {
   const email = input.email.trim().toLowerCase()
-  const [existing] = await supertokens.listUsersByAccountInfo('public', { email })
-  let superTokensUserId: string
-  if (existing) {
-    const mapping = await supertokens.getUserIdMapping({ userId: existing.id, userIdType: 'ANY' })
-    if (mapping.status === 'OK') {
-      return { userId: mapping.externalUserId, superTokensUserId: mapping.superTokensUserId }
-    }
-    superTokensUserId = existing.id
-  } else {
-    const created = await Passwordless.signInUp({
-      tenantId: 'public',
-      email,
-      userContext: { ...IMPORT_CONTEXT },
-    })
-    if (created.status !== 'OK') throw new Error(`SuperTokens refused to create the user: ${created.status}`)
-    superTokensUserId = created.user.id
-  }
+  const user = await superTokensUserFor(email)
+  if (user.mapping) return user.mapping
+  const superTokensUserId = user.id
   const mapped = await supertokens.createUserIdMapping({
     superTokensUserId,
     externalUserId: input.externalUserId,
@@ -63,4 +49,37 @@ export async function importSignInUser(input: {
     if (mapping.status === 'OK') return { userId: mapping.externalUserId, superTokensUserId }
   }
   throw new Error(`SuperTokens refused to map the user: ${mapped.status}`)
+}
+
+/** The person's SuperTokens user, created if missing, with its mapping when it has one. */
+async function superTokensUserFor(
+  email: string,
+): Promise<{ id: string; mapping?: { userId: string; superTokensUserId: string } }> {
+  let failure: unknown
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const [existing] = await supertokens.listUsersByAccountInfo('public', { email })
+    if (existing) {
+      const mapping = await supertokens.getUserIdMapping({ userId: existing.id, userIdType: 'ANY' })
+      if (mapping.status !== 'OK') return { id: existing.id }
+      return {
+        id: mapping.superTokensUserId,
+        mapping: { userId: mapping.externalUserId, superTokensUserId: mapping.superTokensUserId },
+      }
+    }
+    try {
+      const created = await Passwordless.signInUp({
+        tenantId: 'public',
+        email,
+        userContext: { ...IMPORT_CONTEXT },
+      })
+      // Ours, so not mapped yet: its id is the SuperTokens id. Not new: a concurrent import made
+      // it first and may have mapped it (then `user.id` is the external id): look it up again.
+      if (created.status === 'OK' && created.createdNewRecipeUser) return { id: created.user.id }
+    } catch (error) {
+      // A concurrent sign-up of the same email consumed first, which ends every pending code of
+      // that email, ours too ("Failed to create user. Please retry"): the user exists now.
+      failure = error
+    }
+  }
+  throw new Error('SuperTokens did not create the user in three attempts', { cause: failure })
 }

@@ -48,7 +48,8 @@ function current(): AuthBridge {
 
 /**
  * userContext of SDK calls that create a user for a data import (Go-Live): nobody is signing in,
- * so the sign-in hook does not run (it would create a personal team and sync marketing).
+ * so the sign-in hook does not run (it would create a personal team and sync marketing). Only our
+ * own code can set it: for an HTTP request the SDK builds the userContext itself.
  */
 export const IMPORT_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({ nudgeImport: true })
 

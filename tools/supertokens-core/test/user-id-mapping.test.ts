@@ -149,6 +149,47 @@ t.test('mapping refusals, with the core statuses and messages', async (t) => {
   })
   const tenantPath = await coreCall('GET', '/public2/recipe/userid/map?userId=x')
   t.equal(tenantPath.status, 403, 'an app-wide API refuses a tenant path')
+  const malformed: Array<[string, unknown, string]> = [
+    ['/recipe/userid/map', [], 'Invalid Json Input'],
+    ['/recipe/userid/map', { superTokensUserId: a }, "Field name 'externalUserId' is invalid in JSON input"],
+    [
+      '/recipe/userid/map',
+      { superTokensUserId: a, externalUserId: 7 },
+      "Field name 'externalUserId' is invalid in JSON input",
+    ],
+    [
+      '/recipe/userid/map',
+      { superTokensUserId: a, externalUserId: 'x', externalUserIdInfo: ' ' },
+      "Field name 'externalUserIdInfo' cannot be an empty String",
+    ],
+    [
+      '/recipe/userid/map',
+      { superTokensUserId: a, externalUserId: 'x', force: 'yes' },
+      "Field name 'force' is invalid in JSON input",
+    ],
+    ['/recipe/userid/map/remove', {}, "Field name 'userId' is invalid in JSON input"],
+    [
+      '/recipe/userid/map/remove',
+      { userId: 'x', userIdType: 'other' },
+      "Field name 'userIdType' should be one of 'SUPERTOKENS', 'EXTERNAL' or 'ANY'",
+    ],
+  ]
+  for (const [path, body, message] of malformed) {
+    t.same(
+      await coreCall('POST', path, body),
+      { status: 400, text: `${message}\n` },
+      `${path} ${JSON.stringify(body)}`,
+    )
+  }
+  t.same(await coreCall('GET', '/recipe/userid/map'), {
+    status: 400,
+    text: "Field name 'userId' is missing in GET request\n",
+  })
+  t.same(
+    await supertokens.getUserIdMapping({ userId: 'ext-a' }),
+    { status: 'OK', superTokensUserId: a, externalUserId: 'ext-a' },
+    'a refused call changed nothing',
+  )
 })
 
 t.test('removing a mapping and deleting a mapped user', async (t) => {

@@ -210,19 +210,29 @@ export async function insertCampaigns(db: Kysely<DB>, rows: CampaignRow[]) {
     .execute()
 }
 
-/** An edit the old system made since the last run: its content over ours, as a new version. */
-export async function updateCampaign(db: Kysely<DB>, row: CampaignRow) {
-  await db
+/**
+ * An edit the old system made since the last run: its content over ours, as a new version; false
+ * when the row has it already (a rerun of a killed delta must not make a version of nothing).
+ */
+export async function updateCampaign(db: Kysely<DB>, row: CampaignRow): Promise<boolean> {
+  const columns = contentColumns(row.content)
+  const result = await db
     .updateTable('campaigns')
     .set((eb) => ({
       site_id: row.siteId,
-      ...contentColumns(row.content),
+      ...columns,
       version: eb('version', '+', 1),
       status_changed_at: sql`CASE WHEN status = ${row.content.status} THEN status_changed_at ELSE ${row.updatedAt} END`,
       updated_at: row.updatedAt,
     }))
     .where('id', '=', row.id)
-    .execute()
+    .where(
+      sql<boolean>`(site_id, name, type, status, variants, targeting, frequency, schedule) IS DISTINCT FROM
+        (${row.siteId}::uuid, ${columns.name}, ${columns.type}, ${columns.status}, ${columns.variants}::jsonb,
+         ${columns.targeting}::jsonb, ${columns.frequency}::jsonb, ${columns.schedule}::jsonb)`,
+    )
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }
 
 /** campaign id → team and the variant migrated numbers are counted on (its first). */

@@ -58,6 +58,9 @@ export function emptyCounts(): KindCounts {
   return { in: 0, created: 0, unchanged: 0, updated: 0, merged: 0, skipped: 0 }
 }
 
+/** Reasons printed (most frequent first); the report lists every row whatever their number. */
+const SUMMARY_REASONS = 40
+
 /** The summary printed at the end: counts per kind, then how many rows were changed or skipped and why. */
 export function summarise(report: MigrationReport): string {
   const lines = [
@@ -78,7 +81,11 @@ export function summarise(report: MigrationReport): string {
     const key = `skipped ${skip.kind}: ${skip.reason}`
     reasons.set(key, (reasons.get(key) ?? 0) + 1)
   }
-  for (const [reason, count] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${count} × ${reason}`)
+  const sorted = [...reasons].sort((a, b) => b[1] - a[1])
+  for (const [reason, count] of sorted.slice(0, SUMMARY_REASONS)) lines.push(`  ${count} × ${reason}`)
+  if (sorted.length > SUMMARY_REASONS) {
+    lines.push(`  … and ${sorted.length - SUMMARY_REASONS} other reasons: every row is in the report`)
+  }
   if (report.republish) {
     const r = report.republish
     lines.push(

@@ -41,6 +41,8 @@ export async function importUser(
   }
   const deps = depsOf(app, 'golive')
   const email = input.email.trim().toLowerCase()
+  // The converters skip what is no address; one reaching here would become a user nobody can be.
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error('importUser: the email is not an address')
   const legacyIds = (userId: string): LegacyIdRow[] => [
     { kind: 'user', legacyId: email, newId: userId },
     ...(input.auth0UserId ? [{ kind: 'auth0' as const, legacyId: input.auth0UserId, newId: userId }] : []),
