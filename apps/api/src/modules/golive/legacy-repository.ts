@@ -78,11 +78,13 @@ export function openLegacy(databaseUrl: string): Kysely<LegacyDB> {
  * snapshot and the run. (An empty database: now().)
  */
 export async function legacyHighWater(legacy: Kysely<LegacyDB>): Promise<Date> {
-  const { rows } = await sql<{ at: Date }>`SELECT coalesce(greatest(
+  // Capped by its clock: a row stamped in the future (a wrong clock once) must not move the start
+  // past what the old system has yet to write; such a row is read again by each delta, harmlessly.
+  const { rows } = await sql<{ at: Date }>`SELECT least(coalesce(greatest(
       (SELECT max(updated_at) FROM accounts), (SELECT max(created_at) FROM domains),
       (SELECT max(updated_at) FROM campaigns), (SELECT max(created_at) FROM leads),
       (SELECT max(updated_at) FROM campaign_stats), (SELECT max(created_at) FROM integrations)
-    ), now()) AS at`.execute(legacy)
+    ), now()), now()) AS at`.execute(legacy)
   return rows[0]?.at as Date
 }
 
