@@ -277,6 +277,11 @@ t.test('the CLI: exit 0 and the report; exit 1 naming the difference; exit 2 on 
   )
   t.equal((usage as { code?: number }).code, 2)
   t.match(usage.stderr, /--from <legacy postgres:\/\/ URL> is required/)
+  const down = await run(process.execPath, [cli, '--from', 'postgres://postgres@127.0.0.1:1/legacy'], {
+    env,
+  }).catch((error: { code: number; stderr: string }) => error)
+  t.equal((down as { code?: number }).code, 1, 'the old database unreachable: exit 1')
+  t.match(down.stderr, /golive verify failed: .*ECONNREFUSED/)
   const help = await run(process.execPath, [cli, '--help'], { env })
   t.match(help.stdout, /usage: npm run golive -- verify --from URL/)
 })

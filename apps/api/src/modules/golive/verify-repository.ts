@@ -8,13 +8,16 @@ import pg from 'pg'
  * Everything is aggregated in the database (hashes, sums, counts): memory stays small at any size.
  */
 
-/** The old database, read only. */
+/**
+ * The old database, read only. Its own pool, not the migration's reader (legacy-repository.ts):
+ * verify shares no code with what it checks.
+ */
 export function openLegacyDatabase(url: string): Kysely<unknown> {
-  return new Kysely<unknown>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: 2, application_name: 'nudge-golive-verify' }),
-    }),
-  })
+  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'nudge-golive-verify' })
+  // An idle connection that dies (a restart) must not take the process down; the query on a
+  // checked-out one is rejected and ends verify with its message.
+  pool.on('error', () => {})
+  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 }
 
 /** An address as the old leads and accounts hold it, folded as nudge compares them (NFKC, lower case). */
