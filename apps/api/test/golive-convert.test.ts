@@ -406,6 +406,15 @@ t.test('unknown content fields are reported, not silently dropped', async (t) =>
     content: { title: 'Hi', countdown: '2024-01-01' },
   })
   t.same(kinds(changes), ['content.countdown:value-ignored'])
+  const twice = convertCampaign({
+    id: 4,
+    name: 'x',
+    type: 'popup',
+    status: 'draft',
+    content: JSON.stringify({ title: 'Hi', collect_email: true }),
+  })
+  t.same(twice.changes, [], 'content stored as a JSON string is read as its JSON')
+  t.equal(twice.value.variants[0]?.steps[0]?.form?.fields[0]?.name, 'email')
   const notObject = convertCampaign({ id: 4, name: 'x', type: 'popup', status: 'draft', content: 'oops' })
   t.same(kinds(notObject.changes), ['content:value-replaced'])
   t.same(apiProblems(notObject.value), [])

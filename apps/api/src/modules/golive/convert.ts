@@ -1147,8 +1147,15 @@ export function convertCampaign(
     return converted.value
   }
   let content: LegacyContent = {}
-  if (old.content !== null && typeof old.content === 'object' && !Array.isArray(old.content)) {
-    content = old.content as LegacyContent
+  let raw = old.content
+  if (typeof raw === 'string') {
+    // Some old rows hold their JSON as a JSON string (written through JSON.stringify twice).
+    try {
+      raw = JSON.parse(raw)
+    } catch {}
+  }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    content = raw as LegacyContent
   } else {
     changes.push({
       legacyId,
