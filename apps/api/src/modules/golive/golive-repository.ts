@@ -300,6 +300,7 @@ export async function existingLeadKeys(db: Kysely<DB>, rows: Array<{ campaignId:
 
 export interface StatsRow {
   campaignId: string
+  teamId: string
   variantId: string
   day: string
   impressions: number
@@ -314,25 +315,23 @@ export interface StatsRow {
  */
 export async function upsertStats(db: Kysely<DB>, rows: StatsRow[]) {
   if (rows.length === 0) return { created: 0, updated: 0 }
+  // The day's leads through leads_team_page_idx (team, created_at): a range of one team's day,
+  // whatever the size of the campaign's history.
   const result = await sql<{ created: boolean }>`
-    WITH s AS (
-      SELECT * FROM unnest(
-        ${rows.map((r) => r.campaignId)}::uuid[], ${rows.map((r) => r.variantId)}::text[],
-        ${rows.map((r) => r.day)}::date[], ${rows.map((r) => r.impressions)}::bigint[],
-        ${rows.map((r) => r.closes)}::bigint[], ${rows.map((r) => r.conversions)}::bigint[]
-      ) AS s (campaign_id, variant_id, day, impressions, closes, conversions)
-    ),
-    -- each campaign's leads read once per batch (a batch holds a few campaigns' days)
-    l AS (
-      SELECT l.campaign_id, (l.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS leads
-      FROM leads l
-      WHERE l.campaign_id IN (SELECT DISTINCT campaign_id FROM s)
-        AND EXISTS (SELECT 1 FROM legacy_ids li WHERE li.kind = 'lead' AND li.new_id = l.id)
-      GROUP BY 1, 2
-    )
     INSERT INTO campaign_stats_daily AS d (campaign_id, variant_id, day, country, impressions, closes, conversions, leads)
-    SELECT s.campaign_id, s.variant_id, s.day, '', s.impressions, s.closes, s.conversions, coalesce(l.leads, 0)
-    FROM s LEFT JOIN l ON l.campaign_id = s.campaign_id AND l.day = s.day
+    SELECT s.campaign_id, s.variant_id, s.day, '', s.impressions, s.closes, s.conversions,
+      (SELECT count(*) FROM leads l
+        WHERE l.team_id = s.team_id
+          AND l.created_at >= (s.day::timestamp AT TIME ZONE 'UTC')
+          AND l.created_at < ((s.day + 1)::timestamp AT TIME ZONE 'UTC')
+          AND l.campaign_id = s.campaign_id
+          AND EXISTS (SELECT 1 FROM legacy_ids li WHERE li.kind = 'lead' AND li.new_id = l.id))
+    FROM unnest(
+      ${rows.map((r) => r.campaignId)}::uuid[], ${rows.map((r) => r.teamId)}::uuid[],
+      ${rows.map((r) => r.variantId)}::text[], ${rows.map((r) => r.day)}::date[],
+      ${rows.map((r) => r.impressions)}::bigint[], ${rows.map((r) => r.closes)}::bigint[],
+      ${rows.map((r) => r.conversions)}::bigint[]
+    ) AS s (campaign_id, team_id, variant_id, day, impressions, closes, conversions)
     ON CONFLICT (campaign_id, variant_id, day, country) DO UPDATE
       SET impressions = excluded.impressions, closes = excluded.closes,
           conversions = excluded.conversions, leads = excluded.leads

@@ -776,6 +776,7 @@ class Run {
           }
           rows.push({
             campaignId,
+            teamId: target.teamId,
             variantId: target.variantId,
             day: stats.date,
             impressions: stats.impressions,
