@@ -3,9 +3,9 @@ import { type Kysely, sql } from 'kysely'
 // Frozen in time: this file never imports app code, so it means today what it meant when written.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // One row per `golive migrate` run. A finished run's source_time (the old database's clock when
-  // the run began reading) is where the next run's delta starts; an unfinished (killed) run has
-  // no finished_at, so its rerun starts from the same place.
+  // One row per `golive migrate` run. A finished run's source_time (the latest stamp the old
+  // database held when the run began reading) is where the next run's delta starts; an unfinished
+  // (killed) run has no finished_at, so its rerun starts from the same place.
   await db.schema
     .createTable('golive_runs')
     .addColumn('id', 'uuid', (col) => col.primaryKey())

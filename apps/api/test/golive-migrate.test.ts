@@ -290,6 +290,26 @@ t.test('a delta brings what the old system wrote since, without duplicates', asy
   t.equal(rows[0]?.impressions, source, 'the impressions the old system counted, once')
 })
 
+t.test('a row stamped in the future does not make the next delta miss anything', async (t) => {
+  await legacySql(
+    legacy.databaseUrl,
+    "UPDATE accounts SET updated_at = now() + interval '1 year' WHERE id = 1",
+  )
+  const before = await migrateFrom(app, legacy)
+  t.ok(
+    new Date(before.sourceTime).getTime() <= Date.now() + 60_000,
+    'the next delta starts no later than now',
+  )
+  const delta = await appendLegacyDelta({ databaseUrl: legacy.databaseUrl, seed: 6, leads: 10 })
+  const report = await migrateFrom(app, legacy)
+  t.equal(
+    (report.counts.lead?.created ?? 0) + (report.counts.lead?.merged ?? 0),
+    delta.leadIds.length,
+    'every new lead',
+  )
+  await verified(t, 'after it')
+})
+
 t.test('a dry run reads, converts and reports, and writes nothing', async (t) => {
   const fresh = await buildTestApp(t, {})
   await fresh.ready()
@@ -301,6 +321,17 @@ t.test('a dry run reads, converts and reports, and writes nothing', async (t) =>
   t.ok((report.counts.lead?.created ?? 0) > 0)
   t.equal(report.republish, null)
 })
+
+async function legacySql(databaseUrl: string, statement: string) {
+  const pg = await import('pg')
+  const client = new pg.default.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
 
 async function legacyStatsSum(databaseUrl: string, campaignIds: number[]) {
   const pg = await import('pg')

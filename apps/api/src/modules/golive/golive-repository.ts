@@ -210,19 +210,29 @@ export async function insertCampaigns(db: Kysely<DB>, rows: CampaignRow[]) {
     .execute()
 }
 
-/** An edit the old system made since the last run: its content over ours, as a new version. */
-export async function updateCampaign(db: Kysely<DB>, row: CampaignRow) {
-  await db
+/**
+ * An edit the old system made since the last run: its content over ours, as a new version; false
+ * when the row has it already (a rerun of a killed delta must not make a version of nothing).
+ */
+export async function updateCampaign(db: Kysely<DB>, row: CampaignRow): Promise<boolean> {
+  const columns = contentColumns(row.content)
+  const result = await db
     .updateTable('campaigns')
     .set((eb) => ({
       site_id: row.siteId,
-      ...contentColumns(row.content),
+      ...columns,
       version: eb('version', '+', 1),
       status_changed_at: sql`CASE WHEN status = ${row.content.status} THEN status_changed_at ELSE ${row.updatedAt} END`,
       updated_at: row.updatedAt,
     }))
     .where('id', '=', row.id)
-    .execute()
+    .where(
+      sql<boolean>`(site_id, name, type, status, variants, targeting, frequency, schedule) IS DISTINCT FROM
+        (${row.siteId}::uuid, ${columns.name}, ${columns.type}, ${columns.status}, ${columns.variants}::jsonb,
+         ${columns.targeting}::jsonb, ${columns.frequency}::jsonb, ${columns.schedule}::jsonb)`,
+    )
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }
 
 /** campaign id → team and the variant migrated numbers are counted on (its first). */
@@ -290,6 +300,7 @@ export async function existingLeadKeys(db: Kysely<DB>, rows: Array<{ campaignId:
 
 export interface StatsRow {
   campaignId: string
+  teamId: string
   variantId: string
   day: string
   impressions: number
@@ -304,19 +315,23 @@ export interface StatsRow {
  */
 export async function upsertStats(db: Kysely<DB>, rows: StatsRow[]) {
   if (rows.length === 0) return { created: 0, updated: 0 }
+  // The day's leads through leads_team_page_idx (team, created_at): a range of one team's day,
+  // whatever the size of the campaign's history.
   const result = await sql<{ created: boolean }>`
     INSERT INTO campaign_stats_daily AS d (campaign_id, variant_id, day, country, impressions, closes, conversions, leads)
     SELECT s.campaign_id, s.variant_id, s.day, '', s.impressions, s.closes, s.conversions,
       (SELECT count(*) FROM leads l
-        WHERE l.campaign_id = s.campaign_id
+        WHERE l.team_id = s.team_id
           AND l.created_at >= (s.day::timestamp AT TIME ZONE 'UTC')
           AND l.created_at < ((s.day + 1)::timestamp AT TIME ZONE 'UTC')
+          AND l.campaign_id = s.campaign_id
           AND EXISTS (SELECT 1 FROM legacy_ids li WHERE li.kind = 'lead' AND li.new_id = l.id))
     FROM unnest(
-      ${rows.map((r) => r.campaignId)}::uuid[], ${rows.map((r) => r.variantId)}::text[],
-      ${rows.map((r) => r.day)}::date[], ${rows.map((r) => r.impressions)}::bigint[],
-      ${rows.map((r) => r.closes)}::bigint[], ${rows.map((r) => r.conversions)}::bigint[]
-    ) AS s (campaign_id, variant_id, day, impressions, closes, conversions)
+      ${rows.map((r) => r.campaignId)}::uuid[], ${rows.map((r) => r.teamId)}::uuid[],
+      ${rows.map((r) => r.variantId)}::text[], ${rows.map((r) => r.day)}::date[],
+      ${rows.map((r) => r.impressions)}::bigint[], ${rows.map((r) => r.closes)}::bigint[],
+      ${rows.map((r) => r.conversions)}::bigint[]
+    ) AS s (campaign_id, team_id, variant_id, day, impressions, closes, conversions)
     ON CONFLICT (campaign_id, variant_id, day, country) DO UPDATE
       SET impressions = excluded.impressions, closes = excluded.closes,
           conversions = excluded.conversions, leads = excluded.leads

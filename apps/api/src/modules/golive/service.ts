@@ -25,10 +25,10 @@ import {
   type LegacyDB,
   type LegacyTable,
   legacyAuth0Ids,
-  legacyNow,
+  legacyHighWater,
   readAuth0Export,
   statsBatches,
-} from './legacy-source.ts'
+} from './legacy-repository.ts'
 import type { Progress } from './progress.ts'
 import { emptyCounts, type KindCounts, type MigrationReport } from './report.ts'
 
@@ -176,7 +176,7 @@ class Run {
 
   async begin() {
     const { legacy } = this.options
-    const sourceTime = await legacyNow(legacy)
+    const sourceTime = await legacyHighWater(legacy)
     this.since = this.options.since ?? (await golive.lastFinishedSourceTime(this.db))
     this.report.since = this.since?.toISOString() ?? null
     this.report.sourceTime = sourceTime.toISOString()
@@ -521,7 +521,7 @@ class Run {
         const updates: Parameters<typeof golive.insertCampaigns>[1] = []
         for (const old of batch) {
           const existing = mapped.get(String(old.id))
-          if (existing && !(since && old.updated_at >= since)) {
+          if (existing && !(since && old.updated_at > since)) {
             counts.unchanged++
             continue
           }
@@ -586,7 +586,6 @@ class Run {
           }
           if (existing) {
             updates.push(row)
-            counts.updated++
           } else {
             inserts.push(row)
             counts.created++
@@ -598,7 +597,10 @@ class Run {
         }
         await this.write(async (db) => {
           await golive.insertCampaigns(db, inserts)
-          for (const row of updates) await golive.updateCampaign(db, row)
+          for (const row of updates) {
+            if (await golive.updateCampaign(db, row)) counts.updated++
+            else counts.unchanged++
+          }
           await recordLegacyIds(
             db,
             inserts.map((row) => ({ kind: 'campaign', legacyId: row.legacyId, newId: row.id })),
@@ -774,6 +776,7 @@ class Run {
           }
           rows.push({
             campaignId,
+            teamId: target.teamId,
             variantId: target.variantId,
             day: stats.date,
             impressions: stats.impressions,

@@ -72,10 +72,20 @@ export function openLegacy(databaseUrl: string): Kysely<LegacyDB> {
   return new Kysely<LegacyDB>({ dialect: new PostgresDialect({ pool }) })
 }
 
-/** The old database's clock: a delta starts from what the old system stamped, by its own clock. */
-export async function legacyNow(legacy: Kysely<LegacyDB>): Promise<Date> {
-  const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(legacy)
-  return rows[0]?.now as Date
+/**
+ * Where the next delta starts: the latest stamp the old system wrote, by its own clock. Not
+ * now(): a run from a restored snapshot would then skip what the old system wrote between the
+ * snapshot and the run. (An empty database: now().)
+ */
+export async function legacyHighWater(legacy: Kysely<LegacyDB>): Promise<Date> {
+  // Capped by its clock: a row stamped in the future (a wrong clock once) must not move the start
+  // past what the old system has yet to write; such a row is read again by each delta, harmlessly.
+  const { rows } = await sql<{ at: Date }>`SELECT least(coalesce(greatest(
+      (SELECT max(updated_at) FROM accounts), (SELECT max(created_at) FROM domains),
+      (SELECT max(updated_at) FROM campaigns), (SELECT max(created_at) FROM leads),
+      (SELECT max(updated_at) FROM campaign_stats), (SELECT max(created_at) FROM integrations)
+    ), now()), now()) AS at`.execute(legacy)
+  return rows[0]?.at as Date
 }
 
 /** What a delta reads of each table: rows stamped at or after `since` (all of them without). */
