@@ -14,7 +14,10 @@ const membersKey = (teamId: string) => `members:${teamId}`
  * After a change that takes a role away or changes it commits: the teams' member lists, on every
  * worker, and the change answers only once no worker can still answer with the old role.
  */
-export function forgetMembership(tx: Pick<TxDeps, 'cache' | 'memberships' | 'afterCommit'>, teamIds: string[]) {
+export function forgetMembership(
+  tx: Pick<TxDeps, 'cache' | 'memberships' | 'afterCommit'>,
+  teamIds: string[],
+) {
   forgetMemberLists(tx.cache, tx.afterCommit, teamIds)
   tx.afterCommit(() => tx.memberships.settled())
 }

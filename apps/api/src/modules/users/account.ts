@@ -53,7 +53,10 @@ export async function deleteAccount(
         })
       }
     }
-    forgetMembership(tx, memberships.map((membership) => membership.teamId))
+    forgetMembership(
+      tx,
+      memberships.map((membership) => membership.teamId),
+    )
     await deleteUser(tx.db, user.id)
     // Our own mailing list forgets them too (a job of this transaction).
     await deps.marketing.userDeleted(tx.db, { email: user.email })
