@@ -22,7 +22,7 @@ export function forgetMembership(
   tx.afterCommit(() => tx.memberships.settled())
 }
 
-/** After a change that shows in member lists (a member's name or email) commits. */
+/** After a change that shows in member lists (a member joining, a name or email changed) commits. */
 export function forgetMemberLists(cache: Cache, afterCommit: AfterCommit, teamIds: string[]) {
   for (const teamId of teamIds) afterCommit(() => cache.del(membersKey(teamId)))
 }
