@@ -42,8 +42,12 @@ declare module 'fastify' {
  * old role's tag no longer matches) or an expired lease (back to the database). Only durations of
  * one process's monotonic clock are compared, never two machines' clocks. Non-members are never
  * held, so an insert (an invite accepted) changes no held answer and bumps nothing.
+ * Why not the role and the team's data in one round trip instead: the round trip itself (the
+ * socket write, PostgreSQL's work on the same cores) was the cost, and the data is cached already.
  * The cost: a membership change answers LEASE_MS later, and any change drops every worker's roles
- * of every team once (a lookup each); membership changes are rare next to team reads.
+ * of every team once (a lookup each); membership changes are rare next to team reads. A poll
+ * that waits for a pool connection counts from when it was asked, so a saturated pool only sends
+ * lookups back to the database, never lets an old role through.
  */
 export const membershipsPlugin = fp(
   async (app) => {
