@@ -65,7 +65,10 @@ t.test('a demotion on worker A holds on worker B from the very next request, eve
       seen.push({ startedAt, status: (await call(b, member, 'GET', audit)).statusCode })
     }
   })()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  const warmed = Date.now() + 5000
+  while (!seen.some((r) => r.status === 200) && Date.now() < warmed) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
   const demoted = await call(a, owner, 'PATCH', `/v1/teams/${teamId}/members/${member.id}`, {
     role: 'viewer',
   })
