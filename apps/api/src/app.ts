@@ -14,7 +14,7 @@ import { publishingModule } from './modules/publishing/index.ts'
 import { sitesModule } from './modules/sites/index.ts'
 import { statsModule } from './modules/stats/index.ts'
 import { teamsModule } from './modules/teams/index.ts'
-import { membershipRole } from './modules/teams/service.ts'
+import { membershipsPlugin } from './modules/teams/memberships.ts'
 import { usersModule } from './modules/users/index.ts'
 import { signInPlugin } from './modules/users/sign-in.ts'
 import { visitorsModule } from './modules/visitors/index.ts'
@@ -31,9 +31,10 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   { config, worker },
 ) => {
   await registerLayers(instance, { config, worker })
+  await instance.register(membershipsPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin, { visitorOrigins: visitorOrigins(depsOf(instance, 'visitors')) })
-  await instance.register(teamAccessPlugin, { roleOf: (input) => membershipRole(instance, input) })
+  await instance.register(teamAccessPlugin)
   await instance.register(drainPlugin)
   await instance.register(docsPlugin)
 

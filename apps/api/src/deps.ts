@@ -23,6 +23,7 @@ export type Deps = Pick<
   | 'jobs'
   | 'marketing'
   | 'payments'
+  | 'memberships'
 >
 
 /**
@@ -60,6 +61,7 @@ export function depsOf(app: Deps, module?: string): Deps {
     jobs: app.jobs,
     marketing: app.marketing,
     payments: app.payments,
+    memberships: app.memberships,
   }
 }
 

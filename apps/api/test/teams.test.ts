@@ -365,8 +365,10 @@ t.test('two owners demoting each other at once: the team keeps an owner', async 
     const { rows } = await sql<{ owners: number }>`SELECT count(*)::int AS owners FROM team_members
       WHERE team_id = ${teamId} AND role = 'owner'`.execute(workerA.db)
     t.equal(rows[0]?.owners, 1, `round ${round}: one owner left (${a.statusCode}, ${b.statusCode})`)
-    // Put both back as owners for the next round (roles are read from the database: no cache to clear).
+    // Put both back as owners for the next round, and wait as a service does after such a change
+    // (teams/memberships.ts): until no worker can still hold the demoted one's old role.
     await sql`UPDATE team_members SET role = 'owner' WHERE team_id = ${teamId}`.execute(workerA.db)
+    await workerA.memberships.settled()
   }
 })
 

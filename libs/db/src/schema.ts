@@ -303,11 +303,21 @@ export interface FeatureFlagChangesTable {
   created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
+/**
+ * One row: bumped by a trigger in the transaction of every change to team_members that can take a
+ * role away or change it; what each worker's cached roles are versioned by (apps/api teams module).
+ */
+export interface MembershipEpochTable {
+  id: ColumnType<boolean, never, never>
+  epoch: ColumnType<number, never, never>
+}
+
 /** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
   teams: TeamsTable
   team_members: TeamMembersTable
+  membership_epoch: MembershipEpochTable
   team_invites: TeamInvitesTable
   audit_events: AuditEventsTable
   sites: SitesTable

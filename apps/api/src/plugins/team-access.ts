@@ -10,9 +10,6 @@ export interface TeamAccess {
   role: Role
 }
 
-/** The caller's role in a team, or null for a non-member (the teams module answers it). */
-export type RoleLookup = (input: { teamId: string; userId: string }) => Promise<Role | null>
-
 export interface TeamScopedRoute {
   method: string
   url: string
@@ -46,10 +43,11 @@ export function teamOf(request: FastifyRequest): TeamAccess {
  * Every route under /v1/teams/:teamId gets the session check and then the permission check for
  * the action it declares: non-members get 404 (the team's existence is not revealed), members
  * whose role lacks the action get 403. A route that declares no action stops the app at start-up.
- * `roleOf` is asked on every request: a security answer, never cached.
+ * The role comes from `app.memberships` on every request: a security answer, never a stale one
+ * (modules/teams/memberships.ts says how without a query per request).
  */
-export const teamAccessPlugin = fp<{ roleOf: RoleLookup }>(
-  async (app, { roleOf }) => {
+export const teamAccessPlugin = fp(
+  async (app) => {
     app.decorateRequest('team', null)
     const table: TeamScopedRoute[] = []
     app.decorate('teamScopedRoutes', table)
@@ -60,7 +58,7 @@ export const teamAccessPlugin = fp<{ roleOf: RoleLookup }>(
       if (!written || !isUuid(written)) throw new NotFound('Team')
       // One spelling per team: cache keys and invalidations must meet whatever case the URL used.
       const teamId = written.toLowerCase()
-      const role = await roleOf({ teamId, userId: user.id })
+      const role = await app.memberships.roleOf({ teamId, userId: user.id })
       if (!role) throw new NotFound('Team')
       if (!can(role, action)) throw new Forbidden(action)
       request.team = { id: teamId, role }
@@ -88,5 +86,5 @@ export const teamAccessPlugin = fp<{ roleOf: RoleLookup }>(
       route.preHandler = [app.authenticate as typeof access, access, ...own]
     })
   },
-  { name: 'team-access', dependencies: ['auth', 'logging'], fastify: '5.x' },
+  { name: 'team-access', dependencies: ['auth', 'logging', 'memberships'], fastify: '5.x' },
 )

@@ -28,7 +28,7 @@ import {
   type VariantInput,
 } from './content.ts'
 import { isPublished, isRetired, TRANSITIONS } from './lifecycle.ts'
-import { firstCampaignPage, forgetCampaignList } from './list-cache.ts'
+import { forgetCampaignList } from './list-cache.ts'
 import type { CampaignContent, CampaignFilter } from './repository.ts'
 import * as campaigns from './repository.ts'
 import { campaignProblems, urlRuleHostProblems, withNormalisedUrls } from './rules.ts'
@@ -344,14 +344,15 @@ export async function getCampaign(deps: Deps, input: { teamId: string; campaignI
 }
 
 /**
- * A page of the team's campaign summaries, newest first, in response shape. The first page
- * without filters (what the dashboard opens on) comes from the cache.
+ * A page of the team's campaign summaries, newest first, in response shape, from the database
+ * (the first page without filters comes from the cache: see list-cache.ts).
  */
 export async function listCampaigns(deps: Deps, input: { teamId: string; filter: CampaignFilter }) {
-  const { limit, cursor, siteId, status, search } = input.filter
-  if (!cursor && !siteId && !status && !search)
-    return firstCampaignPage(deps, { teamId: input.teamId, limit })
-  return toPage(await campaigns.listCampaigns(deps.db, input.teamId, input.filter), limit, toSummary)
+  return toPage(
+    await campaigns.listCampaigns(deps.db, input.teamId, input.filter),
+    input.filter.limit,
+    toSummary,
+  )
 }
 
 /** A campaign in test and its site: what a preview shows. Any other status is a conflict. */

@@ -16,7 +16,7 @@ import { canGrant } from '../../permissions.ts'
 import { type Actor, recordAudit } from '../audit/repository.ts'
 import { checkPlanLimit } from '../billing/plan-limits.ts'
 import * as teams from '../teams/repository.ts'
-import { forgetMembership } from '../teams/service.ts'
+import { forgetMemberLists } from '../teams/service.ts'
 import { inviteEmail, inviteLink } from './invite-email.ts'
 import * as invites from './repository.ts'
 
@@ -175,7 +175,8 @@ export async function acceptInvite(deps: Deps, input: { token: string; userId: s
       target: { type: 'user', id: input.userId },
       data: { role: invite.role, inviteId: invite.id, invitedBy: invite.invited_by },
     })
-    forgetMembership(deps.cache, tx.afterCommit, invite.team_id)
+    // A new member: nobody held an answer for them (see teams/memberships.ts), only the list changes.
+    forgetMemberLists(deps.cache, tx.afterCommit, [invite.team_id])
     return { team, role: invite.role, joined: true }
   })
 }

@@ -26,6 +26,32 @@ export async function findRole(db: Kysely<DB>, teamId: string, userId: string): 
   return row?.role
 }
 
+/** The membership epoch: bumped by every change that can take a role away or change it. */
+export async function membershipEpoch(db: Kysely<DB>): Promise<number> {
+  const row = await db.selectFrom('membership_epoch').select('epoch').executeTakeFirstOrThrow()
+  return row.epoch
+}
+
+/** A member's role (null for a non-member) and the epoch it holds at: one statement, one snapshot. */
+export async function findRoleAtEpoch(
+  db: Kysely<DB>,
+  teamId: string,
+  userId: string,
+): Promise<{ epoch: number; role: Role | null }> {
+  return db
+    .selectFrom('membership_epoch')
+    .select((eb) => [
+      'membership_epoch.epoch',
+      eb
+        .selectFrom('team_members')
+        .select('team_members.role')
+        .where('team_members.team_id', '=', teamId)
+        .where('team_members.user_id', '=', userId)
+        .as('role'),
+    ])
+    .executeTakeFirstOrThrow()
+}
+
 /** The caller's teams with their role, oldest first. */
 export async function listTeamsOf(db: Kysely<DB>, userId: string) {
   return db

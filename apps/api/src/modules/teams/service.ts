@@ -11,21 +11,18 @@ const MEMBERS_TTL_SECONDS = 300
 const membersKey = (teamId: string) => `members:${teamId}`
 
 /**
- * The caller's role in a team, or null for a non-member. A security answer, read from the
- * database on every request: a cached copy on another worker is dropped only when that worker
- * hears the invalidation (milliseconds later), and a demotion must hold on the very next request
- * (CI caught a worker still answering with the old role). One primary-key lookup.
+ * After a change that takes a role away or changes it commits: the teams' member lists, on every
+ * worker, and the change answers only once no worker can still answer with the old role.
  */
-export async function membershipRole(deps: Deps, input: { teamId: string; userId: string }) {
-  return (await teams.findRole(deps.db, input.teamId, input.userId)) ?? null
+export function forgetMembership(
+  tx: Pick<TxDeps, 'cache' | 'memberships' | 'afterCommit'>,
+  teamIds: string[],
+) {
+  forgetMemberLists(tx.cache, tx.afterCommit, teamIds)
+  tx.afterCommit(() => tx.memberships.settled())
 }
 
-/** After a membership change commits: the team's member list, on every worker. */
-export function forgetMembership(cache: Cache, afterCommit: AfterCommit, teamId: string) {
-  forgetMemberLists(cache, afterCommit, [teamId])
-}
-
-/** After a change that shows in member lists (a member's name or email) commits. */
+/** After a change that shows in member lists (a member joining, a name or email changed) commits. */
 export function forgetMemberLists(cache: Cache, afterCommit: AfterCommit, teamIds: string[]) {
   for (const teamId of teamIds) afterCommit(() => cache.del(membersKey(teamId)))
 }
@@ -62,7 +59,8 @@ export async function createTeamIn(
     target: { type: 'team', id: team.id },
     data: { name: team.name, personal: team.personal },
   })
-  forgetMembership(tx.cache, tx.afterCommit, team.id)
+  // A new member: nobody held an answer for them (see memberships.ts), only the list changes.
+  forgetMemberLists(tx.cache, tx.afterCommit, [team.id])
   return team
 }
 
@@ -100,7 +98,7 @@ export async function deleteTeam(deps: Deps, input: { teamId: string }) {
       throw new TeamHasSubscription()
     }
     await teams.deleteTeam(tx.db, input.teamId)
-    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
+    forgetMembership(tx, [input.teamId])
   })
 }
 
@@ -129,7 +127,7 @@ export async function changeRole(
       target: { type: 'user', id: input.userId },
       data: { from: current, to: input.role },
     })
-    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
+    forgetMembership(tx, [input.teamId])
   })
 }
 
@@ -158,7 +156,7 @@ export async function removeMember(
       target: { type: 'user', id: input.userId },
       data: { role: current },
     })
-    forgetMembership(tx.cache, tx.afterCommit, input.teamId)
+    forgetMembership(tx, [input.teamId])
   })
 }
 

@@ -52,8 +52,11 @@ export async function deleteAccount(
           data: { reason: 'account deleted', role: membership.role },
         })
       }
-      forgetMembership(deps.cache, tx.afterCommit, membership.teamId)
     }
+    forgetMembership(
+      tx,
+      memberships.map((membership) => membership.teamId),
+    )
     await deleteUser(tx.db, user.id)
     // Our own mailing list forgets them too (a job of this transaction).
     await deps.marketing.userDeleted(tx.db, { email: user.email })
