@@ -65,6 +65,11 @@ export class GroupCommit<Item, Result> {
     this.#options = options
   }
 
+  /** Items handed over and not yet being written (for tests and metrics). */
+  get waiting(): number {
+    return this.#waiting.length
+  }
+
   /** Resolves with the item's result once its group is committed; rejects with its error. */
   write(item: Item): Promise<Result> {
     if (this.#closing) return Promise.reject(this.#options.closed())
