@@ -13,19 +13,13 @@ export interface GroupCommitOptions<Item, Result> {
    * previous write are grouped).
    */
   windowMs?: number | undefined
-  /**
-   * How many groups may be written at once (default 1). With 2, the next group's statement runs
-   * while the previous one commits and its callers are answered, instead of after that.
-   */
-  inFlight?: number
   /** The most a group holds, in `sizeOf` units; an item larger than that makes a group alone. */
   maxSize: number
   /** What one item counts for against `maxSize` (default 1). */
   sizeOf?: (item: Item) => number
   /**
-   * Keys no two items being written may share (the same row written twice in one statement, or
-   * by two of this writer's statements at once): a later item with a key already in its group or
-   * in a group being written waits for a later group, in its place in line.
+   * Keys no two items of one group may share (the same row written twice in one statement): a
+   * later item with a key already in the group waits for the next group, in its place in line.
    */
   keysOf?: (item: Item) => Array<string | null>
   /** The error each item of a group gets when `write` throws (default: what it threw). */
@@ -44,10 +38,10 @@ interface Waiter<Item, Result> {
  * Group commit. Callers hand over an item each and wait; the items that gather (within the window,
  * or while the previous write runs) are written together by ONE call of `write`, one commit for
  * many under load, and each caller is answered after that commit with its own item's outcome.
- * Few writes at a time (`inFlight`): writes of one kind lock the same few rows (daily counts), so
- * a third one would only wait for the others' row locks; items that arrive meanwhile make the next
- * group instead, which grows with the load. A second one is worth it: the statements' own work
- * overlaps the previous one's commit (its disk flush) and the answering of its callers.
+ * One write at a time: writes of one kind lock the same few rows (daily counts), so a second one
+ * would only wait for the first's row locks; items that arrive meanwhile make the next group
+ * instead, which grows with the load. (Two at once was measured with `npm run bench` on 2 cores:
+ * groups half the size, about 25 % more API CPU per request, no throughput gain above the noise.)
  */
 export class GroupCommit<Item, Result> {
   /** Groups written so far (for tests and metrics). */
@@ -56,9 +50,7 @@ export class GroupCommit<Item, Result> {
   #waiting: Waiter<Item, Result>[] = []
   #waitingSize = 0
   #timer: NodeJS.Timeout | undefined
-  readonly #running = new Set<Promise<void>>()
-  /** The keys of the items being written (`keysOf`). */
-  readonly #writingKeys = new Set<string>()
+  #running: Promise<void> | undefined
   #closing = false
 
   constructor(options: GroupCommitOptions<Item, Result>) {
@@ -87,20 +79,16 @@ export class GroupCommit<Item, Result> {
   async close(): Promise<void> {
     this.#closing = true
     this.#schedule()
-    while (this.#running.size > 0) await Promise.all(this.#running)
+    while (this.#running) await this.#running
   }
 
   #sizeOf(item: Item): number {
     return this.#options.sizeOf?.(item) ?? 1
   }
 
-  #keysOf(item: Item): string[] {
-    return (this.#options.keysOf?.(item) ?? []).filter((key) => key !== null)
-  }
-
-  /** Starts a write now, or when the window ends, or when a write under way ends. */
+  /** Starts a write now, or when the window ends, or when the write under way ends. */
   #schedule(writeEnded = false) {
-    if (this.#waiting.length === 0 || this.#running.size >= (this.#options.inFlight ?? 1)) return
+    if (this.#waiting.length === 0 || this.#running) return
     const { windowMs, maxSize } = this.#options
     // Items that gathered while a write ran have waited long enough.
     if (writeEnded || this.#closing || windowMs === undefined || this.#waitingSize >= maxSize) {
@@ -113,16 +101,15 @@ export class GroupCommit<Item, Result> {
   }
 
   /**
-   * Takes waiting items in line order (up to maxSize, none sharing a key with one taken before it
-   * or being written) and writes them as one group; the rest keep their places for the next.
+   * Takes waiting items in line order (at least one, up to maxSize, none sharing a key with one
+   * taken before it) and writes them as one group; the rest keep their places for the next.
    */
   #start() {
     clearTimeout(this.#timer)
     this.#timer = undefined
     const group: Waiter<Item, Result>[] = []
     const rest: Waiter<Item, Result>[] = []
-    const keys = this.#writingKeys
-    const taken: string[] = []
+    const keys = new Set<string>()
     let size = 0
     let full = false
     for (const waiter of this.#waiting) {
@@ -132,28 +119,21 @@ export class GroupCommit<Item, Result> {
         rest.push(waiter)
         continue
       }
-      const itemKeys = this.#keysOf(waiter.item)
+      const itemKeys = (this.#options.keysOf?.(waiter.item) ?? []).filter((key) => key !== null)
       if (itemKeys.some((key) => keys.has(key))) {
         rest.push(waiter)
         continue
       }
       for (const key of itemKeys) keys.add(key)
-      taken.push(...itemKeys)
       size += itemSize
       group.push(waiter)
     }
     this.#waiting = rest
     this.#waitingSize -= size
-    // Every waiting item shares a key with one being written: the end of that write starts the next.
-    if (group.length === 0) return
-    const running: Promise<void> = this.#write(group).finally(() => {
-      for (const key of taken) keys.delete(key)
-      this.#running.delete(running)
+    this.#running = this.#write(group).finally(() => {
+      this.#running = undefined
       this.#schedule(true)
     })
-    this.#running.add(running)
-    // Another write may start at once with what is left (when inFlight allows it).
-    if (this.#waiting.length > 0) this.#schedule()
   }
 
   /** Answers every item of the group: each with its outcome, or all with the group's error. */

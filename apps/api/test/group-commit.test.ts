@@ -91,29 +91,3 @@ t.test('close() writes what waits without waiting for the window, then refuses n
   await t.rejects(writer.write(3), { message: 'closed' })
   t.same(groups, [[1, 2]], 'nothing written after close')
 })
-
-t.test('inFlight 2: the next group is written while one is under way, never with its keys', async (t) => {
-  const started: number[][] = []
-  const finish: Array<() => void> = []
-  const writer = new GroupCommit<number, number>({
-    inFlight: 2,
-    maxSize: 100,
-    keysOf: (n) => [`key ${n % 10}`],
-    write: async (items) => {
-      started.push(items)
-      await new Promise<void>((resolve) => finish.push(resolve))
-      return items.map((item): ItemOutcome<number> => ({ ok: true, result: item }))
-    },
-    closed: () => new Error('closed'),
-  })
-  const answers = [1, 2, 11, 3].map((n) => writer.write(n))
-  await sleep(5)
-  // 1 went alone; 2 did not wait for it; 11 shares 1's key, so 11 and 3 wait for a write to end.
-  t.same(started, [[1], [2]], 'two writes under way at once')
-  finish.shift()?.()
-  await sleep(5)
-  t.same(started, [[1], [2], [11, 3]], '11 goes once 1 is written, and 3 with it')
-  for (const done of finish.splice(0)) done()
-  t.same(await Promise.all(answers), [1, 2, 11, 3])
-  await writer.close()
-})

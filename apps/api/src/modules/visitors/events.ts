@@ -37,14 +37,12 @@ const MAX_EVENTS_PER_WRITE = 1000
 /**
  * The app's group-commit writer of events: the events that arrive within EVENTS_GROUP_COMMIT_MS
  * of the first are stored by ONE statement (event-repository.ts), and every waiting request is
- * answered after its commit, or all of them fail with the same 503. Two statements at once: one
- * stores its raw events while the other commits (they meet on the daily count rows, taken last).
- * `partitionsMade` is the partitions' run at start, which the first write waits for.
+ * answered after its commit, or all of them fail with the same 503. `partitionsMade` is the
+ * partitions' run at start, which the first write waits for.
  */
 export function eventWriter(deps: Deps, partitionsMade: () => Promise<void>): EventWriter {
   return new GroupCommit({
     windowMs: deps.config.EVENTS_GROUP_COMMIT_MS,
-    inFlight: 2,
     maxSize: MAX_EVENTS_PER_WRITE,
     sizeOf: (events) => events.length,
     write: async (group) => {

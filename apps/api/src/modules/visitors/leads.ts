@@ -35,13 +35,10 @@ const MAX_BATCH = 200
  * The app's group-commit writer of leads. Every new lead adds to its campaign's daily count, one
  * row that each writer locks until it commits: one transaction per lead would commit them one
  * after another, each waiting for the previous one's disk flush. Instead, the leads that arrive
- * while writes are in flight are written together by the next one (no window: no waiting when it
- * is quiet, one commit for many under load). Two writes at once: the next statement stores its
- * leads while the previous one commits (they meet only on the daily count row, which PostgreSQL
- * hands over at that commit), instead of waiting for it to end and be answered. Each request
- * is still answered only after its own lead is committed. The writes under way hold at most one
- * submission per lead and per key (the rest wait a turn): one statement cannot upsert one row
- * twice, and two of ours would only fail one another on the key.
+ * while a write is in flight are written together by the next one (no window: no waiting when it
+ * is quiet, one commit for many under load). Each request is still answered only after its own
+ * lead is committed. A group holds at most one submission per lead and per key (the rest wait a
+ * turn): one statement cannot upsert one row twice.
  */
 export function leadWriter(deps: Deps): LeadWriter {
   // The relay turns the committed outbox rows into deliveries. Its wake-up is throttled (about one
@@ -52,7 +49,6 @@ export function leadWriter(deps: Deps): LeadWriter {
     )
   return new GroupCommit({
     maxSize: MAX_BATCH,
-    inFlight: 2,
     keysOf: (item) => [
       `lead ${item.target.campaignId} ${item.lead.email.toLowerCase()}`,
       item.idempotency && `key ${item.target.campaignId} ${item.idempotency.key}`,
