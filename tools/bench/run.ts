@@ -59,7 +59,15 @@ interface Endpoint {
    * Counts how many of the keys of requests answered 2xx (warm-up included) the database holds
    * once the row is measured: "accepted" must mean "stored".
    */
-  durable?: { noun: string; count: (db: pg.Client, keys: string[]) => Promise<number> }
+  durable?: {
+    noun: string
+    count: (db: pg.Client, keys: string[]) => Promise<number>
+    /**
+     * The transaction ids (`xmin`, as `x`) of the rows that hold keys `$1`: each group-commit
+     * statement is one transaction, so their number is how many statements stored what was accepted.
+     */
+    statements?: string
+  }
   /** Runs once before the warm-up, e.g. to create a user and return its auth header. */
   setup?: (
     context: SetupContext,
@@ -181,6 +189,7 @@ const endpoints: Endpoint[] = [
               keys,
               'SELECT count(*)::int AS n FROM visitor_events WHERE event_id = ANY($1::uuid[])',
             ),
+          statements: 'SELECT DISTINCT xmin::text AS x FROM visitor_events WHERE event_id = ANY($1::uuid[])',
         },
       }
     },
@@ -219,6 +228,8 @@ const endpoints: Endpoint[] = [
                  AND lower(l.email) = ANY($1::text[])
                  AND EXISTS (SELECT 1 FROM lead_outbox o WHERE o.lead_id = l.id)`,
             ),
+          statements: `SELECT DISTINCT xmin::text AS x FROM leads
+            WHERE campaign_id = '${visitor.campaignId}' AND lower(email) = ANY($1::text[])`,
         },
       }
     },
@@ -585,7 +596,9 @@ async function main(): Promise<void> {
     const result = await cannon({ ...options, duration })
     const cpuAfter = await cpuSeconds(pids.get(baseUrl))
     if (request.durable)
-      durability.push(await checkDurable(databaseUrl, endpoint.name, request.durable, accepted))
+      durability.push(
+        await checkDurable(databaseUrl, endpoint.name, request.durable, accepted, warmup + duration),
+      )
     rows.push({
       ...emptyRow(endpoint),
       rps: result.requests.average,
@@ -649,13 +662,26 @@ async function checkDurable(
   name: string,
   durable: NonNullable<Endpoint['durable']>,
   accepted: string[],
+  seconds: number,
 ): Promise<string> {
   const db = new pg.Client({ connectionString: databaseUrl })
   await db.connect()
   try {
     const found = await durable.count(db, accepted)
     const verdict = found === accepted.length ? 'every one durable' : `${accepted.length - found} MISSING`
-    return `${name}: durable: ${found} of ${accepted.length} ${durable.noun} (${verdict})`
+    const line = `${name}: durable: ${found} of ${accepted.length} ${durable.noun} (${verdict})`
+    if (!durable.statements) return line
+    // Informational: how well group commit grouped them (warm-up included, as in `accepted`).
+    const transactions = new Set<string>()
+    for (let start = 0; start < accepted.length; start += 10_000) {
+      const { rows } = await db.query<{ x: string }>(durable.statements, [
+        accepted.slice(start, start + 10_000),
+      ])
+      for (const row of rows) transactions.add(row.x)
+    }
+    const statements = transactions.size
+    const perStatement = statements > 0 ? (found / statements).toFixed(1) : 'n/a'
+    return `${line}\n${name}: ${statements} statements stored them, ${perStatement} per statement, ${(statements / seconds).toFixed(0)} statements/s`
   } finally {
     await db.end()
   }

@@ -40,7 +40,8 @@ interface Waiter<Item, Result> {
  * many under load, and each caller is answered after that commit with its own item's outcome.
  * One write at a time: writes of one kind lock the same few rows (daily counts), so a second one
  * would only wait for the first's row locks; items that arrive meanwhile make the next group
- * instead, which grows with the load.
+ * instead, which grows with the load. (Two at once was measured with `npm run bench` on 2 cores:
+ * groups half the size, about 25 % more API CPU per request, no throughput gain above the noise.)
  */
 export class GroupCommit<Item, Result> {
   /** Groups written so far (for tests and metrics). */
@@ -54,6 +55,11 @@ export class GroupCommit<Item, Result> {
 
   constructor(options: GroupCommitOptions<Item, Result>) {
     this.#options = options
+  }
+
+  /** Items handed over and not yet being written (for tests and metrics). */
+  get waiting(): number {
+    return this.#waiting.length
   }
 
   /** Resolves with the item's result once its group is committed; rejects with its error. */

@@ -387,8 +387,8 @@ t.test(
     await api.walk(second.id, second.version, 'test', 'live')
     const doomed = send(app, [event({ campaignId: second.id, variantId: second.variants[0]?.id })])
     const kept = send(app, [event()])
-    // Both are checked and waiting in the writer's 100 ms window.
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    // Both are checked and waiting in the writer's 100 ms window (however loaded the machine).
+    await handedOver(app, 2)
     await app.db.deleteFrom('campaigns').where('id', '=', second.id).execute()
     const answers = await Promise.all([doomed, kept])
     t.same(
@@ -404,11 +404,17 @@ t.test(
   },
 )
 
+/** Resolves once `count` requests wait in the app's event writer (checked, not yet written). */
+async function handedOver(app: App, count: number): Promise<void> {
+  const writer = eventWriterOf(app)
+  while ((writer?.waiting ?? 0) < count) await new Promise((resolve) => setImmediate(resolve))
+}
+
 t.test('closing the app writes the events still waiting, then answers them', async (t) => {
   const { app, event, DATABASE_URL } = await setup(t, { EVENTS_GROUP_COMMIT_MS: '100' })
   const pending = send(app, [event(), event()])
   // The request is waiting in its 100 ms window when the worker is told to stop.
-  await new Promise((resolve) => setTimeout(resolve, 30))
+  await handedOver(app, 1)
   await app.close()
   const res = await pending
   t.equal(res.statusCode, 202)

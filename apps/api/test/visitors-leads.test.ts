@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
+import { depsOf } from '../src/deps.ts'
 import { checkLead, emailProblem, phoneProblem } from '../src/modules/visitors/lead-form.ts'
+import { visitorCampaign } from '../src/modules/visitors/published.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { migratedDatabase } from './helpers/database.ts'
@@ -357,6 +359,45 @@ t.test('many leads at once are each stored, counted and answered', async (t) => 
     }
   }
 })
+
+t.test(
+  'one lead the database refuses among many at once: it alone is refused, the rest stored',
+  async (t) => {
+    const kept = await campaign('test', 'live')
+    const doomed = await campaign('test', 'live')
+    // The worker has checked the doomed campaign (cached), then it is deleted under it: its lead
+    // passes every check and fails only in the write, in a statement it shares with the others.
+    await visitorCampaign(depsOf(app), { campaignId: doomed })
+    await app.db.deleteFrom('campaigns').where('id', '=', doomed).execute()
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        submit(
+          i === 15
+            ? lead(doomed, { email: 'doomed@example.com' })
+            : lead(kept, { email: `crowd-${i}@example.com` }),
+          i % 2 ? { 'idempotency-key': `crowd-${i}` } : {},
+        ),
+      ),
+    )
+    t.same(
+      answers.map((res) => res.statusCode),
+      Array.from({ length: 30 }, (_, i) => (i === 15 ? 404 : 202)),
+      'a clear 404 for the one, 202 for every other',
+    )
+    t.match(answers[15]?.json(), { code: 'NOT_FOUND', message: /Campaign/ })
+    const { leads, outbox, submissions, stats } = await written(kept)
+    t.equal(leads.length, 29, 'every other lead stored')
+    t.equal(outbox.length, 29, 'each with its outbox row')
+    t.equal(submissions.length, 14, 'and its Idempotency-Key (the odd ones but the refused)')
+    t.equal(stats[0]?.leads, 29, 'and counted')
+    const stray = await app.db
+      .selectFrom('leads')
+      .select('id')
+      .where('email', '=', 'doomed@example.com')
+      .execute()
+    t.same(stray, [], 'the refused one stored nowhere')
+  },
+)
 
 t.test('the same email again updates its lead', async (t) => {
   const id = await campaign('test', 'live')
