@@ -357,7 +357,8 @@ Environment:
 
 const root = path.resolve(import.meta.dirname, '../..')
 const DEFAULT_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres'
-const BENCH_DATABASE = 'nudge_bench'
+// One database per run: two benches at once (two engineers on one machine) must not drop each other's.
+const BENCH_DATABASE = `nudge_bench_${process.pid}`
 
 const { values: flags } = parseArgs({
   options: {

@@ -126,16 +126,21 @@ export const authPlugin = fp<AuthPluginOptions>(
       max: config.AUTH_LINK_LIMIT_PER_IP,
       windowSeconds: window,
       what: 'sign-in links from this network',
+      // Each one sends an email: exact (the same for the next two but the last).
+      counting: 'exact',
     })
     const linksPerEmail = app.limiter('auth-link-email', {
       max: config.AUTH_LINK_LIMIT_PER_EMAIL,
       windowSeconds: window,
       what: 'sign-in links to this email',
+      counting: 'exact',
     })
     // /auth/* is served by the SDK, outside the route table, so the per-route limit is applied here.
     const authRequests = app.limiter('auth-requests', {
       max: config.RATE_LIMIT_MAX,
       windowSeconds: Math.ceil(config.RATE_LIMIT_WINDOW_MS / 1000),
+      // Like every route's limit; the emails among these requests are counted exactly above.
+      counting: 'batched',
     })
 
     const disconnect = connectBridge({

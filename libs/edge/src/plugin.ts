@@ -5,13 +5,21 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { digest, type Edge, edgeReader } from './client.ts'
 import { type EdgeCache, edgeCache } from './purge.ts'
-import { rateLimited, rateLimitStore, WindowCounter } from './rate-limit.ts'
+import {
+  BatchedWindowCounter,
+  type Counting,
+  rateLimited,
+  rateLimitStore,
+  WindowCounter,
+} from './rate-limit.ts'
 
 export interface LimitOptions {
   max: number
   windowSeconds: number
   /** Named in the 429 message: "Too many requests for <what>". */
   what?: string
+  /** `exact` where the limit protects money or email; `batched` against floods (see Counting). */
+  counting: Counting
 }
 
 /** Counts one hit for `key` (any string: it is hashed) and throws the API's 429 past `max`. */
@@ -28,9 +36,16 @@ declare module 'fastify' {
     /** A named limit counted like the per-route ones (memcached across workers), for non-route events. */
     limiter(name: string, options: LimitOptions): Limit
     /** The same count, for a batch of hits that are taken or not one by one (e.g. impressions). */
-    allowance(name: string, options: Omit<LimitOptions, 'what'>): Allowance
+    allowance(name: string, options: Omit<LimitOptions, 'what' | 'counting'>): Allowance
     /** Cloudflare's cache of the published objects: their public URLs, and purging them after a publish. */
     readonly edgeCache: EdgeCache
+  }
+  interface FastifyContextConfig {
+    /**
+     * How this route's own limit (`rateLimit`) is counted: `batched` unless it says `exact`, which
+     * a route whose requests cost money or send email must.
+     */
+    limitCounting?: Counting
   }
   interface FastifyRequest {
     /** The trusted-edge reading of this request: through the edge or not, client address, country. */
@@ -60,11 +75,25 @@ export const edgePlugin = fp(
       },
     })
 
+    // Batched counters share their counts on a timer: stopped (after a last share) on close.
+    const batchedCounters = new Map<string, BatchedWindowCounter>()
+    const batched = (counter: WindowCounter) => {
+      let made = batchedCounters.get(counter.namespace)
+      if (!made) {
+        made = new BatchedWindowCounter(counter)
+        batchedCounters.set(counter.namespace, made)
+      }
+      return made
+    }
+    app.addHook('onClose', async () => {
+      for (const counter of batchedCounters.values()) counter.close()
+    })
+
     await app.register(rateLimit, {
       global: true,
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      store: rateLimitStore(app.cache),
+      store: rateLimitStore(app.cache, batched),
       keyGenerator: (request) => request.edge.clientKey,
       // A cache fault must not turn into refused requests.
       skipOnError: true,
@@ -80,13 +109,21 @@ export const edgePlugin = fp(
     app.decorate('limiter', (name: string, options: LimitOptions): Limit => {
       const counter = new WindowCounter(app.cache, `limit:${name}`)
       const windowMs = options.windowSeconds * 1000
+      if (options.counting === 'exact') {
+        return async (key) => {
+          const { current, ttl } = await counter.hit(digest(key).toString('base64url'), windowMs)
+          if (current > options.max) throw rateLimited(options.what, ttl / 1000)
+        }
+      }
+      const counted = batched(counter)
       return async (key) => {
-        const { current, ttl } = await counter.hit(digest(key).toString('base64url'), windowMs)
+        const { current, ttl } = await counted.hit(digest(key).toString('base64url'), windowMs, options.max)
         if (current > options.max) throw rateLimited(options.what, ttl / 1000)
       }
     })
 
-    app.decorate('allowance', (name: string, options: Omit<LimitOptions, 'what'>): Allowance => {
+    // Always exact: what it allows (impressions) is counted against a team's paid quota.
+    app.decorate('allowance', (name: string, options: Omit<LimitOptions, 'what' | 'counting'>): Allowance => {
       const counter = new WindowCounter(app.cache, `limit:${name}`)
       const windowMs = options.windowSeconds * 1000
       return async (key, wanted) => {

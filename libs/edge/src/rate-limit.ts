@@ -25,7 +25,7 @@ type Callback = (error: Error | null, result?: { current: number; ttl: number })
  * options, with the route under `routeInfo` (its type declarations still say the route itself).
  */
 interface RouteLimitParams {
-  routeInfo?: { method?: string | string[]; url?: string }
+  routeInfo?: { method?: string | string[]; url?: string; config?: { limitCounting?: Counting } }
 }
 
 /**
@@ -46,28 +46,155 @@ export class WindowCounter {
   async hit(key: string, windowMs: number, hits = 1): Promise<{ current: number; ttl: number }> {
     const now = Date.now()
     const window = Math.floor(now / windowMs)
-    const current = await this.cache.incr(
-      `${this.namespace}:${key}:${window}`,
-      Math.ceil(windowMs / 1000),
-      hits,
-    )
+    const current = await this.hitInWindow(key, window, windowMs, hits)
     return { current, ttl: (window + 1) * windowMs - now }
+  }
+
+  /** Adds `hits` to this key's count in window number `window`; the count after them. */
+  hitInWindow(key: string, window: number, windowMs: number, hits: number): Promise<number> {
+    return this.cache.incr(`${this.namespace}:${key}:${window}`, Math.ceil(windowMs / 1000), hits)
   }
 }
 
-/** The @fastify/rate-limit store over a WindowCounter. */
-export function rateLimitStore(cache: Cache, namespace = 'rl') {
+/**
+ * How a limit is counted. `exact`: every hit is one round trip to the shared counter, so no worker
+ * ever lets one more through than `max` across all of them; for limits that protect money or email
+ * (sign-in links, invites, lead submissions that trigger deliveries, billed impressions). `batched`:
+ * each worker counts its own hits and adds them to the shared counter in batches (see
+ * BatchedWindowCounter), for limits that protect the service from floods.
+ */
+export type Counting = 'exact' | 'batched'
+
+/** A batch is shared every 250 ms or when it holds this many hits, whichever comes first. */
+export const FLUSH_EVERY_MS = 250
+const MAX_BATCH = 50
+
+/** One key's count in one window, as this worker knows it. */
+interface Tally {
+  window: number
+  windowMs: number
+  /** The shared total at the last answer from the shared counter (our own flushed hits included). */
+  shared: number
+  /** Hits on their way to the shared counter. */
+  sending: number
+  /** Hits not sent yet. */
+  pending: number
+  sent: Promise<void> | undefined
+}
+
+/**
+ * Fixed windows counted in this worker and shared in batches: a hit costs no round trip, and the
+ * shared counter (memcached, as for WindowCounter) hears of them every FLUSH_EVERY_MS or every
+ * `batch` hits. Each worker answers from the shared total it last heard plus its own hits since, so
+ * a worker alone is exact; with W workers a window lets through at most
+ * `max + (W - 1) * 2 * batch` hits (a worker holds at most one batch unsent and one in flight:
+ * past that, a hit waits for the batch in flight), where `batch = clamp(floor(max / 20), 1, 50)`:
+ * at most 10 % over per other worker, and exact for small limits' first hits.
+ */
+export class BatchedWindowCounter {
+  private readonly counter: WindowCounter
+  private readonly tallies = new Map<string, Tally>()
+  private readonly timer: NodeJS.Timeout
+
+  constructor(counter: WindowCounter) {
+    this.counter = counter
+    this.timer = setInterval(() => this.flushAll(), FLUSH_EVERY_MS)
+    this.timer.unref()
+  }
+
+  /** Like WindowCounter.hit, answered at once while this worker's unsent hits are few. */
+  hit(
+    key: string,
+    windowMs: number,
+    max: number,
+  ): { current: number; ttl: number } | Promise<{ current: number; ttl: number }> {
+    const now = Date.now()
+    const window = Math.floor(now / windowMs)
+    let tally = this.tallies.get(key)
+    if (tally === undefined || tally.window !== window) {
+      tally = { window, windowMs, shared: 0, sending: 0, pending: 0, sent: undefined }
+      this.tallies.set(key, tally)
+    }
+    const batch = Math.min(MAX_BATCH, Math.max(1, Math.floor(max / 20)))
+    const ttl = (window + 1) * windowMs - now
+    if (tally.pending >= batch && tally.sent !== undefined) {
+      // One batch in flight and one full here: wait for the shared answer rather than guess further.
+      return tally.sent.then(() => this.hit(key, windowMs, max))
+    }
+    tally.pending++
+    const current = tally.shared + tally.sending + tally.pending
+    if (tally.pending >= batch) this.flush(key, tally)
+    return { current, ttl }
+  }
+
+  /** Sends this worker's unsent hits of every key, and forgets windows that are over. */
+  flushAll(): void {
+    const now = Date.now()
+    for (const [key, tally] of this.tallies) {
+      if (tally.pending > 0) this.flush(key, tally)
+      else if (tally.sent === undefined && Math.floor(now / tally.windowMs) !== tally.window)
+        this.tallies.delete(key)
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer)
+    this.flushAll()
+  }
+
+  private flush(key: string, tally: Tally): void {
+    if (tally.sent !== undefined || tally.pending === 0) return
+    const hits = tally.pending
+    tally.pending = 0
+    tally.sending = hits
+    tally.sent = this.counter.hitInWindow(key, tally.window, tally.windowMs, hits).then(
+      (total) => {
+        tally.shared = Math.max(tally.shared + hits, total)
+        tally.sending = 0
+        tally.sent = undefined
+      },
+      () => {
+        // The cache never fails a request; should it throw anyway, the hits stay counted here.
+        tally.shared += hits
+        tally.sending = 0
+        tally.sent = undefined
+      },
+    )
+  }
+}
+
+/**
+ * The @fastify/rate-limit store over a WindowCounter, batched unless a route counts `exact`;
+ * `batched` makes (and keeps, to close) the batching of a counter.
+ */
+export function rateLimitStore(
+  cache: Cache,
+  batched: (counter: WindowCounter) => BatchedWindowCounter,
+  namespace = 'rl',
+) {
   return class WindowCounterStore {
     private readonly counter: WindowCounter
-    constructor(_params?: unknown, scope = namespace) {
+    private readonly batched: BatchedWindowCounter | undefined
+    constructor(_params?: unknown, scope = namespace, counting: Counting = 'batched') {
       this.counter = new WindowCounter(cache, scope)
+      this.batched = counting === 'batched' ? batched(this.counter) : undefined
     }
 
-    incr(key: string, callback: Callback, timeWindow: number): void {
-      this.counter.hit(key, timeWindow).then(
-        (result) => callback(null, result),
-        (error: Error) => callback(error),
-      )
+    incr(key: string, callback: Callback, timeWindow: number, max: number): void {
+      if (this.batched === undefined) {
+        this.counter.hit(key, timeWindow).then(
+          (result) => callback(null, result),
+          (error: Error) => callback(error),
+        )
+        return
+      }
+      const result = this.batched.hit(key, timeWindow, max)
+      if (result instanceof Promise)
+        result.then(
+          (counted) => callback(null, counted),
+          (error: Error) => callback(error),
+        )
+      else callback(null, result)
     }
 
     /** A route with its own limit counts in its own namespace, named by its method and URL pattern. */
@@ -75,7 +202,11 @@ export function rateLimitStore(cache: Cache, namespace = 'rl') {
       const route = (params as RouteLimitParams).routeInfo ?? {}
       const method = Array.isArray(route.method) ? route.method.join(',') : route.method
       if (!method || !route.url) throw new Error('a rate limit of its own needs a route (method and url)')
-      return new WindowCounterStore(undefined, `${this.counter.namespace}:${method}:${route.url}`)
+      return new WindowCounterStore(
+        undefined,
+        `${this.counter.namespace}:${method}:${route.url}`,
+        route.config?.limitCounting ?? 'batched',
+      )
     }
   }
 }

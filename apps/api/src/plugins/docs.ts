@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { HTML_SECURITY_HEADERS } from './http.ts'
 
 /** OpenAPI 3 built from the route schemas; the document and its UI are served at /docs. */
 export const docsPlugin = fp(
@@ -33,7 +34,17 @@ export const docsPlugin = fp(
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // The one HTML the API serves: a browser renders it, so it gets the document headers.
+      uiHooks: {
+        onRequest: (_request, reply, done) => {
+          reply.headers(HTML_SECURITY_HEADERS)
+          done()
+        },
+      },
+    })
   },
   { name: 'docs', dependencies: ['config'], fastify: '5.x' },
 )
