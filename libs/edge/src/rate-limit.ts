@@ -68,11 +68,14 @@ export type Counting = 'exact' | 'batched'
 /** A batch is shared every 250 ms or when it holds this many hits, whichever comes first. */
 export const FLUSH_EVERY_MS = 250
 const MAX_BATCH = 50
+/** Keys counted here at once; past it (a flood of client addresses) a new key is counted exactly. */
+const MAX_KEYS = 50_000
 
 /** One key's count in one window, as this worker knows it. */
 interface Tally {
   window: number
   windowMs: number
+  batch: number
   /** The shared total at the last answer from the shared counter (our own flushed hits included). */
   shared: number
   /** Hits on their way to the shared counter. */
@@ -112,19 +115,20 @@ export class BatchedWindowCounter {
     const window = Math.floor(now / windowMs)
     let tally = this.tallies.get(key)
     if (tally === undefined || tally.window !== window) {
-      tally = { window, windowMs, shared: 0, sending: 0, pending: 0, sent: undefined }
+      if (tally === undefined && this.tallies.size >= MAX_KEYS) return this.counter.hit(key, windowMs)
+      const batch = Math.min(MAX_BATCH, Math.max(1, Math.floor(max / 20)))
+      tally = { window, windowMs, batch, shared: 0, sending: 0, pending: 0, sent: undefined }
       this.tallies.set(key, tally)
     }
-    const batch = Math.min(MAX_BATCH, Math.max(1, Math.floor(max / 20)))
-    const ttl = (window + 1) * windowMs - now
-    if (tally.pending >= batch && tally.sent !== undefined) {
+    if (tally.pending >= tally.batch) {
       // One batch in flight and one full here: wait for the shared answer rather than guess further.
-      return tally.sent.then(() => this.hit(key, windowMs, max))
+      this.flush(key, tally)
+      return (tally.sent ?? Promise.resolve()).then(() => this.hit(key, windowMs, max))
     }
     tally.pending++
     const current = tally.shared + tally.sending + tally.pending
-    if (tally.pending >= batch) this.flush(key, tally)
-    return { current, ttl }
+    if (tally.pending >= tally.batch) this.flush(key, tally)
+    return { current, ttl: (window + 1) * windowMs - now }
   }
 
   /** Sends this worker's unsent hits of every key, and forgets windows that are over. */
@@ -148,18 +152,18 @@ export class BatchedWindowCounter {
     tally.pending = 0
     tally.sending = hits
     tally.sent = this.counter.hitInWindow(key, tally.window, tally.windowMs, hits).then(
-      (total) => {
-        tally.shared = Math.max(tally.shared + hits, total)
-        tally.sending = 0
-        tally.sent = undefined
-      },
-      () => {
-        // The cache never fails a request; should it throw anyway, the hits stay counted here.
-        tally.shared += hits
-        tally.sending = 0
-        tally.sent = undefined
-      },
+      (total) => this.answered(key, tally, Math.max(tally.shared + hits, total)),
+      // The cache never fails a request; should it throw anyway, the hits stay counted here.
+      () => this.answered(key, tally, tally.shared + hits),
     )
+  }
+
+  /** The shared counter answered: a full batch that waited meanwhile goes next, at once. */
+  private answered(key: string, tally: Tally, shared: number): void {
+    tally.shared = shared
+    tally.sending = 0
+    tally.sent = undefined
+    if (tally.pending >= tally.batch) this.flush(key, tally)
   }
 }
 
