@@ -172,8 +172,7 @@ export const authPlugin = fp<AuthPluginOptions>(
     // The SDK's plugin runs its middleware on every request; we run it on /auth paths only, so
     // the rest of the API does not pay for it.
     const superTokensHook = captureHook(superTokensPlugin)
-    app.addHook('preHandler', async (request, reply) => {
-      if (!request.url.startsWith('/auth/')) return
+    const authHook = async (request: FastifyRequest, reply: FastifyReply) => {
       await authRequests(request.edge.clientKey)
       // The SDK trusts the shape of what it is sent; anything else it meets as a TypeError (500).
       checkAuthInput(request)
@@ -185,6 +184,11 @@ export const authPlugin = fp<AuthPluginOptions>(
         request.log.warn({ err: error }, 'sign-in request failed at the core')
         throw meant
       }
+    }
+    // A callback hook: every request passes here, and all but /auth ones without waiting a tick.
+    app.addHook('preHandler', (request, reply, done) => {
+      if (!request.url.startsWith('/auth/')) return done()
+      authHook(request, reply).then(() => done(), done)
     })
 
     const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })
