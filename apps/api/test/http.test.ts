@@ -122,7 +122,7 @@ t.test('security headers: what a browser needs, for JSON answers and for the HTM
     t.notOk(res.headers['x-frame-options'], `${url}: a document header on JSON is work for nothing`)
   }
   // The API reference is a page: it may not be framed elsewhere and runs under a CSP.
-  const page = await app.inject({ url: '/docs/static/index.html' })
+  const page = await app.inject({ url: '/docs' })
   t.equal(page.statusCode, 200)
   t.match(page.headers['content-type'], /text\/html/)
   t.equal(page.headers['x-frame-options'], 'SAMEORIGIN')
