@@ -7,6 +7,17 @@ import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 import { OriginNotAllowed, overloaded } from '../errors.ts'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A visitors' route that answers CORS itself from what it reads anyway (the site document
+     * knows its site's origins): this plugin adds `Vary: Origin` and answers preflights, but looks
+     * nothing up for its requests.
+     */
+    corsFromRoute?: boolean
+  }
+}
+
 /**
  * Which pages may call `/public/v1`: a question about sites, answered by the module that knows
  * them (visitors/origin.ts), passed in by app.ts since a plugin imports no module.
@@ -70,6 +81,7 @@ export const httpPlugin = fp(
       allowedHeaders: ['content-type', 'idempotency-key'],
       maxAge: 600,
     }
+    // With a delegator, `origin: false` sets Vary: Origin and nothing else.
     const refused: FastifyCorsOptions = { ...visitorCors, origin: false }
     // Which origins may call /public/v1 is a database question for every Origin not asked about
     // lately, and anyone can make up Origins: each client's lookups are counted before they are
@@ -99,6 +111,8 @@ export const httpPlugin = fp(
     await app.register(cors, {
       delegator: (request, callback) => {
         if (!isVisitorPath(request.url)) return callback(null, dashboardCors)
+        if (request.routeOptions.config.corsFromRoute && request.method !== 'OPTIONS')
+          return callback(null, refused)
         const origin = request.headers.origin
         const host = origin === undefined ? null : visitorOrigins.hostOf(origin)
         if (origin === undefined || host === null) return callback(null, refused)
