@@ -33,7 +33,9 @@ async function twoWorkers(t: Parameters<typeof buildTestApp>[0]): Promise<[App, 
 /** `n` requests at once, alternating between the workers; how many were let through. */
 async function flood(workers: App[], url: string, n: number): Promise<{ ok: number; refused: number }> {
   const codes = await Promise.all(
-    Array.from({ length: n }, (_, i) => workers[i % workers.length]?.inject({ url }).then((r) => r.statusCode)),
+    Array.from({ length: n }, (_, i) =>
+      workers[i % workers.length]?.inject({ url }).then((r) => r.statusCode),
+    ),
   )
   return { ok: codes.filter((c) => c === 200).length, refused: codes.filter((c) => c === 429).length }
 }

@@ -2,7 +2,7 @@ import createError from '@fastify/error'
 import type { Cache } from '@nudge/cache'
 
 /**
- * The one 429 of the API, for per-route limits (@fastify/rate-limit) and named limits
+ * The one 429 of the API, for per-route limits (`config.rateLimit`) and named limits
  * (`app.limiter`) alike. `headers` carries retry-after to the error handler.
  */
 export const RateLimited = createError<[string, number]>(
@@ -18,14 +18,10 @@ export function rateLimited(what: string | undefined, retryAfterSeconds: number)
   })
 }
 
-type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void
-
-/**
- * What @fastify/rate-limit 11 passes to `child()` for a route with its own limit: the merged
- * options, with the route under `routeInfo` (its type declarations still say the route itself).
- */
-interface RouteLimitParams {
-  routeInfo?: { method?: string | string[]; url?: string; config?: { limitCounting?: Counting } }
+/** A key's count in the current window, and the ms until the window ends. */
+export interface Counted {
+  current: number
+  ttl: number
 }
 
 /**
@@ -43,7 +39,7 @@ export class WindowCounter {
   }
 
   /** This key's count in the current window after `hits` more (1) and the ms until it resets. */
-  async hit(key: string, windowMs: number, hits = 1): Promise<{ current: number; ttl: number }> {
+  async hit(key: string, windowMs: number, hits = 1): Promise<Counted> {
     const now = Date.now()
     const window = Math.floor(now / windowMs)
     const current = await this.hitInWindow(key, window, windowMs, hits)
@@ -106,11 +102,7 @@ export class BatchedWindowCounter {
   }
 
   /** Like WindowCounter.hit, answered at once while this worker's unsent hits are few. */
-  hit(
-    key: string,
-    windowMs: number,
-    max: number,
-  ): { current: number; ttl: number } | Promise<{ current: number; ttl: number }> {
+  hit(key: string, windowMs: number, max: number): Counted | Promise<Counted> {
     const now = Date.now()
     const window = Math.floor(now / windowMs)
     let tally = this.tallies.get(key)
@@ -164,53 +156,5 @@ export class BatchedWindowCounter {
     tally.sending = 0
     tally.sent = undefined
     if (tally.pending >= tally.batch) this.flush(key, tally)
-  }
-}
-
-/**
- * The @fastify/rate-limit store over a WindowCounter, batched unless a route counts `exact`;
- * `batched` makes (and keeps, to close) the batching of a counter.
- */
-export function rateLimitStore(
-  cache: Cache,
-  batched: (counter: WindowCounter) => BatchedWindowCounter,
-  namespace = 'rl',
-) {
-  return class WindowCounterStore {
-    private readonly counter: WindowCounter
-    private readonly batched: BatchedWindowCounter | undefined
-    constructor(_params?: unknown, scope = namespace, counting: Counting = 'batched') {
-      this.counter = new WindowCounter(cache, scope)
-      this.batched = counting === 'batched' ? batched(this.counter) : undefined
-    }
-
-    incr(key: string, callback: Callback, timeWindow: number, max: number): void {
-      if (this.batched === undefined) {
-        this.counter.hit(key, timeWindow).then(
-          (result) => callback(null, result),
-          (error: Error) => callback(error),
-        )
-        return
-      }
-      const result = this.batched.hit(key, timeWindow, max)
-      if (result instanceof Promise)
-        result.then(
-          (counted) => callback(null, counted),
-          (error: Error) => callback(error),
-        )
-      else callback(null, result)
-    }
-
-    /** A route with its own limit counts in its own namespace, named by its method and URL pattern. */
-    child(params: unknown) {
-      const route = (params as RouteLimitParams).routeInfo ?? {}
-      const method = Array.isArray(route.method) ? route.method.join(',') : route.method
-      if (!method || !route.url) throw new Error('a rate limit of its own needs a route (method and url)')
-      return new WindowCounterStore(
-        undefined,
-        `${this.counter.namespace}:${method}:${route.url}`,
-        route.config?.limitCounting ?? 'batched',
-      )
-    }
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { depsOf } from '../../deps.ts'
 import { ErrorResponse } from '../../errors.ts'
+import { OBJECT_CONTENT_TYPE } from '../publishing/documents.ts'
 import { visitorLimits } from './limits.ts'
 import {
   PreviewParams,
@@ -9,12 +10,7 @@ import {
   SiteDocument,
   SiteDocumentParams,
 } from './site-document-schemas.ts'
-import { OBJECT_CONTENT_TYPE } from '../publishing/documents.ts'
-import {
-  previewDocument,
-  SITE_DOCUMENT_CACHE_CONTROL,
-  servedSiteDocument,
-} from './site-document-service.ts'
+import { previewDocument, SITE_DOCUMENT_CACHE_CONTROL, servedSiteDocument } from './site-document-service.ts'
 
 /**
  * `GET /public/v1/sites/:hostname` (the site's document with its live campaigns, for the Worker's
