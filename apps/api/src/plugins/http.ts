@@ -110,6 +110,11 @@ export const httpPlugin = fp(
     })
     await app.register(cors, {
       delegator: (request, callback) => {
+        // No Origin: not a cross-origin browser request (a monitor, the Worker, curl). Vary: Origin
+        // only; credentials and exposed headers mean nothing without an allowed origin. (A
+        // preflight without one is still refused as @fastify/cors refuses it.)
+        if (request.headers.origin === undefined && request.method !== 'OPTIONS')
+          return callback(null, refused)
         if (!isVisitorPath(request.url)) return callback(null, dashboardCors)
         if (request.routeOptions.config.corsFromRoute && request.method !== 'OPTIONS')
           return callback(null, refused)
