@@ -112,11 +112,23 @@ t.test('CORS: dashboard origins with credentials, others refused', async (t) => 
   t.notOk(other.headers['access-control-allow-origin'])
 })
 
-t.test('security headers from helmet', async (t) => {
+t.test('security headers: what a browser needs, for JSON answers and for the HTML of /docs', async (t) => {
   const app = await buildTestApp(t)
-  const res = await app.inject({ url: '/health' })
-  t.equal(res.headers['x-content-type-options'], 'nosniff')
-  t.ok(res.headers['strict-transport-security'])
+  // JSON is never rendered: no page may load it as a script or style, and the host is HTTPS-only.
+  for (const url of ['/health', '/v1/me', '/no/such/route']) {
+    const res = await app.inject({ url })
+    t.equal(res.headers['x-content-type-options'], 'nosniff', url)
+    t.match(res.headers['strict-transport-security'], /^max-age=\d+/, url)
+    t.notOk(res.headers['x-frame-options'], `${url}: a document header on JSON is work for nothing`)
+  }
+  // The API reference is a page: it may not be framed elsewhere and runs under a CSP.
+  const page = await app.inject({ url: '/docs' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /text\/html/)
+  t.equal(page.headers['x-frame-options'], 'SAMEORIGIN')
+  t.equal(page.headers['x-content-type-options'], 'nosniff')
+  t.equal(page.headers['referrer-policy'], 'no-referrer')
+  t.match(page.headers['content-security-policy'], /frame-ancestors 'self'/)
 })
 
 t.test('rate limit: 429 in the error shape once the window is used up', async (t) => {

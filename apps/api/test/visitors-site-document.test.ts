@@ -417,3 +417,66 @@ t.test('CORS on /public/v1: the site’s pages only', async (t) => {
     t.equal(fromSite.headers['access-control-allow-origin'], undefined, 'a site’s pages may not call /v1')
   })
 })
+
+t.test(
+  'the document’s CORS answer comes with it, and follows the site’s settings at once on every worker',
+  async (t) => {
+    const DATABASE_URL = await migratedDatabase(t)
+    const a = await buildTestApp(t, { DATABASE_URL })
+    const b = await buildTestApp(t, { DATABASE_URL })
+    const ann = await signInAs(b, 'ann@example.com')
+    const teamId = await personalTeam(a, ann)
+    const site = await addSite(a, ann, teamId, 'shop.example')
+    await addSite(a, ann, teamId, 'other.example')
+    const settings = async (allowSubdomains: boolean) => {
+      const res = await a.inject({
+        method: 'PATCH',
+        url: `/v1/teams/${teamId}/sites/${site.id}`,
+        headers: ann.headers,
+        payload: { allowSubdomains },
+      })
+      t.equal(res.statusCode, 200, res.body)
+    }
+    const readable = async (app: App, origin: string) => {
+      const res = await doc(app, 'shop.example', { origin })
+      t.equal(res.statusCode, 200)
+      t.match(res.headers.vary, /origin/i, 'Vary: Origin either way')
+      return res.headers['access-control-allow-origin'] === origin
+    }
+    const BLOG = 'https://blog.shop.example'
+
+    await settings(true)
+    for (const app of [a, b]) {
+      t.ok(await readable(app, 'https://shop.example'), 'the site’s page reads its document')
+      t.ok(await readable(app, BLOG), 'a subdomain’s page too, while the site lets them in')
+      t.notOk(await readable(app, 'https://other.example'), 'another site’s page does not')
+      t.notOk(await readable(app, 'https://evil.example'), 'nor any other page')
+    }
+
+    // The site’s pages cost no lookup of their origin: the answer is part of the cached document.
+    const wraps: string[] = []
+    const wrap = a.cache.wrap.bind(a.cache)
+    a.cache.wrap = ((key: string, ...rest: unknown[]) => {
+      wraps.push(key)
+      return (wrap as (...args: unknown[]) => unknown)(key, ...rest)
+    }) as typeof a.cache.wrap
+    const queries = countQueries(a)
+    for (let i = 0; i < 5; i++) t.ok(await readable(a, BLOG))
+    a.cache.wrap = wrap
+    t.same(
+      wraps.filter((key) => !key.startsWith('visitor:site-document:')),
+      [],
+      'nothing but the document is read from the cache',
+    )
+    t.equal(queries.total(), 0, 'and nothing from the database')
+
+    // Subdomains no longer let in: refused on the next request, on the worker that changed it ...
+    await settings(false)
+    t.notOk(await readable(a, BLOG), 'the subdomain’s page is refused at once')
+    t.ok(await readable(a, 'https://shop.example'), 'the site’s own page still reads it')
+    // ... and on the other one as soon as the invalidation reaches it.
+    const deadline = Date.now() + 1000
+    while ((await readable(b, BLOG)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    t.notOk(await readable(b, BLOG), 'and on the other worker within a second')
+  },
+)

@@ -393,7 +393,7 @@ export interface paths {
         };
         /**
          * The site’s live campaigns, as visitors’ browsers read them
-         * @description A subdomain of a site that lets subdomains in is answered the site’s document (nothing is published under its own name). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and Cache-Control: public, max-age=60, s-maxage=300, stale-while-revalidate=600. Changes on the next request after a publish.
+         * @description A subdomain of a site that lets subdomains in is answered the site’s document (nothing is published under its own name). Readable cross-origin by the site’s own pages (and its subdomains’ when it lets them in). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and Cache-Control: public, max-age=60, s-maxage=300, stale-while-revalidate=600. Changes on the next request after a publish.
          */
         get: operations["getSiteDocument"];
         put?: never;

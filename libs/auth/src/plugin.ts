@@ -126,16 +126,21 @@ export const authPlugin = fp<AuthPluginOptions>(
       max: config.AUTH_LINK_LIMIT_PER_IP,
       windowSeconds: window,
       what: 'sign-in links from this network',
+      // Each one sends an email: exact (the same for the next two but the last).
+      counting: 'exact',
     })
     const linksPerEmail = app.limiter('auth-link-email', {
       max: config.AUTH_LINK_LIMIT_PER_EMAIL,
       windowSeconds: window,
       what: 'sign-in links to this email',
+      counting: 'exact',
     })
     // /auth/* is served by the SDK, outside the route table, so the per-route limit is applied here.
     const authRequests = app.limiter('auth-requests', {
       max: config.RATE_LIMIT_MAX,
       windowSeconds: Math.ceil(config.RATE_LIMIT_WINDOW_MS / 1000),
+      // Like every route's limit; the emails among these requests are counted exactly above.
+      counting: 'batched',
     })
 
     const disconnect = connectBridge({
@@ -167,8 +172,7 @@ export const authPlugin = fp<AuthPluginOptions>(
     // The SDK's plugin runs its middleware on every request; we run it on /auth paths only, so
     // the rest of the API does not pay for it.
     const superTokensHook = captureHook(superTokensPlugin)
-    app.addHook('preHandler', async (request, reply) => {
-      if (!request.url.startsWith('/auth/')) return
+    const authHook = async (request: FastifyRequest, reply: FastifyReply) => {
       await authRequests(request.edge.clientKey)
       // The SDK trusts the shape of what it is sent; anything else it meets as a TypeError (500).
       checkAuthInput(request)
@@ -180,6 +184,11 @@ export const authPlugin = fp<AuthPluginOptions>(
         request.log.warn({ err: error }, 'sign-in request failed at the core')
         throw meant
       }
+    }
+    // A callback hook: every request passes here, and all but /auth ones without waiting a tick.
+    app.addHook('preHandler', (request, reply, done) => {
+      if (!request.url.startsWith('/auth/')) return done()
+      authHook(request, reply).then(() => done(), done)
     })
 
     const getJwks = buildGetJwks({ max: 100, ttl: 10 * 60 * 1000, providerDiscovery: false })

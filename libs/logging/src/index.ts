@@ -1,7 +1,6 @@
 export { loggerOptions, redactPaths, requestIdFrom } from './logger.ts'
 export { loggingPlugin, type Observe } from './plugin.ts'
 export {
-  currentTimings,
   recordTiming,
   serverTimingHeader,
   type Timings,

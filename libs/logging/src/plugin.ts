@@ -1,7 +1,7 @@
 import type {} from '@nudge/config'
 import fp from 'fastify-plugin'
 import { loadAgent } from './newrelic.ts'
-import { currentTimings, serverTimingHeader, withTimings } from './timing.ts'
+import { serverTimingHeader, TIMING_FIELDS, type Timings, withTimings } from './timing.ts'
 
 type Attributes = Record<string, string | number | boolean>
 
@@ -33,16 +33,18 @@ export const loggingPlugin = fp(
     }
     app.decorate('observe', observe)
 
+    // Each request is its own timing bucket: two numbers, set to 0 with the request itself.
+    for (const field of TIMING_FIELDS) app.decorateRequest(field, 0)
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id)
       if (agent)
         agent.addCustomAttributes({ requestId: request.id, route: request.routeOptions.url ?? 'unmatched' })
       // Everything after this hook runs inside the bucket, so layers can add their time to it.
-      withTimings(done)
+      withTimings(request as unknown as Timings, done)
     })
 
-    app.addHook('onSend', (_request, reply, _payload, done) => {
-      reply.header('server-timing', serverTimingHeader(reply.elapsedTime, currentTimings()))
+    app.addHook('onSend', (request, reply, _payload, done) => {
+      reply.header('server-timing', serverTimingHeader(reply.elapsedTime, request as unknown as Timings))
       done()
     })
   },

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { HTML_SECURITY_HEADERS } from './http.ts'
 
 /**
  * OpenAPI 3 built from the route schemas: the document at /docs/json everywhere, its UI at /docs
@@ -41,7 +42,17 @@ export const docsPlugin = fp(
       return
     }
     const { default: swaggerUi } = await import('@fastify/swagger-ui')
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // The one HTML the API serves: a browser renders it, so it gets the document headers.
+      uiHooks: {
+        onRequest: (_request, reply, done) => {
+          reply.headers(HTML_SECURITY_HEADERS)
+          done()
+        },
+      },
+    })
   },
   { name: 'docs', dependencies: ['config'], fastify: '5.x' },
 )

@@ -11,8 +11,10 @@ import fp from 'fastify-plugin'
 export const drainPlugin = fp(
   async (app: FastifyInstance) => {
     let draining = false
-    app.addHook('onSend', async (_request, reply) => {
+    // A callback hook: every response passes here, and an async one would cost each a promise.
+    app.addHook('onSend', (_request, reply, _payload, done) => {
       if (draining) reply.header('connection', 'close')
+      done()
     })
     app.addHook('preClose', async () => {
       draining = true

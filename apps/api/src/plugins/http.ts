@@ -7,6 +7,17 @@ import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 import { OriginNotAllowed, overloaded } from '../errors.ts'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A visitors' route that answers CORS itself from what it reads anyway (the site document
+     * knows its site's origins): this plugin adds `Vary: Origin` and answers preflights, but looks
+     * nothing up for its requests.
+     */
+    corsFromRoute?: boolean
+  }
+}
+
 /**
  * Which pages may call `/public/v1`: a question about sites, answered by the module that knows
  * them (visitors/origin.ts), passed in by app.ts since a plugin imports no module.
@@ -29,12 +40,12 @@ export interface VisitorOrigins {
 export const httpPlugin = fp(
   async (app: FastifyInstance, { visitorOrigins }: { visitorOrigins: VisitorOrigins }) => {
     const { config } = app
-    // helmet's security headers. A JSON API needs no Content-Security-Policy (/docs sets its own
-    // through swagger-ui's staticCSP), and without one every header is the same on every
-    // response: computed once here, not per request.
-    const securityHeaders = helmetHeaders({ contentSecurityPolicy: false })
+    // Security headers where a browser reads them. A JSON answer is never rendered, framed or
+    // navigated: it needs `nosniff` (so no page can load it as script or style) and HSTS (the API's
+    // host is HTTPS-only); helmet's other nine describe documents and go on the HTML of /docs
+    // (docs.ts, with swagger-ui's own CSP). Both sets are the same on every response: computed once.
     app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(securityHeaders)
+      reply.headers(JSON_SECURITY_HEADERS)
       done()
     })
     // The dashboard's origins, with credentials, on every route but the visitors' ones.
@@ -70,6 +81,7 @@ export const httpPlugin = fp(
       allowedHeaders: ['content-type', 'idempotency-key'],
       maxAge: 600,
     }
+    // With a delegator, `origin: false` sets Vary: Origin and nothing else.
     const refused: FastifyCorsOptions = { ...visitorCors, origin: false }
     // Which origins may call /public/v1 is a database question for every Origin not asked about
     // lately, and anyone can make up Origins: each client's lookups are counted before they are
@@ -78,6 +90,8 @@ export const httpPlugin = fp(
       max: config.VISITOR_LIMIT_PER_CLIENT_PER_MINUTE,
       windowSeconds: 60,
       what: 'visitor requests from this address',
+      // Against floods of made-up Origins: a few lookups over the limit cost nothing.
+      counting: 'batched',
     })
     // A preflight from a page no site allows is refused in words (403 ORIGIN_NOT_ALLOWED), not
     // passed on to a 404 "route not found". Every preflight counts: browsers keep a granted one
@@ -96,7 +110,14 @@ export const httpPlugin = fp(
     })
     await app.register(cors, {
       delegator: (request, callback) => {
+        // No Origin: not a cross-origin browser request (a monitor, the Worker, curl). Vary: Origin
+        // only; credentials and exposed headers mean nothing without an allowed origin. (A
+        // preflight without one is still refused as @fastify/cors refuses it.)
+        if (request.headers.origin === undefined && request.method !== 'OPTIONS')
+          return callback(null, refused)
         if (!isVisitorPath(request.url)) return callback(null, dashboardCors)
+        if (request.routeOptions.config.corsFromRoute && request.method !== 'OPTIONS')
+          return callback(null, refused)
         const origin = request.headers.origin
         const host = origin === undefined ? null : visitorOrigins.hostOf(origin)
         if (origin === undefined || host === null) return callback(null, refused)
@@ -152,7 +173,20 @@ function isVisitorPath(url: string): boolean {
   return url.slice(0, 8).toLowerCase() === '/public/'
 }
 
-/** The headers helmet sets for these options, read off one run of its middleware. */
+/** What every answer carries: enough for JSON, which a browser never renders. */
+export const JSON_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+}
+
+/**
+ * What an HTML page (the API reference at /docs) carries on top: helmet's headers, read off one
+ * run of its middleware, but its Content-Security-Policy, which swagger-ui sets for its own page.
+ */
+export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = helmetHeaders({
+  contentSecurityPolicy: false,
+})
+
 function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   const response = {

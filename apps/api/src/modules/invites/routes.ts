@@ -48,6 +48,8 @@ export const inviteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     max: config.INVITE_LIMIT_PER_HOUR,
     windowSeconds: 3600,
     what: 'invites from this team',
+    // Each invite is an email.
+    counting: 'exact',
   })
 
   app.post(

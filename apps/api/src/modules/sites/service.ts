@@ -8,8 +8,8 @@ import { detachCampaignsFromSite } from '../campaigns/repository.ts'
 import { forgetCampaign } from '../campaigns/service.ts'
 import { lockSiteForPublish } from '../publishing/repository.ts'
 import { publishSite } from '../publishing/service.ts'
-import { forgetKnownHost } from '../visitors/origin.ts'
 import { forgetVisitorCampaign } from '../visitors/published.ts'
+import { forgetSiteDocument } from '../visitors/site-document-service.ts'
 import { normaliseHostname } from './hostname.ts'
 import * as sites from './repository.ts'
 
@@ -103,7 +103,8 @@ export async function updateSite(
       target: { type: 'site', id: site.id },
       data: { hostname: site.hostname, allowSubdomains: { from: before, to: input.allowSubdomains } },
     })
-    forgetKnownHost(deps.cache, tx.afterCommit, site.hostname)
+    // The site's document carries its CORS answer: dropped with the known host.
+    forgetSiteDocument(deps.cache, tx.afterCommit, site.hostname)
     for (const campaignId of await sites.campaignIdsOfSite(tx.db, site.id)) {
       forgetVisitorCampaign(deps.cache, tx.afterCommit, campaignId)
     }

@@ -119,7 +119,8 @@ export const leadIntakeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/public/v1/leads',
     {
       bodyLimit: LEAD_BODY_LIMIT_BYTES,
-      config: { rateLimit: limits.perClient },
+      // A lead can trigger deliveries (emails, webhooks): counted exactly across workers.
+      config: { rateLimit: limits.perClient, limitCounting: 'exact' },
       schema: {
         tags: ['visitors'],
         operationId: 'submitLead',

@@ -11,28 +11,12 @@ import {
   SiteDocument,
   SiteDocumentParams,
 } from './site-document-schemas.ts'
-import { type CachedDocument, cachedSiteDocument, previewDocument } from './site-document-service.ts'
+import { previewDocument, SITE_DOCUMENT_CACHE_CONTROL, servedSiteDocument } from './site-document-service.ts'
 
 /**
  * `GET /public/v1/sites/:hostname` (the site's document with its live campaigns, for the Worker's
  * cache misses and for local development) and the preview of a campaign in test.
  */
-
-/** Browsers keep it a minute; Cloudflare five, then serves it while it fetches the next one. */
-export const SITE_DOCUMENT_CACHE_CONTROL = 'public, max-age=60, s-maxage=300, stale-while-revalidate=600'
-
-// Keyed by the cached object itself (the cache's local level hands out the same one until the next
-// publish), so the bytes go when the document goes; not a field of it, which memcached would copy.
-const encoded = new WeakMap<CachedDocument, Buffer>()
-
-function bytesOf(document: CachedDocument): Buffer {
-  let bytes = encoded.get(document)
-  if (!bytes) {
-    bytes = Buffer.from(document.body)
-    encoded.set(document, bytes)
-  }
-  return bytes
-}
 
 /** If-None-Match names this tag: strong, or weakened (`W/`) as Cloudflare passes it on. */
 function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -50,14 +34,16 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/public/v1/sites/:hostname',
     {
-      config: { rateLimit: perClient },
+      // Its CORS answer comes with the document (the site's pages may read it), not from a lookup.
+      config: { rateLimit: perClient, corsFromRoute: true },
       schema: {
         tags: ['visitors'],
         operationId: 'getSiteDocument',
         summary: 'The site’s live campaigns, as visitors’ browsers read them',
         description:
           'A subdomain of a site that lets subdomains in is answered the site’s document (nothing is ' +
-          'published under its own name). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and ' +
+          'published under its own name). Readable cross-origin by the site’s own pages (and its subdomains’ when it ' +
+          'lets them in). Carries a strong ETag (answers 304 to If-None-Match with it, weak or strong) and ' +
           `Cache-Control: ${SITE_DOCUMENT_CACHE_CONTROL}. Changes on the next request after a publish.`,
         params: SiteDocumentParams,
         response: {
@@ -72,13 +58,15 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { hostname } = request.params
       const legacy = await legacySiteHostname(deps, hostname)
-      const document = await cachedSiteDocument(deps, { hostname: legacy ?? hostname })
+      const document = await servedSiteDocument(deps, { hostname: legacy ?? hostname })
       // The schema describes the JSON text sent here; the type provider's types want an object.
       const raw = reply as unknown as FastifyReply
-      raw.header('etag', document.etag).header('cache-control', SITE_DOCUMENT_CACHE_CONTROL)
+      // Headers and bytes made once per worker and document: nothing serialised or encoded here.
+      raw.headers(document.headers)
+      const origin = request.headers.origin
+      if (origin !== undefined && document.allows(origin)) raw.header('access-control-allow-origin', origin)
       if (notModified(request.headers['if-none-match'], document.etag)) return raw.code(304).send()
-      // Bytes encoded once per worker and document: neither serialised nor UTF-8 encoded per request.
-      return raw.type(OBJECT_CONTENT_TYPE).send(bytesOf(document))
+      return raw.send(document.bytes)
     },
   )
 

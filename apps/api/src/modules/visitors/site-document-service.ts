@@ -3,9 +3,9 @@ import type { AfterCommit } from '@nudge/db'
 import type { Deps } from '../../deps.ts'
 import { NotFound } from '../../errors.ts'
 import { publishedFeatures } from '../flags/released.ts'
-import { campaignDocument, siteDocument } from '../publishing/documents.ts'
+import { campaignDocument, OBJECT_CONTENT_TYPE, siteDocument } from '../publishing/documents.ts'
 import { findCampaignInTest, listLiveCampaigns } from '../publishing/repository.ts'
-import { forgetKnownHost, knownHost } from './origin.ts'
+import { forgetKnownHost, knownHost, originMatches } from './origin.ts'
 import { findSiteByHostname } from './site-repository.ts'
 
 /**
@@ -18,15 +18,35 @@ import { findSiteByHostname } from './site-repository.ts'
 // Dropped after every publish of the site (forgetSiteDocument); the TTL bounds how long a worker
 // that missed an invalidation (the bus down) serves an old document.
 const DOCUMENT_TTL_SECONDS = 300
-const documentKey = (hostname: string) => `visitor:site-document:${hostname}`
+// v2: with the site's origins (an entry of another release without them is never read).
+const documentKey = (hostname: string) => `visitor:site-document:v2:${hostname}`
+
+/** Browsers keep it a minute; Cloudflare five, then serves it while it fetches the next one. */
+export const SITE_DOCUMENT_CACHE_CONTROL = 'public, max-age=60, s-maxage=300, stale-while-revalidate=600'
 
 export interface CachedDocument {
   body: string
   /** Strong: the same bytes always give the same tag, on every worker. */
   etag: string
+  /** Whose pages may read it (its CORS answer): the site's hostname, and its subdomains if it lets them in. */
+  hostname: string
+  allowSubdomains: boolean
 }
 
-/** After a publish of the site commits (or its creation or deletion): every worker drops both entries. */
+/** What a worker sends for a document, made once per worker and document (so once per publish). */
+export interface ServedDocument {
+  etag: string
+  bytes: Buffer
+  /** The response headers but CORS: etag, cache-control, content-type. */
+  headers: Readonly<Record<string, string>>
+  /** Whether a page at `origin` (an Origin header) may read the document: the site's pages only. */
+  allows(origin: string): boolean
+}
+
+/**
+ * After a publish of the site commits (or its creation, deletion or a change of its settings):
+ * every worker drops both entries.
+ */
 export function forgetSiteDocument(cache: Deps['cache'], afterCommit: AfterCommit, hostname: string) {
   afterCommit(() => cache.del(documentKey(hostname)))
   forgetKnownHost(cache, afterCommit, hostname)
@@ -78,7 +98,12 @@ export async function cachedSiteDocument(deps: Deps, input: { hostname: string }
       // past its impression quota included).
       const live = await listLiveCampaigns(deps.db, site.id)
       const body = siteDocument(site, live, await publishedFeatures(deps, site.team_id))
-      return { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
+      return {
+        body,
+        etag: `"${createHash('sha256').update(body).digest('base64url')}"`,
+        hostname: site.hostname,
+        allowSubdomains: site.settings.allowSubdomains === true,
+      }
     })
   } catch (error) {
     if (error instanceof UnknownSite) throw new NotFound('Site')
@@ -86,6 +111,47 @@ export async function cachedSiteDocument(deps: Deps, input: { hostname: string }
     // a change of the site's settings (forgetKnownHost) shows at once.
     if (error instanceof SubdomainOf) return cachedSiteDocument(deps, { hostname: error.hostname })
     throw error
+  }
+}
+
+// Keyed by the cached object itself (the cache's local level hands out the same one until the next
+// publish), so what is made from it goes when the document goes; not a field of it, which memcached
+// would copy.
+const served = new WeakMap<CachedDocument, ServedDocument>()
+/** Origins a document has allowed, remembered so a page's next request parses nothing. */
+const REMEMBERED_ORIGINS = 8
+
+/**
+ * The site's document as it is sent: the bytes and headers of the cached document (see
+ * cachedSiteDocument), and its CORS answer, which needs no lookup either: it is part of the
+ * document, and goes with it on every change of the site (forgetSiteDocument).
+ */
+export async function servedSiteDocument(deps: Deps, input: { hostname: string }): Promise<ServedDocument> {
+  const document = await cachedSiteDocument(deps, input)
+  let ready = served.get(document)
+  if (!ready) {
+    ready = serve(document)
+    served.set(document, ready)
+  }
+  return ready
+}
+
+function serve(document: CachedDocument): ServedDocument {
+  const allowed = new Set<string>()
+  return {
+    etag: document.etag,
+    bytes: Buffer.from(document.body),
+    headers: {
+      etag: document.etag,
+      'cache-control': SITE_DOCUMENT_CACHE_CONTROL,
+      'content-type': OBJECT_CONTENT_TYPE,
+    },
+    allows(origin) {
+      if (allowed.has(origin)) return true
+      if (!originMatches(origin, document)) return false
+      if (allowed.size < REMEMBERED_ORIGINS) allowed.add(origin)
+      return true
+    },
   }
 }
 

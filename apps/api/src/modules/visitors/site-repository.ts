@@ -9,7 +9,7 @@ export async function findSitesByHostname(db: Kysely<DB>, hostnames: string[]) {
 export async function findSiteByHostname(db: Kysely<DB>, hostname: string) {
   return db
     .selectFrom('sites')
-    .select(['id', 'hostname', 'team_id'])
+    .select(['id', 'hostname', 'team_id', 'settings'])
     .where('hostname', '=', hostname)
     .executeTakeFirst()
 }
