@@ -40,10 +40,10 @@ t.test('after the migration: no difference, and every rule that leaves rows out 
     domains: summary.counts.domains,
     campaigns: summary.counts.campaigns,
     leads: summary.counts.leads,
-    stats: summary.counts.stats,
+    'stats rows': summary.counts.stats,
     integrations: summary.counts.integrations,
   })
-  t.ok(report.checked.liveCampaigns! > 0, 'live campaigns checked in storage')
+  t.ok(report.checked['live campaigns in storage']! > 0, 'live campaigns checked in storage')
   t.match(report.accountedFor, {
     'leads whose campaign does not exist (orphans)': 1,
     'domains whose hostname no site can have (localhost, an IP address)': 1,
@@ -149,6 +149,38 @@ t.test('a campaign that was active but is not live now is found', async (t) => {
   )
 })
 
+t.test('after the switch: a team pausing its campaign, visitors counted with their country', async (t) => {
+  const { oldId, newId } = await liveCampaignWithLeads()
+  const { status_changed_at: migratedAt } = await db
+    .selectFrom('campaigns')
+    .select('status_changed_at')
+    .where('id', '=', newId)
+    .executeTakeFirstOrThrow()
+  await db
+    .updateTable('campaigns')
+    .set({ status: 'paused', status_changed_at: new Date() })
+    .where('id', '=', newId)
+    .execute()
+  const [variant] = (
+    await db.selectFrom('campaigns').select('variants').where('id', '=', newId).executeTakeFirstOrThrow()
+  ).variants as Array<{ id: string }>
+  await sql`INSERT INTO campaign_stats_daily (campaign_id, variant_id, day, country, impressions, closes, conversions, leads)
+    VALUES (${newId}, ${variant!.id}, current_date, 'DE', 40, 4, 1, 0)`.execute(db)
+  const report = await check()
+  t.same(report.differences, [], `no difference for campaign ${oldId}`)
+  t.equal(
+    report.accountedFor['campaigns whose status their team changed since the migration'],
+    1,
+    'accounted for',
+  )
+  await db
+    .updateTable('campaigns')
+    .set({ status: 'live', status_changed_at: migratedAt })
+    .where('id', '=', newId)
+    .execute()
+  await sql`DELETE FROM campaign_stats_daily WHERE campaign_id = ${newId} AND country = 'DE'`.execute(db)
+})
+
 t.test('a live campaign no longer served at the edge is found; so is a missing legacy map', async (t) => {
   const { oldId, newId } = await liveCampaignWithLeads()
   const object = path.join(objects, `campaigns/production/${newId}.json`)
@@ -245,6 +277,11 @@ t.test('the CLI: exit 0 and the report; exit 1 naming the difference; exit 2 on 
   )
   t.equal((usage as { code?: number }).code, 2)
   t.match(usage.stderr, /--from <legacy postgres:\/\/ URL> is required/)
+  const down = await run(process.execPath, [cli, '--from', 'postgres://postgres@127.0.0.1:1/legacy'], {
+    env,
+  }).catch((error: { code: number; stderr: string }) => error)
+  t.equal((down as { code?: number }).code, 1, 'the old database unreachable: exit 1')
+  t.match(down.stderr, /golive verify failed: .*ECONNREFUSED/)
   const help = await run(process.execPath, [cli, '--help'], { env })
   t.match(help.stdout, /usage: npm run golive -- verify --from URL/)
 })

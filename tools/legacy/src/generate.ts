@@ -346,11 +346,20 @@ export async function generateLegacy(input: {
       domains.map((d) => [d.id, d.accountId, d.hostname, iso(d.createdAt)]),
     )
 
-    // Campaigns: about five per account.
+    // Campaigns: about five per account. Without a domain the old editor could not publish one.
     const campaigns: Campaign[] = []
+    const status = (canPublish: boolean) => {
+      const picked = random.weighted([
+        ['active', 8],
+        ['draft', 5],
+        ['paused', 4],
+        ['archived', 3],
+      ] as const)
+      return canPublish ? picked : 'draft'
+    }
     for (const account of accounts) {
       const own = byAccount.get(account.id) ?? []
-      const count = random.chance(0.05) ? 0 : 1 + random.around(4)
+      const count = random.chance(0.05) ? 0 : 1 + random.around(4.4)
       for (let index = 0; index < count; index++) {
         const domain = own.length === 0 || random.chance(0.08) ? null : random.pick(own)
         const createdAt = between(random, domain?.createdAt ?? account.createdAt, SNAPSHOT_AT)
@@ -366,12 +375,7 @@ export async function generateLegacy(input: {
             ['bar', 1],
             ['fullscreen', 1],
           ] as const),
-          status: random.weighted([
-            ['active', 8],
-            ['draft', 5],
-            ['paused', 4],
-            ['archived', 3],
-          ] as const),
+          status: status(own.length > 0),
           content: campaignContent(random, domain ? domain.hostname.toLowerCase().replace(/\.$/, '') : null),
           createdAt,
           updatedAt,

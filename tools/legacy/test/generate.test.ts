@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
 import { appendLegacyDelta, generateLegacy, type LegacySummary, SNAPSHOT_AT } from '../src/generate.ts'
@@ -293,4 +295,41 @@ t.test('a delta: new leads, stats, a new campaign and an edit, all after the sna
   t.equal((await digest(first)).accounts, before.accounts, 'accounts untouched')
   const next = await appendLegacyDelta({ databaseUrl: first, seed: 7, leads: 10 })
   t.equal(next.leadIds[0], delta.leadIds.at(-1)! + 1, 'a second delta adds more, after the first')
+})
+
+t.test('the CLI: a summary on stdout, its usage on --help, exit 2 naming a bad option', async (t) => {
+  const run = promisify(execFile)
+  const cli = path.resolve(import.meta.dirname, '../src/cli.ts')
+  const exportPath = path.join(dir, 'cli.ndjson')
+  const done = await run(process.execPath, [
+    cli,
+    '--accounts',
+    '12',
+    '--seed',
+    '2',
+    '--database-url',
+    third,
+    '--export',
+    exportPath,
+  ])
+  const summary = JSON.parse(done.stdout) as LegacySummary
+  t.equal(summary.counts.accounts, 12)
+  t.equal(summary.exportPath, exportPath)
+  t.match(done.stderr, /done in \d+\.\d s/)
+  const delta = await run(process.execPath, [cli, '--delta', '--leads', '5', '--database-url', third])
+  t.match(JSON.parse(delta.stdout), { leads: 5, since: String })
+  const help = await run(process.execPath, [cli, '--help'])
+  t.match(help.stdout, /npm run legacy:generate -- --accounts N/)
+  for (const [args, message] of [
+    [['--accounts', 'many'], /--accounts must be a whole number/],
+    [[], /--accounts is required/],
+    [['--accounts', '3', '--colour', 'red'], /Unknown option '--colour'/],
+    [['--accounts', '3', '--database-url', 'not a url'], /--database-url is not a URL/],
+  ] as const) {
+    const failed = await run(process.execPath, [cli, ...args]).catch(
+      (error: { code: number; stderr: string }) => error,
+    )
+    t.equal((failed as { code?: number }).code, 2, args.join(' '))
+    t.match((failed as { stderr: string }).stderr, message)
+  }
 })

@@ -17,8 +17,8 @@ export const verifyUsage = `usage: npm run golive -- verify --from URL [--json]
   emails (sha256 of the sorted addresses) and the stats sums; every live campaign's object, its
   site's document and legacy/map.json in storage. Rows the migration leaves out or folds by rule
   (orphan leads, duplicate addresses, a hostname owned twice, …) are listed as accounted for.
-  Prints ids and counts, never an email. Exit 0: no difference; 1: differences (each printed);
-  2: bad usage.
+  Prints ids and counts, never an email. Exit 0: no difference; 1: differences (each printed), or
+  a database it cannot read (named); 2: bad usage.
       [--json]    the report as JSON instead of text
 env: DATABASE_URL (development: the embedded PostgreSQL), S3_* or STORAGE_DIR
 `

@@ -104,10 +104,10 @@ export const OLD_DEFAULTS = {
 /** The id of the one variant a converted campaign has; old events without a variant count on it. */
 export const LEGACY_VARIANT_ID = 'legacy'
 
-/** Limits of today's model that old values can exceed (content.ts). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]+/g
 
+/** Limits of today's model that old values can exceed (content.ts). */
 const LIMITS = { name: 120, text: 2000, label: 60, blocks: 20, urlRules: 50, urlRule: 500 }
 
 type Note = (change: Omit<Change, 'legacyId'>) => void
@@ -447,15 +447,16 @@ function markupBlocks(
     return []
   }
   const reduced = reduceMarkup(raw)
-  if (reduced.removed.length > 0) {
+  // One change per thing removed, so a report can count them ("312 × <font>"); the text before
+  // and after goes with the first.
+  reduced.removed.forEach((removed, index) => {
     note({
       kind: 'markup-removed',
       field,
-      reason: `markup that today's popups do not allow was removed: ${reduced.removed.join(', ')}`,
-      before: excerpt(raw),
-      after: excerpt(reduced.html),
+      reason: `removed (today's popups do not allow it): ${removed}`,
+      ...(index === 0 && { before: excerpt(raw), after: excerpt(reduced.html) }),
     })
-  }
+  })
   const texts: string[] = []
   let start = 0
   let last = 0
@@ -1146,8 +1147,15 @@ export function convertCampaign(
     return converted.value
   }
   let content: LegacyContent = {}
-  if (old.content !== null && typeof old.content === 'object' && !Array.isArray(old.content)) {
-    content = old.content as LegacyContent
+  let raw = old.content
+  if (typeof raw === 'string') {
+    // Some old rows hold their JSON as a JSON string (written through JSON.stringify twice).
+    try {
+      raw = JSON.parse(raw)
+    } catch {}
+  }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    content = raw as LegacyContent
   } else {
     changes.push({
       legacyId,

@@ -8,13 +8,16 @@ import pg from 'pg'
  * Everything is aggregated in the database (hashes, sums, counts): memory stays small at any size.
  */
 
-/** The old database, read only. */
+/**
+ * The old database, read only. Its own pool, not the migration's reader (legacy-repository.ts):
+ * verify shares no code with what it checks.
+ */
 export function openLegacyDatabase(url: string): Kysely<unknown> {
-  return new Kysely<unknown>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: 2, application_name: 'nudge-golive-verify' }),
-    }),
-  })
+  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'nudge-golive-verify' })
+  // An idle connection that dies (a restart) must not take the process down; the query on a
+  // checked-out one is rejected and ends verify with its message.
+  pool.on('error', () => {})
+  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 }
 
 /** An address as the old leads and accounts hold it, folded as nudge compares them (NFKC, lower case). */
@@ -46,27 +49,24 @@ export async function legacyCampaigns(legacy: Kysely<unknown>) {
 }
 
 /**
- * Per campaign: its leads' distinct addresses (folded), their count and the sha256 of them sorted,
- * one a line. With the leads left out by rule: orphans (no such campaign), invalid addresses, and
- * repeats of an address on one campaign (one lead per campaign and address today).
+ * Per campaign: its leads with a valid address (`leads`), their distinct addresses (folded),
+ * and the sha256 of those sorted, one a line. Leads of no campaign (orphans), with an invalid
+ * address, or repeating an address on their campaign (one lead per campaign and address today)
+ * are left out, and counted from these figures and `legacyLeadTotals`.
  */
 export async function legacyLeadDigests(legacy: Kysely<unknown>) {
-  const { rows } = await sql<{ campaign_id: number; emails: number; digest: string }>`
-    SELECT l.campaign_id, count(DISTINCT ${LEGACY_EMAIL_KEY})::int AS emails,
-           encode(sha256(convert_to(string_agg(DISTINCT ${LEGACY_EMAIL_KEY}, E'\\n' ORDER BY ${LEGACY_EMAIL_KEY}), 'UTF8')), 'hex') AS digest
+  const { rows } = await sql<{ campaign_id: number; leads: number; emails: number; digest: string }>`
+    SELECT l.campaign_id, count(*)::int AS leads, count(DISTINCT ${LEGACY_EMAIL_KEY})::int AS emails,
+           encode(sha256(convert_to(string_agg(DISTINCT ${LEGACY_EMAIL_KEY}, E'\n' ORDER BY ${LEGACY_EMAIL_KEY}), 'UTF8')), 'hex') AS digest
     FROM leads l JOIN campaigns c ON c.id = l.campaign_id
     WHERE ${LEGACY_EMAIL_VALID}
     GROUP BY l.campaign_id`.execute(legacy)
   return rows
 }
 
-export async function legacyLeadGaps(legacy: Kysely<unknown>) {
-  const { rows } = await sql<{ total: number; orphans: number; invalid: number; repeats: number }>`
-    SELECT count(*)::int AS total,
-           count(*) FILTER (WHERE c.id IS NULL)::int AS orphans,
-           count(*) FILTER (WHERE c.id IS NOT NULL AND NOT ${LEGACY_EMAIL_VALID})::int AS invalid,
-           (count(*) FILTER (WHERE c.id IS NOT NULL AND ${LEGACY_EMAIL_VALID})
-             - count(DISTINCT (l.campaign_id, ${LEGACY_EMAIL_KEY})) FILTER (WHERE c.id IS NOT NULL AND ${LEGACY_EMAIL_VALID}))::int AS repeats
+export async function legacyLeadTotals(legacy: Kysely<unknown>) {
+  const { rows } = await sql<{ total: number; orphans: number }>`
+    SELECT count(*)::int AS total, count(*) FILTER (WHERE c.id IS NULL)::int AS orphans
     FROM leads l LEFT JOIN campaigns c ON c.id = l.campaign_id`.execute(legacy)
   return rows[0]!
 }
@@ -143,8 +143,10 @@ export async function mappedCampaigns(db: Kysely<DB>) {
     team_id: string | null
     site_id: string | null
     status: string | null
+    changed_since: boolean
   }>`
-    SELECT li.legacy_id, c.id AS campaign_id, c.team_id, c.site_id, c.status
+    SELECT li.legacy_id, c.id AS campaign_id, c.team_id, c.site_id, c.status,
+           coalesce(c.status_changed_at > li.created_at, false) AS changed_since
     FROM legacy_ids li LEFT JOIN campaigns c ON c.id = li.new_id
     WHERE li.kind = 'campaign'`.execute(db)
   return rows
@@ -169,7 +171,11 @@ export async function mappedLeadsMissing(db: Kysely<DB>) {
   return rows[0]!.n
 }
 
-/** Per migrated campaign: its daily stats summed (every variant and country). */
+/**
+ * Per migrated campaign: its daily stats of unknown country summed. The old system counted no
+ * country, so what came across is there; visitors counted since the switch arrive through the
+ * edge with theirs, and do not blur a verify run after the delta.
+ */
 export async function mappedStatsSums(db: Kysely<DB>) {
   const { rows } = await sql<{
     campaign_id: string
@@ -180,7 +186,7 @@ export async function mappedStatsSums(db: Kysely<DB>) {
     SELECT s.campaign_id, sum(s.impressions)::bigint AS impressions, sum(s.closes)::bigint AS closes,
            sum(s.conversions)::bigint AS conversions
     FROM campaign_stats_daily s
-    WHERE s.campaign_id IN (SELECT new_id FROM legacy_ids WHERE kind = 'campaign')
+    WHERE s.country = '' AND s.campaign_id IN (SELECT new_id FROM legacy_ids WHERE kind = 'campaign')
     GROUP BY s.campaign_id`.execute(db)
   return rows.map((row) => ({
     ...row,
