@@ -4,7 +4,9 @@ import type { DB } from '@nudge/db'
 import { type Kysely, sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { appendLegacyDelta } from '../../../tools/legacy/src/generate.ts'
+import { depsOf } from '../src/deps.ts'
 import { newIdFor, newIdsFor } from '../src/modules/golive/legacy-ids-repository.ts'
+import { removeLegacyMap } from '../src/modules/golive/service.ts'
 import { verifyGoLive } from '../src/modules/golive/verify.ts'
 import { buildTestApp, storageDir } from './helpers/app.ts'
 import { aboutRow, canonicalDump, legacySystem, migrateFrom } from './helpers/golive.ts'
@@ -347,3 +349,10 @@ async function legacyStatsSum(databaseUrl: string, campaignIds: number[]) {
     await client.end()
   }
 }
+
+t.test('golive legacy-map --remove deletes the map (old object names stop resolving)', async (t) => {
+  const deps = depsOf(app, 'golive')
+  t.equal(await removeLegacyMap(deps), true, 'it was there')
+  await t.rejects(readFile(path.join(objects, 'legacy/map.json')), { code: 'ENOENT' })
+  t.equal(await removeLegacyMap(deps), false, 'a second removal finds nothing, and is no error')
+})

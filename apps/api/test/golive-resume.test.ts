@@ -97,3 +97,36 @@ t.test('killed at random points and resumed, it ends as an uninterrupted run', a
   }
   t.equal(actual.hash, expected.hash, 'the same rows')
 })
+
+t.test('--help, and bad usage named with exit 2 before anything is touched', async (t) => {
+  const help = await runWith(['--help'])
+  t.equal(help.code, 0)
+  t.match(
+    help.stdout,
+    /usage: npm run golive -- <command>[\s\S]*migrate --from URL[\s\S]*legacy-map --remove/,
+  )
+  const noSource = await runWith(['migrate', '--auth0-export', legacy.exportPath])
+  t.equal(noSource.code, 2)
+  t.match(noSource.stderr, /--from <legacy DATABASE_URL> is required/)
+  const badSince = await runWith(['migrate', '--from', legacy.databaseUrl, '--since', 'yesterday'])
+  t.equal(badSince.code, 2)
+  t.match(badSince.stderr, /--since: not an ISO date-time/)
+  const unknown = await runWith(['migrat'])
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /unknown command migrat/)
+})
+
+function runWith(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
