@@ -40,6 +40,7 @@ export const cachePlugin = fp(
     await bus?.start()
     app.decorate('cache', cache)
     app.addHook('onClose', async () => {
+      cache?.closeLeases()
       await bus?.close()
       memcached?.close()
     })
