@@ -141,7 +141,11 @@ export async function deleteUser(db: Kysely<DB>, id: string) {
 
 /** The sessions epoch: bumped by every revocation, after the core revoked (libs/auth lease). */
 export async function sessionEpoch(db: Kysely<DB>): Promise<number> {
-  const row = await db.selectFrom('epochs').select('epoch').where('name', '=', 'sessions').executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('epochs')
+    .select('epoch')
+    .where('name', '=', 'sessions')
+    .executeTakeFirstOrThrow()
   return row.epoch
 }
 
