@@ -261,23 +261,25 @@ export const authPlugin = fp<AuthPluginOptions>(
         throw fromCoreFailure(error) ?? new AuthUnavailable({ cause: error })
       }
     }
-    const isActive = async (handle: string): Promise<boolean> => {
-      const key = sessionKey(handle)
-      let asked = false
-      const held = await app.cache.wrap(
-        key,
-        config.SESSION_CHECK_TTL_SECONDS,
-        () => {
-          asked = true
-          return askCore(handle)
-        },
-        { serveStale: false },
-      )
-      // Asked by this very request: the core's answer now, whatever the lease says.
-      if (asked || sessions.trusts(held.epoch)) return held.active
+    // Held but read before the newest epoch (or with no fresh read of it): ask again.
+    const recheck = async (key: string, handle: string) => {
       const fresh = await askCore(handle)
       await app.cache.set(key, fresh, config.SESSION_CHECK_TTL_SECONDS)
       return fresh.active
+    }
+    const isActive = (handle: string): Promise<boolean> => {
+      const key = sessionKey(handle)
+      let asked = false
+      const load = () => {
+        asked = true
+        return askCore(handle)
+      }
+      return (
+        app.cache
+          .wrap(key, config.SESSION_CHECK_TTL_SECONDS, load, { serveStale: false })
+          // Asked by this very request: the core's answer now, whatever the lease says.
+          .then((held) => (asked || sessions.trusts(held.epoch) ? held.active : recheck(key, handle)))
+      )
     }
 
     // Tokens that passed the full check above, by their exact text, until they expire. fast-jwt
