@@ -12,7 +12,8 @@ declare module 'fastify' {
 
 /**
  * Decorates `app.cache`: in-process LRU, plus memcached when MEMCACHED_SERVERS is set, with
- * invalidations broadcast to every worker over PostgreSQL LISTEN/NOTIFY.
+ * invalidations broadcast to every worker over PostgreSQL LISTEN/NOTIFY, and epoch leases
+ * (`app.cache.lease`) for security answers that must not wait for a broadcast.
  */
 export const cachePlugin = fp(
   async (app) => {
