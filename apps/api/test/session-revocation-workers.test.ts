@@ -185,3 +185,28 @@ t.test(
     t.not((await me(a, other)).statusCode, 401, 'a session not revoked is not signed out by the cut')
   },
 )
+
+t.test(
+  'a sign-out on a worker cut off from the database fails before the core revokes anything',
+  async (t) => {
+    const DATABASE_URL = await migratedDatabase(t)
+    const relay = await relayTo(t, DATABASE_URL)
+    // B (built last: the SDK reports revocations to it) reaches the database through the relay.
+    const { a, b } = await twoWorkers(t, process.env.MEMCACHED_SERVERS, { a: DATABASE_URL, b: relay.url })
+    const who = await signInAs(b, 'outage@example.com')
+    for (const app of [a, b]) t.equal((await me(app, who)).statusCode, 200)
+    relay.cut()
+    const before = await sessionEpoch(a)
+    const failed = await revoke(b, who, 'sign-out')
+    t.equal(failed.statusCode, 503, `the sign-out says it failed: ${failed.body}`)
+    t.equal(failed.json().code, 'DATABASE_UNAVAILABLE')
+    t.equal(await sessionEpoch(a), before, 'nothing bumped')
+    // A third worker holds nothing: it asks the core, which revoked nothing. (Built last, it also
+    // takes over this process's one SDK from B, as its own SDK would in production.)
+    const c = await buildTestApp(t, { ...MANY, DATABASE_URL })
+    t.equal((await me(c, who)).statusCode, 200, 'nothing was revoked at the core')
+    t.equal((await me(a, who)).statusCode, 200, 'so A, told nothing, is right to accept it')
+    t.equal((await revoke(c, who, 'sign-out')).statusCode, 200, 'signing out where the database is up works')
+    t.equal((await me(a, who)).statusCode, 401, 'and A refuses it at once')
+  },
+)

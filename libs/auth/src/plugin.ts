@@ -170,6 +170,11 @@ export const authPlugin = fp<AuthPluginOptions>(
         )
       },
       onSignIn: options.onSignIn,
+      // The database out of reach: the sign-out fails (503) before the core revokes, rather than
+      // answering while other workers, never told, still accept the session.
+      beforeSessionsRevoked: async () => {
+        await options.sessionEpoch.read()
+      },
       onSessionsRevoked: async (handles) => {
         // Nothing revoked (sign-out everywhere with no session left): no held answer changed.
         if (handles.length === 0) return
