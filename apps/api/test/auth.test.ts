@@ -95,22 +95,12 @@ t.test(
     t.equal((await dashboard(otherWorker).me(promoted)).statusCode, 200, 'another worker accepts the session')
     const signedOut = await client.signOut(promoted)
     t.equal(signedOut.statusCode, 200)
-    const started = Date.now()
     for (const [name, instance] of [
       ['this worker', app],
       ['another worker', otherWorker],
     ] as const) {
-      let status = 0
-      while (Date.now() - started < 1000) {
-        status = (await dashboard(instance).me(promoted)).statusCode
-        if (status === 401) break
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-      t.equal(
-        status,
-        401,
-        `${name} refuses the signed-out token within a second (${Date.now() - started} ms)`,
-      )
+      const status = (await dashboard(instance).me(promoted)).statusCode
+      t.equal(status, 401, `${name} refuses the signed-out token from the very next request`)
     }
     t.equal((await client.refresh(second.refreshToken!)).statusCode, 401, 'the refresh token is dead too')
 

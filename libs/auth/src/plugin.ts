@@ -66,6 +66,11 @@ export interface AuthPluginOptions {
   onSignIn(user: { supertokensUserId: string; email: string }): Promise<void>
   /** Our user id for a SuperTokens user id (cached by the caller). */
   resolveUserId(supertokensUserId: string): Promise<string | undefined>
+  /**
+   * The 'sessions' epoch in PostgreSQL: `read` by every worker's lease, `bump`ed by each
+   * revocation after the core revoked (the layer has no database of its own).
+   */
+  sessionEpoch: { read(): Promise<number>; bump(): Promise<void> }
 }
 
 interface AccessTokenPayload {
@@ -78,7 +83,8 @@ interface AccessTokenPayload {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-const sessionKey = (handle: string) => `session-active:${handle}`
+// Not the previous release's `session-active:` key: it held a boolean, this holds { active, epoch }.
+const sessionKey = (handle: string) => `session-check:${handle}`
 
 function tokenFrom(request: FastifyRequest): { token: string; from: 'header' | 'cookie' } | undefined {
   const authorization = request.headers.authorization
@@ -143,6 +149,13 @@ export const authPlugin = fp<AuthPluginOptions>(
       counting: 'batched',
     })
 
+    // Whether a session is still active is held by every worker (and memcached), tagged with the
+    // sessions epoch read before the core was asked, and served only under the epoch's lease
+    // (libs/cache lease.ts). A revocation bumps the epoch after the core revoked and answers only
+    // once settled: from then on no worker accepts the session, not even before the invalidation
+    // channel would have reached it.
+    const sessions = app.cache.lease('sessions', options.sessionEpoch.read)
+
     const disconnect = connectBridge({
       sendSignInLink: async ({ to, link, lifetimeMs, request }) => {
         if (request) await linksPerClient(request.edge.clientKey)
@@ -162,8 +175,16 @@ export const authPlugin = fp<AuthPluginOptions>(
         )
       },
       onSignIn: options.onSignIn,
+      // The database out of reach: the sign-out fails (503) before the core revokes, rather than
+      // answering while other workers, never told, still accept the session.
+      beforeSessionsRevoked: async () => {
+        await options.sessionEpoch.read()
+      },
       onSessionsRevoked: async (handles) => {
-        await Promise.all(handles.map((handle) => app.cache.del(sessionKey(handle))))
+        // Nothing revoked (sign-out everywhere with no session left): no held answer changed.
+        if (handles.length === 0) return
+        await options.sessionEpoch.bump()
+        await sessions.settled()
       },
     })
     app.addHook('onClose', async () => disconnect())
@@ -244,20 +265,36 @@ export const authPlugin = fp<AuthPluginOptions>(
     app.decorateRequest('user', null)
 
     // A security answer: never served past its TTL, not even while the core is down (then 503),
-    // and a revocation wins over a check that started before it (see TwoLevelCache.del).
-    const isActive = (handle: string) =>
-      app.cache.wrap(
-        sessionKey(handle),
-        config.SESSION_CHECK_TTL_SECONDS,
-        async () => {
-          try {
-            return (await Session.getSessionInformation(handle)) !== undefined
-          } catch (error) {
-            throw fromCoreFailure(error) ?? new AuthUnavailable({ cause: error })
-          }
-        },
-        { serveStale: false },
+    // and never once a revocation has settled (the tag and the lease above).
+    const askCore = async (handle: string) => {
+      // Read before the core is asked: a revocation after this read bumps past it.
+      const epoch = sessions.current()
+      try {
+        return { active: (await Session.getSessionInformation(handle)) !== undefined, epoch }
+      } catch (error) {
+        throw fromCoreFailure(error) ?? new AuthUnavailable({ cause: error })
+      }
+    }
+    // Held but read before the newest epoch (or with no fresh read of it): ask again.
+    const recheck = async (key: string, handle: string) => {
+      const fresh = await askCore(handle)
+      await app.cache.set(key, fresh, config.SESSION_CHECK_TTL_SECONDS)
+      return fresh.active
+    }
+    const isActive = (handle: string): Promise<boolean> => {
+      const key = sessionKey(handle)
+      let asked = false
+      const load = () => {
+        asked = true
+        return askCore(handle)
+      }
+      return (
+        app.cache
+          .wrap(key, config.SESSION_CHECK_TTL_SECONDS, load, { serveStale: false })
+          // Asked by this very request: the core's answer now, whatever the lease says.
+          .then((held) => (asked || sessions.trusts(held.epoch) ? held.active : recheck(key, handle)))
       )
+    }
 
     // Tokens that passed the full check above, by their exact text, until they expire. fast-jwt
     // has its own verified-token cache, but reaching it costs a decode and a SHA-256 of the token

@@ -14,6 +14,8 @@ export interface AuthBridge {
     request: FastifyRequest | undefined
   }): Promise<void>
   onSignIn(user: { supertokensUserId: string; email: string }): Promise<void>
+  /** Called before the core revokes: throws when the revocation could not be followed after it. */
+  beforeSessionsRevoked(): Promise<void>
   /** Sessions revoked through this process: every worker must stop accepting them. */
   onSessionsRevoked(sessionHandles: string[]): Promise<void>
 }
@@ -129,16 +131,19 @@ export function initSuperTokens(settings: SuperTokensSettings): void {
           functions: (original) => ({
             ...original,
             revokeSession: async (input) => {
+              await current().beforeSessionsRevoked()
               const revoked = await original.revokeSession(input)
               await current().onSessionsRevoked([input.sessionHandle])
               return revoked
             },
             revokeMultipleSessions: async (input) => {
+              await current().beforeSessionsRevoked()
               const revoked = await original.revokeMultipleSessions(input)
               await current().onSessionsRevoked(input.sessionHandles)
               return revoked
             },
             revokeAllSessionsForUser: async (input) => {
+              await current().beforeSessionsRevoked()
               const revoked = await original.revokeAllSessionsForUser(input)
               await current().onSessionsRevoked(revoked)
               return revoked

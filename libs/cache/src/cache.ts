@@ -3,6 +3,7 @@ import { recordTiming } from '@nudge/logging'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { InvalidationBus } from './invalidation.ts'
+import { createLease, type Lease } from './lease.ts'
 import { type Memcached, TOMBSTONE, TOMBSTONE_TTL_SECONDS, UNAVAILABLE } from './memcached.ts'
 
 /** How long past its TTL an entry may still be served when reloading it fails (unless told not to). */
@@ -48,6 +49,12 @@ export interface Cache {
    * is not a cache entry but must follow the same invalidations. Returns the unsubscribe.
    */
   onInvalidate(key: string, listener: () => void): () => void
+  /**
+   * Answers that must never be served once taken back, held without a query per request: an
+   * epoch read from `read` (a counter in PostgreSQL) every 100 ms vouches for them (lease.ts).
+   * Not the invalidation channel, which reaches other workers only after the change answers.
+   */
+  lease(name: string, read: () => Promise<number>): Lease
 }
 
 /** ±10% so entries written together do not all expire (and reload) together. */
@@ -73,6 +80,7 @@ export class TwoLevelCache implements Cache {
   private readonly log: FastifyBaseLogger
   private readonly prefix: string
   private readonly listeners = new Map<string, Set<() => void>>()
+  private readonly leases: Lease[] = []
   /** Bumped by every invalidation; a load that saw it change must not store what it read. */
   private epoch = 0
 
@@ -99,6 +107,17 @@ export class TwoLevelCache implements Cache {
       }
     }
     this.log = options.log
+  }
+
+  lease(name: string, read: () => Promise<number>): Lease {
+    const lease = createLease(name, read, this.log)
+    this.leases.push(lease)
+    return lease
+  }
+
+  /** Stops every lease's polling (the plugin's onClose). */
+  closeLeases(): void {
+    for (const lease of this.leases.splice(0)) lease.close()
   }
 
   /** Called for invalidations arriving from other workers (and echoes of our own). */

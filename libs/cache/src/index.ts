@@ -1,2 +1,3 @@
 export { type Cache, type CacheHealth, TwoLevelCache } from './cache.ts'
+export type { Lease } from './lease.ts'
 export { cachePlugin } from './plugin.ts'

@@ -12,7 +12,8 @@ declare module 'fastify' {
 
 /**
  * Decorates `app.cache`: in-process LRU, plus memcached when MEMCACHED_SERVERS is set, with
- * invalidations broadcast to every worker over PostgreSQL LISTEN/NOTIFY.
+ * invalidations broadcast to every worker over PostgreSQL LISTEN/NOTIFY, and epoch leases
+ * (`app.cache.lease`) for security answers that must not wait for a broadcast.
  */
 export const cachePlugin = fp(
   async (app) => {
@@ -40,6 +41,7 @@ export const cachePlugin = fp(
     await bus?.start()
     app.decorate('cache', cache)
     app.addHook('onClose', async () => {
+      cache?.closeLeases()
       await bus?.close()
       memcached?.close()
     })

@@ -312,12 +312,26 @@ export interface MembershipEpochTable {
   epoch: ColumnType<number, never, never>
 }
 
+/**
+ * One counter per kind of answer each worker holds and must never serve once taken back
+ * (libs/cache lease.ts): 'memberships' (bumped by the team_members trigger) and 'sessions'
+ * (bumped by each revocation). `membership_epoch` is its predecessor, bumped alongside until dropped.
+ */
+export interface EpochsTable {
+  name: ColumnType<EpochName, never, never>
+  /** Only ever `epoch + 1`. */
+  epoch: ColumnType<number, never, number>
+}
+
+export type EpochName = 'memberships' | 'sessions'
+
 /** The database as the app sees it; grows with each migration. */
 export interface DB {
   users: UsersTable
   teams: TeamsTable
   team_members: TeamMembersTable
   membership_epoch: MembershipEpochTable
+  epochs: EpochsTable
   team_invites: TeamInvitesTable
   audit_events: AuditEventsTable
   sites: SitesTable

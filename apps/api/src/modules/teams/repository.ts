@@ -28,7 +28,11 @@ export async function findRole(db: Kysely<DB>, teamId: string, userId: string): 
 
 /** The membership epoch: bumped by every change that can take a role away or change it. */
 export async function membershipEpoch(db: Kysely<DB>): Promise<number> {
-  const row = await db.selectFrom('membership_epoch').select('epoch').executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('epochs')
+    .select('epoch')
+    .where('name', '=', 'memberships')
+    .executeTakeFirstOrThrow()
   return row.epoch
 }
 
@@ -39,9 +43,10 @@ export async function findRoleAtEpoch(
   userId: string,
 ): Promise<{ epoch: number; role: Role | null }> {
   return db
-    .selectFrom('membership_epoch')
+    .selectFrom('epochs')
+    .where('epochs.name', '=', 'memberships')
     .select((eb) => [
-      'membership_epoch.epoch',
+      'epochs.epoch',
       eb
         .selectFrom('team_members')
         .select('team_members.role')

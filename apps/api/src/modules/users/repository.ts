@@ -138,3 +138,21 @@ export async function membershipSummaries(db: Kysely<DB>, userId: string) {
 export async function deleteUser(db: Kysely<DB>, id: string) {
   await db.deleteFrom('users').where('id', '=', id).execute()
 }
+
+/** The sessions epoch: bumped by every revocation, after the core revoked (libs/auth lease). */
+export async function sessionEpoch(db: Kysely<DB>): Promise<number> {
+  const row = await db
+    .selectFrom('epochs')
+    .select('epoch')
+    .where('name', '=', 'sessions')
+    .executeTakeFirstOrThrow()
+  return row.epoch
+}
+
+export async function bumpSessionEpoch(db: Kysely<DB>): Promise<void> {
+  await db
+    .updateTable('epochs')
+    .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+    .where('name', '=', 'sessions')
+    .executeTakeFirstOrThrow()
+}
