@@ -14,20 +14,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { top: { type: 'string', default: '25' }, help: { type: 'boolean', default: false } },
-})
-if (values.help || positionals.length === 0) {
-  process.stdout.write(`usage: node tools/bench/heap.ts FILE.heapsnapshot... [--top N]
-Summarises a V8 heap snapshot: by constructor, by package (dominator-owned), the largest retainers.
-`)
-  process.exit(values.help ? 0 : 2)
-}
-const top = Number(values.top)
-
-for (const file of positionals) process.stdout.write(`${summarise(file)}\n`)
-
 interface Snapshot {
   snapshot: {
     meta: {
@@ -42,7 +28,7 @@ interface Snapshot {
   strings: string[]
 }
 
-export function summarise(file: string): string {
+export function summarise(file: string, top = 25): string {
   const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot
   const { meta } = snap.snapshot
   const nf = meta.node_fields.length
@@ -261,4 +247,21 @@ function packageOf(url: string): string | undefined {
   if (dist >= 0) return `(ours) ${url.slice(dist + 1)}`
   if (url.startsWith('file://') || url.startsWith('/')) return `(ours) ${url.replace(/^file:\/\//, '')}`
   return undefined
+}
+
+// The command line; bench --rss --heap imports summarise() alone.
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, help: { type: 'boolean', default: false } },
+  })
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`usage: node tools/bench/heap.ts FILE.heapsnapshot... [--top N]
+  Summarises a V8 heap snapshot: by constructor, by package (dominator-owned), the largest retainers.
+  `)
+    process.exit(values.help ? 0 : 2)
+  }
+  const top = Number(values.top)
+
+  for (const file of positionals) process.stdout.write(`${summarise(file, top)}\n`)
 }
