@@ -24,9 +24,9 @@ const newrelic = process.env.NEW_RELIC_LICENSE_KEY
 // host, 128 MB of new space): most of a worker's RSS for no gain. Measured with `npm run bench`
 // at 1, 2, 4, 8 and 16 MB (README.md, "Memory"), SEMI_SPACE_MB overrides it.
 const nodeArgs = [`--max-semi-space-size=${process.env.SEMI_SPACE_MB ?? 8}`, ...newrelic]
-// The job worker waits on PostgreSQL and receivers, not on GC: webhook deliveries ran as fast at
-// 2 MB as at 8 (`npm run bench:deliveries`: 240 and 211 against 208 and 178 deliveries/s) and its
-// new space used 1–4 MB of the 16 it kept at 8 (README.md, "Memory").
+// The job worker waits on PostgreSQL and receivers more than on GC, and its new space used 1–4 MB
+// of the 16 it kept at 8: 2 MB saves ~14 MB of RSS for 4–11 % more CPU per webhook delivery
+// (`npm run bench:deliveries`, worker CPU 1300–1450 µs at 8, 1357–1620 µs at 2; README "Memory").
 const workerNodeArgs = ['--max-semi-space-size=2', ...newrelic]
 
 // A release runs the plain JavaScript of `npm run build -w apps/api` (apps/api/dist/, which deploy
