@@ -30,6 +30,8 @@ export interface RssOptions {
   /** Prepares what the load asks for once the API runs: a site's document and a session. */
   prepare(baseUrl: string): Promise<{ sitePath: string; origin: string; authorization: string }>
   say(line: string): void
+  /** After the load, a V8 heap snapshot of each process, summarised by tools/bench/heap.ts. */
+  heap?: boolean
 }
 
 interface Sample {
@@ -39,7 +41,11 @@ interface Sample {
   rssMb: number
   privateMb?: number
   pssMb?: number
-  heap?: { heapUsedMb: number; spaces: Array<{ name: string; sizeMb: number; usedMb: number }> }
+  heap?: {
+    snapshot?: string
+    heapUsedMb: number
+    spaces: Array<{ name: string; sizeMb: number; usedMb: number }>
+  }
 }
 
 const mb = (bytes: number) => bytes / 1048576
@@ -110,6 +116,24 @@ export async function measureRss(options: RssOptions): Promise<string> {
     )
   })
   const loaded = await sample(env, pm2)
+  const snapshots: string[] = []
+  if (options.heap) {
+    say('heap snapshots (a few seconds per process)')
+    const list = JSON.parse(await run(pm2, ['jlist'], env, 30_000)) as Array<{ name: string; pm_id: number }>
+    const reports = await heapReports(
+      env,
+      list.map((p) => p.pm_id),
+      { heapSnapshot: true },
+      180_000,
+    )
+    const { summarise } = await import('./heap.ts')
+    for (const p of list) {
+      const file = reports.get(p.pm_id)?.snapshot
+      snapshots.push(
+        `${p.name} #${p.pm_id}: ${file ? `${summarise(file)}` : 'no snapshot (an older build?)'}`,
+      )
+    }
+  }
 
   const lines = [
     `processes: ${[...new Set(script)].join('; ')}`,
@@ -122,6 +146,7 @@ export async function measureRss(options: RssOptions): Promise<string> {
     '',
     'RSS counts the node binary pages every process shares; private is what each process alone adds',
     '(its own heap and native memory); PSS shares the shared pages out among the processes.',
+    ...snapshots.flatMap((summary) => ['', summary]),
   ]
   return lines.join('\n')
 }
@@ -239,6 +264,8 @@ async function smapsRollup(pid: number): Promise<{ privateMb?: number; pssMb?: n
 async function heapReports(
   env: NodeJS.ProcessEnv,
   ids: number[],
+  request: { heapSnapshot?: boolean } = {},
+  timeoutMs = 5000,
 ): Promise<Map<number, NonNullable<Sample['heap']>>> {
   process.env.PM2_HOME = env.PM2_HOME
   const { default: pm2 } = await import('pm2')
@@ -255,12 +282,14 @@ async function heapReports(
           process?: { pm_id?: number }
           data?: {
             topic?: string
+            heapSnapshot?: string
             memory?: NodeJS.MemoryUsage
             spaces?: Array<{ name: string; size: number; used: number }>
           }
         }
         if (data?.topic !== MEMORY_REPORT_TOPIC || from?.pm_id === undefined || !data.memory) return
         reports.set(from.pm_id, {
+          ...(data.heapSnapshot ? { snapshot: data.heapSnapshot } : {}),
           heapUsedMb: mb(data.memory.heapUsed),
           spaces: (data.spaces ?? []).map((s) => ({ name: s.name, sizeMb: mb(s.size), usedMb: mb(s.used) })),
         })
@@ -269,13 +298,15 @@ async function heapReports(
     })
     for (const id of ids) {
       await new Promise<void>((resolve) =>
-        pm2.sendDataToProcessId(id, { id, type: 'process:msg', topic: MEMORY_REPORT_TOPIC, data: {} }, () =>
-          resolve(),
+        pm2.sendDataToProcessId(
+          id,
+          { id, type: 'process:msg', topic: MEMORY_REPORT_TOPIC, data: request },
+          () => resolve(),
         ),
       )
     }
     // A process that does not answer (an older build) leaves its heap columns at '?'.
-    await Promise.race([answered, sleep(5000)])
+    await Promise.race([answered, sleep(timeoutMs)])
     bus.close?.()
   } finally {
     pm2.disconnect()

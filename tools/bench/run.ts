@@ -409,6 +409,8 @@ Options:
                      ecosystem.config.js (private PM2_HOME), prints each process's RSS (pm2 jlist),
                      private memory and V8 heap spaces after a 10 s settle and after 10 s of load
                      (--duration) on /health, /public/v1/sites/:hostname and /v1/me; goal <= 100 MB
+  --heap             with --rss: then a V8 heap snapshot of each process (dev only), summarised by
+                     constructor, by package and by largest retainer (tools/bench/heap.ts)
   --help             print this help
 
 Environment:
@@ -433,6 +435,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     rss: { type: 'boolean', default: false },
+    heap: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -516,6 +519,7 @@ async function main(): Promise<void> {
         }
       },
       say: (line) => process.stderr.write(`rss: ${line}\n`),
+      heap: flags.heap,
     })
     out(`${report}\n`)
     return

@@ -21,6 +21,7 @@ import { visitorsModule } from './modules/visitors/index.ts'
 import { visitorOrigins } from './modules/visitors/origin.ts'
 import { docsPlugin } from './plugins/docs.ts'
 import { drainPlugin } from './plugins/drain.ts'
+import { errorHandlerPlugin } from './plugins/error-handler.ts'
 import { httpPlugin } from './plugins/http.ts'
 import { teamAccessPlugin } from './plugins/team-access.ts'
 import type { AppConfig } from './server.ts'
@@ -31,6 +32,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   { config, worker },
 ) => {
   await registerLayers(instance, { config, worker })
+  await instance.register(errorHandlerPlugin)
   await instance.register(membershipsPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin, { visitorOrigins: visitorOrigins(depsOf(instance, 'visitors')) })

@@ -1,5 +1,5 @@
 import createError from '@fastify/error'
-import { ForbiddenError, NotFoundError, ValidationError } from '@nudge/auth'
+import { ForbiddenError, NotFoundError, ValidationError } from '@nudge/auth/errors'
 import { Type } from 'typebox'
 
 /**
@@ -125,7 +125,7 @@ export {
   UnknownTenant,
   UnsupportedContentType,
   ValidationError,
-} from '@nudge/auth'
+} from '@nudge/auth/errors'
 export { PurgeFailed, RateLimited, rateLimited } from '@nudge/edge'
 export { JobsUnavailableError } from '@nudge/jobs'
 export { MailUnavailableError, RecipientRejectedError } from '@nudge/mailer'

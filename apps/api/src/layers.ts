@@ -10,11 +10,12 @@ import { marketingPlugin } from '@nudge/marketing'
 import { paymentsPlugin } from '@nudge/payments'
 import { storagePlugin } from '@nudge/storage'
 import type { FastifyInstance } from 'fastify'
-import { errorHandlerPlugin } from './plugins/error-handler.ts'
 
 /**
  * The layers, in order: everything a service reaches through `Deps`. The one list, registered by
- * the app (before its plugins and modules) and by the CLIs that run services without serving.
+ * the app (before its plugins and modules), by the job worker and by the CLIs that run services
+ * without serving. Nothing here answers HTTP (the error handler is the app's first plugin): a
+ * process that never serves does not load the sign-in SDK the error handler replies through.
  */
 export async function registerLayers(
   instance: FastifyInstance,
@@ -22,7 +23,6 @@ export async function registerLayers(
 ) {
   await instance.register(configPlugin, { config })
   await instance.register(loggingPlugin)
-  await instance.register(errorHandlerPlugin)
   await instance.register(dbPlugin)
   await instance.register(cachePlugin)
   await instance.register(flagsPlugin)

@@ -1,15 +1,15 @@
 import { loadConfigOrExit } from '@nudge/config'
 import closeWithGrace from 'close-with-grace'
 import { answerMemoryReports } from './memory-report.ts'
-import { buildApp } from './server.ts'
+import { buildWorker } from './worker-app.ts'
 
-// The job worker: the same build as the API, without a listener. It runs the job handlers and
-// the cron schedules (libs/jobs). On SIGINT/SIGTERM (pm2 stop/reload) the jobs in progress
+// The job worker: the same build as the API, without a listener, routes or sign-in (worker-app.ts).
+// It runs the job handlers and the cron schedules (libs/jobs). On SIGINT/SIGTERM (pm2 stop/reload) the jobs in progress
 // finish within SHUTDOWN_GRACE_MS; any still running then stay claimed until they expire and
 // another worker runs them again, so a job is never lost.
 const config = loadConfigOrExit(process.env)
 
-const app = await buildApp(config, { worker: true })
+const app = await buildWorker(config)
 
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 2000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'worker closing after an unhandled error')

@@ -337,12 +337,15 @@ if (browser) {
       const { page, errors } = await visitor(browser)
       screenshotAtEnd(t, page, 'journey-11-second-step')
       const events = sentEvents(page)
-      /** The shown variant's impressions and step reach, once the API has counted `reached`. */
+      /**
+       * The shown variant's impressions and step reach, once the API has counted `reached` of both:
+       * the impression and the step leave in separate requests, and either may be stored first.
+       */
       const counted = (reached: number) =>
         eventually(
           async () => {
             const variant = (await stack.campaignStats(live.id)).variants.find((v) => v.id === 'steps')
-            return variant?.steps[0]?.reached === reached ? variant : undefined
+            return variant?.steps[0]?.reached === reached && variant.impressions === reached ? variant : undefined
           },
           10_000,
           `step 2 reached ${reached} times`,

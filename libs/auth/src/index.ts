@@ -3,10 +3,8 @@ export {
   AuthUnavailable,
   ForbiddenError,
   InvalidServiceToken,
-  isAuthError,
   NotFoundError,
   NotSignedIn,
-  replyToAuthError,
   ServiceNotAllowed,
   UnknownTenant,
   UnsupportedContentType,
@@ -22,5 +20,6 @@ export {
   type ServiceCaller,
   signedInUser,
 } from './plugin.ts'
+export { isAuthError, replyToAuthError } from './sdk-errors.ts'
 export { SERVICE_AUDIENCES, type ServiceAudience, signServiceToken } from './service-tokens.ts'
 export { IMPORT_CONTEXT } from './supertokens.ts'

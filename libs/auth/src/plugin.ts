@@ -12,14 +12,9 @@ import supertokens from 'supertokens-node'
 import { plugin as superTokensPlugin } from 'supertokens-node/framework/fastify'
 import Session from 'supertokens-node/recipe/session'
 import { checkAuthInput } from './auth-input.ts'
-import {
-  AuthUnavailable,
-  fromCoreFailure,
-  InvalidServiceToken,
-  NotSignedIn,
-  ServiceNotAllowed,
-} from './errors.ts'
+import { AuthUnavailable, InvalidServiceToken, NotSignedIn, ServiceNotAllowed } from './errors.ts'
 import { magicLinkEmail } from './magic-link-email.ts'
+import { fromCoreFailure } from './sdk-errors.ts'
 import { SERVICE_AUDIENCES, SERVICE_ISSUER, type ServiceAudience } from './service-tokens.ts'
 import { connectBridge, initSuperTokens } from './supertokens.ts'
 

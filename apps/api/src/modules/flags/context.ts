@@ -1,4 +1,3 @@
-import { signedInUser } from '@nudge/auth'
 import type { FlagContext } from '@nudge/flags'
 import type { FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.ts'
@@ -19,7 +18,7 @@ function planForFlags(deps: Deps, teamId: string): Promise<string> {
 
 /** Flag context of a request: its team (under /v1/teams/:teamId), the caller's role there, the user, the plan. */
 export async function requestFlagContext(deps: Deps, request: FastifyRequest): Promise<FlagContext> {
-  const userId = request.user ? signedInUser(request).id : undefined
+  const userId = request.user?.id
   const team = request.team
   if (!team) return { userId }
   return { teamId: team.id, role: team.role, userId, plan: await planForFlags(deps, team.id) }
