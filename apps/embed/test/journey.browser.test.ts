@@ -345,7 +345,9 @@ if (browser) {
         eventually(
           async () => {
             const variant = (await stack.campaignStats(live.id)).variants.find((v) => v.id === 'steps')
-            return variant?.steps[0]?.reached === reached && variant.impressions === reached ? variant : undefined
+            return variant?.steps[0]?.reached === reached && variant.impressions === reached
+              ? variant
+              : undefined
           },
           10_000,
           `step 2 reached ${reached} times`,
