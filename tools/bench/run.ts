@@ -404,7 +404,8 @@ Options:
   --warmup N         seconds of warm-up before each measurement (default 2)
   --only TEXT[,TEXT] measure only the rows whose name contains one of the TEXTs (and the baselines)
   --profile          CPU-profile the API (node --cpu-prof) and print where its time went
-  --node-args ARGS   node options for the API processes, e.g. "--max-semi-space-size=2"
+  --node-args=ARGS   node options for the API processes, e.g. --node-args=--max-semi-space-size=2
+                     (with "=": a value starting with "--" is otherwise read as an option)
   --rss              memory instead of throughput: builds apps/api/dist, starts it under PM2 with
                      ecosystem.config.js (private PM2_HOME), prints each process's RSS (pm2 jlist),
                      private memory and V8 heap spaces after a 10 s settle and after 10 s of load
