@@ -31,8 +31,7 @@ export const app: FastifyPluginAsync<{ config: AppConfig; worker: boolean }> = a
   instance,
   { config, worker },
 ) => {
-  await registerLayers(instance, { config, worker })
-  await instance.register(errorHandlerPlugin)
+  await registerLayers(instance, { config, worker, errorHandler: errorHandlerPlugin })
   await instance.register(membershipsPlugin)
   await instance.register(signInPlugin)
   await instance.register(httpPlugin, { visitorOrigins: visitorOrigins(depsOf(instance, 'visitors')) })
