@@ -1,8 +1,7 @@
-import net from 'node:net'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { buildTestApp } from './helpers/app.ts'
-import { migratedDatabase } from './helpers/database.ts'
+import { migratedDatabase, relayTo } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
 import { skipWithoutSharedMemcached } from './helpers/system-programs.ts'
 
@@ -138,33 +137,6 @@ t.test('revoking no session (signed out everywhere already) leaves the epoch alo
   t.equal((await revoke(a, again, 'everywhere')).statusCode, 401, 'a revoked session cannot revoke again')
   t.equal(await sessionEpoch(a), epoch + 1, 'and nothing was bumped for it')
 })
-
-/** A TCP relay to PostgreSQL that the test can cut: one worker's database (and channel) going away. */
-async function relayTo(t: Test, databaseUrl: string) {
-  const target = new URL(databaseUrl)
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const cut = () => {
-    server.close()
-    for (const socket of sockets) socket.destroy()
-  }
-  t.teardown(cut)
-  const relayed = new URL(databaseUrl)
-  relayed.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`
-  return { url: relayed.toString(), cut }
-}
 
 t.test(
   'a worker cut off from the epoch and the invalidation channel does not keep accepting a revoked session',

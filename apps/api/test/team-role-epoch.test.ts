@@ -1,8 +1,7 @@
-import net from 'node:net'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { buildTestApp } from './helpers/app.ts'
-import { migratedDatabase } from './helpers/database.ts'
+import { migratedDatabase, relayTo } from './helpers/database.ts'
 import { signInAs } from './helpers/session.ts'
 import { addMember, createTeam } from './helpers/teams.ts'
 
@@ -205,33 +204,6 @@ t.test('a signed-out session is refused on both workers at once', async (t) => {
     t.equal(status, 401, `the revoked session is refused on ${name.toUpperCase()}`)
   }
 })
-
-/** A TCP relay to PostgreSQL that the test can cut: one worker's database going away. */
-async function relayTo(t: Test, databaseUrl: string) {
-  const target = new URL(databaseUrl)
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const cut = () => {
-    server.close()
-    for (const socket of sockets) socket.destroy()
-  }
-  t.teardown(cut)
-  const relayed = new URL(databaseUrl)
-  relayed.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`
-  return { url: relayed.toString(), cut }
-}
 
 t.test('a warm worker whose database goes away answers team routes 503, not from what it held', async (t) => {
   const DATABASE_URL = await migratedDatabase(t)

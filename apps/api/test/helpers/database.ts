@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import net from 'node:net'
 import { createDb, createPool, migrateToLatest } from '@nudge/db'
 import pg from 'pg'
 import tap, { type Test } from 'tap'
@@ -50,4 +51,31 @@ export async function migratedDatabase(t: Test): Promise<string> {
     await db.destroy()
   }
   return url
+}
+
+/** A TCP relay to PostgreSQL that the test can cut: one worker's database going away. */
+export async function relayTo(t: Test, databaseUrl: string) {
+  const target = new URL(databaseUrl)
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const cut = () => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  }
+  t.teardown(cut)
+  const relayed = new URL(databaseUrl)
+  relayed.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`
+  return { url: relayed.toString(), cut }
 }
