@@ -61,12 +61,12 @@ export const siteDocumentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const document = await servedSiteDocument(deps, { hostname: legacy ?? hostname })
       // The schema describes the JSON text sent here; the type provider's types want an object.
       const raw = reply as unknown as FastifyReply
-      // Headers and bytes made once per worker and document: nothing serialised or encoded here.
+      // Headers and text made once per worker and document: nothing serialised here.
       raw.headers(document.headers)
       const origin = request.headers.origin
       if (origin !== undefined && document.allows(origin)) raw.header('access-control-allow-origin', origin)
       if (notModified(request.headers['if-none-match'], document.etag)) return raw.code(304).send()
-      return raw.send(document.bytes)
+      return raw.send(document.body)
     },
   )
 

@@ -36,7 +36,12 @@ export interface CachedDocument {
 /** What a worker sends for a document, made once per worker and document (so once per publish). */
 export interface ServedDocument {
   etag: string
-  bytes: Buffer
+  /**
+   * The JSON text, sent as a string: Node writes a string body together with the headers in one
+   * write, where a Buffer goes as a second buffer of a writev (about 5-10 % more CPU per small
+   * response, measured side by side on a bare Fastify).
+   */
+  body: string
   /** The response headers but CORS: etag, cache-control, content-type. */
   headers: Readonly<Record<string, string>>
   /** Whether a page at `origin` (an Origin header) may read the document: the site's pages only. */
@@ -140,7 +145,7 @@ function serve(document: CachedDocument): ServedDocument {
   const allowed = new Set<string>()
   return {
     etag: document.etag,
-    bytes: Buffer.from(document.body),
+    body: document.body,
     headers: {
       etag: document.etag,
       'cache-control': SITE_DOCUMENT_CACHE_CONTROL,
