@@ -143,6 +143,7 @@ function teamReads(target: 'app' | 'memcached'): Endpoint[] {
  */
 const endpoints: Endpoint[] = [
   { name: 'baseline GET /', target: 'baseline', path: '/' },
+  { name: "baseline GET /headers (the API's 5 response headers)", target: 'baseline', path: '/headers' },
   {
     name: 'baseline POST /echo (an events batch)',
     target: 'baseline',
@@ -402,6 +403,8 @@ Options:
   --duration N       seconds to measure each endpoint (default 10)
   --connections N    concurrent connections (default 50)
   --warmup N         seconds of warm-up before each measurement (default 2)
+  --rounds N         turns each API row takes with its reference (GET /, or POST /echo for the
+                     write rows): N slices of duration/N seconds each, alternating (default 5)
   --only TEXT[,TEXT] measure only the rows whose name contains one of the TEXTs (and the baselines)
   --profile          CPU-profile the API (node --cpu-prof) and print where its time went
   --node-args=ARGS   node options for the API processes, e.g. --node-args=--max-semi-space-size=2
@@ -432,6 +435,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '5' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
@@ -446,6 +450,7 @@ if (flags.help) {
 }
 const duration = positiveInteger('duration', flags.duration)
 const connections = positiveInteger('connections', flags.connections)
+const rounds = positiveInteger('rounds', flags.rounds)
 const warmup = Number(flags.warmup)
 if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
 const nodeArgs = flags['node-args'].split(/\s+/).filter(Boolean)
@@ -559,6 +564,8 @@ async function main(): Promise<void> {
 
   const rows: Row[] = []
   const durability: string[] = []
+  // The references each app row is measured against, slice by slice (see `rounds`).
+  const references: Partial<Record<Goal['of'], { options: autocannon.Options; pid: number | undefined }>> = {}
   for (const endpoint of selected) {
     const baseUrl = baseUrls[endpoint.target]
     if (!baseUrl) {
@@ -570,53 +577,56 @@ async function main(): Promise<void> {
     // Keys of the requests answered 2xx. With one request in flight per connection (pipelining
     // 1), the connection's context at the response is the one its request was built with.
     const accepted: string[] = []
-    const options: autocannon.Options = {
-      url: `${baseUrl}${request.path}`,
-      method: request.method ?? 'GET',
-      connections,
-      pipelining: 1,
-      ...(request.headers ? { headers: request.headers } : {}),
-      ...(request.body !== undefined ? { body: request.body } : {}),
-      ...(request.makeBody
-        ? {
-            requests: [
-              {
-                setupRequest: (req: autocannon.Request, context: { keys?: string[] }) => {
-                  const made = request.makeBody?.()
-                  context.keys = made?.keys
-                  return { ...req, body: made?.body }
-                },
-                onResponse: (status: number, _body: string, context: { keys?: string[] }) => {
-                  const keys = context.keys
-                  if (status >= 200 && status < 300 && keys) accepted.push(...keys)
-                },
-              },
-            ],
-          }
-        : {}),
+    const options = cannonOptions(
+      `${baseUrl}${request.path}`,
+      request,
+      request.durable ? accepted : undefined,
+    )
+    if (endpoint.target === 'baseline') {
+      const of = endpoint.name.startsWith('baseline POST /echo')
+        ? 'echo'
+        : endpoint.name === 'baseline GET /'
+          ? 'baseline'
+          : undefined
+      if (of) references[of] = { options, pid: pids.get(baseUrl) }
     }
-    process.stderr.write(`${endpoint.name}: warm-up ${warmup}s, then ${duration}s...\n`)
+    // An app row is paired with the reference of its goal (POST echo for the write rows, GET /
+    // otherwise), measured in turns with it: on a machine whose speed swings from one minute to
+    // the next (other tenants, other work), both see the same swings, and their ratio holds.
+    const paired = endpoint.target === 'baseline' ? undefined : references[endpoint.goal?.of ?? 'baseline']
+    process.stderr.write(
+      `${endpoint.name}: warm-up ${warmup}s, then ${duration}s${paired ? ` in ${rounds} turns with its reference` : ''}...\n`,
+    )
     if (warmup > 0) await cannon({ ...options, duration: warmup })
-    const cpuBefore = await cpuSeconds(pids.get(baseUrl))
-    const result = await cannon({ ...options, duration })
-    const cpuAfter = await cpuSeconds(pids.get(baseUrl))
+    const slices = paired ? rounds : 1
+    const measured: autocannon.Result[] = []
+    const referenceResults: autocannon.Result[] = []
+    let cpu = 0
+    for (let round = 0; round < slices; round++) {
+      const cpuBefore = await cpuSeconds(pids.get(baseUrl))
+      measured.push(await cannon({ ...options, duration: duration / slices }))
+      const cpuAfter = await cpuSeconds(pids.get(baseUrl))
+      cpu += cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : Number.NaN
+      if (paired) referenceResults.push(await cannon({ ...paired.options, duration: duration / slices }))
+    }
     if (request.durable)
       durability.push(
         await checkDurable(databaseUrl, endpoint.name, request.durable, accepted, warmup + duration),
       )
+    const total = sum(measured, (result) => result.requests.total)
     rows.push({
       ...emptyRow(endpoint),
-      rps: result.requests.average,
+      rps: total / duration,
+      ...(paired ? { pairedRps: sum(referenceResults, (result) => result.requests.total) / duration } : {}),
       // What one request costs the server in CPU: unlike req/s, barely moved by other load on the machine.
-      ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
-        ? { cpuUs: ((cpuAfter - cpuBefore) / result.requests.total) * 1e6 }
-        : {}),
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      non2xx: result.non2xx,
-      statusCodes: result.statusCodeStats ?? {},
-      errors: result.errors,
-      timeouts: result.timeouts,
+      ...(Number.isFinite(cpu) && total > 0 ? { cpuUs: (cpu / total) * 1e6 } : {}),
+      // Per slice: the median of the slices' medians, the worst of their p99s.
+      p50: median(measured.map((result) => result.latency.p50)),
+      p99: Math.max(...measured.map((result) => result.latency.p99)),
+      non2xx: sum(measured, (result) => result.non2xx),
+      statusCodes: mergedStatusCodes(measured),
+      errors: sum(measured, (result) => result.errors),
+      timeouts: sum(measured, (result) => result.timeouts),
     })
   }
   out(`\n${table(rows)}\n`)
@@ -699,6 +709,11 @@ interface Row {
   /** Why the row was not measured. */
   skipped?: string
   rps: number
+  /**
+   * The req/s of the row's reference (GET /, or POST echo for the write rows) over the slices it
+   * was measured in, in turns with the row: what its goal's ratio divides by.
+   */
+  pairedRps?: number
   /** The server's CPU time (user + system) per request, in microseconds (Linux only). */
   cpuUs?: number
   p50: number
@@ -732,7 +747,7 @@ function verdict(row: Row, references: Record<Goal['of'], number | undefined>): 
   const goal = row.goal
   if (!goal) return ''
   const text = `>=${goal.ratio.toFixed(2)}${goal.of === 'echo' ? ' of echo' : ''}${goal.p99Ms ? ` p99<${goal.p99Ms}ms` : ''}`
-  const reference = references[goal.of]
+  const reference = row.pairedRps ?? references[goal.of]
   if (row.skipped || !reference) return `${text} ?`
   const met = row.rps / reference >= goal.ratio && (!goal.p99Ms || row.p99 < goal.p99Ms) && row.non2xx === 0
   return `${text} ${met ? '✓' : '✗'}`
@@ -743,8 +758,12 @@ function table(rows: Row[]): string {
     baseline: rows.find((row) => row.target === 'baseline' && !row.skipped)?.rps,
     echo: rows.find((row) => row.name.startsWith('baseline POST /echo') && !row.skipped)?.rps,
   }
-  const ratio = (row: Row, reference: number | undefined) =>
-    reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a'
+  // A row measured in turns with its reference divides by that reference's own req/s.
+  const ratio = (row: Row, of: Goal['of']) => {
+    const reference =
+      row.pairedRps !== undefined && (row.goal?.of ?? 'baseline') === of ? row.pairedRps : references[of]
+    return reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a'
+  }
   const header = [
     'endpoint',
     'req/s',
@@ -766,8 +785,8 @@ function table(rows: Row[]): string {
     row.p99.toFixed(2),
     String(row.non2xx),
     row.timeouts > 0 ? `${row.errors} (${row.timeouts} timeouts)` : String(row.errors),
-    ratio(row, references.baseline),
-    row.goal?.of === 'echo' ? ratio(row, references.echo) : '',
+    ratio(row, 'baseline'),
+    row.goal?.of === 'echo' ? ratio(row, 'echo') : '',
     verdict(row, references),
   ])
   const widths = header.map((title, i) =>
@@ -794,6 +813,58 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
       else resolve(result)
     })
   })
+}
+
+/** What autocannon is given for a row: its URL, method, headers, and bodies (counting their keys). */
+function cannonOptions(
+  url: string,
+  request: Pick<Endpoint, 'method' | 'headers' | 'body' | 'makeBody'>,
+  /** Where the keys of bodies answered 2xx go, for rows that check them (`durable`). */
+  accepted: string[] | undefined,
+): autocannon.Options {
+  return {
+    url,
+    method: request.method ?? 'GET',
+    connections,
+    pipelining: 1,
+    ...(request.headers ? { headers: request.headers } : {}),
+    ...(request.body !== undefined ? { body: request.body } : {}),
+    ...(request.makeBody
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request, context: { keys?: string[] }) => {
+                const made = request.makeBody?.()
+                context.keys = made?.keys
+                return { ...req, body: made?.body }
+              },
+              onResponse: (status: number, _body: string, context: { keys?: string[] }) => {
+                const keys = context.keys
+                if (status >= 200 && status < 300 && keys) accepted?.push(...keys)
+              },
+            },
+          ],
+        }
+      : {}),
+  }
+}
+
+function sum<T>(items: T[], of: (item: T) => number): number {
+  return items.reduce((total, item) => total + of(item), 0)
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+function mergedStatusCodes(results: autocannon.Result[]): Row['statusCodes'] {
+  const merged: Record<string, { count: number }> = {}
+  for (const result of results)
+    for (const [status, stat] of Object.entries(result.statusCodeStats ?? {}))
+      merged[status] = { count: (merged[status]?.count ?? 0) + (stat?.count ?? 0) }
+  return merged
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */
