@@ -1,6 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox'
 import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
+import { personalTeam } from './helpers/campaigns.ts'
+import { signInAs } from './helpers/session.ts'
 
 t.test('request ids: taken from x-request-id or cf-ray, else generated, and echoed back', async (t) => {
   const app = await buildTestApp(t)
@@ -33,6 +35,26 @@ t.test('every line a request logs carries its request id; lines outside requests
   const outside = logs.lines.find((line) => line.msg === 'outside any request')
   t.ok(outside, 'the line outside requests was written')
   t.notOk(outside && 'reqId' in outside, 'with no request id')
+})
+
+t.test("a team route's lines carry the team and the caller's role after the permission check", async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logStream: logs.stream })
+  const ann = await signInAs(app, 'ann.logs@example.com')
+  const teamId = await personalTeam(app, ann)
+  const res = await app.inject({
+    url: `/v1/teams/${teamId}/members`,
+    headers: { ...ann.headers, 'x-request-id': 'edge-team-1' },
+  })
+  t.equal(res.statusCode, 200)
+  const lines = logs.lines.filter((line) => line.reqId === 'edge-team-1')
+  t.same(
+    lines.map((line) => [line.msg, line.teamId, line.teamRole]),
+    [
+      ['incoming request', undefined, undefined],
+      ['request completed', teamId, 'owner'],
+    ],
+  )
 })
 
 t.test('unknown route: 404 in the error shape', async (t) => {

@@ -1,4 +1,4 @@
-export { loggerOptions, redactPaths, requestIdFrom } from './logger.ts'
+export { bindToRequestLog, loggerOptions, redactPaths, requestIdFrom } from './logger.ts'
 export { loggingPlugin, type Observe } from './plugin.ts'
 export {
   recordTiming,

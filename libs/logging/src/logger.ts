@@ -97,7 +97,19 @@ const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
   return child
 }
 
-/** Adds the request id to each line a request's logger (or a child of it) writes. */
+/**
+ * Adds fields to every later line of a request's logger (the team a route acts on, say), as
+ * `setBindings` would, without pino's per-binding redaction on each request. A logger that is not
+ * a request's gets them the pino way.
+ */
+export function bindToRequestLog(log: FastifyBaseLogger, bindings: Record<string, string>): void {
+  const requestLog = log as RequestLogger & { setBindings(bindings: object): void }
+  const current = requestLog[kRequestBindings]
+  if (current === undefined) return requestLog.setBindings(bindings)
+  requestLog[kRequestBindings] = { ...current, ...bindings }
+}
+
+/** Adds the request id (and `bindToRequestLog`'s fields) to each line a request's logger, or a child of it, writes. */
 function withRequestBindings(_line: object, _level: number, logger: RequestLogger): object {
   const bindings = logger[kRequestBindings]
   return bindings === undefined ? {} : { ...bindings }

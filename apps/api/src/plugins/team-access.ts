@@ -1,6 +1,7 @@
 import { signedInUser } from '@nudge/auth'
 import { isUuid, type Role } from '@nudge/db'
-import type { FastifyBaseLogger, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
+import { bindToRequestLog } from '@nudge/logging'
+import type { FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Forbidden, NotFound } from '../errors.ts'
 import { type Action, can, isAction } from '../permissions.ts'
@@ -62,11 +63,7 @@ export const teamAccessPlugin = fp(
       if (!role) throw new NotFound('Team')
       if (!can(role, action)) throw new Forbidden(action)
       request.team = { id: teamId, role }
-      // The request's own logger (a child Fastify made for it): binding is cheaper than a new child.
-      ;(request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
-        teamId,
-        teamRole: role,
-      })
+      bindToRequestLog(request.log, { teamId, teamRole: role })
       app.observe.annotate({ teamId, teamRole: role })
     }
 
