@@ -9,8 +9,18 @@ export function uuidv7Time(id: string): number | null {
   return Number.parseInt(lower.slice(0, 8) + lower.slice(9, 13), 16)
 }
 
+const DAY_MS = 86_400_000
+// The last day asked for: nearly every event of a batch, and of the next one, falls on it, and
+// formatting a Date per event was a fiftieth of the events route's CPU.
+let lastDay = { start: 0, end: 0, text: '' }
+
 /** The UTC day 'YYYY-MM-DD' of a millisecond time. */
-export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+export function utcDay(ms: number): string {
+  if (ms >= lastDay.start && ms < lastDay.end) return lastDay.text
+  const start = Math.floor(ms / DAY_MS) * DAY_MS
+  lastDay = { start, end: start + DAY_MS, text: new Date(start).toISOString().slice(0, 10) }
+  return lastDay.text
+}
 
 /**
  * What an impression counts once as: its campaign and page view. A UUIDv7 with the page view's
