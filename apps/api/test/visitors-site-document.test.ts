@@ -16,7 +16,9 @@ function countQueries(app: App) {
   const original = executor.executeQuery.bind(executor)
   const seen: string[] = []
   executor.executeQuery = ((query: { sql: string }, ...rest: unknown[]) => {
-    seen.push(query.sql)
+    // The epoch leases' polls (memberships, sessions) run every 100 ms whatever is served: on a
+    // busy machine one falls between two requests. They are not the requests' queries.
+    if (!query.sql.startsWith('select "epoch" from "epochs"')) seen.push(query.sql)
     return (original as (...args: unknown[]) => unknown)(query, ...rest)
   }) as typeof executor.executeQuery
   return {
