@@ -2,7 +2,7 @@ import { isUuid } from '@nudge/db'
 import { type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { type TSchema, Type } from 'typebox'
 import { InvalidCursor } from './errors.ts'
-import { Input } from './schemas.ts'
+import { Input, Nullable } from './schemas.ts'
 
 export const MAX_PAGE_SIZE = 100
 
@@ -16,7 +16,7 @@ export const PageQuery = Input({
 
 /** A page of items, newest first; `nextCursor` is null on the last page. */
 export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) })
 
 export interface Position {
   createdAt: Date

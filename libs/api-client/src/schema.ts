@@ -78,7 +78,10 @@ export interface paths {
                                 flags: {
                                     /** @description definitions held in memory */
                                     flags: number;
-                                    /** @description the last successful read */
+                                    /**
+                                     * Format: date-time
+                                     * @description the last successful read
+                                     */
                                     loadedAt: string | null;
                                     /** @description defaults: the definitions could not be read yet; every flag is at its code default */
                                     status: "loaded" | "defaults";
@@ -111,7 +114,10 @@ export interface paths {
                                 flags: {
                                     /** @description definitions held in memory */
                                     flags: number;
-                                    /** @description the last successful read */
+                                    /**
+                                     * Format: date-time
+                                     * @description the last successful read
+                                     */
                                     loadedAt: string | null;
                                     /** @description defaults: the definitions could not be read yet; every flag is at its code default */
                                     status: "loaded" | "defaults";
@@ -1121,6 +1127,7 @@ export interface components {
             /** @description e.g. member.role_changed */
             action: string;
             actor: {
+                /** Format: uuid */
                 id: string | null;
                 type: "user" | "system" | "stripe";
             };
@@ -1143,9 +1150,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
+            /** Format: date-time */
             publishedAt: string | null;
             /** @description the version the edge serves (test or live); null when nothing is published */
             publishedVersion: number | null;
+            /** Format: uuid */
             siteId: string | null;
             /**
              * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -1165,6 +1174,7 @@ export interface components {
         };
         Delivery: {
             attempts: number;
+            /** Format: date-time */
             completedAt: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -1179,8 +1189,12 @@ export interface components {
             integrationId: string;
             lastError: string | null;
             lastResponseStatus: number | null;
-            /** @description null once erased */
+            /**
+             * Format: uuid
+             * @description null once erased
+             */
             leadId: string | null;
+            /** Format: date-time */
             nextAttemptAt: string | null;
             status: "pending" | "delivering" | "retrying" | "held" | "succeeded" | "failed" | "cancelled";
         };
@@ -1201,7 +1215,10 @@ export interface components {
             name: string;
             /** @description the last four characters of the API key or signing secret */
             secretLast4: string;
-            /** @description webhooks: until when the previous secret also signs */
+            /**
+             * Format: date-time
+             * @description webhooks: until when the previous secret also signs
+             */
             secretOverlapUntil: string | null;
             status: "active" | "paused" | "disabled";
             /** @description why it is paused or disabled */
@@ -1220,12 +1237,16 @@ export interface components {
             expiresAt: string;
             /** Format: uuid */
             id: string;
+            /** Format: uuid */
             invitedBy: string | null;
             /** @description owner | admin | editor | viewer */
             role: "owner" | "admin" | "editor" | "viewer";
         };
         Lead: {
-            /** @description null once the campaign was deleted (its leads are kept) */
+            /**
+             * Format: uuid
+             * @description null once the campaign was deleted (its leads are kept)
+             */
             campaignId: string | null;
             consent: boolean;
             /** @description the version of the consent wording the visitor agreed to */
@@ -1269,7 +1290,10 @@ export interface components {
             allowSubdomains: boolean;
             /** Format: date-time */
             createdAt: string;
-            /** @description when the first visitor event arrived from this site (null: snippet not seen yet) */
+            /**
+             * Format: date-time
+             * @description when the first visitor event arrived from this site (null: snippet not seen yet)
+             */
             firstSeenAt: string | null;
             /** @description normalised: lower case, punycode, no port or trailing dot */
             hostname: string;
@@ -3050,6 +3074,7 @@ export interface operations {
                         email: string;
                         /** Format: uuid */
                         id: string;
+                        /** Format: date-time */
                         lastLoginAt: string | null;
                         name: string | null;
                     };
@@ -3178,6 +3203,7 @@ export interface operations {
                         email: string;
                         /** Format: uuid */
                         id: string;
+                        /** Format: date-time */
                         lastLoginAt: string | null;
                         name: string | null;
                     };
@@ -3782,8 +3808,12 @@ export interface operations {
                 content: {
                     "application/json": {
                         cancelAtPeriodEnd: boolean;
+                        /** Format: date-time */
                         currentPeriodEnd: string | null;
-                        /** @description after a failed payment: when the free limits apply unless paid */
+                        /**
+                         * Format: date-time
+                         * @description after a failed payment: when the free limits apply unless paid
+                         */
                         graceEndsAt: string | null;
                         plan: {
                             id: string;
@@ -3792,16 +3822,21 @@ export interface operations {
                         };
                         /** @description trialing (no card), active, past_due (paying again keeps the plan), canceled, free */
                         status: "trialing" | "active" | "past_due" | "canceled" | "free";
+                        /** Format: date-time */
                         trialEndsAt: string | null;
                         usage: {
                             impressions: {
-                                /** @description quota used up: when the sites stop serving campaigns if still past the quota and its margin */
+                                /**
+                                 * Format: date-time
+                                 * @description quota used up: when the sites stop serving campaigns if still past the quota and its margin
+                                 */
                                 graceEndsAt: string | null;
                                 limit: number | null;
                                 /** Format: date-time */
                                 periodStart: string;
                                 /** @description ok; warning (80 % used); over (100 % used: campaigns still served until graceEndsAt); suspended (the sites serve no campaigns until a new period or a bigger plan) */
                                 state: "ok" | "warning" | "over" | "suspended";
+                                /** Format: date-time */
                                 suspendedAt: string | null;
                                 /** @description from 80 % on: the smallest plan with more impressions (the upgrade to offer) */
                                 upgradeTo: {
@@ -4728,6 +4763,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
+                        /** Format: date-time */
                         publishedAt: string | null;
                         /** @description the version the edge serves (test or live); null when nothing is published */
                         publishedVersion: number | null;
@@ -4745,7 +4781,10 @@ export interface operations {
                             /** @description IANA time zone the dashboard shows the dates in, e.g. "Europe/Berlin" */
                             timeZone: string;
                         } | null;
-                        /** @description null once its site was deleted */
+                        /**
+                         * Format: uuid
+                         * @description null once its site was deleted
+                         */
                         siteId: string | null;
                         /**
                          * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -5049,6 +5088,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
+                        /** Format: date-time */
                         publishedAt: string | null;
                         /** @description the version the edge serves (test or live); null when nothing is published */
                         publishedVersion: number | null;
@@ -5066,7 +5106,10 @@ export interface operations {
                             /** @description IANA time zone the dashboard shows the dates in, e.g. "Europe/Berlin" */
                             timeZone: string;
                         } | null;
-                        /** @description null once its site was deleted */
+                        /**
+                         * Format: uuid
+                         * @description null once its site was deleted
+                         */
                         siteId: string | null;
                         /**
                          * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -5741,6 +5784,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
+                        /** Format: date-time */
                         publishedAt: string | null;
                         /** @description the version the edge serves (test or live); null when nothing is published */
                         publishedVersion: number | null;
@@ -5758,7 +5802,10 @@ export interface operations {
                             /** @description IANA time zone the dashboard shows the dates in, e.g. "Europe/Berlin" */
                             timeZone: string;
                         } | null;
-                        /** @description null once its site was deleted */
+                        /**
+                         * Format: uuid
+                         * @description null once its site was deleted
+                         */
                         siteId: string | null;
                         /**
                          * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -6137,6 +6184,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
+                        /** Format: date-time */
                         publishedAt: string | null;
                         /** @description the version the edge serves (test or live); null when nothing is published */
                         publishedVersion: number | null;
@@ -6154,7 +6202,10 @@ export interface operations {
                             /** @description IANA time zone the dashboard shows the dates in, e.g. "Europe/Berlin" */
                             timeZone: string;
                         } | null;
-                        /** @description null once its site was deleted */
+                        /**
+                         * Format: uuid
+                         * @description null once its site was deleted
+                         */
                         siteId: string | null;
                         /**
                          * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -7062,6 +7113,7 @@ export interface operations {
                         /** Format: uuid */
                         id: string;
                         name: string;
+                        /** Format: date-time */
                         publishedAt: string | null;
                         /** @description the version the edge serves (test or live); null when nothing is published */
                         publishedVersion: number | null;
@@ -7079,7 +7131,10 @@ export interface operations {
                             /** @description IANA time zone the dashboard shows the dates in, e.g. "Europe/Berlin" */
                             timeZone: string;
                         } | null;
-                        /** @description null once its site was deleted */
+                        /**
+                         * Format: uuid
+                         * @description null once its site was deleted
+                         */
                         siteId: string | null;
                         /**
                          * @description draft → test → live ⇄ paused → archived (→ draft)
@@ -7652,7 +7707,10 @@ export interface operations {
                         secret?: string;
                         /** @description the last four characters of the API key or signing secret */
                         secretLast4: string;
-                        /** @description webhooks: until when the previous secret also signs */
+                        /**
+                         * Format: date-time
+                         * @description webhooks: until when the previous secret also signs
+                         */
                         secretOverlapUntil: string | null;
                         status: "active" | "paused" | "disabled";
                         /** @description why it is paused or disabled */
@@ -7779,7 +7837,10 @@ export interface operations {
                         name: string;
                         /** @description the last four characters of the API key or signing secret */
                         secretLast4: string;
-                        /** @description webhooks: until when the previous secret also signs */
+                        /**
+                         * Format: date-time
+                         * @description webhooks: until when the previous secret also signs
+                         */
                         secretOverlapUntil: string | null;
                         status: "active" | "paused" | "disabled";
                         /** @description why it is paused or disabled */
@@ -7974,7 +8035,10 @@ export interface operations {
                         name: string;
                         /** @description the last four characters of the API key or signing secret */
                         secretLast4: string;
-                        /** @description webhooks: until when the previous secret also signs */
+                        /**
+                         * Format: date-time
+                         * @description webhooks: until when the previous secret also signs
+                         */
                         secretOverlapUntil: string | null;
                         status: "active" | "paused" | "disabled";
                         /** @description why it is paused or disabled */
@@ -8179,6 +8243,7 @@ export interface operations {
                             responseStatus: number | null;
                         }[];
                         attempts: number;
+                        /** Format: date-time */
                         completedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -8193,8 +8258,12 @@ export interface operations {
                         integrationId: string;
                         lastError: string | null;
                         lastResponseStatus: number | null;
-                        /** @description null once erased */
+                        /**
+                         * Format: uuid
+                         * @description null once erased
+                         */
                         leadId: string | null;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
                         status: "pending" | "delivering" | "retrying" | "held" | "succeeded" | "failed" | "cancelled";
                     };
@@ -8280,6 +8349,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         attempts: number;
+                        /** Format: date-time */
                         completedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -8294,8 +8364,12 @@ export interface operations {
                         integrationId: string;
                         lastError: string | null;
                         lastResponseStatus: number | null;
-                        /** @description null once erased */
+                        /**
+                         * Format: uuid
+                         * @description null once erased
+                         */
                         leadId: string | null;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
                         status: "pending" | "delivering" | "retrying" | "held" | "succeeded" | "failed" | "cancelled";
                     };
@@ -8750,7 +8824,10 @@ export interface operations {
                         secret?: string;
                         /** @description the last four characters of the API key or signing secret */
                         secretLast4: string;
-                        /** @description webhooks: until when the previous secret also signs */
+                        /**
+                         * Format: date-time
+                         * @description webhooks: until when the previous secret also signs
+                         */
                         secretOverlapUntil: string | null;
                         status: "active" | "paused" | "disabled";
                         /** @description why it is paused or disabled */
@@ -8850,6 +8927,7 @@ export interface operations {
                             responseStatus: number | null;
                         }[];
                         attempts: number;
+                        /** Format: date-time */
                         completedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -8864,8 +8942,12 @@ export interface operations {
                         integrationId: string;
                         lastError: string | null;
                         lastResponseStatus: number | null;
-                        /** @description null once erased */
+                        /**
+                         * Format: uuid
+                         * @description null once erased
+                         */
                         leadId: string | null;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
                         status: "pending" | "delivering" | "retrying" | "held" | "succeeded" | "failed" | "cancelled";
                     };
@@ -9061,6 +9143,7 @@ export interface operations {
                         expiresAt: string;
                         /** Format: uuid */
                         id: string;
+                        /** Format: uuid */
                         invitedBy: string | null;
                         /** @description owner | admin | editor | viewer */
                         role: "owner" | "admin" | "editor" | "viewer";
@@ -10073,7 +10156,10 @@ export interface operations {
                         allowSubdomains: boolean;
                         /** Format: date-time */
                         createdAt: string;
-                        /** @description when the first visitor event arrived from this site (null: snippet not seen yet) */
+                        /**
+                         * Format: date-time
+                         * @description when the first visitor event arrived from this site (null: snippet not seen yet)
+                         */
                         firstSeenAt: string | null;
                         /** @description normalised: lower case, punycode, no port or trailing dot */
                         hostname: string;
@@ -10226,7 +10312,10 @@ export interface operations {
                         allowSubdomains: boolean;
                         /** Format: date-time */
                         createdAt: string;
-                        /** @description when the first visitor event arrived from this site (null: snippet not seen yet) */
+                        /**
+                         * Format: date-time
+                         * @description when the first visitor event arrived from this site (null: snippet not seen yet)
+                         */
                         firstSeenAt: string | null;
                         /** @description normalised: lower case, punycode, no port or trailing dot */
                         hostname: string;
@@ -10440,7 +10529,10 @@ export interface operations {
                         allowSubdomains: boolean;
                         /** Format: date-time */
                         createdAt: string;
-                        /** @description when the first visitor event arrived from this site (null: snippet not seen yet) */
+                        /**
+                         * Format: date-time
+                         * @description when the first visitor event arrived from this site (null: snippet not seen yet)
+                         */
                         firstSeenAt: string | null;
                         /** @description normalised: lower case, punycode, no port or trailing dot */
                         hostname: string;

@@ -1,18 +1,18 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
+import { Input, NO_CONTROL_CHARACTERS, Nullable } from '../../schemas.ts'
 
 export const AuditEvent = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     actor: Type.Object({
       type: Type.Union([Type.Literal('user'), Type.Literal('system'), Type.Literal('stripe')]),
-      id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+      id: Nullable(Type.String({ format: 'uuid' })),
     }),
     action: Type.String({ description: 'e.g. member.role_changed' }),
-    target: Type.Object({ type: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+    target: Type.Object({ type: Type.String(), id: Nullable(Type.String()) }),
     data: Type.Record(Type.String(), Type.Unknown()),
-    ip: Type.Union([Type.String(), Type.Null()]),
+    ip: Nullable(Type.String()),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'AuditEvent' },

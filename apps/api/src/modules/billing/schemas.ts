@@ -1,9 +1,9 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { Input, Nullable } from '../../schemas.ts'
 
 const Usage = Type.Object({
   used: Type.Integer(),
-  limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: no limit' }),
+  limit: Nullable(Type.Integer(), { description: 'null: no limit' }),
 })
 
 export const Billing = Type.Object(
@@ -23,10 +23,10 @@ export const Billing = Type.Object(
       ],
       { description: 'trialing (no card), active, past_due (paying again keeps the plan), canceled, free' },
     ),
-    trialEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    currentPeriodEnd: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    trialEndsAt: Nullable(Type.String({ format: 'date-time' })),
+    currentPeriodEnd: Nullable(Type.String({ format: 'date-time' })),
     cancelAtPeriodEnd: Type.Boolean(),
-    graceEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    graceEndsAt: Nullable(Type.String({ format: 'date-time' }), {
       description: 'after a failed payment: when the free limits apply unless paid',
     }),
     usage: Type.Object({
@@ -36,7 +36,7 @@ export const Billing = Type.Object(
       integrations: Usage,
       impressions: Type.Object({
         used: Type.Integer(),
-        limit: Type.Union([Type.Integer(), Type.Null()]),
+        limit: Nullable(Type.Integer()),
         periodStart: Type.String({ format: 'date-time' }),
         state: Type.Union(
           [Type.Literal('ok'), Type.Literal('warning'), Type.Literal('over'), Type.Literal('suspended')],
@@ -45,11 +45,11 @@ export const Billing = Type.Object(
               'ok; warning (80 % used); over (100 % used: campaigns still served until graceEndsAt); suspended (the sites serve no campaigns until a new period or a bigger plan)',
           },
         ),
-        graceEndsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        graceEndsAt: Nullable(Type.String({ format: 'date-time' }), {
           description:
             'quota used up: when the sites stop serving campaigns if still past the quota and its margin',
         }),
-        suspendedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        suspendedAt: Nullable(Type.String({ format: 'date-time' })),
         upgradeTo: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], {
           description: 'from 80 % on: the smallest plan with more impressions (the upgrade to offer)',
         }),

@@ -1,7 +1,7 @@
 import type { CampaignStatus as CampaignStatusName, CampaignType as CampaignTypeName } from '@nudge/db'
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { FreeText, Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
+import { FreeText, Input, NO_CONTROL_CHARACTERS, Nullable } from '../../schemas.ts'
 import { CampaignType, Frequency, FULL_CAMPAIGN_EXAMPLE, Schedule, Targeting, Variants } from './content.ts'
 import type { CampaignSummaryRow } from './repository.ts'
 
@@ -86,16 +86,16 @@ const Timestamps = {
 
 const Publication = {
   version: Type.Integer({ description: 'increases with every change; send it back in If-Match' }),
-  publishedVersion: Type.Union([Type.Integer(), Type.Null()], {
+  publishedVersion: Nullable(Type.Integer(), {
     description: 'the version the edge serves (test or live); null when nothing is published',
   }),
-  publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  publishedAt: Nullable(Type.String({ format: 'date-time' })),
 }
 
 export const Campaign = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    siteId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    siteId: Nullable(Type.String({ format: 'uuid' }), {
       description: 'null once its site was deleted',
     }),
     name: Type.String(),
@@ -114,7 +114,7 @@ export const Campaign = Type.Object(
 export const CampaignSummary = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    siteId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    siteId: Nullable(Type.String({ format: 'uuid' })),
     name: Type.String(),
     type: CampaignType,
     status: CampaignStatus,

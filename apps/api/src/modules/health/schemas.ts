@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { Nullable } from '../../schemas.ts'
 
 const Check = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
@@ -21,7 +22,7 @@ export const Readiness = Type.Object({
         description: 'defaults: the definitions could not be read yet; every flag is at its code default',
       }),
       flags: Type.Integer({ description: 'definitions held in memory' }),
-      loadedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      loadedAt: Nullable(Type.String({ format: 'date-time' }), {
         description: 'the last successful read',
       }),
     }),

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { FreeText, Input } from '../../schemas.ts'
+import { FreeText, Input, Nullable } from '../../schemas.ts'
 
 export const IntegrationParams = Input({
   teamId: Type.String({ format: 'uuid' }),
@@ -84,10 +84,10 @@ export const Integration = Type.Object(
     kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
     name: Type.String(),
     status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('disabled')]),
-    statusReason: Type.Union([Type.String(), Type.Null()], { description: 'why it is paused or disabled' }),
-    url: Type.Union([Type.String(), Type.Null()]),
+    statusReason: Nullable(Type.String(), { description: 'why it is paused or disabled' }),
+    url: Nullable(Type.String()),
     secretLast4: Type.String({ description: 'the last four characters of the API key or signing secret' }),
-    secretOverlapUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    secretOverlapUntil: Nullable(Type.String({ format: 'date-time' }), {
       description: 'webhooks: until when the previous secret also signs',
     }),
     createdAt: Type.String({ format: 'date-time' }),
@@ -144,7 +144,7 @@ export const CampaignIntegration = Type.Object({
   kind: Type.Union([Type.Literal('mailerlite'), Type.Literal('webhook')]),
   name: Type.String(),
   status: Type.String(),
-  groupId: Type.Union([Type.String(), Type.Null()]),
+  groupId: Nullable(Type.String()),
   fieldMap: Type.Record(Type.String(), Type.String()),
 })
 export const CampaignIntegrations = Type.Object({ items: Type.Array(CampaignIntegration) })
@@ -172,10 +172,10 @@ export const DeliveryQuery = Input({
 export const DeliveryAttempt = Type.Object({
   attempt: Type.Integer(),
   at: Type.String({ format: 'date-time' }),
-  responseStatus: Type.Union([Type.Integer(), Type.Null()]),
+  responseStatus: Nullable(Type.Integer()),
   latencyMs: Type.Integer(),
-  responseBody: Type.Union([Type.String(), Type.Null()], { description: 'the first KB of the answer' }),
-  error: Type.Union([Type.String(), Type.Null()]),
+  responseBody: Nullable(Type.String(), { description: 'the first KB of the answer' }),
+  error: Nullable(Type.String()),
 })
 
 export const Delivery = Type.Object(
@@ -185,18 +185,18 @@ export const Delivery = Type.Object(
       description: 'also the webhook-id (msg_ + id), stable across retries',
     }),
     integrationId: Type.String({ format: 'uuid' }),
-    leadId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null once erased' }),
+    leadId: Nullable(Type.String({ format: 'uuid' }), { description: 'null once erased' }),
     event: Type.String({
       description:
         'lead.created | lead.updated | lead.erased (the integration is told a person it received was erased) | test',
     }),
     status: DeliveryStatus,
     attempts: Type.Integer(),
-    nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    lastResponseStatus: Type.Union([Type.Integer(), Type.Null()]),
-    lastError: Type.Union([Type.String(), Type.Null()]),
+    nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
+    lastResponseStatus: Nullable(Type.Integer()),
+    lastError: Nullable(Type.String()),
     createdAt: Type.String({ format: 'date-time' }),
-    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    completedAt: Nullable(Type.String({ format: 'date-time' })),
   },
   { $id: 'Delivery' },
 )

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
+import { Input, Nullable } from '../../schemas.ts'
 import { Role, Team } from '../teams/schemas.ts'
 
 export const InviteParams = Input({
@@ -22,7 +22,7 @@ export const Invite = Type.Object(
     id: Type.String({ format: 'uuid' }),
     email: Type.String(),
     role: Role,
-    invitedBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    invitedBy: Nullable(Type.String({ format: 'uuid' })),
     expiresAt: Type.String({ format: 'date-time' }),
     expired: Type.Boolean({ description: 'past expiresAt: invite again to send a new link' }),
     createdAt: Type.String({ format: 'date-time' }),

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input, NO_CONTROL_CHARACTERS } from '../../schemas.ts'
+import { Input, NO_CONTROL_CHARACTERS, Nullable } from '../../schemas.ts'
 
 export const LeadParams = Input({
   teamId: Type.String({ format: 'uuid' }),
@@ -51,7 +51,7 @@ export const LeadErasureBody = Input(
 export const Lead = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    campaignId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    campaignId: Nullable(Type.String({ format: 'uuid' }), {
       description: 'null once the campaign was deleted (its leads are kept)',
     }),
     variantId: Type.String(),
@@ -60,11 +60,11 @@ export const Lead = Type.Object(
       description: 'the other form fields, by field name',
     }),
     consent: Type.Boolean(),
-    consentVersion: Type.Union([Type.String(), Type.Null()], {
+    consentVersion: Nullable(Type.String(), {
       description: 'the version of the consent wording the visitor agreed to',
     }),
-    country: Type.Union([Type.String(), Type.Null()], { description: 'ISO 3166-1 alpha-2, when known' }),
-    pageUrl: Type.Union([Type.String(), Type.Null()]),
+    country: Nullable(Type.String(), { description: 'ISO 3166-1 alpha-2, when known' }),
+    pageUrl: Nullable(Type.String()),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time', description: 'last submission by the same person' }),
   },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../../errors.ts'
+import { Nullable } from '../../schemas.ts'
 
 const QueueSummary = Type.Object({
   name: Type.String(),
@@ -9,8 +10,8 @@ const QueueSummary = Type.Object({
   active: Type.Integer(),
   failed: Type.Integer({ description: 'out of retries (see the dead-letter queue)' }),
   total: Type.Integer(),
-  oldestWaitingSeconds: Type.Union([Type.Number(), Type.Null()]),
-  deadLetter: Type.Union([Type.String(), Type.Null()]),
+  oldestWaitingSeconds: Nullable(Type.Number()),
+  deadLetter: Nullable(Type.String()),
 })
 
 /** What the job queue holds, for operators and monitors (service token, audience cron). */

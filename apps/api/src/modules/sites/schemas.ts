@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Page, PageQuery } from '../../pagination.ts'
-import { Input } from '../../schemas.ts'
+import { Input, Nullable } from '../../schemas.ts'
 import { HostnameInput } from './hostname.ts'
 
 export const SiteParams = Input({
@@ -33,7 +33,7 @@ export const Site = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     hostname: Type.String({ description: 'normalised: lower case, punycode, no port or trailing dot' }),
-    firstSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    firstSeenAt: Nullable(Type.String({ format: 'date-time' }), {
       description: 'when the first visitor event arrived from this site (null: snippet not seen yet)',
     }),
     allowSubdomains: Type.Boolean({

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Input } from '../../schemas.ts'
+import { Input, Nullable } from '../../schemas.ts'
 import { CHI_SQUARE_TEST, Z_TEST } from './significance.ts'
 
 export const StatsQuery = Input({
@@ -56,7 +56,7 @@ export const StepReach = Type.Object({
 export const VariantStats = Type.Object({
   id: Type.String(),
   name: Type.String({ description: 'the variant’s name; its id when it no longer exists in the campaign' }),
-  weight: Type.Union([Type.Integer(), Type.Null()], {
+  weight: Nullable(Type.Integer(), {
     description: 'share of visitors in percent; null for a variant that no longer exists in the campaign',
   }),
   ...Counts,
@@ -70,7 +70,7 @@ export const VariantStats = Type.Object({
 })
 
 export const CountryStats = Type.Object({
-  country: Type.Union([Type.String(), Type.Null()], {
+  country: Nullable(Type.String(), {
     description: 'ISO 3166-1 alpha-2 code of the visitors’ country; null when unknown',
   }),
   impressions: Count,
@@ -89,27 +89,27 @@ export const Comparison = Type.Union(
         description:
           'the variants compared: those of the campaign now, except ones at weight 0 without impressions in the range',
       }),
-      leader: Type.Union([Type.String(), Type.Null()], {
+      leader: Nullable(Type.String(), {
         description:
           'the variant with the highest conversion rate; null when none has impressions or the top is a tie',
       }),
       alpha: Type.Number({ description: 'the significance level' }),
-      z: Type.Union([Type.Number(), Type.Null()], {
+      z: Nullable(Type.Number(), {
         description:
           'z-test only: (rate of the second − rate of the first) / pooled standard error; null when undefined',
       }),
-      chiSquare: Type.Union([Type.Number(), Type.Null()], {
+      chiSquare: Nullable(Type.Number(), {
         description: 'chi-square test only: Pearson’s χ²; null when undefined',
       }),
       df: Type.Integer({ description: 'degrees of freedom: variants − 1' }),
-      pValue: Type.Union([Type.Number(), Type.Null()], {
+      pValue: Nullable(Type.Number(), {
         description: 'two-sided p-value (z-test) or P(χ² ≥ observed); null when the statistic is undefined',
       }),
       significant: Type.Boolean({
         description:
           'p < alpha, with enough data: every variant has impressions and every expected count is 5 or more',
       }),
-      reason: Type.Union([Type.String(), Type.Null()], {
+      reason: Nullable(Type.String(), {
         description:
           'why the result cannot be significant: "not enough data", or counts that are not proportions',
       }),

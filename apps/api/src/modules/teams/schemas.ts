@@ -1,6 +1,6 @@
 import type { Role as RoleName } from '@nudge/db'
 import { Type } from 'typebox'
-import { FreeText, Input } from '../../schemas.ts'
+import { FreeText, Input, Nullable } from '../../schemas.ts'
 
 export const Role = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('editor'), Type.Literal('viewer')],
@@ -39,7 +39,7 @@ export const Member = Type.Object(
   {
     userId: Type.String({ format: 'uuid' }),
     email: Type.String(),
-    name: Type.Union([Type.String(), Type.Null()]),
+    name: Nullable(Type.String()),
     role: Role,
     joinedAt: Type.String({ format: 'date-time' }),
   },

@@ -1,13 +1,13 @@
 import type { User } from '@nudge/db'
 import { Type } from 'typebox'
-import { FreeText, Input } from '../../schemas.ts'
+import { FreeText, Input, Nullable } from '../../schemas.ts'
 
 export const Me = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     email: Type.String({ format: 'email' }),
-    name: Type.Union([Type.String(), Type.Null()]),
-    lastLoginAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    name: Nullable(Type.String()),
+    lastLoginAt: Nullable(Type.String({ format: 'date-time' })),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Me', description: 'The signed-in user' },
