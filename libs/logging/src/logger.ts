@@ -105,8 +105,8 @@ const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
 export function bindToRequestLog(log: FastifyBaseLogger, bindings: Record<string, string>): void {
   const requestLog = log as RequestLogger & { setBindings(bindings: object): void }
   const current = requestLog[kRequestBindings]
-  if (current === undefined) return requestLog.setBindings(bindings)
-  requestLog[kRequestBindings] = { ...current, ...bindings }
+  if (current === undefined) requestLog.setBindings(bindings)
+  else requestLog[kRequestBindings] = { ...current, ...bindings }
 }
 
 /** Adds the request id (and `bindToRequestLog`'s fields) to each line a request's logger, or a child of it, writes. */
