@@ -79,6 +79,10 @@ const config = {
       merge_logs: true,
       disable_source_map_support: true,
       env: {
+        // glibc gives each thread that allocates an arena of its own (V8's GC helpers, libuv's
+        // pool): at most 2 cut the job worker's RSS by ~3 MB (README "Memory"). Not set for the API,
+        // where it saved ~1 MB and its effect on throughput is not measured.
+        MALLOC_ARENA_MAX: '2',
         NEW_RELIC_NO_CONFIG_FILE: 'true',
         NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',
         NEW_RELIC_APP_NAME: `${process.env.NEW_RELIC_APP_NAME ?? 'nudge-api'}-worker`,
