@@ -30,6 +30,10 @@
  * A package a lib installs a version of its own of (libs/db's uuid 13, where the root has uuid 8) is
  * always bundled: from dist/ it would resolve to the root's.
  *
+ * Two more rewrites for memory: every ESM import of node:http becomes a require() (httpWithoutUndici:
+ * Node's internal undici is otherwise loaded with it), and libphonenumber-js and pako, which
+ * supertokens-node requires at start, are evaluated on first use (deferredRequires).
+ *
  * Migrations are not bundled: they are loaded from migrations/ by the migrate CLI, which is
  * short-lived (its memory does not matter) and must see exactly the files of the release.
  *
@@ -237,6 +241,45 @@ export const { ${names.join(', ')} } = http
   }
 }
 
+/**
+ * Packages that supertokens-node require()s at start for what we never or seldom do: loaded on
+ * their first use instead (each is still bundled, its evaluation deferred). libphonenumber-js's
+ * metadata (~1.7 MB of heap) serves phone-number sign-ins (we sign in by email only); pako (~0.4 MB)
+ * inflates compressed request bodies. A require() of one gets a proxy that requires the package on
+ * the first property read, as `__importDefault(require(...)).default(...)` and
+ * `require(...).parsePhoneNumber(...)` do.
+ */
+const deferred = ['libphonenumber-js/max', 'pako']
+
+function deferredRequires(): Plugin {
+  const filter = new RegExp(`^(${deferred.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`)
+  return {
+    name: 'deferred-requires',
+    setup(b) {
+      b.onResolve({ filter }, (args) =>
+        args.kind === 'require-call' && args.namespace !== 'deferred-require'
+          ? { path: args.path, namespace: 'deferred-require', pluginData: args.resolveDir }
+          : undefined,
+      )
+      b.onLoad({ filter: /.*/, namespace: 'deferred-require' }, (args) => ({
+        contents: `let loaded
+const load = () => (loaded ??= require(${JSON.stringify(args.path)}))
+module.exports = new Proxy({}, {
+  get(_, key) {
+    if (key === '__esModule') return true
+    const real = load()
+    if (key === 'default') return real.__esModule ? real.default : real
+    return real[key]
+  },
+})
+`,
+        loader: 'js',
+        resolveDir: args.pluginData as string,
+      }))
+    },
+  }
+}
+
 const cliDir = path.join(api, 'src/cli')
 const entryPoints = [
   { in: path.join(api, 'src/main.ts'), out: 'main' },
@@ -275,7 +318,7 @@ const result = await build({
   },
   metafile: true,
   logLevel: 'warning',
-  plugins: [httpWithoutUndici(), externals()],
+  plugins: [httpWithoutUndici(), deferredRequires(), externals()],
 })
 // dist/ is ESM whatever package.json above it says.
 writeFileSync(path.join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`)
