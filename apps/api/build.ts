@@ -299,6 +299,8 @@ const result = await build({
   format: 'esm',
   target: 'node24',
   sourcemap: 'linked',
+  // The maps point at the files (src/, libs/, node_modules/), which a release has: no copy of them.
+  sourcesContent: false,
   // Shared code between entries goes to chunks: one copy of the app for main, worker and the CLIs.
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
