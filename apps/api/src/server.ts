@@ -117,7 +117,8 @@ function lazily<Route>(
         },
       }
       pending.add(entry)
-      const call = (...values: unknown[]) => entry.compile()(...values)
+      // Validators take (data, context), serializers (payload): no rest arguments on the hot path.
+      const call = (data: unknown, context?: unknown) => (compiled ?? entry.compile())(data, context)
       Object.defineProperties(call, {
         errors: { get: () => entry.compile().errors },
         schemaEnv: { get: () => entry.compile().schemaEnv },
