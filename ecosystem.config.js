@@ -54,6 +54,9 @@ const config = {
       max_memory_restart: process.env.PM2_MAX_MEMORY ?? '1G',
       merge_logs: true,
       disable_source_map_support: true,
+      // PM2 otherwise requires its metrics module (pm2-io-bpm) into every process, and without an
+      // `io` or `trace` setting never starts it: ~1.3 MB of heap for nothing (README "Memory").
+      pmx: false,
       env: {
         NEW_RELIC_NO_CONFIG_FILE: 'true',
         NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',
@@ -78,7 +81,12 @@ const config = {
       max_memory_restart: process.env.PM2_MAX_MEMORY ?? '1G',
       merge_logs: true,
       disable_source_map_support: true,
+      pmx: false,
       env: {
+        // glibc gives each thread that allocates an arena of its own (V8's GC helpers, libuv's
+        // pool): at most 2 cut the job worker's RSS by ~3 MB (README "Memory"). Not set for the API,
+        // where it saved ~1 MB and its effect on throughput is not measured.
+        MALLOC_ARENA_MAX: '2',
         NEW_RELIC_NO_CONFIG_FILE: 'true',
         NEW_RELIC_ENABLED: process.env.NEW_RELIC_LICENSE_KEY ? 'true' : 'false',
         NEW_RELIC_APP_NAME: `${process.env.NEW_RELIC_APP_NAME ?? 'nudge-api'}-worker`,
