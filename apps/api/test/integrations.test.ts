@@ -180,6 +180,12 @@ t.test('a lead reaches a signed webhook and Mailerlite; secrets are never shown 
   t.same(subscriber.groups, [String(created.id)], 'the subscriber joined the chosen group')
   t.equal(subscriber.fields.name, 'Ada', 'form fields mapped to Mailerlite fields')
 
+  // The receiver has the request before the worker records the answer: wait for the record.
+  await eventually(
+    async () => (await deliveriesOf(hook.id, 'succeeded')).length === 1,
+    15000,
+    'the delivery recorded as succeeded',
+  )
   const log = await deliveriesOf(hook.id)
   t.equal(log[0]?.status, 'succeeded')
   const listing = JSON.stringify((await call('GET', `/v1/teams/${teamId}/integrations`)).json())
