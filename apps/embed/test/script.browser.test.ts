@@ -11,6 +11,15 @@ import { dialog, settle, visitor } from './helpers/pages.ts'
 
 const browser = await launchChromium(t, { hosts: ['shop.test', 'edge.test'] })
 
+/**
+ * The events as the API counts them: each eventId once. A batch still in flight when the page
+ * goes is sent again by sendBeacon (nothing is lost), so on a slow machine the edge may see an
+ * event twice; the API keeps the first.
+ */
+const counted = (events: Array<Record<string, unknown>>) => [
+  ...new Map(events.map((event) => [event.eventId, event])).values(),
+]
+
 if (browser) {
   t.test('a live delay-0 campaign shows at once and one impression is sent', async (t) => {
     const edge = await startMemoryEdge(t)
@@ -360,8 +369,9 @@ if (browser) {
     t.equal(edge.events.length, 0, 'still waiting for its batch')
     await page.goto('about:blank')
     await new Promise((resolve) => setTimeout(resolve, 1000))
-    t.match(edge.events, [{ type: 'impression', campaignId: CAMPAIGN_ID }])
-    t.match(edge.eventTypes, [/^text\/plain/])
+    t.match(counted(edge.events), [{ type: 'impression', campaignId: CAMPAIGN_ID }])
+    // Sent as the page went (its batch may have started just before, on a slow machine).
+    t.match(edge.eventTypes.at(-1), /^text\/plain/)
   })
 
   t.test('steps and links: moving on sends a step event, a link button a conversion', async (t) => {
@@ -396,12 +406,12 @@ if (browser) {
     await page.getByRole('button', { name: 'See the sale' }).click()
     await page.waitForURL(`${edge.shop}/sale`)
     await settle(page, 1500)
-    t.match(edge.events, [
+    t.match(counted(edge.events), [
       { type: 'impression', variantId: 'a' },
       { type: 'step', step: 2 },
       { type: 'conversion' },
     ])
-    t.equal(edge.events.length, 3, 'the conversion left with the page (sendBeacon)')
+    t.equal(counted(edge.events).length, 3, 'the conversion left with the page (sendBeacon)')
     t.same(errors, [])
   })
 
