@@ -176,13 +176,15 @@ t.test(
     memcached.kill('SIGCONT')
 
     // A worker that never held the entry reads memcached directly (the control entry shows it does).
+    // Within seconds, not at once: a read that misses CACHE_TIMEOUT_MS (100 ms here, which a fully
+    // loaded test machine can miss) skips memcached for a while again. 3 s was missed in a full run.
     const reader = await buildTestApp(t, settings)
-    const reachable = await eventually(async () => (await reader.cache.get('control')) === 'kept', 3000)
-    t.ok(reachable < 3000, 'the reader reads from memcached again')
+    const reachable = await eventually(async () => (await reader.cache.get('control')) === 'kept', 10_000)
+    t.ok(reachable < 10_000, `the reader reads from memcached again (after ${reachable} ms)`)
     const gone = await eventually(
       async () => (await reader.cache.get('session-active:s1')) === undefined,
-      3000,
+      10_000,
     )
-    t.ok(gone < 3000, `the missed delete reached memcached ${gone} ms after it came back`)
+    t.ok(gone < 10_000, `the missed delete reached memcached ${gone} ms after it came back`)
   },
 )
