@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { dropDatabase, freePort, freshDatabase } from '@nudge/dev-tools/database.ts'
@@ -226,6 +226,18 @@ function startLoad(name: string, options: autocannon.Options, tally: LoadTally):
   })
 }
 
+/** The API workers (dist/main.js) of the releases under the rehearsal's folder, with their start environment. */
+async function releasedApiWorkers(): Promise<Array<{ pid: string; environ: string[] }>> {
+  const found: Array<{ pid: string; environ: string[] }> = []
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (!cmdline.includes(dir) || !cmdline.includes('dist/main.js')) continue
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')
+    found.push({ pid, environ: environ.split('\0') })
+  }
+  return found
+}
+
 async function main(): Promise<number> {
   const problems: string[] = []
   await rm(dir, { recursive: true, force: true })
@@ -269,6 +281,16 @@ async function main(): Promise<number> {
     else say(`${when}: rehearsal_marker has [${found}] as expected`)
   }
   await expect('after the first deploy (contract migration held back)', 'id,legacy,replaced')
+  // PM2 forks the API's cluster workers with its daemon's environment: the host's `start` must give
+  // the daemon the release's malloc settings (ecosystem.config.js `mallocEnv`), or glibc never sees them.
+  const workers = await releasedApiWorkers()
+  const without = workers.filter((worker) => !worker.environ.includes('MALLOC_ARENA_MAX=2'))
+  if (workers.length === 0) problems.push('no API worker of the release found in /proc')
+  else if (without.length > 0)
+    problems.push(
+      `API workers started without the malloc settings: pids ${without.map((w) => w.pid).join(', ')}`,
+    )
+  else say(`${workers.length} API workers started with the release's malloc settings`)
 
   // What the load reads: a canary site's public document and a signed-in user's profile.
   const token = await signInByMagicLink(stableUrl, `rehearsal-${Date.now()}@example.com`)

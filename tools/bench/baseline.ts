@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
+import { answerMemoryReports } from '../../apps/api/src/memory-report.ts'
 
 const app = Fastify({ logger: false })
 app.get('/', async () => ({ hello: 'world' }))
@@ -32,6 +33,8 @@ app.post('/echo', async (request) => {
 const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '127.0.0.1'
 await app.listen({ port, host })
+// Under PM2 (`npm run bench -- --rss`), its memory is measured as the API's processes are.
+answerMemoryReports()
 process.send?.('ready')
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,17 +7,24 @@
  * private memory (the pages no other process shares: the node binary's pages are shared by every
  * process of a host, so RSS counts them once per process) and PSS from /proc, and V8's heap spaces
  * as the process itself reports them over PM2's IPC channel (apps/api/src/memory-report.ts).
+ *
+ * Beside them, the yardstick: the bench's bare Fastify (baseline.ts, built to plain JavaScript as
+ * dist is) started by the same PM2 as one more cluster worker with the API's node_args and env,
+ * loaded with its hello-world for as long: what any Fastify process costs on this host.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
+import { build } from 'esbuild'
 import { freePort } from '../dev/database.ts'
 
 /** The goal of issue 21: every PM2 process of a 1 GiB micro instance at most this, idle and loaded. */
 const GOAL_MB = 100
 const SETTLE_MS = 10_000
+/** The PM2 name of the bare Fastify measured beside the API's processes. */
+const BASELINE = 'bare-fastify'
 /** Must match apps/api/src/memory-report.ts (not imported: the bench never loads the API here). */
 const MEMORY_REPORT_TOPIC = 'nudge:memory'
 
@@ -70,8 +77,14 @@ export async function measureRss(options: RssOptions): Promise<string> {
   pm2Home = await mkdtemp(path.join(os.tmpdir(), 'nudge-bench-pm2-'))
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
+  // The daemon's environment is what PM2's cluster workers start with, so the process file's malloc
+  // settings go to it, as the deploy host and `npm start` pass them.
+  const { mallocEnv } = (await import(path.join(root, 'ecosystem.config.js'))) as {
+    mallocEnv: Record<string, string>
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...mallocEnv,
     ...options.env,
     // PM2's CLI, daemon and processes all run on the repository's Node.
     PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -89,6 +102,7 @@ export async function measureRss(options: RssOptions): Promise<string> {
   )
   await run(pm2, ['start', path.join(root, 'ecosystem.config.js')], env, 120_000)
   await waitReady(`${baseUrl}/health/ready`, 60_000)
+  const baselineUrl = await startBaseline(root, pm2Home, env, pm2)
   const processes = JSON.parse(await run(pm2, ['jlist'], env, 30_000)) as Array<{
     pm2_env?: { pm_exec_path?: string; node_args?: string[] }
   }>
@@ -97,6 +111,15 @@ export async function measureRss(options: RssOptions): Promise<string> {
   say(`settling ${SETTLE_MS / 1000} s`)
   await sleep(SETTLE_MS)
   const idle = await sample(env, pm2)
+  const mallocReached = await Promise.all(
+    idle.map(async (p) => {
+      const environ = await readFile(`/proc/${p.pid}/environ`, 'utf8').catch(() => '')
+      const set = Object.entries(mallocEnv).every(([key, value]) =>
+        environ.split('\0').includes(`${key}=${value}`),
+      )
+      return `${p.name} #${p.pmId} ${set ? '✓' : '✗'}`
+    }),
+  )
 
   const prepared = await options.prepare(baseUrl)
   say(`load: ${options.duration} s, ${options.connections} connections, /health + site document + /v1/me`)
@@ -115,7 +138,19 @@ export async function measureRss(options: RssOptions): Promise<string> {
       (error, output) => (error ? reject(error) : resolve(output)),
     )
   })
-  const loaded = await sample(env, pm2)
+  const apiLoaded = await sample(env, pm2)
+  say(`load: ${options.duration} s, ${options.connections} connections, the bare Fastify's GET /`)
+  await new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon(
+      { url: baselineUrl, connections: options.connections, duration: options.duration },
+      (error, output) => (error ? reject(error) : resolve(output)),
+    )
+  })
+  // The API's processes as they were after their load; the baseline's after its own.
+  const loaded = [
+    ...apiLoaded.filter((s) => s.name !== BASELINE),
+    ...(await sample(env, pm2)).filter((s) => s.name === BASELINE),
+  ]
   const snapshots: string[] = []
   if (options.heap) {
     say('heap snapshots (a few seconds per process)')
@@ -137,6 +172,7 @@ export async function measureRss(options: RssOptions): Promise<string> {
 
   const lines = [
     `processes: ${[...new Set(script)].join('; ')}`,
+    `malloc settings (ecosystem.config.js mallocEnv) in the environment each process started with: ${mallocReached.join(', ')}`,
     `load: ${result.requests.total} requests in ${options.duration} s (${result.non2xx} non-2xx, ${result.errors} errors), p99 ${result.latency.p99} ms`,
     '',
     memoryTable(idle, loaded),
@@ -151,6 +187,52 @@ export async function measureRss(options: RssOptions): Promise<string> {
   return lines.join('\n')
 }
 
+/**
+ * Builds baseline.ts to plain JavaScript under node_modules/.cache (so `fastify` resolves as from
+ * dist) and starts it with PM2 as the API is started: cluster mode, the API app's node_args and env.
+ */
+async function startBaseline(
+  root: string,
+  home: string,
+  env: NodeJS.ProcessEnv,
+  pm2: string,
+): Promise<string> {
+  const script = path.join(root, 'node_modules/.cache/nudge-bench/baseline.mjs')
+  await build({
+    entryPoints: [path.join(import.meta.dirname, 'baseline.ts')],
+    outfile: script,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  })
+  const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as {
+    'module.exports': { apps: Array<{ name: string; env?: Record<string, string> }> }
+  }
+  const api = processFile['module.exports'].apps.find((app) => app.name === 'api')!
+  const port = await freePort()
+  const file = path.join(home, 'baseline.json')
+  await writeFile(
+    file,
+    JSON.stringify({
+      apps: [
+        {
+          ...api,
+          name: BASELINE,
+          script,
+          instances: 1,
+          env: { ...api.env, PORT: String(port), HOST: '127.0.0.1' },
+        },
+      ],
+    }),
+  )
+  await run(pm2, ['start', file], env, 60_000)
+  const url = `http://127.0.0.1:${port}`
+  await waitReady(`${url}/`, 30_000)
+  return url
+}
+
 function memoryTable(idle: Sample[], loaded: Sample[]): string {
   const header = [
     'process',
@@ -160,12 +242,15 @@ function memoryTable(idle: Sample[], loaded: Sample[]): string {
     'private idle',
     'private loaded',
     'PSS loaded',
+    'RSS loaded vs bare',
     'goal',
   ]
   const cell = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(1)} MB`)
+  const bare = loaded.find((s) => s.name === BASELINE)?.rssMb
   const rows = idle.map((before) => {
     const after = loaded.find((s) => s.pmId === before.pmId)
     const worst = Math.max(before.rssMb, after?.rssMb ?? Number.POSITIVE_INFINITY)
+    const isBaseline = before.name === BASELINE
     return [
       `${before.name} #${before.pmId}`,
       String(before.pid),
@@ -174,7 +259,8 @@ function memoryTable(idle: Sample[], loaded: Sample[]): string {
       cell(before.privateMb),
       cell(after?.privateMb),
       cell(after?.pssMb),
-      `<=${GOAL_MB} MB ${worst <= GOAL_MB ? '✓' : '✗'}`,
+      bare && after ? `${(after.rssMb / bare).toFixed(2)}x` : 'n/a',
+      isBaseline ? '(yardstick)' : `<=${GOAL_MB} MB ${worst <= GOAL_MB ? '✓' : '✗'}`,
     ]
   })
   return align([header, ...rows])

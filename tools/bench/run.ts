@@ -407,12 +407,14 @@ Options:
                      write rows): N slices of duration/N seconds each, alternating (default 5)
   --only TEXT[,TEXT] measure only the rows whose name contains one of the TEXTs (and the baselines)
   --profile          CPU-profile the API (node --cpu-prof) and print where its time went
-  --node-args=ARGS   node options for the API processes, e.g. --node-args=--max-semi-space-size=2
+  --node-args=ARGS   node options for the API and the bare Fastify (default: the API's node_args
+                     in ecosystem.config.js, as a release runs), e.g. --node-args=--max-semi-space-size=2
                      (with "=": a value starting with "--" is otherwise read as an option)
   --rss              memory instead of throughput: builds apps/api/dist, starts it under PM2 with
                      ecosystem.config.js (private PM2_HOME), prints each process's RSS (pm2 jlist),
                      private memory and V8 heap spaces after a 10 s settle and after 10 s of load
-                     (--duration) on /health, /public/v1/sites/:hostname and /v1/me; goal <= 100 MB
+                     (--duration) on /health, /public/v1/sites/:hostname and /v1/me; goal <= 100 MB;
+                     beside them a bare Fastify under the same PM2 and node options, loaded as long
   --heap             with --rss: then a V8 heap snapshot of each process (dev only), summarised by
                      constructor, by package and by largest retainer (tools/bench/heap.ts)
   --help             print this help
@@ -453,7 +455,16 @@ const connections = positiveInteger('connections', flags.connections)
 const rounds = positiveInteger('rounds', flags.rounds)
 const warmup = Number(flags.warmup)
 if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
-const nodeArgs = flags['node-args'].split(/\s+/).filter(Boolean)
+// The API and the bare Fastify run as a release runs the API (ecosystem.config.js): its node options
+// (the young generation's size weighs on every row), unless --node-args, and glibc's malloc settings.
+const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as {
+  mallocEnv: Record<string, string>
+  'module.exports': { apps: Array<{ name: string; node_args: string[] }> }
+}
+const releaseNodeArgs = processFile['module.exports'].apps
+  .find((app) => app.name === 'api')!
+  .node_args.filter((arg) => !arg.includes('newrelic'))
+const nodeArgs = flags['node-args'] ? flags['node-args'].split(/\s+/).filter(Boolean) : releaseNodeArgs
 for (const arg of nodeArgs) if (!arg.startsWith('--')) fail(`--node-args takes node options (got ${arg})`)
 const memcachedServers = process.env.MEMCACHED_SERVERS || '127.0.0.1:11211'
 
@@ -499,7 +510,7 @@ async function main(): Promise<void> {
     flags.rss
       ? `autocannon: ${connections} connections, ${duration}s of load\ndatabase: ${redactUrl(databaseUrl)}\n`
       : `autocannon: ${connections} connections, ${duration}s per endpoint after ${warmup}s warm-up, one at a time\n` +
-          `database: ${redactUrl(databaseUrl)}; memcached (the [memcached] rows): ${memcachedServers}${nodeArgs.length ? `; app node args: ${nodeArgs.join(' ')}` : ''}\n`,
+          `database: ${redactUrl(databaseUrl)}; memcached (the [memcached] rows): ${memcachedServers}${nodeArgs.length ? `; node args of the API and the bare Fastify: ${nodeArgs.join(' ')}` : ''}\n`,
   )
   out(
     `load: ${os
@@ -540,7 +551,12 @@ async function main(): Promise<void> {
   const needed = new Set(selected.map((endpoint) => endpoint.target))
   const baseUrls: Partial<Record<Target, string>> = {}
   if (needed.has('baseline')) {
-    baseUrls.baseline = await startServer('baseline', path.join(import.meta.dirname, 'baseline.ts'), {})
+    baseUrls.baseline = await startServer(
+      'baseline',
+      path.join(import.meta.dirname, 'baseline.ts'),
+      {},
+      nodeArgs,
+    )
   }
   const app = (extra: Record<string, string>) =>
     startServer('app', path.join(import.meta.dirname, 'app.ts'), { ...appEnv, ...extra }, [
@@ -928,7 +944,7 @@ async function startServer(
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...processFile.mallocEnv, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
   children.add(child)

@@ -30,8 +30,13 @@ const pm2Home = await mkdtemp(path.join(os.tmpdir(), 'nudge-pm2-'))
 const port = await freePort()
 const baseUrl = `http://127.0.0.1:${port}`
 let stopCore: (() => Promise<void>) | undefined
+// The malloc settings PM2's daemon passes on to the cluster workers it forks (as deploy and npm start).
+const { mallocEnv } = (await import(path.join(root, 'ecosystem.config.js'))) as {
+  mallocEnv: Record<string, string>
+}
 const env: NodeJS.ProcessEnv = {
   ...process.env,
+  ...mallocEnv,
   // PM2's CLI, daemon and workers then all run on the repository's Node 24.
   PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
   PM2_HOME: pm2Home,

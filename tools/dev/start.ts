@@ -188,9 +188,13 @@ try {
 say(
   `starting the API under PM2 (${env.PM2_INSTANCES} workers, and the job worker) on http://localhost:${env.PORT ?? 3000}`,
 )
+// The daemon's environment is what PM2's cluster workers start with (glibc reads these at start).
+const { mallocEnv } = (await import(path.join(root, 'ecosystem.config.js'))) as {
+  mallocEnv: Record<string, string>
+}
 const pm2 = spawn(path.join(root, 'node_modules/.bin/pm2-runtime'), ['start', 'ecosystem.config.js'], {
   cwd: root,
-  env,
+  env: { ...env, ...mallocEnv },
   stdio: 'inherit',
 })
 // Ctrl-C reaches every process in the terminal's group; PM2 stops the workers gracefully and

@@ -205,7 +205,12 @@ async function migrate(): Promise<void> {
 
 async function start(): Promise<void> {
   if (!releaseId) fail('start needs --release')
-  const env = processEnv(releaseId, await releaseEnv(releaseId))
+  // The daemon's own environment is what the API's cluster workers start with: the release's malloc
+  // settings (ecosystem.config.js, `mallocEnv`) must be in it, glibc reads them only at a start.
+  const { mallocEnv } = (await import(path.join(releaseDir(releaseId), 'ecosystem.config.js'))) as {
+    mallocEnv?: Record<string, string>
+  }
+  const env = { ...processEnv(releaseId, await releaseEnv(releaseId)), ...mallocEnv }
   const port = env.PORT ?? fail('host.env has no PORT')
   // The colour being started takes no traffic: its old processes (and PM2 daemon, which may come
   // from an older release's directory) go, so the new release runs under its own PM2.
