@@ -34,7 +34,7 @@ const workerNodeArgs = ['--max-semi-space-size=2', ...newrelic]
 // after a large block (a compiler zone, a big buffer) is freed it raises its mmap and trim thresholds
 // to that size, up to 32 and 64 MB, so memory freed later stays in the process: fixed at glibc's own
 // starting values (128 KB), freed memory goes back to the system. API after 10 s of load: 151–167 →
-// 135–142 MB RSS; CPU per request unchanged within the bench's noise.
+// 132–149 MB RSS; CPU per request unchanged within the bench's noise.
 // glibc reads them when a process starts. The job worker (fork mode) gets its app `env` then; an API
 // worker (cluster mode) is forked by the PM2 daemon with the daemon's own environment and gets its
 // app `env` only once running: so whoever starts the daemon passes these too (the deploy host's
