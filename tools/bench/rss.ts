@@ -41,6 +41,12 @@ export interface RssOptions {
   heap?: boolean
 }
 
+/** What the bench reads of ecosystem.config.js. */
+interface ProcessFile {
+  mallocEnv: Record<string, string>
+  'module.exports': { apps: Array<{ name: string; env?: Record<string, string> }> }
+}
+
 interface Sample {
   name: string
   pmId: number
@@ -79,9 +85,8 @@ export async function measureRss(options: RssOptions): Promise<string> {
   const baseUrl = `http://127.0.0.1:${port}`
   // The daemon's environment is what PM2's cluster workers start with, so the process file's malloc
   // settings go to it, as the deploy host and `npm start` pass them.
-  const { mallocEnv } = (await import(path.join(root, 'ecosystem.config.js'))) as {
-    mallocEnv: Record<string, string>
-  }
+  const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as ProcessFile
+  const { mallocEnv } = processFile
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...mallocEnv,
@@ -102,7 +107,8 @@ export async function measureRss(options: RssOptions): Promise<string> {
   )
   await run(pm2, ['start', path.join(root, 'ecosystem.config.js')], env, 120_000)
   await waitReady(`${baseUrl}/health/ready`, 60_000)
-  const baselineUrl = await startBaseline(root, pm2Home, env, pm2)
+  const apiApp = processFile['module.exports'].apps.find((app) => app.name === 'api')!
+  const baselineUrl = await startBaseline(root, apiApp, pm2Home, env, pm2)
   const processes = JSON.parse(await run(pm2, ['jlist'], env, 30_000)) as Array<{
     pm2_env?: { pm_exec_path?: string; node_args?: string[] }
   }>
@@ -193,6 +199,7 @@ export async function measureRss(options: RssOptions): Promise<string> {
  */
 async function startBaseline(
   root: string,
+  api: ProcessFile['module.exports']['apps'][number],
   home: string,
   env: NodeJS.ProcessEnv,
   pm2: string,
@@ -207,10 +214,6 @@ async function startBaseline(
     format: 'esm',
     logLevel: 'warning',
   })
-  const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as {
-    'module.exports': { apps: Array<{ name: string; env?: Record<string, string> }> }
-  }
-  const api = processFile['module.exports'].apps.find((app) => app.name === 'api')!
   const port = await freePort()
   const file = path.join(home, 'baseline.json')
   await writeFile(
