@@ -18,6 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import { build } from 'esbuild'
+import { MEMORY_REPORT_TOPIC } from '../../apps/api/src/memory-report.ts'
 import { freePort } from '../dev/database.ts'
 
 /** The goal of issue 21: every PM2 process of a 1 GiB micro instance at most this, idle and loaded. */
@@ -25,8 +26,6 @@ const GOAL_MB = 100
 const SETTLE_MS = 10_000
 /** The PM2 name of the bare Fastify measured beside the API's processes. */
 const BASELINE = 'bare-fastify'
-/** Must match apps/api/src/memory-report.ts (not imported: the bench never loads the API here). */
-const MEMORY_REPORT_TOPIC = 'nudge:memory'
 
 export interface RssOptions {
   root: string
@@ -39,12 +38,14 @@ export interface RssOptions {
   say(line: string): void
   /** After the load, a V8 heap snapshot of each process, summarised by tools/bench/heap.ts. */
   heap?: boolean
+  /** ecosystem.config.js, as the bench read it. */
+  processFile: ProcessFile
 }
 
 /** What the bench reads of ecosystem.config.js. */
-interface ProcessFile {
+export interface ProcessFile {
   mallocEnv: Record<string, string>
-  'module.exports': { apps: Array<{ name: string; env?: Record<string, string> }> }
+  'module.exports': { apps: Array<{ name: string; node_args: string[]; env?: Record<string, string> }> }
 }
 
 interface Sample {
@@ -85,7 +86,7 @@ export async function measureRss(options: RssOptions): Promise<string> {
   const baseUrl = `http://127.0.0.1:${port}`
   // The daemon's environment is what PM2's cluster workers start with, so the process file's malloc
   // settings go to it, as the deploy host and `npm start` pass them.
-  const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as ProcessFile
+  const { processFile } = options
   const { mallocEnv } = processFile
   const env: NodeJS.ProcessEnv = {
     ...process.env,

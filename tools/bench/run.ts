@@ -19,7 +19,7 @@ import { impressionKey } from '../../apps/api/src/modules/visitors/event-ids.ts'
 import { dropDatabase, freePort, prepareDatabase } from '../dev/database.ts'
 import { signInByMagicLink } from '../dev/sign-in.ts'
 import { summariseProfiles } from './profile.ts'
-import { measureRss, stopPm2 } from './rss.ts'
+import { measureRss, type ProcessFile, stopPm2 } from './rss.ts'
 
 /** Which process a row measures: the bare Fastify baseline, the API, or the API with memcached. */
 type Target = 'baseline' | 'app' | 'memcached'
@@ -457,10 +457,7 @@ const warmup = Number(flags.warmup)
 if (!Number.isFinite(warmup) || warmup < 0) fail('--warmup must be a number >= 0')
 // The API and the bare Fastify run as a release runs the API (ecosystem.config.js): its node options
 // (the young generation's size weighs on every row), unless --node-args, and glibc's malloc settings.
-const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as {
-  mallocEnv: Record<string, string>
-  'module.exports': { apps: Array<{ name: string; node_args: string[] }> }
-}
+const processFile = (await import(path.join(root, 'ecosystem.config.js'))) as ProcessFile
 const releaseNodeArgs = processFile['module.exports'].apps
   .find((app) => app.name === 'api')!
   .node_args.filter((arg) => !arg.includes('newrelic'))
@@ -537,6 +534,7 @@ async function main(): Promise<void> {
       },
       say: (line) => process.stderr.write(`rss: ${line}\n`),
       heap: flags.heap,
+      processFile,
     })
     out(`${report}\n`)
     return
@@ -758,12 +756,20 @@ function emptyRow(endpoint: Endpoint): Row {
   }
 }
 
+/**
+ * The req/s a row's ratio to `of` divides by: the reference it was measured in turns with when that
+ * is `of` (its goal's), else `of`'s own row.
+ */
+function referenceRps(row: Row, of: Goal['of'], references: Record<Goal['of'], number | undefined>) {
+  return row.pairedRps !== undefined && (row.goal?.of ?? 'baseline') === of ? row.pairedRps : references[of]
+}
+
 /** The row's goal and whether this run met it: `>=0.85 ✓`, `>=0.70 p99<5ms ✗`. */
 function verdict(row: Row, references: Record<Goal['of'], number | undefined>): string {
   const goal = row.goal
   if (!goal) return ''
   const text = `>=${goal.ratio.toFixed(2)}${goal.of === 'echo' ? ' of echo' : ''}${goal.p99Ms ? ` p99<${goal.p99Ms}ms` : ''}`
-  const reference = row.pairedRps ?? references[goal.of]
+  const reference = referenceRps(row, goal.of, references)
   if (row.skipped || !reference) return `${text} ?`
   const met = row.rps / reference >= goal.ratio && (!goal.p99Ms || row.p99 < goal.p99Ms) && row.non2xx === 0
   return `${text} ${met ? '✓' : '✗'}`
@@ -774,10 +780,8 @@ function table(rows: Row[]): string {
     baseline: rows.find((row) => row.target === 'baseline' && !row.skipped)?.rps,
     echo: rows.find((row) => row.name.startsWith('baseline POST /echo') && !row.skipped)?.rps,
   }
-  // A row measured in turns with its reference divides by that reference's own req/s.
   const ratio = (row: Row, of: Goal['of']) => {
-    const reference =
-      row.pairedRps !== undefined && (row.goal?.of ?? 'baseline') === of ? row.pairedRps : references[of]
+    const reference = referenceRps(row, of, references)
     return reference ? `${(row.rps / reference).toFixed(2)}x` : 'n/a'
   }
   const header = [
