@@ -3,6 +3,7 @@ import t from 'tap'
 import { buildTestApp, captureLogs } from './helpers/app.ts'
 import { startSmtpServer } from './helpers/smtp.ts'
 import { skipWithoutSharedMemcached } from './helpers/system-programs.ts'
+import { clearOfWindowEdge } from './helpers/windows.ts'
 
 const EDGE_SECRET = 'edge-secret-for-tests-0123456789abcdef'
 const headers = { 'st-auth-mode': 'header', rid: 'passwordless', origin: 'https://app.nudge.test' }
@@ -265,6 +266,7 @@ t.test('per-route limits count on counters of their own', async (t) => {
   app.post('/v1/test/a', { config: { rateLimit: { max: 3, timeWindow: 60_000 } } }, async () => ({ ok: 1 }))
   app.get('/v1/test/b', { config: { rateLimit: { max: 2, timeWindow: 60_000 } } }, async () => ({ ok: 1 }))
   app.get('/v1/test/c', async () => ({ ok: 1 }))
+  await clearOfWindowEdge(60_000)
   const run = async (method: 'GET' | 'POST', url: string, n: number) => {
     const codes: number[] = []
     for (let i = 0; i < n; i++) codes.push((await app.inject({ method, url })).statusCode)

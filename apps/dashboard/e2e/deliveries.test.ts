@@ -52,7 +52,7 @@ async function signInWithWorker(stack: Stack, page: Page, email: string) {
   await page.getByRole('heading', { name: 'Check your inbox' }).waitFor()
   const boxes = [stack.app, stack.worker].map((app) => (app as unknown as { mailer: Mailbox }).mailer)
   let link: string | undefined
-  for (const deadline = Date.now() + 10_000; !link && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; !link && Date.now() < deadline; ) {
     const messages = (await Promise.all(boxes.map((box) => box.list(email)))).flat()
     link = messages
       .filter((message) => Date.parse(message.sentAt) >= asked)
@@ -115,7 +115,7 @@ t.test(
       t.equal(answer.statusCode, 202, `${email} left their email`)
     }
     const failed = async (count: number) => {
-      for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
         const list = await stack.app.inject({
           method: 'GET',
           url: `/v1/teams/${teamId}/integrations/${hookId}/deliveries?status=failed`,
@@ -151,7 +151,7 @@ t.test(
     await log.getByRole('button', { name: 'Redeliver' }).click()
     await page.locator('.toast', { hasText: 'Sent again' }).waitFor()
     const refreshUntil = async (text: RegExp) => {
-      for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
         if (text.test(await log.innerText())) return
         await page.getByRole('button', { name: 'Refresh' }).click()
         await page.waitForTimeout(400)
@@ -179,7 +179,7 @@ t.test(
     await dialog.getByRole('button', { name: 'Redeliver all failed' }).click()
     await page.locator('.toast', { hasText: '2 failed deliveries are being sent again.' }).waitFor()
     await page.getByLabel('Status').selectOption({ label: 'Failed (no more retries)' })
-    for (const deadline = Date.now() + 15_000; ; ) {
+    for (const deadline = Date.now() + 45_000; ; ) {
       await page.getByRole('button', { name: 'Refresh' }).click()
       await page.waitForTimeout(400)
       if ((await page.getByText('No deliveries with this status.').count()) === 1) break

@@ -191,12 +191,14 @@ export async function startStack(t: Test, options: StackOptions = {}): Promise<S
       const context = await browser.newContext({ viewport: { width, height }, baseURL: dashboardUrl })
       t.teardown(() => context.close().catch(() => {}))
       const page = await context.newPage()
-      page.setDefaultTimeout(15_000)
+      // Generous: CI runs every project's tests side by side on two cores, and a wait that runs
+      // out fails the test (a page that shows what it should returns at once).
+      page.setDefaultTimeout(30_000)
       return { context, page }
     },
     mailbox,
     async linkFromMailbox(to, part, after = 0) {
-      const deadline = Date.now() + 10_000
+      const deadline = Date.now() + 30_000
       for (;;) {
         const messages = await mailbox(to)
         for (const message of messages) {
