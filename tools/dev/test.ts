@@ -45,7 +45,9 @@ await embedded?.stop()
 if (failures.length > 0) {
   const shown = failures.slice(0, 60)
   const more = failures.length - shown.length
-  process.stdout.write(`\nnot ok (each assertion, then the subtest and the file holding it):\n${shown.join('\n')}\n`)
+  process.stdout.write(
+    `\nnot ok (each assertion, then the subtest and the file holding it):\n${shown.join('\n')}\n`,
+  )
   if (more > 0) process.stdout.write(`… and ${more} more\n`)
 }
 process.stdout.write(
