@@ -33,7 +33,11 @@ const niced = (command: string, args: string[], options: { cwd: string; env?: No
 const sh = (script: string, cwd: string, env?: NodeJS.ProcessEnv) =>
   niced('bash', ['-euo', 'pipefail', '-c', script], { cwd, env })
 
-/** What the build folder keeps on this machine (each artifact is about 90 MB, a cache about 400 MB). */
+/**
+ * What the build folder keeps on this machine (each artifact is about 130 MB, measured at 127.7 MB:
+ * the Node binary, and every workspace's runtime dependencies, the dashboard's and tools' too; a
+ * cache about 400 MB).
+ */
 const KEEP_ARTIFACTS = 6
 const KEEP_DEPENDENCY_CACHES = 2
 
