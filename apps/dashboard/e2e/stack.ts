@@ -149,9 +149,16 @@ export async function startStack(t: Test, options: StackOptions = {}): Promise<S
     await worker.ready()
   }
 
+  // A dependency cache of this test's own: tap runs two files at once, and two Vite servers
+  // optimising into one cacheDir (node_modules/.vite, empty on a fresh clone as in CI) replace each
+  // other's files, which a page then fails to load ("504 Outdated Optimize Dep"). Under the
+  // dashboard's root, so the dev server may serve it.
+  const viteCache = await mkdtemp(path.join(dashboardRoot, 'node_modules', '.vite-e2e-'))
+  t.teardown(() => rm(viteCache, { recursive: true, force: true }))
   const vite: ViteDevServer = await createViteServer({
     root: dashboardRoot,
     configFile: path.join(dashboardRoot, 'vite.config.ts'),
+    cacheDir: viteCache,
     logLevel: 'error',
     clearScreen: false,
     define: {
