@@ -6,6 +6,7 @@ import { buildTestApp } from './helpers/app.ts'
 import { addSite, campaignApi, newCampaign, personalTeam } from './helpers/campaigns.ts'
 import { signInAs } from './helpers/session.ts'
 import { uuidv7 } from './helpers/visitor-ids.ts'
+import { clearOfWindowEdge } from './helpers/windows.ts'
 
 /*
  * What keeps one client, or one busy site, from taking the visitor routes from everyone else:
@@ -85,15 +86,6 @@ async function written(app: App) {
   return rows[0]
 }
 
-/**
- * The limits count in fixed one-minute windows: a test that crossed into the next minute would
- * see its counts start again. Starts in a window with at least `seconds` left.
- */
-async function freshWindow(seconds = 20) {
-  const left = 60_000 - (Date.now() % 60_000)
-  if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 50))
-}
-
 function isRateLimited(t: Test, res: { statusCode: number; json(): unknown; headers: object }, what: string) {
   t.equal(res.statusCode, 429, `${what}: 429`)
   t.match(res.json(), { statusCode: 429, code: 'RATE_LIMITED', message: /^Too many requests/ }, what)
@@ -102,7 +94,7 @@ function isRateLimited(t: Test, res: { statusCode: number; json(): unknown; head
 
 t.test('per client: each route answers 429 past its count, and writes nothing', async (t) => {
   const { app, shop } = await setup(t, { VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '3' })
-  await freshWindow()
+  await clearOfWindowEdge(60_000, 20_000)
   const ann = client('198.51.100.1')
   for (let i = 1; i <= 3; i++) {
     const res = await sendEvents(app, ann, [event(shop), event(shop)])
@@ -138,7 +130,7 @@ const throughWorker = (ip: string) => ({
 
 t.test('per client behind our Worker: counted per X-Real-IP, which needs the edge secret', async (t) => {
   const { app, shop } = await setup(t, { VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '2' })
-  await freshWindow()
+  await clearOfWindowEdge(60_000, 20_000)
   const ann = throughWorker('198.51.100.1')
   const bob = throughWorker('198.51.100.2')
   for (let i = 1; i <= 2; i++)
@@ -163,7 +155,7 @@ t.test('per site: shared by every client of the site, another site unaffected', 
     VISITOR_LIMIT_PER_CLIENT_PER_MINUTE: '1000',
     VISITOR_LIMIT_PER_SITE_PER_MINUTE: '4',
   })
-  await freshWindow()
+  await clearOfWindowEdge(60_000, 20_000)
   const ann = client('198.51.100.1')
   const bob = client('198.51.100.2')
   // Two clients, two requests each: the site's four. Events and leads count together.
