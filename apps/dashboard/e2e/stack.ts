@@ -9,7 +9,7 @@
  * http://api.nudge.test:<port>, which Chromium resolves to 127.0.0.1. The session travels as
  * production's does (cookie mode, see README "Dashboard"); `mode: 'header'` runs the other.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -153,6 +153,8 @@ export async function startStack(t: Test, options: StackOptions = {}): Promise<S
   // optimising into one cacheDir (node_modules/.vite, empty on a fresh clone as in CI) replace each
   // other's files, which a page then fails to load ("504 Outdated Optimize Dep"). Under the
   // dashboard's root, so the dev server may serve it.
+  // (npm makes no node_modules here: on a fresh clone the folder does not exist yet.)
+  await mkdir(path.join(dashboardRoot, 'node_modules'), { recursive: true })
   const viteCache = await mkdtemp(path.join(dashboardRoot, 'node_modules', '.vite-e2e-'))
   t.teardown(() => rm(viteCache, { recursive: true, force: true }))
   const vite: ViteDevServer = await createViteServer({
