@@ -163,9 +163,13 @@ t.test(
     })
     const DATABASE_URL = await migratedDatabase(t)
     const settings = { DATABASE_URL, MEMCACHED_SERVERS: `127.0.0.1:${port}`, CACHE_TIMEOUT_MS: '100' }
+    // The entries are written by another worker, which waits for memcached as the other tests do
+    // (2 s). With the writer's 100 ms, a loaded machine could miss the first write: the breaker
+    // then skipped the second, and the entries the test reads back were never in memcached.
+    const seeder = await buildTestApp(t, { ...settings, CACHE_TIMEOUT_MS: '2000' })
+    await seeder.cache.set('session-active:s1', true, 300)
+    await seeder.cache.set('control', 'kept', 300)
     const writer = await buildTestApp(t, settings)
-    await writer.cache.set('session-active:s1', true, 300)
-    await writer.cache.set('control', 'kept', 300)
 
     // Paused, memcached keeps its data but answers nothing: the delete times out.
     memcached.kill('SIGSTOP')
@@ -176,9 +180,7 @@ t.test(
     memcached.kill('SIGCONT')
 
     // A worker that never held the entry reads memcached directly (the control entry shows it does).
-    // The reader waits for memcached as the other tests do (2 s): 100 ms, which the writer needs to
-    // see the pause quickly, is missed by a fully loaded test machine's stalled event loop, and each
-    // miss skips memcached for another second (a full run missed for 10 s).
+    // It waits for memcached as the seeder does: the writer's 100 ms is there to see the pause.
     const reader = await buildTestApp(t, { ...settings, CACHE_TIMEOUT_MS: '2000' })
     const reachable = await eventually(async () => (await reader.cache.get('control')) === 'kept', 10_000)
     t.ok(reachable < 10_000, `the reader reads from memcached again (after ${reachable} ms)`)
